@@ -1,0 +1,55 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test install install-dev messages migrate lint browser-setup screenshots bench clean
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock requirements.lock $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	@touch $@
+
+install: $(VENV)/.installed messages
+install-dev: $(VENV)/.installed-dev messages
+
+messages: $(VENV)/.installed
+	@$(PY) scripts/compile_messages.py
+
+# Serves the demo district on http://127.0.0.1:$(PORT) (SQLite unless DATABASE_URL is set).
+run: install
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --no-input
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty
+	@echo ""
+	@echo "Demo logins (password 'demo'): admin (administrator), district (district officer),"
+	@echo "caotan and giaohieu (commune secretaries), khauslom (branch secretary of Khâu Slôm)."
+	@echo "Open http://127.0.0.1:$(PORT)/"
+	@echo ""
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The whole suite, on SQLite by default or on PostgreSQL when DATABASE_URL=postgres://... is set.
+test: install-dev
+	@$(PY) scripts/browser_status.py
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+# Chromium and Playwright's Python client for the browser tests (Debian; needs root).
+browser-setup: install-dev
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+screenshots: install-dev
+	$(PY) -m pytest tests/browser -k screenshots --screenshots
+
+bench: install-dev
+	$(PY) manage.py bench
+
+clean:
+	rm -rf $(VENV) staticfiles

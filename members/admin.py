@@ -1,0 +1,57 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Member, Membership
+
+
+class SuperuserDeleteOnly:
+    """Members are never hard-deleted (they leave with a date and a reason); only a
+    superuser may remove a row entered by mistake."""
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class MemberMembershipInline(SuperuserDeleteOnly, admin.TabularInline):
+    model = Membership
+    fk_name = "member"
+    extra = 0
+    fields = ["branch", "kind", "started_on", "ended_on", "end_reason"]
+    autocomplete_fields = ["branch"]
+    ordering = ["started_on"]
+
+
+class BranchMembershipInline(SuperuserDeleteOnly, admin.TabularInline):
+    model = Membership
+    fk_name = "branch"
+    extra = 0
+    fields = ["member", "kind", "started_on", "ended_on", "end_reason"]
+    autocomplete_fields = ["member"]
+    ordering = ["-ended_on", "member__folded_name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("member")
+
+
+@admin.register(Member)
+class MemberAdmin(SuperuserDeleteOnly, SimpleHistoryAdmin):
+    list_display = [
+        "full_name", "citizen_id", "branch", "status", "is_commune_cadre",
+        "admitted_on", "full_on", "card_number",
+    ]
+    list_select_related = ["branch"]
+    search_fields = ["full_name", "folded_name", "citizen_id", "card_number"]
+    list_filter = ["status", "is_commune_cadre", "gender", "ethnicity", "branch__commune", "branch__kind"]
+    autocomplete_fields = ["residence_village"]
+    readonly_fields = ["branch"]
+    inlines = [MemberMembershipInline]
+    date_hierarchy = "admitted_on"
+
+
+@admin.register(Membership)
+class MembershipAdmin(SuperuserDeleteOnly, SimpleHistoryAdmin):
+    list_display = ["member", "branch", "kind", "started_on", "ended_on", "end_reason"]
+    list_select_related = ["member", "branch"]
+    list_filter = ["kind", "end_reason", "branch__commune"]
+    search_fields = ["member__full_name", "member__folded_name", "member__citizen_id", "branch__code"]
+    autocomplete_fields = ["member", "branch"]

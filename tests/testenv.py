@@ -1,0 +1,12 @@
+"""Loaded by pytest before Django (see addopts in pyproject.toml).
+
+Tests run with DEBUG off, as production does; they need a SECRET_KEY, which
+the settings rightly refuse to invent. A throwaway one is set here.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
+os.environ.setdefault("SECURE_COOKIES", "0")
