@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("branches.urls")),
     path("", include("members.urls")),
+    path("", include("members.transfer_urls")),
     path("", include("meetings.urls")),
 ]

@@ -1,0 +1,2 @@
+# Transfers and dissolutions (issue 3).
+urlpatterns: list = []
