@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -64,6 +65,9 @@ class Commune(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("branches:commune", args=[self.code])
+
 
 class Village(models.Model):
     commune = models.ForeignKey(
@@ -103,6 +107,9 @@ class Village(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("branches:village", args=[self.pk])
 
 
 class BranchKind(models.TextChoices):
@@ -175,6 +182,9 @@ class Branch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("branches:branch", args=[self.pk])
 
     @property
     def is_dissolved(self) -> bool:

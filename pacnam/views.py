@@ -1,10 +1,19 @@
+import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csp import csp_override
 
-from branches.access import scope_for
+from branches.access import NONE, scope_for
+from members.models import add_months
+
+from . import charts
+from . import dashboard as stats
 
 
 @never_cache
@@ -19,7 +28,101 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+def _last_month(today: datetime.date) -> datetime.date:
+    return add_months(today.replace(day=1), -1)
+
+
+def dashboard_extras(scope, today) -> dict:
+    """Tiles from the other apps (transfers, meetings, admissions): each adds a
+    fixed number of queries and is left out if its app is not there yet."""
+    extras: dict = {}
+    try:
+        from members.selectors import overdue_transfers
+    except ImportError:
+        pass
+    else:
+        extras["overdue_transfers"] = overdue_transfers(scope).count()
+    try:
+        from meetings.selectors import branches_without_regular_meeting
+    except ImportError:
+        pass
+    else:
+        month = _last_month(today)
+        extras["no_meeting_month"] = month
+        extras["no_meeting_branches"] = list(
+            branches_without_regular_meeting(scope.branches().active(), month.year, month.month)
+            .select_related("commune")
+            .order_by("commune__code", "name")[:20]
+        )
+    return extras
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
-    return render(request, "dashboard.html", {"scope": scope})
+    today = timezone.localdate()
+    context = {"scope": scope, "today": today}
+    if scope.level != NONE:
+        context.update(
+            totals=stats.member_totals(scope),
+            branch_kinds=stats.branches_by_kind(scope),
+            offices=stats.office_branches(scope),
+            due_full=stats.members_due_full(scope, today).count(),
+        )
+        context["offices_dissolved"] = sum(1 for b in context["offices"] if b.is_dissolved)
+        context.update(dashboard_extras(scope, today))
+        context["charts"] = _charts_for(scope)
+    return render(request, "dashboard.html", context)
+
+
+def _charts_for(scope) -> list[tuple[str, str]]:
+    names = ["members_by_commune", "branch_kinds", "age", "gender", "ethnicity", "policy", "meetings"]
+    if scope.level != "district":
+        names.remove("members_by_commune")
+    titles = {
+        "members_by_commune": _("Members by commune"),
+        "branch_kinds": _("Branches by kind"),
+        "age": _("Members by age"),
+        "gender": _("Members by gender"),
+        "ethnicity": _("Members by ethnicity"),
+        "policy": _("Cadres moved to village branches"),
+        "meetings": _("Meetings held per month"),
+    }
+    return [(name, titles[name]) for name in names]
+
+
+# The chart is an image: its own inline <style> is allowed in its own response
+# (scripts in an <img> never run), while pages keep the strict policy.
+@login_required
+@csp_override({"default-src": ["'none'"], "style-src": ["'unsafe-inline'"]})
+def chart(request: HttpRequest, name: str) -> HttpResponse:
+    scope = scope_for(request.user)
+    if scope.level == NONE:
+        raise Http404
+    today = timezone.localdate()
+    if name == "members_by_commune" and scope.level == "district":
+        svg = charts.bar(_("Members by commune"), stats.members_by_commune(scope), horizontal=True)
+    elif name == "branch_kinds":
+        svg = charts.pie(_("Branches by kind"), stats.branches_by_kind(scope))
+    elif name == "age":
+        svg = charts.bar(_("Members by age"), stats.age_profile(scope, today))
+    elif name == "gender":
+        svg = charts.pie(_("Members by gender"), stats.gender_profile(scope))
+    elif name == "ethnicity":
+        svg = charts.pie(_("Members by ethnicity"), stats.ethnicity_profile(scope))
+    elif name == "policy":
+        rows = [(month.strftime("%m/%Y"), n) for month, n in stats.policy_progress(scope)]
+        svg = charts.line(_("Cadres moved to village branches"), rows)
+    elif name == "meetings":
+        try:
+            from meetings.selectors import meetings_per_month
+        except ImportError:
+            rows = []
+        else:
+            rows = [(m.strftime("%m/%Y"), n) for m, n in meetings_per_month(scope.branches(), today, 12)]
+        svg = charts.bar(_("Meetings held per month"), rows)
+    else:
+        raise Http404
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "private, max-age=60"
+    return response
