@@ -200,15 +200,15 @@ class Member(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
-    def get_absolute_url(self) -> str:
-        return reverse("members:detail", args=[self.pk])
-
     def save(self, *args, **kwargs):
         self.folded_name = fold(self.full_name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "full_name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "folded_name"}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("members:detail", args=[self.pk])
 
     @property
     def is_full(self) -> bool:
