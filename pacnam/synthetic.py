@@ -1,0 +1,514 @@
+"""Synthetic registries of any size, for benchmarks (issue 7).
+
+`generate(members=N, seed=S)` writes communes, villages, branches and members
+with a true history: several official memberships each (closed ones with
+their end reason, an open one), commune-office branches dissolved in April
+2019 with their cadres moved to the branch of the village where they live,
+members who left with a date and a reason. The proportions are a province's:
+about 30 members per branch and 12 branches per commune.
+
+Rows are built as tuples, commune by commune, and written in chunks so that
+memory stays flat whatever N: with COPY (psycopg 3) on PostgreSQL and with
+bulk_create on SQLite; never one save per row. Ids are assigned here (after
+the largest existing ones) so that rows can point at each other before they
+are written. simple-history rows are not written: synthetic data has no
+history of edits, only the membership history that the registry itself keeps.
+
+The same seed gives the same registry (the reference date is fixed, not
+today), so benchmark figures are comparable between runs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, models, transaction
+
+from branches.models import Branch, BranchKind, Commune, Village
+from members.models import (
+    EndReason,
+    LeftReason,
+    Member,
+    Membership,
+    MembershipKind,
+    MemberStatus,
+)
+from pacnam.text import fold
+
+MEMBERS_PER_BRANCH = 30
+VILLAGES_PER_COMMUNE = 10
+# Ten village branches, the commune-office branch and a school branch.
+BRANCHES_PER_COMMUNE = VILLAGES_PER_COMMUNE + 2
+MEMBERS_PER_COMMUNE = MEMBERS_PER_BRANCH * BRANCHES_PER_COMMUNE
+CADRES_PER_COMMUNE = 12
+FOUNDED = datetime.date(1960, 1, 1)
+FIRST_ADMISSION = datetime.date(1972, 1, 1)
+# The policy of the story: commune-office branches dissolved from April 2019.
+DISSOLUTION_DAY = datetime.date(2019, 4, 1)
+OFFICE_DISSOLVED_SHARE = 0.9
+# A fixed end of history, so that a seed always gives the same registry.
+REFERENCE_DAY = datetime.date(2026, 6, 30)
+CREATED_AT = datetime.datetime(2026, 7, 1, tzinfo=datetime.UTC)
+
+FAMILY = ["Hoàng", "Nông", "Triệu", "Lý", "Đinh", "Hà", "Bàn", "Lương", "Ma", "Nguyễn",
+          "Lục", "Dương", "Đàm", "Hứa", "Lộc", "Vi", "Hầu", "Giàng"]
+MIDDLE = {"male": ["Văn", "Đức", "Quang", "Minh", "Hữu", "Xuân"],
+          "female": ["Thị", "Thu", "Ngọc", "Thanh", "Kim"]}
+GIVEN = {
+    "male": ["Mạnh", "Páo", "Chuyển", "Sơn", "Hùng", "Dũng", "Tuấn", "Thắng", "Hải", "Long",
+             "Cường", "Bình", "Quân", "Nam", "Toàn", "Kiên", "Tiến", "Vinh", "Phúc", "Lâm",
+             "Chung", "Định", "Khánh", "Sinh", "Tài", "Quyết", "Thịnh", "Đông"],
+    "female": ["Huyền", "Lan", "Hoa", "Mai", "Hương", "Thảo", "Hằng", "Nga", "Dung", "Liên",
+               "Nhung", "Vân", "Xuân", "Yến", "Thúy", "Hạnh", "Loan", "Phượng", "Chang",
+               "Duyên", "Hiền", "Ngân", "Quyên", "Trang"],
+}
+ETHNICITY = [("Tày", 50), ("Dao", 24), ("Mông", 12), ("Kinh", 8), ("Nùng", 6)]
+PLACE = ["Bằng", "Thành", "Nhạn", "Môn", "Bộc", "Bố", "Công", "Giáo", "Hiệu", "Xuân", "La",
+         "An", "Thắng", "Cổ", "Linh", "Nghiên", "Loan", "Cao", "Tân", "Khâu", "Slôm", "Cốc",
+         "Lải", "Nà", "Pác", "Nặm", "Phiêng", "Lủng", "Khuổi", "Bản", "Pù", "Mò", "Cọn", "Ỏm"]
+POSITIONS = ["Phó Bí thư Đảng ủy xã", "Chủ tịch UBND xã", "Công chức Tư pháp - Hộ tịch",
+             "Công chức Văn phòng - Thống kê", "Công chức Địa chính", "Chủ tịch Hội Nông dân xã",
+             "Bí thư Đoàn xã", "Công chức Văn hóa - Xã hội", "Chỉ huy trưởng Quân sự xã"]
+LEFT_REASONS = [(LeftReason.DIED, 60), (LeftReason.TRANSFERRED_OUT, 30),
+                (LeftReason.RESIGNED, 6), (LeftReason.REMOVED, 4)]
+
+
+@dataclass
+class Plan:
+    """How many of each, and where the ids start (after the rows already there)."""
+
+    members: int
+    seed: int
+    communes: int = 0
+    first_commune_code: int = 10000
+    first_ids: dict = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, members: int, seed: int) -> Plan:
+        plan = cls(members=members, seed=seed)
+        plan.communes = max(1, -(-members // MEMBERS_PER_COMMUNE))
+        codes = [int(c) for c in Commune.objects.values_list("code", flat=True) if c.isdigit()]
+        plan.first_commune_code = max([9999, *codes]) + 1
+        if plan.first_commune_code + plan.communes > 100000:
+            raise ValueError("Commune codes have five digits: too many communes for the codes left.")
+        for model in (Commune, Village, Branch, Member, Membership):
+            last = model.objects.aggregate(m=models.Max("pk"))["m"] or 0
+            plan.first_ids[model] = last + 1
+        last_cid = Member.objects.aggregate(m=models.Max("citizen_id"))["m"]
+        plan.first_ids["citizen_id"] = int(last_cid) + 1 if last_cid else 1_000_000_000
+        # Synthetic card numbers have ten digits; others' formats are left alone.
+        last_card = Member.objects.filter(card_number__regex=r"^[0-9]{10}$").aggregate(
+            m=models.Max("card_number")
+        )["m"]
+        plan.first_ids["card"] = int(last_card) + 1 if last_card else 1
+        return plan
+
+
+# --- Writers: COPY on PostgreSQL, bulk_create elsewhere ---------------------
+
+def _columns(model) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields]
+
+
+class Writer:
+    """Buffers rows per model and writes them in chunks of `chunk` rows."""
+
+    def __init__(self, chunk: int = 20000):
+        self.chunk = chunk
+        self.buffers: dict = {}
+        self.counts: dict = {}
+        self.defaults: dict = {}
+
+    def add(self, model, row: dict) -> None:
+        buffer = self.buffers.setdefault(model, [])
+        buffer.append(row)
+        if len(buffer) >= self.chunk:
+            self.flush(model)
+
+    def flush(self, model=None) -> None:
+        for m in [model] if model else list(self.buffers):
+            rows = self.buffers.get(m)
+            if rows:
+                self.write(m, rows)
+                self.counts[m] = self.counts.get(m, 0) + len(rows)
+                self.buffers[m] = []
+
+    def complete(self, model, row: dict) -> list:
+        """The row in the model's column order; columns added by other apps get
+        their field default, so the generator keeps working as models grow."""
+        fields = self.defaults.get(model)
+        if fields is None:
+            fields = self.defaults[model] = _columns(model)
+        values = []
+        for f in fields:
+            if f.attname in row:
+                values.append(row[f.attname])
+            elif f.has_default() or f.null:
+                values.append(f.get_default())
+            elif isinstance(f, models.DateTimeField):  # auto_now(_add)
+                values.append(CREATED_AT)
+            elif isinstance(f, models.CharField | models.TextField) and f.blank:
+                values.append("")
+            else:
+                raise ValueError(f"synthetic data: no value for {model.__name__}.{f.attname}")
+        return values
+
+    def write(self, model, rows: list[dict]) -> None:
+        raise NotImplementedError
+
+
+class BulkCreateWriter(Writer):
+    def write(self, model, rows):
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=500)
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    text = value if isinstance(value, str) else str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+class CopyWriter(Writer):
+    def write(self, model, rows):
+        fields = self.defaults.get(model) or _columns(model)
+        table = model._meta.db_table
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        lines = []
+        for row in rows:
+            lines.append("\t".join(_copy_text(v) for v in self.complete(model, row)))
+        lines.append("")
+        with connection.cursor() as cursor:
+            with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+                copy.write("\n".join(lines))
+
+
+# --- Bulk-load helpers on PostgreSQL ----------------------------------------
+
+BIG_TABLES = (Member, Membership)
+
+
+def _drop_for_load(cursor, table: str) -> list[str]:
+    """Drop the foreign keys, unique constraints and indexes of `table` (not its primary
+    key) and return the statements that put them back. Rebuilt after the load, each is
+    one sort or one join instead of millions of index inserts and deferred trigger
+    events; the whole load is one transaction, so a failure puts everything back."""
+    quote = connection.ops.quote_name
+    restore_indexes, restore_constraints = [], []
+    cursor.execute(
+        """
+        SELECT c.conname, c.contype, pg_get_constraintdef(c.oid)
+        FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+        WHERE t.relname = %s AND c.contype IN ('f', 'u')
+        ORDER BY c.contype DESC, c.conname
+        """,
+        [table],
+    )
+    for name, _kind, definition in cursor.fetchall():
+        cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        restore_constraints.append(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+    cursor.execute(
+        """
+        SELECT i.relname, pg_get_indexdef(ix.indexrelid)
+        FROM pg_index ix
+        JOIN pg_class i ON i.oid = ix.indexrelid
+        JOIN pg_class t ON t.oid = ix.indrelid
+        WHERE t.relname = %s AND NOT ix.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid)
+        ORDER BY i.relname
+        """,
+        [table],
+    )
+    for name, definition in cursor.fetchall():
+        cursor.execute(f"DROP INDEX {quote(name)}")
+        restore_indexes.append(definition)
+    return restore_indexes + restore_constraints
+
+
+def _reset_sequences(models_: Iterable) -> None:
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(_NoStyle(), list(models_)):
+            cursor.execute(sql)
+
+
+class _NoStyle:
+    def __getattr__(self, name):
+        return lambda text: text
+
+
+# --- The generator ------------------------------------------------------------
+
+class Generator:
+    def __init__(self, plan: Plan, writer: Writer, reference_day: datetime.date):
+        self.plan = plan
+        self.writer = writer
+        self.rng = random.Random(plan.seed)
+        self.today = reference_day
+        self.today_ord = reference_day.toordinal()
+        self._iso: dict[int, str] = {}
+        self._folded: dict[str, str] = {}
+        self.next_id = dict(plan.first_ids)
+        self.branch_ids: list[list[int]] = []  # per commune: [village branches..., office, school]
+        self.office_dissolved: list[bool] = []
+        self.village_ids: list[list[int]] = []
+        self.members_left = plan.members
+
+    def take(self, key) -> int:
+        value = self.next_id[key]
+        self.next_id[key] = value + 1
+        return value
+
+    def place_name(self) -> str:
+        return f"{self.rng.choice(PLACE)} {self.rng.choice(PLACE)}"
+
+    # Places first: a few tens of thousands of rows at most.
+    def places(self) -> None:
+        rng = self.rng
+        for ci in range(self.plan.communes):
+            code = f"{self.plan.first_commune_code + ci:05d}"
+            commune_id = self.take(Commune)
+            self.writer.add(Commune, {"id": commune_id, "code": code, "name": f"Xã {self.place_name()}"})
+            villages, branches = [], []
+            for vi in range(VILLAGES_PER_COMMUNE):
+                village_id = self.take(Village)
+                households = rng.randint(40, 160)
+                name = f"{rng.choice(['Thôn', 'Bản'])} {self.place_name()}"
+                self.writer.add(Village, {
+                    "id": village_id, "commune_id": commune_id, "code": f"S{code}{vi:02d}",
+                    "name": name, "households": households,
+                    "population": households * rng.randint(4, 6), "version": 1,
+                })
+                villages.append(village_id)
+                branch_id = self.take(Branch)
+                self.writer.add(Branch, {
+                    "id": branch_id, "code": f"S{code}{vi:02d}", "name": f"Chi bộ {name.lower()}",
+                    "kind": BranchKind.VILLAGE, "commune_id": commune_id, "village_id": village_id,
+                    "founded_on": FOUNDED, "dissolved_on": None, "dissolution_decision": "", "version": 1,
+                })
+                branches.append(branch_id)
+            # Nine communes in ten have dissolved their office branch (and the first always).
+            dissolved = ci % 10 < OFFICE_DISSOLVED_SHARE * 10
+            office_id = self.take(Branch)
+            self.writer.add(Branch, {
+                "id": office_id, "code": f"S{code}CQ", "name": f"Chi bộ cơ quan xã {code}",
+                "kind": BranchKind.COMMUNE_OFFICE, "commune_id": commune_id, "village_id": None,
+                "founded_on": FOUNDED, "dissolved_on": DISSOLUTION_DAY if dissolved else None,
+                "dissolution_decision": f"{rng.randint(100, 999)}-QĐ/HU" if dissolved else "",
+                "version": 1,
+            })
+            school_id = self.take(Branch)
+            self.writer.add(Branch, {
+                "id": school_id, "code": f"S{code}TH", "name": f"Chi bộ trường học xã {code}",
+                "kind": BranchKind.SCHOOL, "commune_id": commune_id, "village_id": None,
+                "founded_on": FOUNDED, "dissolved_on": None, "dissolution_decision": "", "version": 1,
+            })
+            self.branch_ids.append([*branches, office_id, school_id])
+            self.office_dissolved.append(dissolved)
+            self.village_ids.append(villages)
+        self.writer.flush()
+
+    def members(self, progress: Callable[[int], None] | None = None) -> None:
+        done = 0
+        for ci in range(self.plan.communes):
+            n = min(MEMBERS_PER_COMMUNE, self.members_left)
+            if ci == self.plan.communes - 1:
+                n = self.members_left
+            for i in range(n):
+                self.member(ci, cadre=i < CADRES_PER_COMMUNE)
+            self.members_left -= n
+            done += n
+            if progress and (ci % 100 == 99):
+                progress(done)
+        self.writer.flush()
+
+    def member(self, ci: int, *, cadre: bool) -> None:
+        rng = self.rng
+        gender = "female" if rng.random() < 0.42 else "male"
+        full_name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE[gender])} {rng.choice(GIVEN[gender])}"
+        folded = self._folded.get(full_name)
+        if folded is None:
+            folded = self._folded[full_name] = fold(full_name)
+        ethnicity = rng.choices([e for e, _ in ETHNICITY], [w for _, w in ETHNICITY])[0]
+        first, last = FIRST_ADMISSION.toordinal(), self.today_ord - 20
+        if cadre:  # the office's cadres were admitted before the dissolution
+            last = min(last, DISSOLUTION_DAY.toordinal() - 400)
+        admitted = rng.randint(first, last)
+        birth = admitted - rng.randint(18 * 366, 40 * 365)
+        full_on = admitted + 365 + rng.randint(0, 45)
+        if full_on > self.today_ord:
+            full_on = None
+        villages = self.village_ids[ci]
+        branches = self.branch_ids[ci]
+        home_index = rng.randrange(len(villages))
+        residence = villages[home_index]
+        age = (self.today_ord - birth) // 365
+        status, left_on, left_reason = MemberStatus.ACTIVE, None, ""
+        roll = rng.random()
+        if roll < 0.03 and self.today_ord - admitted > 60:
+            status = MemberStatus.LEFT
+            left_reason = rng.choices([r for r, _ in LEFT_REASONS], [w for _, w in LEFT_REASONS])[0]
+        elif age >= 70 and roll < 0.25:
+            status = MemberStatus.EXEMPT
+
+        # The official path: a list of (branch, start) and the day the last one ends.
+        path: list[tuple[int, int, str]] = []  # (branch, started, end reason of this one)
+        office = branches[VILLAGES_PER_COMMUNE]
+        if cadre:
+            to_office = rng.randint(admitted, DISSOLUTION_DAY.toordinal() - 30)
+            if to_office - admitted > 200:
+                path.append((branches[home_index], admitted, EndReason.TRANSFERRED))
+            else:
+                to_office = admitted
+            if self.office_dissolved[ci]:
+                path.append((office, to_office, EndReason.BRANCH_DISSOLVED))
+                path.append((branches[home_index], DISSOLUTION_DAY.toordinal(), ""))
+            else:
+                path.append((office, to_office, ""))
+        else:
+            moves = rng.choices([0, 1, 2, 3], [30, 40, 20, 10])[0]
+            span = self.today_ord - admitted - 30
+            days = sorted(set(admitted + rng.randint(1, span) for _ in range(moves))) if span > 30 else []
+            final = branches[home_index] if rng.random() < 0.92 else branches[-1]
+            before = []
+            for _ in days:
+                if rng.random() < 0.15:  # came from another commune of the province
+                    other = rng.randrange(len(self.branch_ids))
+                    before.append(self.branch_ids[other][rng.randrange(VILLAGES_PER_COMMUNE)])
+                else:
+                    before.append(branches[rng.randrange(VILLAGES_PER_COMMUNE)])
+            chain = [*before, final]
+            # Consecutive memberships in the same branch would be no move at all.
+            starts = [admitted, *days]
+            for k, branch in enumerate(chain):
+                if path and path[-1][0] == branch:
+                    continue
+                path.append((branch, starts[k], EndReason.TRANSFERRED))
+            path[-1] = (path[-1][0], path[-1][1], "")
+        if status == MemberStatus.LEFT:
+            left_on = rng.randint(path[-1][1], self.today_ord)
+            path[-1] = (path[-1][0], path[-1][1], left_reason)
+
+        member_id = self.take(Member)
+        card = ""
+        if full_on is not None:
+            card = f"{self.take('card'):010d}"
+        self.writer.add(Member, {
+            "id": member_id,
+            "citizen_id": f"{self.take('citizen_id'):012d}",
+            "full_name": full_name,
+            "folded_name": folded,
+            "gender": gender,
+            "birth_date": self.date(birth),
+            "ethnicity": ethnicity,
+            "residence_village_id": residence,
+            "position": rng.choice(POSITIONS) if cadre else "",
+            "is_commune_cadre": cadre,
+            "admitted_on": self.date(admitted),
+            "full_on": self.date(full_on),
+            "card_number": card,
+            "status": status,
+            "left_on": self.date(left_on),
+            "left_reason": left_reason,
+            "under_inspection": False,
+            "branch_id": path[-1][0],
+            "version": 1,
+            "created_at": CREATED_AT,
+            "updated_at": CREATED_AT,
+        })
+        for k, (branch, started, reason) in enumerate(path):
+            if k + 1 < len(path):
+                ended = path[k + 1][1]
+            elif status == MemberStatus.LEFT:
+                ended = left_on
+            else:
+                ended = None
+            self.writer.add(Membership, {
+                "id": self.take(Membership), "member_id": member_id, "branch_id": branch,
+                "kind": MembershipKind.OFFICIAL, "started_on": self.date(started),
+                "ended_on": self.date(ended), "end_reason": reason if ended is not None else "",
+            })
+        # A few members were temporarily attached elsewhere for a while (study, work).
+        if rng.random() < 0.02 and self.today_ord - path[-1][1] > 400:
+            start = rng.randint(path[-1][1], self.today_ord - 200)
+            host = branches[rng.randrange(VILLAGES_PER_COMMUNE)]
+            if host == path[-1][0]:
+                host = branches[-1]
+            self.writer.add(Membership, {
+                "id": self.take(Membership), "member_id": member_id,
+                "branch_id": host,
+                "kind": MembershipKind.TEMPORARY, "started_on": self.date(start),
+                "ended_on": self.date(start + rng.randint(90, 180)),
+                "end_reason": EndReason.TEMPORARY_ENDED,
+            })
+
+    def date(self, ordinal: int | None):
+        if ordinal is None:
+            return None
+        value = self._iso.get(ordinal)
+        if value is None:
+            value = self._iso[ordinal] = datetime.date.fromordinal(ordinal)
+        return value
+
+
+def is_empty() -> bool:
+    return not (Commune.objects.exists() or Member.objects.exists())
+
+
+def generate(
+    *,
+    members: int,
+    seed: int = 1,
+    reference_day: datetime.date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Write a synthetic registry of `members` members (after what is there) and
+    return what was written: {model name: rows} and the seconds it took."""
+    say = progress or (lambda text: None)
+    started = time.monotonic()
+    reference_day = reference_day or min(REFERENCE_DAY, datetime.date.today())
+    postgres = connection.vendor == "postgresql"
+    writer: Writer = CopyWriter() if postgres else BulkCreateWriter(chunk=5000)
+    with transaction.atomic():
+        plan = Plan.make(members, seed)
+        generator = Generator(plan, writer, reference_day)
+        restore: list[str] = []
+        if postgres:
+            with connection.cursor() as cursor:
+                # Only this transaction: its loss in a crash is a rerun, not corruption.
+                cursor.execute("SET LOCAL synchronous_commit = off")
+                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                # Checks still deferred from earlier writes of this transaction (a
+                # caller's atomic block) would forbid altering the tables: run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                for model in BIG_TABLES:
+                    restore += _drop_for_load(cursor, model._meta.db_table)
+        generator.places()
+        say(f"{plan.communes} communes, their villages and branches")
+        generator.members(lambda n: say(f"{n} members ({time.monotonic() - started:.0f} s)"))
+        if postgres:
+            say(f"rebuilding {len(restore)} indexes and constraints")
+            with connection.cursor() as cursor:
+                for statement in restore:
+                    cursor.execute(statement)
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        _reset_sequences([Commune, Village, Branch, Member, Membership])
+    if postgres:
+        with connection.cursor() as cursor:
+            for model in (Commune, Village, Branch, Member, Membership):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    counts = {model.__name__: n for model, n in writer.counts.items()}
+    counts["seconds"] = round(time.monotonic() - started, 1)
+    return counts

@@ -1,0 +1,92 @@
+"""generate_synthetic (issue 7): a registry whose history keeps the registry's own rules."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Q
+
+from branches.models import Branch, BranchKind, Commune
+from members.models import EndReason, Member, Membership, MembershipKind, MemberStatus
+from pacnam.text import fold
+
+
+def _generate(n=300, seed=7, **kw):
+    call_command("generate_synthetic", members=n, seed=seed, verbosity=0, **kw)
+
+
+def _snapshot():
+    return [
+        (m.citizen_id, m.full_name, m.branch.code,
+         [(s.branch.code, s.kind, s.started_on, s.ended_on, s.end_reason)
+          for s in m.memberships.select_related("branch").order_by("started_on", "pk")])
+        for m in Member.objects.select_related("branch").order_by("citizen_id")
+    ]
+
+
+@pytest.mark.django_db
+def test_synthetic_registry_keeps_the_membership_rules():
+    _generate(300)
+    assert Member.objects.count() == 300
+    members = {m.pk: m for m in Member.objects.all()}
+    by_member: dict[int, list[Membership]] = {}
+    for s in Membership.objects.select_related("branch").order_by("started_on", "pk"):
+        by_member.setdefault(s.member_id, []).append(s)
+    several = 0
+    for pk, member in members.items():
+        assert member.folded_name == fold(member.full_name)
+        official = [s for s in by_member[pk] if s.kind == MembershipKind.OFFICIAL]
+        several += len(official) > 1
+        open_ = [s for s in official if s.ended_on is None]
+        if member.status == MemberStatus.LEFT:
+            assert open_ == [] and member.left_on and member.left_reason
+            assert official[-1].ended_on == member.left_on
+        else:
+            assert len(open_) == 1 and open_[0] is official[-1]
+        # Member.branch is the current (or last) official branch.
+        assert member.branch_id == official[-1].branch_id
+        assert official[0].started_on >= member.admitted_on
+        for before, after in zip(official, official[1:], strict=False):
+            # Consecutive, without overlap or gap, each closed with its reason.
+            assert before.ended_on == after.started_on and before.end_reason
+            assert before.branch_id != after.branch_id
+        for s in by_member[pk]:
+            assert s.ended_on is None or s.ended_on >= s.started_on
+            assert s.branch.founded_on <= s.started_on
+            if s.branch.dissolved_on:
+                assert s.ended_on is not None and s.ended_on <= s.branch.dissolved_on
+    assert several > 100  # histories, not one row each
+    # The story's policy: office branches dissolved with their cadres moved out.
+    moved = Membership.objects.filter(end_reason=EndReason.BRANCH_DISSOLVED)
+    assert moved.exists()
+    assert not Membership.objects.filter(branch__dissolved_on__isnull=False, ended_on__isnull=True).exists()
+    # Proportions of a province: about 30 members per active branch.
+    sizes = Branch.objects.active().annotate(
+        n=Count("members", filter=~Q(members__status=MemberStatus.LEFT))
+    ).values_list("n", flat=True)
+    assert 15 <= sum(sizes) / len(sizes) <= 45
+    assert Branch.objects.filter(kind=BranchKind.COMMUNE_OFFICE).exists()
+
+
+@pytest.mark.django_db
+def test_a_seed_gives_the_same_registry():
+    _generate(120, seed=3)
+    first = _snapshot()
+    for model in (Membership, Member, Branch):
+        model.objects.all().delete()
+    from branches.models import Village
+
+    Village.objects.all().delete()
+    Commune.objects.all().delete()
+    _generate(120, seed=3)
+    assert _snapshot() == first
+
+
+def test_it_refuses_a_registry_with_data_unless_forced(world):
+    before = Member.objects.count()
+    with pytest.raises(CommandError):
+        _generate(50)
+    assert Member.objects.count() == before
+    _generate(50, force=True)
+    assert Member.objects.count() == before + 50
+    # The existing members are untouched and the new ones got fresh codes and ids.
+    assert Member.objects.filter(pk=world.member.pk, full_name="Hoàng Văn Mạnh").exists()
+    assert Commune.objects.filter(code="01885").count() == 1
