@@ -1,0 +1,80 @@
+"""Every URL × every role, as pretix's permission tests do.
+
+`MATRIX` names every page of the registry with the URL to request in the shared
+world and the status each role gets. Outside one's scope a record is a 404;
+anonymous users are sent to the login page. `test_every_url_is_in_the_matrix`
+fails when someone adds a URL without adding it here.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+ROLES = ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody"]
+
+# Who sees what: E = everyone with a role (200), C = commune level and up in
+# our commune (district, admin, our commune secretary), B = our branch's
+# secretary too, R = registry editors (district level and commune secretaries).
+ALL = dict(admin=200, district=200, secretary=200, branch_secretary=200, outsider=200, nobody=200)
+WITH_ROLE = dict(ALL, nobody=404)
+COMMUNE = dict(admin=200, district=200, secretary=200, branch_secretary=404, outsider=404, nobody=404)
+BRANCH = dict(COMMUNE, branch_secretary=200)
+EDITORS = dict(admin=200, district=200, secretary=200, branch_secretary=404, outsider=200, nobody=404)
+DISTRICT = dict(admin=200, district=200, secretary=404, branch_secretary=404, outsider=404, nobody=404)
+
+
+def _matrix(w) -> dict[str, tuple[str, dict]]:
+    return {
+        "dashboard": ("/", ALL),
+        "chart": ("/charts/age.svg", WITH_ROLE),
+        "branches:commune": (f"/communes/{w.commune.code}/", COMMUNE),
+        "branches:branch": (f"/branches/{w.branch.pk}/", BRANCH),
+        "branches:branch_edit": (f"/branches/{w.branch.pk}/edit/", COMMUNE),
+        "branches:branch_new": ("/branches/new/", EDITORS),
+        "branches:village": (f"/villages/{w.village.pk}/", BRANCH),
+        "branches:village_edit": (f"/villages/{w.village.pk}/edit/", COMMUNE),
+        "branches:village_new": ("/villages/new/", EDITORS),
+        "members:list": ("/members/", ALL),
+        "members:new": ("/members/new/", EDITORS),
+        "members:detail": (f"/members/{w.member.pk}/", BRANCH),
+        "members:edit": (f"/members/{w.member.pk}/edit/", COMMUNE),
+    }
+
+
+# Public or Django's own: not part of the role matrix (tested elsewhere).
+OUTSIDE_THE_MATRIX = {"healthz", "login", "logout", "set_language"}
+
+
+def _names(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue
+            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _names(pattern.url_patterns, ns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield namespace + pattern.name
+
+
+def test_every_url_is_in_the_matrix(world):
+    names = set(_names(get_resolver().url_patterns)) - OUTSIDE_THE_MATRIX
+    missing = names - set(_matrix(world))
+    assert not missing, f"add these URLs to the permission matrix: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_what_its_scope_allows(world, client, role):
+    user = getattr(world, role)
+    client.force_login(user)
+    failures = []
+    for name, (url, expected) in _matrix(world).items():
+        status = client.get(url).status_code
+        if status != expected[role]:
+            failures.append(f"{name} {url}: {status}, expected {expected[role]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_anonymous_users_are_sent_to_the_login_page(world, client):
+    for name, (url, _expected) in _matrix(world).items():
+        response = client.get(url)
+        assert response.status_code == 302, name
+        assert response["Location"].startswith("/accounts/login/?next="), name
