@@ -22,12 +22,61 @@ AGE_BANDS = [
 YES_NO = [("", _("all")), ("yes", _("yes")), ("no", _("no"))]
 
 
+# A select lists every commune and branch of the scope while they are few (a
+# district: 10 communes, 143 branches). A province has thousands: the page
+# would be megabytes of options, slow to render and useless to scroll, so
+# beyond this many the commune is typed as its code and the branch list holds
+# the branches of the chosen commune (issue 7). Each is still one query.
+MAX_OPTIONS = 300
+
+
+class _BoundedIterator(forms.models.ModelChoiceIterator):
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        queryset = self.field.display_queryset
+        if queryset is None:
+            queryset = self.queryset
+        for obj in queryset[: MAX_OPTIONS + 1]:
+            yield self.choice(obj)
+
+
+class BoundedModelChoiceField(forms.ModelChoiceField):
+    """Validates against the whole `queryset`, lists at most MAX_OPTIONS of
+    `display_queryset` (default: the queryset)."""
+
+    iterator = _BoundedIterator
+    display_queryset = None
+
+
+class BoundedSelect(forms.Select):
+    """A select while the options are few; beyond MAX_OPTIONS, a text box for the
+    value (`typed=True`) or a select holding only the chosen option."""
+
+    def __init__(self, *args, typed: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.typed = typed
+
+    def render(self, name, value, attrs=None, renderer=None):
+        choices = list(self.choices)
+        if len(choices) > MAX_OPTIONS + 1:
+            if self.typed:
+                return forms.TextInput(self.attrs).render(name, value, attrs, renderer)
+            chosen = "" if value is None else str(value)
+            choices = [c for c in choices if c[0] == "" or str(c[0]) == chosen]
+        self.choices = choices
+        return super().render(name, value, attrs, renderer)
+
+
 class MemberFilterForm(forms.Form):
     q = forms.CharField(label=_("Name, citizen ID or card number"), required=False)
-    commune = forms.ModelChoiceField(
-        label=_("Commune"), queryset=Commune.objects.none(), required=False, to_field_name="code"
+    commune = BoundedModelChoiceField(
+        label=_("Commune"), queryset=Commune.objects.none(), required=False, to_field_name="code",
+        widget=BoundedSelect(typed=True),
     )
-    branch = forms.ModelChoiceField(label=_("Branch"), queryset=Branch.objects.none(), required=False)
+    branch = BoundedModelChoiceField(
+        label=_("Branch"), queryset=Branch.objects.none(), required=False, widget=BoundedSelect()
+    )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -46,6 +95,12 @@ class MemberFilterForm(forms.Form):
         # the list below stays scoped anyway.
         self.fields["commune"].queryset = scope.communes()
         self.fields["branch"].queryset = scope.branches().select_related("commune")
+        commune_code = self.data.get("commune") if self.is_bound else None
+        if commune_code:
+            # The branches of the chosen commune first (all of them, even in a province).
+            self.fields["branch"].display_queryset = (
+                scope.branches().filter(commune__code=commune_code).select_related("commune")
+            )
 
     def filter(self, qs=None, today: datetime.date | None = None):
         """The scoped, filtered members. Invalid filters give an empty list, not everyone."""

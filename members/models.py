@@ -195,6 +195,13 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["branch", "status"], name="member_branch_status"),
             models.Index(fields=["residence_village"], name="member_residence"),
+            # "Due to become full members" on the dashboard: the few probationary
+            # members by admission date, without scanning everyone (issue 7).
+            models.Index(
+                fields=["admitted_on"],
+                condition=Q(full_on__isnull=True) & ~Q(status="left"),
+                name="member_probationary",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -238,6 +238,20 @@ def _drop_for_load(cursor, table: str) -> list[str]:
     return restore_indexes + restore_constraints
 
 
+TALLY_TABLE = "members_branch_tally"
+RECOUNT_TALLIES_SQL = """
+DELETE FROM members_branch_tally;
+INSERT INTO members_branch_tally (branch_id, members, full_members, cadres)
+SELECT branch_id, count(*), count(full_on), count(*) FILTER (WHERE is_commune_cadre)
+FROM members_member WHERE status <> 'left' GROUP BY branch_id;
+"""
+
+
+def _has_table(cursor, name: str) -> bool:
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+    return cursor.fetchone()[0]
+
+
 def _reset_sequences(models_: Iterable) -> None:
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(_NoStyle(), list(models_)):
@@ -495,20 +509,34 @@ def generate(
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 for model in BIG_TABLES:
                     restore += _drop_for_load(cursor, model._meta.db_table)
+                tallies = _has_table(cursor, TALLY_TABLE)
+                if tallies:
+                    # Counted once at the end rather than row by row (see members 0003).
+                    cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_tally_insert_delete")
+                # Rows point at rows of later chunks: check foreign keys at commit.
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         generator.places()
         say(f"{plan.communes} communes, their villages and branches")
         generator.members(lambda n: say(f"{n} members ({time.monotonic() - started:.0f} s)"))
         if postgres:
             say(f"rebuilding {len(restore)} indexes and constraints")
             with connection.cursor() as cursor:
+                # Every row is written: check the pending foreign keys now, as
+                # adding constraints to tables with pending checks is refused.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 for statement in restore:
                     cursor.execute(statement)
+                if tallies:
+                    cursor.execute("ALTER TABLE members_member ENABLE TRIGGER members_tally_insert_delete")
+                    cursor.execute(RECOUNT_TALLIES_SQL)
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         _reset_sequences([Commune, Village, Branch, Member, Membership])
     if postgres:
         with connection.cursor() as cursor:
-            for model in (Commune, Village, Branch, Member, Membership):
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+            for table in [m._meta.db_table for m in (Commune, Village, Branch, Member, Membership)]:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+            if _has_table(cursor, TALLY_TABLE):
+                cursor.execute(f"ANALYZE {TALLY_TABLE}")
     counts = {model.__name__: n for model, n in writer.counts.items()}
     counts["seconds"] = round(time.monotonic() - started, 1)
     return counts

@@ -66,10 +66,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context.update(
             totals=stats.member_totals(scope),
             branch_kinds=stats.branches_by_kind(scope),
-            offices=stats.office_branches(scope),
             due_full=stats.members_due_full(scope, today).count(),
         )
-        context["offices_dissolved"] = sum(1 for b in context["offices"] if b.is_dissolved)
+        offices, context["offices_total"], context["offices_dissolved"] = stats.office_branches(scope)
+        context["offices"] = offices
+        context["offices_more"] = context["offices_total"] - len(offices)
         context.update(dashboard_extras(scope, today))
         context["charts"] = _charts_for(scope)
     return render(request, "dashboard.html", context)

@@ -1,0 +1,132 @@
+"""PostgreSQL only (issue 7): a trigram index for the name search, and member tallies
+per branch kept by triggers for the district dashboard.
+
+Search: `folded_name LIKE '%text%'` cannot use a B-tree; with pg_trgm a GIN index
+answers it from the index. The extensions are created where the database user
+may (pg_trgm and unaccent are trusted extensions: a database owner may); where
+it may not, the search still works, only without the index.
+
+Tallies: counting a million members for the dashboard's tiles takes too long
+for a page. `members_branch_tally` holds, per branch, the current members, the
+full members and the commune cadres, changed by triggers on members_member in
+the same transaction as the change, so the figures are never stale: there is
+no cache to expire. Moves between two branches touch the two tally rows in
+branch order, so two opposite moves cannot deadlock. TRUNCATE (test flushes)
+empties the tally too. SQLite (development, the demo) counts directly.
+"""
+
+from django.db import migrations, transaction
+
+TALLY_SQL = """
+CREATE TABLE members_branch_tally (
+    branch_id bigint PRIMARY KEY,
+    members bigint NOT NULL DEFAULT 0,
+    full_members bigint NOT NULL DEFAULT 0,
+    cadres bigint NOT NULL DEFAULT 0
+);
+
+CREATE FUNCTION members_tally_add(branch bigint, sign int, is_full boolean, is_cadre boolean)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO members_branch_tally AS t (branch_id, members, full_members, cadres)
+    VALUES (branch, sign, sign * is_full::int, sign * is_cadre::int)
+    ON CONFLICT (branch_id) DO UPDATE SET
+        members = t.members + EXCLUDED.members,
+        full_members = t.full_members + EXCLUDED.full_members,
+        cadres = t.cadres + EXCLUDED.cadres;
+$$;
+
+CREATE FUNCTION members_tally_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    old_counts boolean := TG_OP <> 'INSERT' AND OLD.status <> 'left';
+    new_counts boolean := TG_OP <> 'DELETE' AND NEW.status <> 'left';
+BEGIN
+    -- The lower branch id first, whichever way the member moves (no deadlock).
+    IF old_counts AND (NOT new_counts OR OLD.branch_id <= NEW.branch_id) THEN
+        PERFORM members_tally_add(OLD.branch_id, -1, OLD.full_on IS NOT NULL, OLD.is_commune_cadre);
+        old_counts := false;
+    END IF;
+    IF new_counts THEN
+        PERFORM members_tally_add(NEW.branch_id, 1, NEW.full_on IS NOT NULL, NEW.is_commune_cadre);
+    END IF;
+    IF old_counts THEN
+        PERFORM members_tally_add(OLD.branch_id, -1, OLD.full_on IS NOT NULL, OLD.is_commune_cadre);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER members_tally_insert_delete
+    AFTER INSERT OR DELETE ON members_member
+    FOR EACH ROW EXECUTE FUNCTION members_tally_change();
+
+CREATE TRIGGER members_tally_update
+    AFTER UPDATE OF status, full_on, is_commune_cadre, branch_id ON members_member
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status
+          OR (OLD.full_on IS NULL) IS DISTINCT FROM (NEW.full_on IS NULL)
+          OR OLD.is_commune_cadre IS DISTINCT FROM NEW.is_commune_cadre
+          OR OLD.branch_id IS DISTINCT FROM NEW.branch_id)
+    EXECUTE FUNCTION members_tally_change();
+
+CREATE FUNCTION members_tally_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM members_branch_tally;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER members_tally_truncate
+    AFTER TRUNCATE ON members_member
+    FOR EACH STATEMENT EXECUTE FUNCTION members_tally_truncate();
+
+INSERT INTO members_branch_tally (branch_id, members, full_members, cadres)
+SELECT branch_id, count(*), count(full_on), count(*) FILTER (WHERE is_commune_cadre)
+FROM members_member WHERE status <> 'left' GROUP BY branch_id;
+"""
+
+TALLY_DROP_SQL = """
+DROP TRIGGER IF EXISTS members_tally_truncate ON members_member;
+DROP TRIGGER IF EXISTS members_tally_update ON members_member;
+DROP TRIGGER IF EXISTS members_tally_insert_delete ON members_member;
+DROP FUNCTION IF EXISTS members_tally_truncate();
+DROP FUNCTION IF EXISTS members_tally_change();
+DROP FUNCTION IF EXISTS members_tally_add(bigint, int, boolean, boolean);
+DROP TABLE IF EXISTS members_branch_tally;
+"""
+
+
+def forwards(apps, schema_editor):
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        trigram = True
+        for extension in ("pg_trgm", "unaccent"):
+            try:
+                with transaction.atomic(), connection.cursor() as inner:
+                    inner.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+            except Exception:  # noqa: BLE001 - not allowed here: the search works without it
+                trigram = trigram and extension != "pg_trgm"
+        if trigram:
+            cursor.execute(
+                "CREATE INDEX IF NOT EXISTS member_folded_name_trgm "
+                "ON members_member USING gin (folded_name gin_trgm_ops)"
+            )
+        cursor.execute(TALLY_SQL)
+
+
+def backwards(apps, schema_editor):
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX IF EXISTS member_folded_name_trgm")
+        cursor.execute(TALLY_DROP_SQL)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("members", "0002_probationary_index"),
+    ]
+
+    operations = [migrations.RunPython(forwards, backwards)]

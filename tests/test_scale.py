@@ -1,0 +1,143 @@
+"""Issue 7: what keeps the pages fast at a province's scale, and the benchmark's code path."""
+
+import datetime
+import json
+
+import pytest
+from django.db.models import Count, Q
+
+from branches.access import scope_for
+from branches.models import BranchKind
+from members import filters
+from members.models import Member, MemberStatus
+from members.services import member_leave, membership_move
+from pacnam import bench
+from pacnam import dashboard as stats
+from tests.conftest import make_branch, make_commune, make_member
+
+D = datetime.date
+
+
+def _direct_totals():
+    return Member.objects.exclude(status=MemberStatus.LEFT).aggregate(
+        total=Count("pk"),
+        full=Count("pk", filter=Q(full_on__isnull=False)),
+        probationary=Count("pk", filter=Q(full_on__isnull=True)),
+        cadres=Count("pk", filter=Q(is_commune_cadre=True)),
+    )
+
+
+def test_dashboard_totals_are_right_after_every_kind_of_change(world, login):
+    """On PostgreSQL the district's totals come from tallies kept by triggers: they
+    must follow creations, moves, leaving and edits at once, never a stale figure."""
+    scope = scope_for(world.district)
+    assert stats.member_totals(scope) == _direct_totals() == {
+        "total": 3, "full": 3, "probationary": 0, "cadres": 1,
+    }
+    newcomer = make_member(world.branch, name="Người Mới", full_on=None, admitted_on=D(2026, 1, 5))
+    assert stats.member_totals(scope)["probationary"] == 1
+    membership_move(member=newcomer, to_branch=world.other_branch, on=D(2026, 3, 1))
+    assert stats.member_totals(scope) == _direct_totals()
+    newcomer.refresh_from_db()
+    newcomer.full_on = D(2027, 1, 5)
+    newcomer.is_commune_cadre = True
+    newcomer.save()
+    assert stats.member_totals(scope) == _direct_totals() == {
+        "total": 4, "full": 4, "probationary": 0, "cadres": 2,
+    }
+    member_leave(member=world.cadre, on=D(2026, 4, 1), reason="died")
+    assert stats.member_totals(scope) == _direct_totals() == {
+        "total": 3, "full": 3, "probationary": 0, "cadres": 1,
+    }
+    # Bulk updates too (the import, a dissolution's moves).
+    Member.objects.filter(pk=world.member.pk).update(status=MemberStatus.EXEMPT, branch=world.branch2)
+    assert stats.member_totals(scope) == _direct_totals()
+    html = login(world.district).get("/").content.decode()
+    assert '<span class="figure">3</span>' in html
+
+
+def test_the_office_list_is_capped_but_the_tile_counts_them_all(world, login):
+    for n in range(3):
+        commune = make_commune(name=f"Xã {n}")
+        make_branch(commune, kind=BranchKind.COMMUNE_OFFICE, name=f"Chi bộ cơ quan xã {n}",
+                    dissolved_on=D(2019, 4, 1), dissolution_decision="12-QĐ/HU")
+    offices, total, dissolved = stats.office_branches(scope_for(world.district), limit=2)
+    assert (total, dissolved) == (4, 3)
+    # The one not dissolved yet (Cao Tân's) comes first.
+    assert offices[0] == world.office and len(offices) == 2
+    html = login(world.district).get("/").content.decode()
+    assert "3 / 4" in html
+
+
+def _page(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode(), len(ctx.captured_queries)
+
+
+def test_member_filters_stay_small_when_there_are_many_communes_and_branches(world, login, monkeypatch):
+    client = login(world.district)
+    client.get("/")
+    html, queries = _page(client, "/members/")
+    assert '<select name="commune"' in html
+    assert f'<option value="{world.other_branch.pk}">' in html
+    monkeypatch.setattr(filters, "MAX_OPTIONS", 1)
+    html, queries_bounded = _page(client, "/members/")
+    # Too many to list: the commune is typed as its code, no branch is listed.
+    assert '<input type="text" name="commune"' in html
+    assert f'<option value="{world.other_branch.pk}">' not in html
+    assert f'<option value="{world.branch.pk}">' not in html
+    assert queries_bounded == queries
+    # With a commune chosen, its branches are listed (and only its).
+    html, _ = _page(client, f"/members/?commune={world.other_commune.code}")
+    assert f'<option value="{world.other_branch.pk}">' in html
+    assert f'<option value="{world.branch.pk}">' not in html
+    assert "Triệu Văn Páo" in html and "Hoàng Văn Mạnh" not in html
+    # A branch chosen without its commune still filters, and stays shown as chosen.
+    html, _ = _page(client, f"/members/?branch={world.branch.pk}")
+    assert "Hoàng Văn Mạnh" in html and "Triệu Văn Páo" not in html
+    assert f'<option value="{world.branch.pk}" selected>' in html
+
+
+@pytest.mark.django_db
+def test_bench_measures_every_page_with_the_same_queries_at_two_sizes(tmp_path):
+    small = bench.run_size(
+        120, seed=2, runs=2, warmup=1, extras=False, transfer_rows=0, load_seconds=0, say=lambda s: None
+    )
+    # Add more members beside them: every page keeps its number of queries.
+    large = bench.run_size(
+        480, seed=3, runs=2, warmup=1, extras=False, transfer_rows=0, load_seconds=0, say=lambda s: None
+    )
+    names = [p["name"] for p in large["pages"]]
+    assert names[:5] == ["district dashboard", "commune page", "branch roster", "member page", "member search"]
+    for s, big in zip(small["pages"], large["pages"], strict=True):
+        assert s["queries"] == big["queries"] > 3, s["name"]
+        assert big["p95_ms"] >= big["p50_ms"] > 0 and big["floor_ms"] > 0
+    results = {
+        "machine": bench.machine(), "sizes": [120, 600], "runs": 2, "warmup": 1, "quick": True,
+        "pages": bench.combine(small, large), "generation": {"120": small["generation"]},
+        "dissolution": {"members": 60, "seconds": 0.5}, "export_import": None, "gunicorn": None,
+    }
+    bench.write(results, tmp_path)
+    written = json.loads((tmp_path / "bench" / "results.json").read_text())
+    assert {"name", "queries_small", "queries_large", "p50_ms", "p95_ms", "floor_ms"} <= set(written["pages"][0])
+    table = (tmp_path / "docs" / "benchmarks.md").read_text()
+    assert "| branch roster |" in table and "cores" in table
+
+
+@pytest.mark.django_db
+def test_bench_dissolves_a_sixty_member_branch_and_round_trips_members():
+    bench.run_size(400, seed=4, runs=1, warmup=0, extras=False, transfer_rows=0, load_seconds=0,
+                   say=lambda s: None)
+    dissolution = bench.measure_dissolution()
+    if dissolution is not None:  # the dissolution service exists once issue 3 is merged
+        assert dissolution["members"] == 60
+    round_trip = bench.measure_export_import(50)
+    if round_trip is not None:  # the import/export of issue 2
+        assert round_trip["export"]["rows"] == 50
+        assert round_trip["import"]["errors"] == 0
+        assert Member.objects.count() == 450
