@@ -48,8 +48,14 @@ browser-setup: install-dev
 screenshots: install-dev
 	$(PY) -m pytest tests/browser -k screenshots --screenshots
 
+# The benchmark of docs/benchmarks.md on the configured database (meant for PostgreSQL:
+# DATABASE_URL=postgres://...). BENCH_MEMBERS sets the large size (default 200000);
+# BENCH_ARGS=--quick is a smoke run of a minute. Run with DEBUG off, as in production.
+BENCH_MEMBERS ?= 200000
 bench: install-dev
-	$(PY) manage.py bench
+	@$(PY) scripts/compile_messages.py
+	BENCH_MEMBERS=$(BENCH_MEMBERS) DEBUG=0 STATIC_MANIFEST=0 SECURE_COOKIES=0 \
+	SECRET_KEY=$${SECRET_KEY:-bench-only-not-a-secret} $(PY) manage.py bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles
