@@ -4,8 +4,9 @@ Everything is aggregated in the database: each report is a fixed number of
 queries whatever the number of branches, members or meetings.
 
 Attendance rate = members present / members counted (full and probationary
-members on the roll, not temporarily away, not exempt), summed over the
-meetings in question; None when no member was counted.
+members on the roll, not temporarily away, not exempt, whose attendance was
+marked), summed over the meetings in question; None when no member was
+counted. A line not marked yet is left out rather than taken as an absence.
 """
 
 import datetime
@@ -49,7 +50,7 @@ class BranchRow:
 
 
 def _attendance_by(key: str, lines: QuerySet) -> dict:
-    counted = Q(standing=Standing.COUNTED)
+    counted = Q(standing=Standing.COUNTED) & ~Q(presence="")
     rows = (
         lines.values(key)
         .annotate(
@@ -124,7 +125,7 @@ def member_attendance(
     With `cadres_in_villages`, only commune cadres at meetings of village
     branches: the story's measure of whether the cadres who moved take part.
     """
-    lines = Attendance.objects.filter(
+    lines = Attendance.objects.exclude(presence="").filter(
         standing=Standing.COUNTED,
         meeting__branch__in=branches_qs,
         meeting__status__in=TOOK_PLACE,
