@@ -94,7 +94,9 @@ class Meeting(models.Model):
         ordering = ["-date", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(kind="thematic") | ~Q(topic=""), name="thematic_meeting_has_topic"
+                condition=~Q(kind="thematic") | ~Q(topic=""),
+                name="thematic_meeting_has_topic",
+                violation_error_message=_("A thematic meeting needs a topic."),
             ),
             models.CheckConstraint(
                 condition=Q(status="adopted", adopted_on__isnull=False)
@@ -108,6 +110,7 @@ class Meeting(models.Model):
             models.CheckConstraint(
                 condition=Q(chair__isnull=True) | Q(secretary__isnull=True) | ~Q(chair=F("secretary")),
                 name="meeting_chair_is_not_secretary",
+                violation_error_message=_("The chair and the secretary must be two different members."),
             ),
             # The regular meeting is *the* monthly meeting (Hướng dẫn 12): a second
             # one in a month would be counted twice in the regularity report and
@@ -120,6 +123,10 @@ class Meeting(models.Model):
                 ExtractMonth("date"),
                 condition=Q(kind="regular"),
                 name="one_regular_meeting_per_branch_month",
+                violation_error_message=_(
+                    "This branch already has a regular meeting in that month; record this one "
+                    "as thematic or extraordinary."
+                ),
             ),
         ]
         indexes = [models.Index(fields=["branch", "date"], name="meeting_branch_date")]

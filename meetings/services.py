@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from branches.access import Scope
@@ -378,7 +378,12 @@ def task_review(
         raise DomainError(_("Last month's tasks are reviewed at the regular meeting."))
     # Lock the tasks: the same task reviewed at once from two meetings must not
     # be closed twice.
-    tasks = {t.pk: t for t in tasks_to_review(current).select_for_update().filter(pk__in=list(outcomes))}
+    # Tasks this meeting already closed may be reviewed again until the minutes
+    # are adopted (a wrong tap is corrected, not frozen).
+    reviewable = Task.objects.filter(
+        Q(pk__in=tasks_to_review(current).values("pk")) | Q(closed_at=current)
+    )
+    tasks = {t.pk: t for t in reviewable.select_for_update().filter(pk__in=list(outcomes))}
     existing = {r.task_id: r for r in TaskReview.objects.filter(meeting=current)}
     reviews = []
     for task_id, (outcome, reason) in outcomes.items():
@@ -400,6 +405,6 @@ def task_review(
         elif outcome == ReviewOutcome.DROPPED:
             task.status, task.closed_at, task.drop_reason = TaskStatus.DROPPED, current, reason
         else:
-            continue
+            task.status, task.closed_at, task.drop_reason = TaskStatus.OPEN, None, ""
         task.save(update_fields=["status", "closed_at", "drop_reason"])
     return reviews

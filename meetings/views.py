@@ -117,7 +117,8 @@ def _sheet(meeting: Meeting) -> dict:
         "n_excused": count(Presence.EXCUSED),
         "n_absent": count(Presence.ABSENT),
         "n_unmarked": count(""),
-        "below_quorum": bool(counted) and present < quorum * len(counted),
+        # Flagged once everyone is marked: a half-taken roll is not a failed quorum.
+        "below_quorum": bool(counted) and not count("") and present < quorum * len(counted),
         "quorum_percent": round(quorum * 100),
     }
 

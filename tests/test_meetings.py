@@ -227,9 +227,13 @@ def test_tasks_carry_over_and_close(world):
     services.task_review(scope=scope, meeting=june, outcomes={poor.pk: ("done", "")})
     assert Task.objects.get(pk=poor.pk).status == TaskStatus.DONE
     assert list(services.tasks_to_review(new_meeting(world, date=D(2019, 7, 10)))) == []
-    # A closed task cannot be reviewed again.
+    # A task closed at an earlier meeting cannot be reviewed again.
     with pytest.raises(DomainError):
         services.task_review(scope=scope, meeting=june, outcomes={roads.pk: ("done", "")})
+    # A wrong tap at this meeting is corrected until its minutes are adopted.
+    services.task_review(scope=scope, meeting=june, outcomes={poor.pk: ("carried_over", "")})
+    assert Task.objects.get(pk=poor.pk).status == TaskStatus.OPEN
+    assert TaskReview.objects.get(meeting=june, task=poor).outcome == "carried_over"
 
 
 def test_tasks_go_to_members_of_the_branch(world):

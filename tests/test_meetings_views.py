@@ -209,6 +209,24 @@ def test_printable_minutes_in_vietnamese(world, login):
     assert "Đinh Thị Ghi" in sheet and "Vắng không lý do" in sheet
 
 
+def test_meeting_below_quorum_is_flagged(world, login, settings):
+    settings.MEETING_QUORUM = 0.5
+    others = [make_member(world.branch, name=f"Đảng viên {i}") for i in range(2)]
+    meeting = new_meeting(world)
+    scope = scope_for(world.branch_secretary)
+    services.meeting_open_roll(scope=scope, meeting=meeting)
+    client = login(world.branch_secretary)
+    url = reverse("meetings:detail", args=[meeting.pk])
+    marks = {world.member.pk: ("present", ""), others[0].pk: ("absent", "")}
+    services.meeting_mark_attendance(scope=scope, meeting=meeting, marks=marks)
+    # Not flagged while the roll is half taken.
+    assert "below-quorum" not in client.get(url).content.decode()
+    services.meeting_mark_attendance(scope=scope, meeting=meeting, marks={others[1].pk: ("absent", "")})
+    assert "below-quorum" in client.get(url).content.decode()
+    settings.MEETING_QUORUM = 0.3
+    assert "below-quorum" not in client.get(url).content.decode()
+
+
 def test_task_review_through_the_page(world, login):
     client = login(world.branch_secretary)
     april = new_meeting(world, date=D(2019, 4, 10))
@@ -297,3 +315,19 @@ def test_other_pages_queries_do_not_grow(world, login, django_assert_num_queries
     # attendance per branch, per member, cadres
     with django_assert_num_queries(8 + SESSION_SAVE):
         assert client.get(reverse("meetings:reports"), {"year": "2019"}).status_code == 200
+
+
+def test_second_regular_meeting_in_a_month_is_a_form_error(world, login):
+    new_meeting(world)
+    client = login(world.branch_secretary)
+    response = client.post(
+        reverse("meetings:new", args=[world.branch.pk]), {"date": "2019-05-20", "kind": "regular"}
+    )
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert Meeting.objects.filter(branch=world.branch).count() == 1
+    response = client.post(
+        reverse("meetings:new", args=[world.branch.pk]), {"date": "2019-05-20", "kind": "thematic"}
+    )
+    assert response.status_code == 200
+    assert Meeting.objects.filter(branch=world.branch).count() == 1
