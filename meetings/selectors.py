@@ -13,7 +13,7 @@ from django.db.models.functions import TruncMonth
 
 from members.models import add_months
 
-from .models import Meeting, MeetingKind, MeetingStatus, Presence, Standing
+from .models import Meeting, MeetingKind, MeetingStatus, Presence, Standing, Task, TaskStatus
 
 TOOK_PLACE = (MeetingStatus.HELD, MeetingStatus.ADOPTED)
 
@@ -86,3 +86,12 @@ def with_attendance_counts(qs: QuerySet) -> QuerySet:
 def branch_recent_meetings(branch, limit: int = 5) -> list[Meeting]:
     """The branch's latest meetings with their attendance counts (one query)."""
     return list(with_attendance_counts(Meeting.objects.filter(branch=branch)).order_by("-date", "-pk")[:limit])
+
+
+def tasks_to_review(meeting: Meeting) -> QuerySet:
+    """Open tasks set at the branch's earlier meetings: the "review of last month"."""
+    return Task.objects.filter(
+        meeting__branch_id=meeting.branch_id,
+        meeting__date__lt=meeting.date,
+        status=TaskStatus.OPEN,
+    )

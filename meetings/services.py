@@ -33,6 +33,7 @@ from .models import (
     TaskStatus,
     default_agenda,
 )
+from .selectors import tasks_to_review
 
 EDITABLE_FIELDS = (
     "date", "starts_at", "place", "kind", "topic", "chair", "secretary",
@@ -351,15 +352,6 @@ def task_create(
     )
     task.assignees.set(assignees)
     return task
-
-
-def tasks_to_review(meeting: Meeting):
-    """Open tasks set at the branch's earlier meetings: "review of last month"."""
-    return Task.objects.filter(
-        meeting__branch_id=meeting.branch_id,
-        meeting__date__lt=meeting.date,
-        status=TaskStatus.OPEN,
-    )
 
 
 @transaction.atomic

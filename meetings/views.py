@@ -30,7 +30,7 @@ from .models import (
     Task,
 )
 from .reports import member_attendance, regularity
-from .selectors import month_bounds, with_attendance_counts
+from .selectors import month_bounds, tasks_to_review, with_attendance_counts
 
 
 def _meetings(scope):
@@ -141,7 +141,7 @@ def _review(meeting: Meeting) -> list[dict]:
     seen = {r.task_id for r in reviewed}
     rows = [{"task": r.task, "review": r} for r in reviewed]
     if not meeting.is_adopted:
-        pending = services.tasks_to_review(meeting).select_related("meeting", "household_village")
+        pending = tasks_to_review(meeting).select_related("meeting", "household_village")
         rows += [{"task": t, "review": None} for t in pending if t.pk not in seen]
     return rows
 

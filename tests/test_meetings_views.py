@@ -331,3 +331,18 @@ def test_second_regular_meeting_in_a_month_is_a_form_error(world, login):
     )
     assert response.status_code == 200
     assert Meeting.objects.filter(branch=world.branch).count() == 1
+
+
+def test_admin_shows_meetings_with_attendance_and_tasks(world, login):
+    client = login(world.branch_secretary)
+    meeting = adopted_meeting(world, client)
+    task = services.task_create(
+        scope=scope_for(world.secretary), meeting=new_meeting(world, date=D(2019, 6, 10)),
+        description="Giúp đỡ hộ nghèo", due_on=D(2019, 7, 1), assignees=[world.member],
+    )
+    client = login(world.admin)
+    page = client.get(reverse("admin:meetings_meeting_change", args=[meeting.pk])).content.decode()
+    assert "Đinh Thị Ghi" in page  # an attendance line, inline
+    assert client.get(reverse("admin:meetings_meeting_changelist")).status_code == 200
+    assert client.get(reverse("admin:meetings_task_change", args=[task.pk])).status_code == 200
+    assert client.get(reverse("admin:meetings_task_changelist")).status_code == 200
