@@ -23,7 +23,6 @@ from .models import (
     Attendance,
     Meeting,
     MeetingKind,
-    MeetingStatus,
     Presence,
     ReviewOutcome,
     Standing,
@@ -390,6 +389,5 @@ def reports(request: HttpRequest) -> HttpResponse:
             "without": sum(1 for r in rows if r.months_without),
             "members": member_attendance(branches, first, last),
             "cadres": member_attendance(branches, first, last, cadres_in_villages=True),
-            "MeetingStatus": MeetingStatus,
         },
     )
