@@ -22,7 +22,17 @@ EDITORS = dict(admin=200, district=200, secretary=200, branch_secretary=404, out
 DISTRICT = dict(admin=200, district=200, secretary=404, branch_secretary=404, outsider=404, nobody=404)
 
 
+def _meeting(w):
+    import datetime
+
+    from meetings.models import Meeting
+
+    return Meeting.objects.create(branch=w.branch, date=datetime.date(2024, 5, 10), kind="regular")
+
+
 def _matrix(w) -> dict[str, tuple[str, dict]]:
+    meeting = getattr(w, "_meeting", None) or _meeting(w)
+    w._meeting = meeting
     return {
         "dashboard": ("/", ALL),
         "chart": ("/charts/age.svg", WITH_ROLE),
@@ -37,6 +47,19 @@ def _matrix(w) -> dict[str, tuple[str, dict]]:
         "members:new": ("/members/new/", EDITORS),
         "members:detail": (f"/members/{w.member.pk}/", BRANCH),
         "members:edit": (f"/members/{w.member.pk}/edit/", COMMUNE),
+        "meetings:branch": (f"/branches/{w.branch.pk}/meetings/", BRANCH),
+        "meetings:new": (f"/branches/{w.branch.pk}/meetings/new/", BRANCH),
+        "meetings:reports": ("/meetings/reports/", ALL),
+        "meetings:detail": (f"/meetings/{meeting.pk}/", BRANCH),
+        "meetings:roll": (f"/meetings/{meeting.pk}/attendance/", BRANCH),
+        "meetings:minutes": (f"/meetings/{meeting.pk}/minutes/", BRANCH),
+        "meetings:sheet": (f"/meetings/{meeting.pk}/sheet/", BRANCH),
+        "meetings:edit": (f"POST /meetings/{meeting.pk}/edit/", BRANCH),
+        "meetings:hold": (f"POST /meetings/{meeting.pk}/hold/", BRANCH),
+        "meetings:adopt": (f"POST /meetings/{meeting.pk}/adopt/", BRANCH),
+        "meetings:task_add": (f"POST /meetings/{meeting.pk}/tasks/", BRANCH),
+        "meetings:review": (f"POST /meetings/{meeting.pk}/review/", BRANCH),
+        "meetings:addendum_add": (f"POST /meetings/{meeting.pk}/addenda/", BRANCH),
     }
 
 
@@ -67,14 +90,31 @@ def test_each_role_gets_what_its_scope_allows(world, client, role):
     client.force_login(user)
     failures = []
     for name, (url, expected) in _matrix(world).items():
-        status = client.get(url).status_code
-        if status != expected[role]:
-            failures.append(f"{name} {url}: {status}, expected {expected[role]}")
+        status = _request(client, url)
+        if expected[role] == 404 and status != 404:
+            failures.append(f"{name} {url}: {status}, expected 404")
+        elif expected[role] == 200 and status not in ALLOWED[url.startswith("POST ")]:
+            failures.append(f"{name} {url}: {status}, expected {ALLOWED[url.startswith('POST ')]}")
     assert not failures, "\n".join(failures)
+
+
+# A page the role may see answers 200; an action it may take (an empty POST
+# here) answers with the page again (200, form errors), a redirect, or 400 —
+# never 403, 404 or a server error.
+ALLOWED = {False: (200,), True: (200, 302, 400)}
+
+
+def _request(client, url):
+    if url.startswith("POST "):
+        return client.post(url.removeprefix("POST ")).status_code
+    return client.get(url).status_code
 
 
 def test_anonymous_users_are_sent_to_the_login_page(world, client):
     for name, (url, _expected) in _matrix(world).items():
-        response = client.get(url)
+        if url.startswith("POST "):
+            response = client.post(url.removeprefix("POST "))
+        else:
+            response = client.get(url)
         assert response.status_code == 302, name
         assert response["Location"].startswith("/accounts/login/?next="), name

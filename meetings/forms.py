@@ -1,0 +1,115 @@
+import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from branches.models import Commune, Village
+from members.models import Member, Membership
+
+from .models import Meeting, Presence, ReviewOutcome, Task
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def roster_members(branch, date: datetime.date):
+    """Members on the branch's roster on `date`: who may chair, take minutes or take a task."""
+    ids = Membership.objects.roster(branch, date).values("member_id")
+    return Member.objects.filter(pk__in=ids)
+
+
+class MeetingForm(forms.ModelForm):
+    class Meta:
+        model = Meeting
+        fields = [
+            "date", "starts_at", "place", "kind", "topic", "chair", "secretary",
+            "agenda", "minutes", "resolution",
+        ]
+        widgets = {
+            "date": DATE_INPUT,
+            "starts_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def __init__(self, *args, branch, **kwargs):
+        super().__init__(*args, **kwargs)
+        date = self.instance.date if self.instance.pk else timezone.localdate()
+        # The service checks the roster on the meeting date; the choice lists
+        # offer everyone on it around today so a new date does not hide people.
+        members = Member.objects.filter(memberships__branch=branch).distinct()
+        self.fields["chair"].queryset = members
+        self.fields["secretary"].queryset = members
+        if not self.instance.pk:
+            self.fields["date"].initial = date
+            for name in ("minutes", "resolution"):
+                del self.fields[name]
+
+
+class AddendumForm(forms.Form):
+    dated = forms.DateField(label=_("date"), widget=DATE_INPUT)
+    text = forms.CharField(label=_("correction"), widget=forms.Textarea)
+
+
+class TaskForm(forms.ModelForm):
+    class Meta:
+        model = Task
+        fields = ["description", "assignees", "due_on", "household_head", "household_village"]
+        widgets = {
+            "due_on": DATE_INPUT,
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "assignees": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, meeting, members=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignees"].queryset = (
+            members if members is not None else roster_members(meeting.branch, meeting.date)
+        )
+        self.fields["household_village"].queryset = Village.objects.filter(
+            commune_id=meeting.branch.commune_id
+        )
+
+
+def parse_marks(data, member_ids) -> tuple[dict[int, tuple[str, str]], list[str]]:
+    """Read the phone roll's radio buttons: presence-<member id> and reason-<member id>."""
+    marks, errors = {}, []
+    for member_id in member_ids:
+        presence = data.get(f"presence-{member_id}", "")
+        if presence not in Presence.values and presence != "":
+            errors.append(str(_("Unknown attendance mark.")))
+            continue
+        marks[member_id] = (presence, data.get(f"reason-{member_id}", ""))
+    return marks, errors
+
+
+def parse_outcomes(data, task_ids) -> dict[int, tuple[str, str]]:
+    """Read the review form: outcome-<task id> and reason-<task id>; unanswered tasks are skipped."""
+    outcomes = {}
+    for task_id in task_ids:
+        outcome = data.get(f"outcome-{task_id}", "")
+        if outcome in ReviewOutcome.values:
+            outcomes[task_id] = (outcome, data.get(f"reason-{task_id}", ""))
+    return outcomes
+
+
+class PeriodForm(forms.Form):
+    month = forms.CharField(
+        label=_("month"), required=False, widget=forms.TextInput(attrs={"type": "month"})
+    )
+    year = forms.IntegerField(label=_("year"), required=False, min_value=1990, max_value=2100)
+    commune = forms.ModelChoiceField(
+        label=_("commune"), queryset=Commune.objects.none(), required=False,
+        empty_label=_("all communes"),
+    )
+
+    def __init__(self, *args, communes, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["commune"].queryset = communes
+
+    def clean_month(self):
+        value = self.cleaned_data.get("month") or ""
+        if not value:
+            return None
+        try:
+            return datetime.datetime.strptime(value, "%Y-%m").date()
+        except ValueError as exc:
+            raise forms.ValidationError(_("Give the month as YYYY-MM.")) from exc

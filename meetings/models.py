@@ -1,0 +1,328 @@
+"""Branch meetings: the monthly meeting, its attendance, minutes and tasks.
+
+Writes go through meetings/services.py (which checks who may write); reads
+that other pages reuse live in meetings/selectors.py.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import ExtractMonth, ExtractYear
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from branches.models import Branch, Village
+from members.models import Member
+
+
+class MeetingKind(models.TextChoices):
+    REGULAR = "regular", _("regular monthly meeting")
+    THEMATIC = "thematic", _("thematic meeting")
+    EXTRAORDINARY = "extraordinary", _("extraordinary meeting")
+
+
+class MeetingStatus(models.TextChoices):
+    PLANNED = "planned", _("planned")
+    HELD = "held", _("held")
+    ADOPTED = "adopted", _("minutes adopted")
+
+
+def default_agenda() -> str:
+    """The order of a regular meeting (Hướng dẫn 12-HD/BTCTW 2018), pre-filled."""
+    return "\n".join(
+        str(step)
+        for step in (
+            _("1. Opening: members called (present, absent with or without reason, exempt); "
+              "agenda adopted; secretary appointed."),
+            _("2. Current affairs."),
+            _("3. Review of last month's tasks."),
+            _("4. Next month's tasks and who does what."),
+            _("5. Resolution adopted."),
+            _("6. Minutes adopted."),
+        )
+    )
+
+
+class Meeting(models.Model):
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="meetings"
+    )
+    date = models.DateField(_("date"))
+    starts_at = models.TimeField(_("start time"), null=True, blank=True)
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=MeetingKind.choices, default=MeetingKind.REGULAR
+    )
+    topic = models.CharField(
+        _("topic"), max_length=200, blank=True, help_text=_("Required for a thematic meeting.")
+    )
+    chair = models.ForeignKey(
+        Member,
+        verbose_name=_("chair"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    secretary = models.ForeignKey(
+        Member,
+        verbose_name=_("secretary"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    agenda = models.TextField(_("agenda"), blank=True)
+    minutes = models.TextField(_("minutes"), blank=True)
+    resolution = models.TextField(_("resolution"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=MeetingStatus.choices, default=MeetingStatus.PLANNED
+    )
+    adopted_on = models.DateField(_("minutes adopted on"), null=True, blank=True)
+    # Set by meeting_open_roll: the roll is taken once, from the roster on the date.
+    roll_opened = models.BooleanField(default=False, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Who changed the minutes and when, before they were adopted.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        ordering = ["-date", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="thematic") | ~Q(topic=""),
+                name="thematic_meeting_has_topic",
+                violation_error_message=_("A thematic meeting needs a topic."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="adopted", adopted_on__isnull=False)
+                | (~Q(status="adopted") & Q(adopted_on__isnull=True)),
+                name="meeting_adopted_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(adopted_on__isnull=True) | Q(adopted_on__gte=F("date")),
+                name="meeting_adopted_after_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(chair__isnull=True) | Q(secretary__isnull=True) | ~Q(chair=F("secretary")),
+                name="meeting_chair_is_not_secretary",
+                violation_error_message=_("The chair and the secretary must be two different members."),
+            ),
+            # The regular meeting is *the* monthly meeting (Hướng dẫn 12): a second
+            # one in a month would be counted twice in the regularity report and
+            # leave two sets of "last month's tasks". Extra meetings in a month are
+            # thematic or extraordinary. A constraint, so that two secretaries
+            # recording the same month at once cannot both succeed.
+            models.UniqueConstraint(
+                F("branch"),
+                ExtractYear("date"),
+                ExtractMonth("date"),
+                condition=Q(kind="regular"),
+                name="one_regular_meeting_per_branch_month",
+                violation_error_message=_(
+                    "This branch already has a regular meeting in that month; record this one "
+                    "as thematic or extraordinary."
+                ),
+            ),
+        ]
+        indexes = [models.Index(fields=["branch", "date"], name="meeting_branch_date")]
+
+    def __str__(self) -> str:
+        return f"{self.branch} – {self.date:%d/%m/%Y}"
+
+    @property
+    def is_adopted(self) -> bool:
+        return self.status == MeetingStatus.ADOPTED
+
+    @property
+    def month_start(self) -> datetime.date:
+        return self.date.replace(day=1)
+
+
+class MeetingAddendum(models.Model):
+    """A dated correction to adopted minutes: the minutes themselves are never rewritten."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.PROTECT, related_name="addenda"
+    )
+    dated = models.DateField(_("date"))
+    text = models.TextField(_("correction"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("addendum to the minutes")
+        verbose_name_plural = _("addenda to the minutes")
+        ordering = ["dated", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="addendum_has_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting} – {self.dated:%d/%m/%Y}"
+
+
+class Standing(models.TextChoices):
+    """Where a member stands on the roll of one meeting."""
+
+    COUNTED = "counted", _("counted")
+    AWAY = "away", _("temporarily away")
+    EXEMPT = "exempt", _("exempt")
+    SUSPENDED = "suspended", _("suspended")
+
+
+class Presence(models.TextChoices):
+    PRESENT = "present", _("present")
+    EXCUSED = "excused", _("absent with reason")
+    ABSENT = "absent", _("absent without reason")
+
+
+class AttendanceQuerySet(models.QuerySet):
+    def counted(self):
+        return self.filter(standing=Standing.COUNTED)
+
+
+class Attendance(models.Model):
+    """One line of the roll: a member on the branch's roster on the meeting date."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="attendance"
+    )
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="attendance"
+    )
+    standing = models.CharField(
+        _("standing"), max_length=10, choices=Standing.choices, default=Standing.COUNTED
+    )
+    # Snapshots on the meeting date, so the minutes keep their numbers when a
+    # member later becomes full or moves away.
+    is_full = models.BooleanField(_("full member"), default=True)
+    temporary = models.BooleanField(_("temporarily attached"), default=False)
+    presence = models.CharField(
+        _("presence"), max_length=10, choices=Presence.choices, blank=True
+    )
+    reason = models.CharField(_("reason for absence"), max_length=200, blank=True)
+
+    objects = AttendanceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        ordering = ["member__folded_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "member"], name="one_attendance_per_member"),
+            models.CheckConstraint(
+                condition=Q(reason="") | Q(presence="excused"), name="attendance_reason_only_excused"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} – {self.get_presence_display() or '?'}"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    DONE = "done", _("done")
+    DROPPED = "dropped", _("dropped")
+
+
+class Task(models.Model):
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("set at meeting"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    description = models.TextField(_("task"))
+    assignees = models.ManyToManyField(Member, verbose_name=_("assigned to"), related_name="tasks")
+    due_on = models.DateField(_("due date"))
+    household_head = models.CharField(
+        _("head of household"),
+        max_length=100,
+        blank=True,
+        help_text=_("For a task such as helping a poor household."),
+    )
+    household_village = models.ForeignKey(
+        Village,
+        verbose_name=_("household's village"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    closed_at = models.ForeignKey(
+        Meeting,
+        verbose_name=_("closed at meeting"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="closed_tasks",
+    )
+    drop_reason = models.CharField(_("reason for dropping"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True)
+                | (~Q(status="open") & Q(closed_at__isnull=False)),
+                name="task_closed_at_a_meeting",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="dropped") & ~Q(drop_reason=""))
+                | (~Q(status="dropped") & Q(drop_reason="")),
+                name="task_dropped_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(household_village__isnull=True) | ~Q(household_head=""),
+                name="task_household_has_head",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description[:60]
+
+
+class ReviewOutcome(models.TextChoices):
+    DONE = "done", _("done")
+    CARRIED_OVER = "carried_over", _("carried over")
+    DROPPED = "dropped", _("dropped")
+
+
+class TaskReview(models.Model):
+    """What one meeting said about an open task from an earlier meeting."""
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="reviews"
+    )
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    outcome = models.CharField(_("outcome"), max_length=15, choices=ReviewOutcome.choices)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("task review")
+        verbose_name_plural = _("task reviews")
+        ordering = ["task__due_on", "task_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "task"], name="one_review_per_task_meeting"),
+            models.CheckConstraint(
+                condition=~Q(outcome="dropped") | ~Q(reason=""), name="review_dropped_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} – {self.get_outcome_display()}"

@@ -1,0 +1,153 @@
+"""The district's meeting reports: regularity, attendance, commune cadres.
+
+Everything is aggregated in the database: each report is a fixed number of
+queries whatever the number of branches, members or meetings.
+
+Attendance rate = members present / members counted (full and probationary
+members on the roll, not temporarily away, not exempt, whose attendance was
+marked), summed over the meetings in question; None when no member was
+counted. A line not marked yet is left out rather than taken as an absence.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Q, QuerySet
+
+from branches.models import Branch, BranchKind
+
+from .models import Attendance, MeetingKind, Presence, Standing
+from .selectors import TOOK_PLACE, active_in, month_bounds
+
+
+def rate(present: int, counted: int) -> float | None:
+    return present / counted if counted else None
+
+
+def rate_text(value: float | None) -> str:
+    """0.833 -> "0.83"; None -> "" (the CSV's empty cell)."""
+    if value is None:
+        return ""
+    return str(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+@dataclass
+class BranchRow:
+    branch: Branch
+    regular_meetings: int
+    counted: int
+    present: int
+    per_month: list[int] = field(default_factory=list)
+
+    @property
+    def attendance_rate(self) -> float | None:
+        return rate(self.present, self.counted)
+
+    @property
+    def months_without(self) -> int:
+        return sum(1 for n in self.per_month if n == 0)
+
+
+def _attendance_by(key: str, lines: QuerySet) -> dict:
+    counted = Q(standing=Standing.COUNTED) & ~Q(presence="")
+    rows = (
+        lines.values(key)
+        .annotate(
+            counted=Count("pk", filter=counted),
+            present=Count("pk", filter=counted & Q(presence=Presence.PRESENT)),
+        )
+        .order_by()
+    )
+    return {row[key]: (row["counted"], row["present"]) for row in rows}
+
+
+def regularity(branches_qs: QuerySet, year: int, month: int | None = None) -> list[BranchRow]:
+    """Every branch active in the period with its number of regular meetings held,
+    per month for a year, and its attendance rate at them. Two queries."""
+    if month:
+        first, last = month_bounds(year, month)
+        months = [month]
+    else:
+        first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        months = list(range(1, 13))
+    regular = Q(
+        meetings__kind=MeetingKind.REGULAR,
+        meetings__status__in=TOOK_PLACE,
+        meetings__date__gte=first,
+        meetings__date__lte=last,
+    )
+    annotations = {
+        f"m{m}": Count("meetings", filter=regular & Q(meetings__date__month=m)) for m in months
+    }
+    branches = (
+        active_in(branches_qs, first, last)
+        .select_related("commune")
+        .annotate(**annotations)
+        .order_by("commune__code", "code")
+    )
+    lines = Attendance.objects.filter(
+        meeting__branch__in=branches_qs,
+        meeting__kind=MeetingKind.REGULAR,
+        meeting__status__in=TOOK_PLACE,
+        meeting__date__gte=first,
+        meeting__date__lte=last,
+    )
+    attendance = _attendance_by("meeting__branch", lines)
+    rows = []
+    for branch in branches:
+        per_month = [getattr(branch, f"m{m}") for m in months]
+        counted, present = attendance.get(branch.pk, (0, 0))
+        rows.append(BranchRow(branch, sum(per_month), counted, present, per_month))
+    return rows
+
+
+@dataclass
+class MemberRow:
+    member_id: int
+    name: str
+    branch_name: str
+    counted: int
+    present: int
+    excused: int
+    absent: int
+
+    @property
+    def attendance_rate(self) -> float | None:
+        return rate(self.present, self.counted)
+
+
+def member_attendance(
+    branches_qs: QuerySet, first: datetime.date, last: datetime.date, *, cadres_in_villages: bool = False
+) -> list[MemberRow]:
+    """Attendance per member at the meetings (all kinds) held in the period. One query.
+
+    With `cadres_in_villages`, only commune cadres at meetings of village
+    branches: the story's measure of whether the cadres who moved take part.
+    """
+    lines = Attendance.objects.exclude(presence="").filter(
+        standing=Standing.COUNTED,
+        meeting__branch__in=branches_qs,
+        meeting__status__in=TOOK_PLACE,
+        meeting__date__gte=first,
+        meeting__date__lte=last,
+    )
+    if cadres_in_villages:
+        lines = lines.filter(member__is_commune_cadre=True, meeting__branch__kind=BranchKind.VILLAGE)
+    rows = (
+        lines.values("member_id", "member__full_name", "meeting__branch__name")
+        .annotate(
+            counted=Count("pk"),
+            present=Count("pk", filter=Q(presence=Presence.PRESENT)),
+            excused=Count("pk", filter=Q(presence=Presence.EXCUSED)),
+            absent=Count("pk", filter=Q(presence=Presence.ABSENT)),
+        )
+        .order_by("meeting__branch__name", "member__full_name", "member_id")
+    )
+    return [
+        MemberRow(
+            r["member_id"], r["member__full_name"], r["meeting__branch__name"],
+            r["counted"], r["present"], r["excused"], r["absent"],
+        )
+        for r in rows
+    ]

@@ -1,0 +1,97 @@
+"""Reads of meetings that other pages reuse (the lead's dashboard, the branch page).
+
+A meeting "counts" once it took place: held or with adopted minutes. A
+planned meeting is an intention, not a meeting, so it never makes a branch
+look regular.
+"""
+
+import calendar
+import datetime
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth
+
+from members.models import add_months
+
+from .models import Meeting, MeetingKind, MeetingStatus, Presence, Standing, Task, TaskStatus
+
+TOOK_PLACE = (MeetingStatus.HELD, MeetingStatus.ADOPTED)
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime.date, datetime.date]:
+    """First and last day of a month."""
+    return datetime.date(year, month, 1), datetime.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def active_in(branches_qs: QuerySet, first: datetime.date, last: datetime.date) -> QuerySet:
+    """Branches that existed on at least one day between `first` and `last`."""
+    return branches_qs.filter(
+        Q(founded_on__isnull=True) | Q(founded_on__lte=last),
+        Q(dissolved_on__isnull=True) | Q(dissolved_on__gt=first),
+    )
+
+
+def regular_meetings_in(first: datetime.date, last: datetime.date) -> QuerySet:
+    return Meeting.objects.filter(
+        kind=MeetingKind.REGULAR, status__in=TOOK_PLACE, date__gte=first, date__lte=last
+    )
+
+
+def branches_without_regular_meeting(branches_qs: QuerySet, year: int, month: int) -> QuerySet:
+    """Branches active in the month that held no regular meeting in it."""
+    first, last = month_bounds(year, month)
+    held = regular_meetings_in(first, last).filter(branch=OuterRef("pk"))
+    return active_in(branches_qs, first, last).filter(~Exists(held))
+
+
+def meetings_per_month(
+    branches_qs: QuerySet, end_month_date: datetime.date, months: int = 12
+) -> list[tuple[datetime.date, int]]:
+    """Meetings that took place (all kinds) per month, for the `months` months ending
+    with the month of `end_month_date`, oldest first; months without any give 0.
+    One query."""
+    end = end_month_date.replace(day=1)
+    start = add_months(end, -(months - 1))
+    last = month_bounds(end.year, end.month)[1]
+    rows = (
+        Meeting.objects.filter(
+            branch__in=branches_qs, status__in=TOOK_PLACE, date__gte=start, date__lte=last
+        )
+        .annotate(month=TruncMonth("date"))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {}
+    for row in rows:
+        month = row["month"]
+        if isinstance(month, datetime.datetime):
+            month = month.date()
+        counts[month] = row["n"]
+    return [(add_months(start, i), counts.get(add_months(start, i), 0)) for i in range(months)]
+
+
+def with_attendance_counts(qs: QuerySet) -> QuerySet:
+    """Annotate meetings with counted members, those present, full and probationary present."""
+    counted = Q(attendance__standing=Standing.COUNTED)
+    present = counted & Q(attendance__presence=Presence.PRESENT)
+    return qs.annotate(
+        n_counted=Count("attendance", filter=counted),
+        n_present=Count("attendance", filter=present),
+        n_excused=Count("attendance", filter=counted & Q(attendance__presence=Presence.EXCUSED)),
+        n_absent=Count("attendance", filter=counted & Q(attendance__presence=Presence.ABSENT)),
+    )
+
+
+def branch_recent_meetings(branch, limit: int = 5) -> list[Meeting]:
+    """The branch's latest meetings with their attendance counts (one query)."""
+    return list(with_attendance_counts(Meeting.objects.filter(branch=branch)).order_by("-date", "-pk")[:limit])
+
+
+def tasks_to_review(meeting: Meeting) -> QuerySet:
+    """Open tasks set at the branch's earlier meetings: the "review of last month"."""
+    return Task.objects.filter(
+        meeting__branch_id=meeting.branch_id,
+        meeting__date__lt=meeting.date,
+        status=TaskStatus.OPEN,
+    )
