@@ -38,6 +38,18 @@ from members.models import (
     MembershipKind,
     MemberStatus,
 )
+from meetings.models import (
+    Attendance,
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+    Presence,
+    ReviewOutcome,
+    Standing,
+    Task,
+    TaskReview,
+    TaskStatus,
+)
 from pacnam.text import fold
 
 MEMBERS_PER_BRANCH = 30
@@ -74,6 +86,14 @@ PLACE = ["Bằng", "Thành", "Nhạn", "Môn", "Bộc", "Bố", "Công", "Giáo"
 POSITIONS = ["Phó Bí thư Đảng ủy xã", "Chủ tịch UBND xã", "Công chức Tư pháp - Hộ tịch",
              "Công chức Văn phòng - Thống kê", "Công chức Địa chính", "Chủ tịch Hội Nông dân xã",
              "Bí thư Đoàn xã", "Công chức Văn hóa - Xã hội", "Chỉ huy trưởng Quân sự xã"]
+MEETING_AGENDA = (
+    "1. Khai mạc, điểm danh; thông qua chương trình; cử thư ký.\n2. Tình hình thời sự.\n"
+    "3. Kiểm điểm nhiệm vụ tháng trước.\n4. Nhiệm vụ tháng tới, phân công.\n"
+    "5. Thông qua nghị quyết.\n6. Thông qua biên bản."
+)
+TASKS = ["Vận động vệ sinh môi trường thôn", "Tu sửa đường liên thôn", "Thu đảng phí",
+         "Bồi dưỡng quần chúng ưu tú", "Tuyên truyền nông thôn mới"]
+ABSENCE_REASONS = ["Ốm", "Đi làm xa", "Việc gia đình"]
 LEFT_REASONS = [(LeftReason.DIED, 60), (LeftReason.TRANSFERRED_OUT, 30),
                 (LeftReason.RESIGNED, 6), (LeftReason.REMOVED, 4)]
 
@@ -96,7 +116,7 @@ class Plan:
         plan.first_commune_code = max([9999, *codes]) + 1
         if plan.first_commune_code + plan.communes > 100000:
             raise ValueError("Commune codes have five digits: too many communes for the codes left.")
-        for model in (Commune, Village, Branch, Member, Membership):
+        for model in MODELS:
             last = model.objects.aggregate(m=models.Max("pk"))["m"] or 0
             plan.first_ids[model] = last + 1
         last_cid = Member.objects.aggregate(m=models.Max("citizen_id"))["m"]
@@ -198,7 +218,9 @@ class CopyWriter(Writer):
 
 # --- Bulk-load helpers on PostgreSQL ----------------------------------------
 
-BIG_TABLES = (Member, Membership)
+MODELS = (Commune, Village, Branch, Member, Membership, Meeting, Attendance, Task,
+          Task.assignees.through, TaskReview)
+BIG_TABLES = (Member, Membership, Meeting, Attendance, Task, Task.assignees.through, TaskReview)
 
 
 def _drop_for_load(cursor, table: str) -> list[str]:
@@ -266,7 +288,9 @@ class _NoStyle:
 # --- The generator ------------------------------------------------------------
 
 class Generator:
-    def __init__(self, plan: Plan, writer: Writer, reference_day: datetime.date):
+    def __init__(
+        self, plan: Plan, writer: Writer, reference_day: datetime.date, meeting_months: int = 2
+    ):
         self.plan = plan
         self.writer = writer
         self.rng = random.Random(plan.seed)
@@ -279,6 +303,14 @@ class Generator:
         self.office_dissolved: list[bool] = []
         self.village_ids: list[list[int]] = []
         self.members_left = plan.members
+        self.meeting_months = meeting_months
+        first = reference_day.replace(day=1)
+        for _ in range(max(meeting_months - 1, 0)):
+            first = (first - datetime.timedelta(days=1)).replace(day=1)
+        self.window_start = first.toordinal()
+        self.rosters: dict[int, list[tuple]] = {}
+        self.closed_tasks: list[tuple[int, int]] = []
+        self.pending_tasks: dict[int, dict] = {}
 
     def take(self, key) -> int:
         value = self.next_id[key]
@@ -340,8 +372,10 @@ class Generator:
             n = min(MEMBERS_PER_COMMUNE, self.members_left)
             if ci == self.plan.communes - 1:
                 n = self.members_left
+            self.rosters: dict[int, list[tuple]] = {}
             for i in range(n):
                 self.member(ci, cadre=i < CADRES_PER_COMMUNE)
+            self.meetings(ci)
             self.members_left -= n
             done += n
             if progress and (ci % 100 == 99):
@@ -397,8 +431,10 @@ class Generator:
             days = sorted(set(admitted + rng.randint(1, span) for _ in range(moves))) if span > 30 else []
             final = branches[home_index] if rng.random() < 0.92 else branches[-1]
             before = []
-            for _ in days:
-                if rng.random() < 0.15:  # came from another commune of the province
+            for move_day in days:
+                # Came from another commune of the province (before the meetings'
+                # months, whose rolls are made commune by commune).
+                if rng.random() < 0.15 and move_day < self.window_start:
                     other = rng.randrange(len(self.branch_ids))
                     before.append(self.branch_ids[other][rng.randrange(VILLAGES_PER_COMMUNE)])
                 else:
@@ -449,6 +485,8 @@ class Generator:
                 ended = left_on
             else:
                 ended = None
+            # Who is on which branch's roll, period by period, for the meetings.
+            self.rosters.setdefault(branch, []).append((member_id, started, ended, status, full_on))
             self.writer.add(Membership, {
                 "id": self.take(Membership), "member_id": member_id, "branch_id": branch,
                 "kind": MembershipKind.OFFICIAL, "started_on": self.date(started),
@@ -468,6 +506,93 @@ class Generator:
                 "end_reason": EndReason.TEMPORARY_ENDED,
             })
 
+    def meetings(self, ci: int) -> None:
+        """The regular monthly meetings of the commune's active branches in the last
+        `meeting_months` months: the roll from the roster on the day (present,
+        excused, absent; exempt members apart), two tasks set at each, reviewed and
+        closed at the next meeting; the last month's tasks still open."""
+        if not self.meeting_months:
+            return
+        rng = self.rng
+        reference = datetime.date.fromordinal(self.today_ord)
+        months = []
+        year, month = reference.year, reference.month
+        for _ in range(self.meeting_months):
+            months.append((year, month))
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        months.reverse()
+        for branch in self.branch_ids[ci]:
+            roster_all = self.rosters.get(branch, [])
+            if branch == self.branch_ids[ci][VILLAGES_PER_COMMUNE] and self.office_dissolved[ci]:
+                continue
+            open_tasks: list[int] = []
+            for year, month in months:
+                day = datetime.date(year, month, rng.randint(5, 25))
+                if day > reference:
+                    day = reference
+                ordinal = day.toordinal()
+                roster = [r for r in roster_all if r[1] <= ordinal and (r[2] is None or r[2] > ordinal)]
+                meeting_id = self.take(Meeting)
+                counted = [r for r in roster if r[3] != MemberStatus.EXEMPT]
+                chair = counted[0][0] if len(counted) >= 2 else None
+                secretary = counted[1][0] if len(counted) >= 2 else None
+                self.writer.add(Meeting, {
+                    "id": meeting_id, "branch_id": branch, "date": day, "kind": MeetingKind.REGULAR,
+                    "place": "Nhà văn hóa thôn", "topic": "", "chair_id": chair, "secretary_id": secretary,
+                    "agenda": MEETING_AGENDA, "minutes": "Chi bộ họp thường kỳ tháng "
+                    f"{month:02d}/{year}.", "resolution": "Nghị quyết được thông qua.",
+                    "status": MeetingStatus.ADOPTED, "adopted_on": day, "roll_opened": True,
+                    "created_by_id": None, "created_at": CREATED_AT, "updated_at": CREATED_AT,
+                })
+                for member_id, _started, _left, status, full_on in roster:
+                    standing = Standing.EXEMPT if status == MemberStatus.EXEMPT else Standing.COUNTED
+                    presence, reason = "", ""
+                    if standing == Standing.COUNTED:
+                        roll = rng.random()
+                        if roll < 0.84:
+                            presence = Presence.PRESENT
+                        elif roll < 0.95:
+                            presence, reason = Presence.EXCUSED, rng.choice(ABSENCE_REASONS)
+                        else:
+                            presence = Presence.ABSENT
+                    self.writer.add(Attendance, {
+                        "id": self.take(Attendance), "meeting_id": meeting_id, "member_id": member_id,
+                        "standing": standing, "is_full": full_on is not None and full_on <= ordinal,
+                        "temporary": False, "presence": presence, "reason": reason,
+                    })
+                for task_id in open_tasks:  # last month's tasks, reviewed and done
+                    self.writer.add(TaskReview, {
+                        "id": self.take(TaskReview), "meeting_id": meeting_id, "task_id": task_id,
+                        "outcome": ReviewOutcome.DONE, "reason": "",
+                    })
+                    self.closed_tasks.append((task_id, meeting_id))
+                open_tasks = []
+                for _ in range(2 if counted else 0):
+                    task_id = self.take(Task)
+                    poor = rng.random() < 0.5
+                    self.pending_tasks[task_id] = {
+                        "id": task_id, "meeting_id": meeting_id,
+                        "description": "Giúp đỡ hộ nghèo" if poor else rng.choice(TASKS),
+                        "due_on": day + datetime.timedelta(days=30),
+                        "household_head": f"{rng.choice(FAMILY)} Văn {rng.choice(GIVEN['male'])}" if poor else "",
+                        "household_village_id": self.village_ids[ci][0] if poor else None,
+                        "status": TaskStatus.OPEN, "closed_at_id": None, "drop_reason": "",
+                    }
+                    for member_id in {rng.choice(counted)[0] for _ in range(2)}:
+                        self.writer.add(Task.assignees.through, {
+                            "id": self.take(Task.assignees.through), "task_id": task_id,
+                            "member_id": member_id,
+                        })
+                    open_tasks.append(task_id)
+        # A task row is written once its fate is known (closed at the next meeting or open).
+        for task_id, meeting_id in self.closed_tasks:
+            row = self.pending_tasks.pop(task_id)
+            row.update(status=TaskStatus.DONE, closed_at_id=meeting_id)
+            self.writer.add(Task, row)
+        for row in self.pending_tasks.values():
+            self.writer.add(Task, row)
+        self.closed_tasks, self.pending_tasks = [], {}
+
     def date(self, ordinal: int | None):
         if ordinal is None:
             return None
@@ -486,6 +611,7 @@ def generate(
     members: int,
     seed: int = 1,
     reference_day: datetime.date | None = None,
+    meeting_months: int = 2,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Write a synthetic registry of `members` members (after what is there) and
@@ -497,7 +623,7 @@ def generate(
     writer: Writer = CopyWriter() if postgres else BulkCreateWriter(chunk=5000)
     with transaction.atomic():
         plan = Plan.make(members, seed)
-        generator = Generator(plan, writer, reference_day)
+        generator = Generator(plan, writer, reference_day, meeting_months)
         restore: list[str] = []
         if postgres:
             with connection.cursor() as cursor:
@@ -530,10 +656,10 @@ def generate(
                     cursor.execute("ALTER TABLE members_member ENABLE TRIGGER members_tally_insert_delete")
                     cursor.execute(RECOUNT_TALLIES_SQL)
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        _reset_sequences([Commune, Village, Branch, Member, Membership])
+        _reset_sequences(MODELS)
     if postgres:
         with connection.cursor() as cursor:
-            for table in [m._meta.db_table for m in (Commune, Village, Branch, Member, Membership)]:
+            for table in [m._meta.db_table for m in MODELS]:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
             if _has_table(cursor, TALLY_TABLE):
                 cursor.execute(f"ANALYZE {TALLY_TABLE}")

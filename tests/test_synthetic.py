@@ -67,10 +67,34 @@ def test_synthetic_registry_keeps_the_membership_rules():
 
 
 @pytest.mark.django_db
+def test_synthetic_meetings_call_the_roster_of_their_day():
+    from meetings.models import Attendance, Meeting, Task, TaskStatus
+
+    _generate(200, seed=5)
+    meetings = list(Meeting.objects.all())
+    assert meetings and all(m.chair_id != m.secretary_id for m in meetings if m.chair_id)
+    for meeting in meetings:
+        on_roll = set(meeting.attendance.values_list("member_id", flat=True))
+        roster = set(
+            Membership.objects.roster(meeting.branch, meeting.date)
+            .filter(kind=MembershipKind.OFFICIAL)
+            .values_list("member_id", flat=True)
+        )
+        assert on_roll == roster, meeting
+    assert Attendance.objects.filter(presence="present").count() > Attendance.objects.filter(presence="absent").count()
+    # Tasks set at the earlier meeting are closed at the next; the last ones are open.
+    assert Task.objects.filter(status=TaskStatus.DONE, closed_at__isnull=False).exists()
+    assert Task.objects.filter(status=TaskStatus.OPEN, closed_at__isnull=True).exists()
+    assert all(t.assignees.exists() for t in Task.objects.all())
+
+
+@pytest.mark.django_db
 def test_a_seed_gives_the_same_registry():
     _generate(120, seed=3)
     first = _snapshot()
-    for model in (Membership, Member, Branch):
+    from meetings.models import Attendance, Meeting, Task, TaskReview
+
+    for model in (TaskReview, Task.assignees.through, Task, Attendance, Meeting, Membership, Member, Branch):
         model.objects.all().delete()
     from branches.models import Village
 
