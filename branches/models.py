@@ -178,7 +178,11 @@ class Branch(models.Model):
                 name="branch_dissolution_has_decision",
             ),
         ]
-        indexes = [models.Index(fields=["commune", "kind"], name="branch_commune_kind")]
+        indexes = [
+            models.Index(fields=["commune", "kind"], name="branch_commune_kind"),
+            # The dashboard's branches by kind and its commune-office list (issue 7).
+            models.Index(fields=["kind", "dissolved_on"], name="branch_kind_dissolved"),
+        ]
 
     def __str__(self) -> str:
         return self.name

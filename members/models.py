@@ -10,8 +10,9 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -95,7 +96,16 @@ class MemberQuerySet(models.QuerySet):
             return self
         if text.isdigit():
             return self.filter(Q(citizen_id__startswith=text) | Q(card_number__startswith=text))
-        return self.filter(folded_name__contains=fold(text))
+        folded = fold(text)
+        if connection.vendor == "postgresql":
+            # The matching distinct names through their trigram index, then the
+            # members by the B-tree on folded_name (members migration 0003).
+            pattern = "%" + connection.ops.prep_for_like_query(folded) + "%"
+            names = RawSQL(
+                "SELECT folded_name FROM members_member_name WHERE folded_name LIKE %s", [pattern]
+            )
+            return self.filter(folded_name__in=names)
+        return self.filter(folded_name__contains=folded)
 
 
 class Member(models.Model):

@@ -30,14 +30,6 @@ from dataclasses import dataclass, field
 from django.db import connection, models, transaction
 
 from branches.models import Branch, BranchKind, Commune, Village
-from members.models import (
-    EndReason,
-    LeftReason,
-    Member,
-    Membership,
-    MembershipKind,
-    MemberStatus,
-)
 from meetings.models import (
     Attendance,
     Meeting,
@@ -49,6 +41,14 @@ from meetings.models import (
     Task,
     TaskReview,
     TaskStatus,
+)
+from members.models import (
+    EndReason,
+    LeftReason,
+    Member,
+    Membership,
+    MembershipKind,
+    MemberStatus,
 )
 from pacnam.text import fold
 
@@ -266,6 +266,8 @@ DELETE FROM members_branch_tally;
 INSERT INTO members_branch_tally (branch_id, members, full_members, cadres)
 SELECT branch_id, count(*), count(full_on), count(*) FILTER (WHERE is_commune_cadre)
 FROM members_member WHERE status <> 'left' GROUP BY branch_id;
+INSERT INTO members_member_name (folded_name)
+SELECT DISTINCT folded_name FROM members_member ON CONFLICT DO NOTHING;
 """
 
 
@@ -639,6 +641,7 @@ def generate(
                 if tallies:
                     # Counted once at the end rather than row by row (see members 0003).
                     cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_tally_insert_delete")
+                    cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_name_insert")
                 # Rows point at rows of later chunks: check foreign keys at commit.
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         generator.places()
@@ -654,15 +657,21 @@ def generate(
                     cursor.execute(statement)
                 if tallies:
                     cursor.execute("ALTER TABLE members_member ENABLE TRIGGER members_tally_insert_delete")
+                    cursor.execute("ALTER TABLE members_member ENABLE TRIGGER members_name_insert")
                     cursor.execute(RECOUNT_TALLIES_SQL)
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         _reset_sequences(MODELS)
     if postgres:
+        # Statistics for the planner, and (VACUUM) the visibility map that lets
+        # counts be answered from an index alone, as autovacuum would do later.
+        # VACUUM cannot run inside a transaction (a caller's atomic block).
+        command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
         with connection.cursor() as cursor:
-            for table in [m._meta.db_table for m in MODELS]:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+            tables = [connection.ops.quote_name(m._meta.db_table) for m in MODELS]
             if _has_table(cursor, TALLY_TABLE):
-                cursor.execute(f"ANALYZE {TALLY_TABLE}")
+                tables += [TALLY_TABLE, "members_member_name"]
+            for table in tables:
+                cursor.execute(f"{command} {table}")
     counts = {model.__name__: n for model, n in writer.counts.items()}
     counts["seconds"] = round(time.monotonic() - started, 1)
     return counts

@@ -141,3 +141,24 @@ def test_bench_dissolves_a_sixty_member_branch_and_round_trips_members():
         assert round_trip["export"]["rows"] == 50
         assert round_trip["import"]["errors"] == 0
         assert Member.objects.count() == 450
+
+
+def test_search_finds_accent_free_parts_of_names_and_new_names_at_once(world, login):
+    """On PostgreSQL the search goes through the table of distinct names (kept by a
+    trigger): a renamed or new member must be found at once, like any other."""
+    client = login(world.district)
+
+    def found(q):
+        html = client.get("/members/", {"q": q}).content.decode()
+        return {m.full_name for m in Member.objects.all() if m.full_name in html}
+
+    assert found("huyen") == {"Lý Thị Huyền"}
+    assert found("Y THI HU") == {"Lý Thị Huyền"}
+    assert found("van") == {"Hoàng Văn Mạnh", "Triệu Văn Páo"}
+    assert found("%") == set() and found("_") == set()
+    world.member.full_name = "Hoàng Văn Đức"
+    world.member.save()
+    make_member(world.branch, name="Đặng Thị Huyền Trang")
+    assert found("duc") == {"Hoàng Văn Đức"}
+    assert found("huyen") == {"Lý Thị Huyền", "Đặng Thị Huyền Trang"}
+    assert found("manh") == set()

@@ -1,10 +1,17 @@
 """PostgreSQL only (issue 7): a trigram index for the name search, and member tallies
 per branch kept by triggers for the district dashboard.
 
-Search: `folded_name LIKE '%text%'` cannot use a B-tree; with pg_trgm a GIN index
-answers it from the index. The extensions are created where the database user
-may (pg_trgm and unaccent are trusted extensions: a database owner may); where
-it may not, the search still works, only without the index.
+Search: `folded_name LIKE '%text%'` cannot use a B-tree. A pg_trgm GIN index on
+the members' names is slow at a million rows because names repeat (every
+trigram of "nguyen van" has a posting list of a third of the table). So the
+distinct folded names are kept in `members_member_name` (a trigger adds each
+new one), the trigram index is on that much smaller table, and the search
+finds the matching names there, then the members by the B-tree on
+members_member.folded_name (MemberQuerySet.search). A name no longer used
+stays in the table: harmless, the members are always read from members_member.
+The extensions are created where the database user may (pg_trgm and unaccent
+are trusted extensions: a database owner may); where it may not, the search
+scans the distinct names, still far fewer than the members.
 
 Tallies: counting a million members for the dashboard's tiles takes too long
 for a page. `members_branch_tally` holds, per branch, the current members, the
@@ -84,6 +91,33 @@ SELECT branch_id, count(*), count(full_on), count(*) FILTER (WHERE is_commune_ca
 FROM members_member WHERE status <> 'left' GROUP BY branch_id;
 """
 
+NAMES_SQL = """
+CREATE TABLE members_member_name (folded_name varchar(100) PRIMARY KEY);
+
+CREATE FUNCTION members_name_add() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO members_member_name (folded_name) VALUES (NEW.folded_name) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER members_name_insert AFTER INSERT ON members_member
+    FOR EACH ROW EXECUTE FUNCTION members_name_add();
+CREATE TRIGGER members_name_update AFTER UPDATE OF folded_name ON members_member
+    FOR EACH ROW WHEN (OLD.folded_name IS DISTINCT FROM NEW.folded_name)
+    EXECUTE FUNCTION members_name_add();
+
+INSERT INTO members_member_name (folded_name)
+SELECT DISTINCT folded_name FROM members_member ON CONFLICT DO NOTHING;
+"""
+
+NAMES_DROP_SQL = """
+DROP TRIGGER IF EXISTS members_name_update ON members_member;
+DROP TRIGGER IF EXISTS members_name_insert ON members_member;
+DROP FUNCTION IF EXISTS members_name_add();
+DROP TABLE IF EXISTS members_member_name;
+"""
+
 TALLY_DROP_SQL = """
 DROP TRIGGER IF EXISTS members_tally_truncate ON members_member;
 DROP TRIGGER IF EXISTS members_tally_update ON members_member;
@@ -107,10 +141,10 @@ def forwards(apps, schema_editor):
                     inner.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
             except Exception:  # noqa: BLE001 - not allowed here: the search works without it
                 trigram = trigram and extension != "pg_trgm"
+        cursor.execute(NAMES_SQL)
         if trigram:
             cursor.execute(
-                "CREATE INDEX IF NOT EXISTS member_folded_name_trgm "
-                "ON members_member USING gin (folded_name gin_trgm_ops)"
+                "CREATE INDEX member_name_trgm ON members_member_name USING gin (folded_name gin_trgm_ops)"
             )
         cursor.execute(TALLY_SQL)
 
@@ -120,7 +154,7 @@ def backwards(apps, schema_editor):
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX IF EXISTS member_folded_name_trgm")
+        cursor.execute(NAMES_DROP_SQL)
         cursor.execute(TALLY_DROP_SQL)
 
 
