@@ -406,12 +406,14 @@ class CandidateQuerySet(models.QuerySet):
         return self.filter(ceremony_on__isnull=True, withdrawn_on__isnull=True)
 
     def open_on(self, date: datetime.date):
-        """In the pipeline at the end of `date`: registered by then, neither admitted
-        nor withdrawn by then."""
+        """In the pipeline at the end of `date`: started by then (the certificate, or
+        the registration when no certificate is recorded yet), neither admitted nor
+        withdrawn by then."""
         return self.filter(
+            Q(awareness_certificate_on__lte=date)
+            | Q(awareness_certificate_on__isnull=True, created_at__date__lte=date),
             Q(ceremony_on__isnull=True) | Q(ceremony_on__gt=date),
             Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gt=date),
-            created_at__date__lte=date,
         )
 
     def with_step(self):
