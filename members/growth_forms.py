@@ -57,9 +57,6 @@ class IntroducersForm(forms.Form):
 
     def __init__(self, *args, members, **kwargs):
         super().__init__(*args, **kwargs)
-        # Any member in the user's scope can be chosen, so that the service can say
-        # why a wrong one is refused (not full, other branch) instead of a bare
-        # "invalid choice".
         self.fields["first"].queryset = members
         self.fields["second"].queryset = members
 

@@ -115,7 +115,14 @@ def _step_form(candidate: Candidate, scope: Scope, data=None):
     if step is None:
         return None
     if step == CandidateStep.INTRODUCERS:
-        members = Member.objects.visible_to(scope).current().filter(branch=candidate.branch)
+        # The commune's members, not just the branch's: choosing someone from the
+        # wrong branch then gets the service's clear refusal, not "invalid choice".
+        members = (
+            Member.objects.visible_to(scope)
+            .current()
+            .filter(branch__commune_id=candidate.branch.commune_id)
+            .order_by("branch_id", "folded_name")
+        )
         return IntroducersForm(data, members=members, prefix="step")
     if step == CandidateStep.DECISION:
         return DecisionForm(data, prefix="step")
