@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import override_settings
+from django.utils import translation
 
 from branches.access import scope_for
 from members import growth
@@ -23,6 +24,13 @@ from tests.conftest import make_member
 from tests.growth_helpers import STEP_DATES, advance, make_candidate
 
 D = datetime.date
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # The refusals are checked by their wording; the interface default is Vietnamese.
+    with translation.override("en"):
+        yield
 
 
 # --- Steps in order ---

@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from branches.access import scope_for
 from members import growth
@@ -25,6 +26,13 @@ from tests.conftest import make_member
 from tests.growth_helpers import advance, make_candidate
 
 D = datetime.date
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # The refusals are checked by their wording; the interface default is Vietnamese.
+    with translation.override("en"):
+        yield
 # The test branches were founded on 1 January 2000: veterans joined them after.
 SINCE = D(2000, 1, 3)
 
