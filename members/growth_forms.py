@@ -28,6 +28,11 @@ class CandidateForm(forms.ModelForm):
         branches = scope.branches().active() if scope.can_edit_registry() else scope.branches().none()
         self.fields["branch"].queryset = branches.select_related("commune")
         self.fields["residence_village"].queryset = scope.villages().select_related("commune")
+        # Village and branch names repeat across communes: say which commune.
+        self.fields["residence_village"].label_from_instance = lambda v: f"{v.name} ({v.commune.name})"
+        self.fields["branch"].label_from_instance = lambda b: f"{b.name} ({b.commune.name})"
+        self.fields["branch"].empty_label = _("choose a branch")
+        self.fields["residence_village"].empty_label = _("choose a village")
 
     def validate_unique(self):
         # The service gives the clear message for a second open candidacy.
@@ -48,10 +53,20 @@ class CeremonyForm(forms.Form):
     on = date_field(_("Ceremony date"))
 
 
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        # Two people may share a name: the branch tells them apart.
+        return f"{obj.full_name} – {obj.branch.name}"
+
+
 class IntroducersForm(forms.Form):
-    first = forms.ModelChoiceField(label=_("First introducer"), queryset=Member.objects.none())
+    first = MemberChoiceField(
+        label=_("First introducer"), queryset=Member.objects.none(), empty_label=_("choose a member")
+    )
     first_since = date_field(_("Worked with the candidate since"))
-    second = forms.ModelChoiceField(label=_("Second introducer"), queryset=Member.objects.none())
+    second = MemberChoiceField(
+        label=_("Second introducer"), queryset=Member.objects.none(), empty_label=_("choose a member")
+    )
     second_since = date_field(_("Worked with the candidate since"))
     on = date_field(_("Date"))
 

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -121,6 +121,7 @@ def _step_form(candidate: Candidate, scope: Scope, data=None):
             Member.objects.visible_to(scope)
             .current()
             .filter(branch__commune_id=candidate.branch.commune_id)
+            .select_related("branch")
             .order_by("branch_id", "folded_name")
         )
         return IntroducersForm(data, members=members, prefix="step")
@@ -307,7 +308,7 @@ def rating_form(request: HttpRequest, branch_pk: int, year: int) -> HttpResponse
     scope = scope_for(request.user)
     branch = get_in_scope_or_404(scope.branches().select_related("commune"), pk=branch_pk)
     if not 1930 <= year <= timezone.localdate().year:
-        raise PermissionDenied
+        raise Http404
     can_change = _can_change(scope, branch)
     if request.method == "POST" and not can_change:
         raise PermissionDenied

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from members.models import Candidate, CandidateStep, Evaluation, Member
-from tests.conftest import ROLES, make_member
+from tests.conftest import ROLES, make_branch, make_member
 from tests.growth_helpers import advance, make_candidate
 
 D = datetime.date
@@ -326,3 +326,19 @@ def test_the_list_flags_an_expired_certificate_and_a_late_ceremony(world, login)
     assert response.text.count('class="badge bad"') == 2
     assert "10/03/2025" in response.text  # the certificate's expiry, DD/MM/YYYY
     assert "12/08/2021" in response.text  # 30 working days after 1 July 2021
+
+
+def test_form_pages_have_a_fixed_number_of_queries(world, login, django_assert_num_queries):
+    client = login(world.secretary)
+    probationer = make_member(world.branch, name="Bế Văn Dự", admitted_on=D(2024, 1, 5), full_on=None)
+    create_url = reverse("growth:candidate_create")
+    recognize_url = reverse("growth:member_recognize", args=[probationer.pk])
+    for _round in range(2):
+        # 7 branches offered (with commune), 8 villages offered (with commune).
+        with django_assert_num_queries(BASE + 2):
+            assert client.get(create_url).status_code == 200
+        # 7 the member with branch and commune.
+        with django_assert_num_queries(BASE + 1):
+            assert client.get(recognize_url).status_code == 200
+        _grow(world, 3)
+        make_branch(world.commune, name="Chi bộ thôn Mới")  # one more branch and village offered
