@@ -62,7 +62,8 @@ def candidates_by_step(scope: Scope) -> list[tuple[str, str, int]]:
 
 def admissions_per_year(scope: Scope, years: list[int]) -> dict:
     """Members admitted (decision date) per commune and year, by their current branch:
-    {"communes": [Commune], "rows": {commune_id: {year: n}}, "totals": {year: n}}.
+    {"communes": [Commune], "rows": {commune_id: {year: n}}, "totals": {year: n},
+    "years": years, "table": [(Commune, [n per year])]}.
     Two queries."""
     communes = list(scope.communes())
     rows: dict[int, dict[int, int]] = {c.pk: dict.fromkeys(years, 0) for c in communes}
@@ -78,7 +79,14 @@ def admissions_per_year(scope: Scope, years: list[int]) -> dict:
     for commune_id, year, n in counted:
         rows.setdefault(commune_id, dict.fromkeys(years, 0))[year] = n
         totals[year] += n
-    return {"communes": communes, "rows": rows, "totals": totals, "years": years}
+    return {
+        "communes": communes,
+        "rows": rows,
+        "totals": totals,
+        "years": years,
+        # The same figures as a list of (commune, [n per year]) for templates.
+        "table": [(c, [rows[c.pk][y] for y in years]) for c in communes],
+    }
 
 
 # --- Probation ---
@@ -286,3 +294,23 @@ def growth_rows(year: int, communes) -> list[dict]:
         rows[commune_id][rating] = n
     return [rows[c.pk] for c in communes]
 
+
+
+# --- For the lead's dashboard ---
+
+
+def growth_dashboard(scope: Scope, today: datetime.date) -> dict:
+    """Everything templates/members/growth/_dashboard.html shows: candidates per step,
+    admissions over the last five years, probations due, last year's ratings.
+    Five queries."""
+    years = list(range(today.year - 4, today.year + 1))
+    steps = candidates_by_step(scope)
+    probations = probations_due(scope, today)
+    return {
+        "candidates_by_step": steps,
+        "candidates_open": sum(n for _step, _label, n in steps),
+        "admissions": admissions_per_year(scope, years),
+        "probations": probations,
+        "rating_year": today.year - 1,
+        "ratings": rating_distribution(scope, today.year - 1),
+    }

@@ -342,3 +342,29 @@ def test_form_pages_have_a_fixed_number_of_queries(world, login, django_assert_n
             assert client.get(recognize_url).status_code == 200
         _grow(world, 3)
         make_branch(world.commune, name="Chi bộ thôn Mới")  # one more branch and village offered
+
+
+@pytest.mark.parametrize("role, sees_district", [("district", True), ("secretary", False)])
+def test_the_district_total_row_is_for_the_district_only(world, login, role, sees_district):
+    Evaluation.objects.create(year=2025, branch=world.branch, member=world.member, rating="excellent")
+    response = login(getattr(world, role)).get(reverse("growth:rating_report") + "?year=2025")
+    assert ("Toàn huyện" in response.text) is sees_district
+
+
+def test_the_dashboard_piece_renders_in_a_fixed_number_of_queries(world, django_assert_num_queries):
+    from django.template.loader import render_to_string
+
+    from branches.access import scope_for
+    from members.growth_reports import growth_dashboard
+
+    scope = scope_for(world.district)
+    for rounds in (1, 3):
+        _grow(world, rounds)
+        # candidates per step; communes and admissions; probations; ratings.
+        with django_assert_num_queries(5):
+            html = render_to_string(
+                "members/growth/_dashboard.html", {"growth": growth_dashboard(scope, D(2026, 11, 26))}
+            )
+    assert "hai đảng viên giới thiệu" in html  # the step all grown candidates reached
+    # Candidates open: 1 + 3.
+    assert '<span class="figure">4</span><span class="label">đối tượng kết nạp đang theo dõi' in html
