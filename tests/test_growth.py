@@ -3,9 +3,12 @@
 import datetime
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.test import override_settings
 from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
 
 from branches.access import scope_for
 from members import growth
@@ -345,3 +348,15 @@ def test_the_branch_secretary_cannot_recognise(world, probationer):
             by=world.branch_secretary, member=probationer, branch_voted_on=D(2026, 3, 12),
             decision_number="1", decision_on=D(2026, 3, 20),
         )
+
+
+@given(
+    start=st.dates(min_value=D(2018, 1, 1), max_value=D(2027, 12, 31)),
+    n=st.integers(min_value=0, max_value=80),
+)
+def test_adding_n_working_days_lands_on_a_working_day_n_working_days_later(start, n):
+    end = add_working_days(start, n)
+    assert working_days_between(start, end) == n
+    if n:
+        assert end.weekday() < 5 and end.isoformat() not in settings.HOLIDAYS
+        assert working_days_between(start, end - datetime.timedelta(days=1)) == n - 1

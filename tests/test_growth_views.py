@@ -368,3 +368,13 @@ def test_the_dashboard_piece_renders_in_a_fixed_number_of_queries(world, django_
     assert "hai đảng viên giới thiệu" in html  # the step all grown candidates reached
     # Candidates open: 1 + 3.
     assert '<span class="figure">4</span><span class="label">đối tượng kết nạp đang theo dõi' in html
+
+
+@pytest.mark.parametrize("model", ["candidate", "evaluation", "fullmembershiprecognition"])
+def test_admin_lists_the_new_records(world, login, candidate, model):
+    Evaluation.objects.create(year=2025, branch=world.branch, member=world.member, rating="good")
+    response = login(world.admin).get(reverse(f"admin:members_{model}_changelist"))
+    assert response.status_code == 200
+    if model == "candidate":
+        assert "Hà Thị Mai" in response.text
+        assert login(world.admin).get(reverse("admin:members_candidate_change", args=[candidate.pk])).status_code == 200
