@@ -4,6 +4,7 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from pacnam.errors import DomainError
 from pacnam.versioning import save_if_unchanged
 
-from .access import get_in_scope_or_404, scope_for
+from .access import NONE, get_in_scope_or_404, scope_for
 from .forms import BranchForm, VillageForm
 from .models import Branch, BranchKind
 
@@ -178,13 +179,14 @@ def _edit(request, *, form_class, instance, template, scope, success_message):
 @login_required
 def village_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     scope = scope_for(request.user)
-    if not scope.can_edit_registry():
+    if scope.level == NONE:
         raise Http404
     from .models import Village
 
+    # Outside the scope: 404. Inside it but read-only (a branch secretary): 403.
     village = get_in_scope_or_404(scope.villages(), pk=pk) if pk else Village()
-    if pk and not scope.covers_commune(village.commune_id):
-        raise Http404
+    if not scope.can_edit_registry() or (pk and not scope.covers_commune(village.commune_id)):
+        raise PermissionDenied
     return _edit(
         request, form_class=VillageForm, instance=village, template="branches/village_form.html",
         scope=scope, success_message=_("The village was saved."),
@@ -194,11 +196,11 @@ def village_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @login_required
 def branch_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     scope = scope_for(request.user)
-    if not scope.can_edit_registry():
+    if scope.level == NONE:
         raise Http404
     branch = get_in_scope_or_404(scope.branches(), pk=pk) if pk else Branch()
-    if pk and not scope.covers_commune(branch.commune_id):
-        raise Http404
+    if not scope.can_edit_registry() or (pk and not scope.covers_commune(branch.commune_id)):
+        raise PermissionDenied
     return _edit(
         request, form_class=BranchForm, instance=branch, template="branches/branch_form.html",
         scope=scope, success_message=_("The branch was saved."),

@@ -55,3 +55,57 @@ class MembershipAdmin(SuperuserDeleteOnly, SimpleHistoryAdmin):
     list_filter = ["kind", "end_reason", "branch__commune"]
     search_fields = ["member__full_name", "member__folded_name", "member__citizen_id", "branch__code"]
     autocomplete_fields = ["member", "branch"]
+
+
+# --- Admission, probation, ratings (issue 6) ---
+from .models import (  # noqa: E402
+    Candidate,
+    CandidateIntroducer,
+    CandidateStepRecord,
+    Evaluation,
+    FullMembershipRecognition,
+)
+
+
+class CandidateIntroducerInline(admin.TabularInline):
+    model = CandidateIntroducer
+    extra = 0
+    autocomplete_fields = ["member"]
+
+
+class CandidateStepRecordInline(admin.TabularInline):
+    model = CandidateStepRecord
+    extra = 0
+    readonly_fields = ["step", "recorded_by", "recorded_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Candidate)
+class CandidateAdmin(SimpleHistoryAdmin):
+    list_display = ["full_name", "citizen_id", "branch", "decision_on", "ceremony_on", "withdrawn_on"]
+    list_select_related = ["branch"]
+    list_filter = ["branch__commune"]
+    search_fields = ["full_name", "folded_name", "citizen_id"]
+    autocomplete_fields = ["branch", "residence_village", "member"]
+    inlines = [CandidateIntroducerInline, CandidateStepRecordInline]
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(SimpleHistoryAdmin):
+    list_display = ["year", "branch", "member", "rating", "recorded_by"]
+    list_select_related = ["branch", "member", "recorded_by"]
+    list_filter = ["year", "rating", "branch__commune"]
+    search_fields = ["member__full_name", "member__folded_name", "branch__name"]
+    autocomplete_fields = ["branch", "member"]
+    readonly_fields = ["recorded_by", "recorded_at"]
+
+
+@admin.register(FullMembershipRecognition)
+class FullMembershipRecognitionAdmin(admin.ModelAdmin):
+    list_display = ["member", "branch_voted_on", "decision_number", "decision_on"]
+    list_select_related = ["member"]
+    search_fields = ["member__full_name", "decision_number"]
+    autocomplete_fields = ["member"]

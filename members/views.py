@@ -2,12 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from branches.access import get_in_scope_or_404, scope_for
+from branches.access import NONE, get_in_scope_or_404, scope_for
 from pacnam.errors import DomainError
 from pacnam.versioning import save_if_unchanged
 
@@ -67,14 +68,12 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def member_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     scope = scope_for(request.user)
-    if not scope.can_edit_registry():
+    if scope.level == NONE:
         raise Http404
-    if pk:
-        member = get_in_scope_or_404(Member.objects.visible_to(scope), pk=pk)
-        if not scope.covers_commune(member.branch.commune_id):
-            raise Http404
-    else:
-        member = Member()
+    # Outside the scope: 404. Inside it but read-only (a branch secretary): 403.
+    member = get_in_scope_or_404(Member.objects.visible_to(scope), pk=pk) if pk else Member()
+    if not scope.can_edit_registry() or (pk and not scope.covers_commune(member.branch.commune_id)):
+        raise PermissionDenied
     form = MemberForm(request.POST or None, instance=member, scope=scope)
     if request.method == "POST" and form.is_valid():
         try:

@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("members.urls")),
     path("", include("members.transfer_urls")),
     path("", include("meetings.urls")),
+    path("", include("members.growth_urls")),
 ]

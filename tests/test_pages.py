@@ -181,7 +181,7 @@ def test_member_page_per_role(world, login, who, status):
 
 @pytest.mark.parametrize(
     "who, status",
-    [("admin", 200), ("district", 200), ("secretary", 200), ("branch_secretary", 404), ("outsider", 404), ("nobody", 404)],
+    [("admin", 200), ("district", 200), ("secretary", 200), ("branch_secretary", 403), ("outsider", 404), ("nobody", 404)],
 )
 def test_member_edit_form_per_role(world, login, who, status):
     response = _get(login, getattr(world, who), f"/members/{world.member.pk}/edit/")

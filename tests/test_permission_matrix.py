@@ -11,15 +11,18 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 ROLES = ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody"]
 
-# Who sees what: E = everyone with a role (200), C = commune level and up in
-# our commune (district, admin, our commune secretary), B = our branch's
-# secretary too, R = registry editors (district level and commune secretaries).
+# Who gets what, as healthchecks does it: outside one's scope a record is a
+# 404; inside it but read-only (the branch secretary, for registry changes) 403.
 ALL = dict(admin=200, district=200, secretary=200, branch_secretary=200, outsider=200, nobody=200)
 WITH_ROLE = dict(ALL, nobody=404)
+# Our commune's records: district level and our commune secretary.
 COMMUNE = dict(admin=200, district=200, secretary=200, branch_secretary=404, outsider=404, nobody=404)
+# Changes to our commune's records that the branch secretary can see but not make.
+COMMUNE_WRITE = dict(COMMUNE, branch_secretary=403)
+# Our branch's records: our branch secretary too.
 BRANCH = dict(COMMUNE, branch_secretary=200)
-EDITORS = dict(admin=200, district=200, secretary=200, branch_secretary=404, outsider=200, nobody=404)
-DISTRICT = dict(admin=200, district=200, secretary=404, branch_secretary=404, outsider=404, nobody=404)
+# Creating registry records (each in one's own commune).
+EDITORS = dict(admin=200, district=200, secretary=200, branch_secretary=403, outsider=200, nobody=404)
 
 
 def _meeting(w):
@@ -33,20 +36,26 @@ def _meeting(w):
 def _matrix(w) -> dict[str, tuple[str, dict]]:
     meeting = getattr(w, "_meeting", None) or _meeting(w)
     w._meeting = meeting
+    if not hasattr(w, "_candidate"):
+        from tests.growth_helpers import make_candidate
+
+        w._candidate = make_candidate(w, name="Hà Thị Mai")
+    candidate = w._candidate
+    probationer = w.member
     return {
         "dashboard": ("/", ALL),
         "chart": ("/charts/age.svg", WITH_ROLE),
         "branches:commune": (f"/communes/{w.commune.code}/", COMMUNE),
         "branches:branch": (f"/branches/{w.branch.pk}/", BRANCH),
-        "branches:branch_edit": (f"/branches/{w.branch.pk}/edit/", COMMUNE),
+        "branches:branch_edit": (f"/branches/{w.branch.pk}/edit/", COMMUNE_WRITE),
         "branches:branch_new": ("/branches/new/", EDITORS),
         "branches:village": (f"/villages/{w.village.pk}/", BRANCH),
-        "branches:village_edit": (f"/villages/{w.village.pk}/edit/", COMMUNE),
+        "branches:village_edit": (f"/villages/{w.village.pk}/edit/", COMMUNE_WRITE),
         "branches:village_new": ("/villages/new/", EDITORS),
         "members:list": ("/members/", ALL),
         "members:new": ("/members/new/", EDITORS),
         "members:detail": (f"/members/{w.member.pk}/", BRANCH),
-        "members:edit": (f"/members/{w.member.pk}/edit/", COMMUNE),
+        "members:edit": (f"/members/{w.member.pk}/edit/", COMMUNE_WRITE),
         "meetings:branch": (f"/branches/{w.branch.pk}/meetings/", BRANCH),
         "meetings:new": (f"/branches/{w.branch.pk}/meetings/new/", BRANCH),
         "meetings:reports": ("/meetings/reports/", ALL),
@@ -60,6 +69,16 @@ def _matrix(w) -> dict[str, tuple[str, dict]]:
         "meetings:task_add": (f"POST /meetings/{meeting.pk}/tasks/", BRANCH),
         "meetings:review": (f"POST /meetings/{meeting.pk}/review/", BRANCH),
         "meetings:addendum_add": (f"POST /meetings/{meeting.pk}/addenda/", BRANCH),
+        "growth:candidate_list": ("/candidates/", ALL),
+        "growth:candidate_create": ("/candidates/new/", EDITORS),
+        "growth:candidate_detail": (f"/candidates/{candidate.pk}/", BRANCH),
+        "growth:candidate_step": (f"POST /candidates/{candidate.pk}/step/", COMMUNE_WRITE),
+        "growth:candidate_withdraw": (f"POST /candidates/{candidate.pk}/withdraw/", COMMUNE_WRITE),
+        "growth:probation_list": ("/probations/", ALL),
+        "growth:member_recognize": (f"POST /probations/{probationer.pk}/recognize/", COMMUNE_WRITE),
+        "growth:rating_report": ("/ratings/", ALL),
+        "growth:rating_form": (f"/ratings/{w.branch.pk}/2024/", BRANCH),
+        "growth:badge_list": ("/badges/", ALL),
     }
 
 
@@ -91,8 +110,8 @@ def test_each_role_gets_what_its_scope_allows(world, client, role):
     failures = []
     for name, (url, expected) in _matrix(world).items():
         status = _request(client, url)
-        if expected[role] == 404 and status != 404:
-            failures.append(f"{name} {url}: {status}, expected 404")
+        if expected[role] in (403, 404) and status != expected[role]:
+            failures.append(f"{name} {url}: {status}, expected {expected[role]}")
         elif expected[role] == 200 and status not in ALLOWED[url.startswith("POST ")]:
             failures.append(f"{name} {url}: {status}, expected {ALLOWED[url.startswith('POST ')]}")
     assert not failures, "\n".join(failures)
