@@ -639,7 +639,7 @@ def generate(
                     restore += _drop_for_load(cursor, model._meta.db_table)
                 tallies = _has_table(cursor, TALLY_TABLE)
                 if tallies:
-                    # Counted once at the end rather than row by row (see members 0003).
+                    # Counted once at the end rather than row by row (see members 0004).
                     cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_tally_insert_delete")
                     cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_name_insert")
                 # Rows point at rows of later chunks: check foreign keys at commit.
