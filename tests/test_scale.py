@@ -162,3 +162,18 @@ def test_search_finds_accent_free_parts_of_names_and_new_names_at_once(world, lo
     assert found("duc") == {"Hoàng Văn Đức"}
     assert found("huyen") == {"Lý Thị Huyền", "Đặng Thị Huyền Trang"}
     assert found("manh") == set()
+
+
+def test_roster_labels_are_the_translated_choice_labels(world, login):
+    mover = make_member(world.branch, name="Đinh Văn Chuyển", since=D(2010, 1, 1))
+    moved = membership_move(member=mover, to_branch=world.branch2, on=D(2019, 4, 1))
+    html = login(world.district).get(f"/branches/{world.branch2.pk}/").content.decode()
+    from django.utils import translation
+
+    with translation.override("vi"):
+        assert str(moved.get_kind_display()) in html
+    html = login(world.district).get(f"/branches/{world.branch.pk}/").content.decode()
+    closed = mover.memberships.get(branch=world.branch)
+    with translation.override("vi"):
+        assert closed.get_end_reason_display() != closed.end_reason
+        assert str(closed.get_end_reason_display()) in html
