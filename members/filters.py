@@ -58,7 +58,8 @@ class BoundedSelect(forms.Select):
         self.typed = typed
 
     def render(self, name, value, attrs=None, renderer=None):
-        choices = list(self.choices)
+        # Iterated, not list(): list() asks the iterator's len(), a COUNT query.
+        choices = [choice for choice in self.choices]  # noqa: C416
         if len(choices) > MAX_OPTIONS + 1:
             if self.typed:
                 return forms.TextInput(self.attrs).render(name, value, attrs, renderer)

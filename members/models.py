@@ -212,6 +212,9 @@ class Member(models.Model):
                 condition=Q(full_on__isnull=True) & ~Q(status="left"),
                 name="member_probationary",
             ),
+            # The search counts the members of the matching names with an
+            # index-only scan, without visiting a million rows (issue 7).
+            models.Index(fields=["folded_name", "status"], name="member_name_status"),
         ]
 
     def __str__(self) -> str:

@@ -637,7 +637,8 @@ def run_size(
     """Fill the current (empty, migrated) database and measure it."""
     from pacnam import synthetic
 
-    counts = synthetic.generate(members=members, seed=seed)
+    # History up to today, so that last month's meetings exist for the dashboard.
+    counts = synthetic.generate(members=members, seed=seed, reference_day=datetime.date.today())
     seconds = counts.pop("seconds")
     say(f"{members:,} members generated in {seconds} s")
     result: dict = {"generation": {"seconds": seconds, "rows": sum(counts.values())}}

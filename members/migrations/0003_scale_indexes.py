@@ -15,4 +15,8 @@ class Migration(migrations.Migration):
             model_name='member',
             index=models.Index(condition=models.Q(('full_on__isnull', True), models.Q(('status', 'left'), _negated=True)), fields=['admitted_on'], name='member_probationary'),
         ),
+        migrations.AddIndex(
+            model_name='member',
+            index=models.Index(fields=['folded_name', 'status'], name='member_name_status'),
+        ),
     ]
