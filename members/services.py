@@ -578,7 +578,7 @@ def branch_dissolution_plan(
     The proposal is the active village branch of the village the member lives
     in, in the same commune; `assignments` ({member id or citizen ID: Branch})
     overrides or fills it in. A row whose `destination` is None needs a
-    decision. Three queries whatever the size of the branch.
+    decision. Two queries whatever the size of the branch.
     """
     on = _date(on)
     assignments = assignments or {}
