@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from branches.access import scope_for
 from branches.models import Branch, BranchKind
@@ -24,6 +25,14 @@ from tests.test_transfers import run_at_once
 
 D = datetime.date
 APRIL = D(2019, 4, 1)
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Messages are asserted in English; the Vietnamese catalogue is checked apart."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def current_branch(member):

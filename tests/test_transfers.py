@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.db import connection, connections
 from django.test import override_settings
+from django.utils import translation
 
 from branches.access import scope_for
 from members.models import Member, Membership, Transfer
@@ -23,6 +24,14 @@ from pacnam.workdays import add_working_days, working_days_between
 from tests.conftest import make_branch, make_member, make_village
 
 D = datetime.date
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Messages are asserted in English; the Vietnamese catalogue is checked apart."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def official_branch(member):
