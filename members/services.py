@@ -405,7 +405,7 @@ def _next_letter_number(commune_id: int, year: int) -> int:
     # Race: two letters issued in the same commune at once would both read the
     # same highest number. Locking the commune row queues them; the unique
     # constraint (commune, year, number) stays the last line.
-    Commune.objects.select_for_update().filter(pk=commune_id).get()
+    Commune.objects.select_for_update(no_key=True).filter(pk=commune_id).get()
     last = (
         Transfer.objects.filter(letter_commune_id=commune_id, letter_year=year)
         .order_by("-letter_number")
@@ -471,7 +471,7 @@ def transfer_receive(*, transfer: Transfer, by, on: datetime.date | None = None)
         raise DomainError(_("The receipt cannot be before the letter or the request."), field="on")
     # Race: the receiving branch being dissolved at the same moment. Its row
     # lock makes the dissolution and this receipt queue; the loser sees why.
-    to_branch = Branch.objects.select_for_update().get(pk=transfer.to_branch_id)
+    to_branch = Branch.objects.select_for_update(no_key=True).get(pk=transfer.to_branch_id)
     _check_branch_accepts(to_branch, on)
     if transfer.scope == TransferScope.INTO_DISTRICT:
         transfer.member = _receive_incoming(transfer, to_branch, on)
@@ -639,7 +639,12 @@ def branch_dissolve(
     # dissolution at the same moment. The branch row is locked first, then
     # each member (in id order, as every path here does); whoever comes second
     # sees the dissolved branch or the pending transfer and is refused.
-    branch = Branch.objects.select_for_update().get(pk=branch.pk)
+    #
+    # The branch lock is NO KEY UPDATE: a transfer being requested holds its
+    # member's lock and inserts a row pointing at this branch (a KEY SHARE
+    # lock). A plain FOR UPDATE here would wait for that insert while the
+    # transfer waits for the member we are about to lock: a deadlock.
+    branch = Branch.objects.select_for_update(no_key=True).get(pk=branch.pk)
     if branch.is_dissolved:
         raise DomainError(
             _("Branch %(branch)s is already dissolved (%(date)s).")
@@ -703,12 +708,12 @@ def dissolution_undo(*, batch: DissolutionBatch, by) -> DissolutionBatch:
     Refused if any member of the batch has moved or left since."""
     if by is None or not scope_for(by).is_district:
         raise DomainError(_("Only a district officer may undo a dissolution."))
-    batch = DissolutionBatch.objects.select_for_update().select_related("branch").get(pk=batch.pk)
+    batch = DissolutionBatch.objects.select_for_update(no_key=True).get(pk=batch.pk)
     if batch.is_undone:
         raise DomainError(_("This dissolution was already undone."))
     # Race: a member of the batch being moved while the undo runs. Same lock
     # order as the dissolution: the branch, then the members in id order.
-    branch = Branch.objects.select_for_update().get(pk=batch.branch_id)
+    branch = Branch.objects.select_for_update(no_key=True).get(pk=batch.branch_id)
     moves = list(batch.moves.select_related("member", "new_membership", "from_membership").order_by("member_id"))
     list(Member.objects.select_for_update().filter(pk__in=[m.member_id for m in moves]).order_by("pk"))
     for move in moves:

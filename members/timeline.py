@@ -41,7 +41,7 @@ def member_timeline(member: Member) -> list[TimelineEvent]:
     transfers = Transfer.objects.filter(member=member).select_related("from_branch", "to_branch")
     for t in transfers:
         route = f"{t.from_label} → {t.to_label}"
-        events.append(TimelineEvent(_local(t.requested_at), "transfer", _("transfer requested"), route))
+        events.append(TimelineEvent(t.requested_on, "transfer", _("transfer requested"), route))
         if t.letter_date:
             events.append(
                 TimelineEvent(t.letter_date, "transfer",

@@ -345,3 +345,9 @@ def test_review_and_detail_pages_take_a_fixed_number_of_queries(world, login, dj
     detail = reverse("transfers:dissolution_detail", args=[batch.pk])
     with django_assert_num_queries(count_queries(client, detail, None)):
         client.get(detail)
+
+
+def test_pages_speak_vietnamese_by_default(world, login, transfer, settings):
+    settings.LANGUAGE_CODE = "vi"
+    page = login(world.secretary).get(reverse("transfers:detail", args=[transfer.pk])).text
+    assert "Ghi nhận tiếp nhận" in page and "Cấp giấy giới thiệu" not in page

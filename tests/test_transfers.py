@@ -137,6 +137,15 @@ def test_member_under_inspection_is_not_transferred(world):
         transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
 
 
+def test_a_stale_page_cannot_move_a_member_someone_else_moved(world):
+    from members.services import membership_move
+
+    membership_move(member=world.member, to_branch=world.branch2, on=D(2019, 3, 1))
+    with pytest.raises(DomainError, match="just been moved"):  # world.member still says Cốc Lải
+        transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.office)
+    assert not Transfer.objects.exists()
+
+
 def test_one_transfer_in_progress_per_member(world):
     transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
     with pytest.raises(DomainError, match="already has a transfer"):
@@ -324,3 +333,39 @@ def test_letters_issued_at_once_get_different_numbers(world):
         lambda: transfer_issue_letter(transfer=t2, by=world.district, on=D(2019, 5, 2)).letter_number,
     )
     assert sorted(r[1] for r in results) == [1, 2], results
+
+
+def test_timeline_takes_three_queries_and_renders(world, django_assert_num_queries):
+    from django.template.loader import render_to_string
+
+    from members.services import member_leave, membership_move
+
+    membership_move(member=world.member, to_branch=world.branch2, on=D(2015, 1, 5))
+    moved = Member.objects.get(pk=world.member.pk)
+    t = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=moved, to_branch=world.branch)
+    transfer_issue_letter(transfer=t, by=world.secretary, on=D(2019, 4, 2))
+    transfer_receive(transfer=t, by=world.secretary, on=D(2019, 4, 9))
+    member_leave(member=world.member, on=D(2021, 1, 1), reason="died")
+    member = Member.objects.get(pk=world.member.pk)
+    with django_assert_num_queries(3):  # memberships, transfers, status history
+        events = member_timeline(member)
+    assert [e.date for e in events] == sorted(e.date for e in events)
+    kinds = [e.kind for e in events]
+    assert kinds.count("membership_start") == 3 and "status" in kinds
+    assert events[-1].date == D(2021, 1, 1)
+    html = render_to_string("members/_timeline.html", {"timeline": events})
+    assert "05/01/2015" in html and "09/04/2019" in html and "01/01/2021" in html
+
+
+def test_branch_dissolutions_snippet(world, django_assert_num_queries):
+    from django.template.loader import render_to_string
+
+    from members.models import DissolutionBatch
+    from members.services import branch_dissolve
+
+    branch_dissolve(branch=world.office, decision="15-QĐ/ĐU", on=D(2019, 4, 1), by=world.secretary)
+    with django_assert_num_queries(1):
+        batches = list(DissolutionBatch.objects.filter(branch=world.office).select_related(
+            "branch", "performed_by", "undone_by"))
+        html = render_to_string("members/_branch_dissolutions.html", {"batches": batches})
+    assert "15-QĐ/ĐU" in html and "01/04/2019" in html and "caotan" in html
