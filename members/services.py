@@ -8,6 +8,7 @@ Transfers and dissolutions build on `membership_move`.
 import datetime
 from dataclasses import dataclass
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -378,7 +379,7 @@ def _clean_incoming(data: dict) -> dict:
             _("A member with this citizen ID is already registered: record it as a returning member."),
             field="citizen_id",
         )
-    _incoming_member(values).full_clean(exclude=["branch", "citizen_id"])
+    _full_clean(_incoming_member(values))
     stored = {}
     for key, value in values.items():
         if key == "residence_village":
@@ -387,6 +388,16 @@ def _clean_incoming(data: dict) -> dict:
             value = value.isoformat()
         stored[key] = value
     return stored
+
+
+def _full_clean(member: Member) -> None:
+    """A newcomer's details checked as a member's form would; the first broken
+    rule becomes the DomainError the page shows next to its field."""
+    try:
+        member.full_clean(exclude=["branch"])
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(messages[0], field=None if field == NON_FIELD_ERRORS else field) from exc
 
 
 def _incoming_member(values: dict) -> Member:
@@ -508,7 +519,7 @@ def _receive_incoming(transfer: Transfer, to_branch: Branch, on: datetime.date) 
     if Member.objects.filter(citizen_id=member.citizen_id).exists():
         raise DomainError(_("A member with this citizen ID is already registered."))
     member.branch = to_branch
-    member.full_clean(exclude=["branch"])
+    _full_clean(member)
     return member_create(member=member, branch=to_branch, since=max(on, member.admitted_on))
 
 

@@ -351,3 +351,28 @@ def test_pages_speak_vietnamese_by_default(world, login, transfer, settings):
     settings.LANGUAGE_CODE = "vi"
     page = login(world.secretary).get(reverse("transfers:detail", args=[transfer.pk])).text
     assert "Ghi nhận tiếp nhận" in page and "Cấp giấy giới thiệu" not in page
+
+
+def test_admin_shows_transfers_and_dissolutions_read_only(world, login, transfer, batch):
+    client = login(world.admin)
+    for url in (
+        reverse("admin:members_transfer_changelist"),
+        reverse("admin:members_transfer_change", args=[transfer.pk]),
+        reverse("admin:members_dissolutionbatch_changelist"),
+        reverse("admin:members_dissolutionbatch_change", args=[batch.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    page = client.get(reverse("admin:members_dissolutionbatch_change", args=[batch.pk])).text
+    assert "Lý Thị Huyền" in page and "15-QĐ/ĐU" in page
+    assert client.get(reverse("admin:members_dissolutionbatch_add")).status_code == 403
+
+
+def test_incoming_form_refuses_a_malformed_citizen_id(world, login):
+    response = login(world.secretary).post(reverse("transfers:incoming"), {
+        "to_branch": world.branch2.pk, "other_organisation": "Đảng bộ xã Cao Kỳ", "requested_on": "2019-04-01",
+        "citizen_id": "00608000123X", "full_name": "Hà Thị Lan", "gender": "female", "birth_date": "1990-02-03",
+        "ethnicity": "Tày", "residence_village": world.village2.pk, "admitted_on": "2015-03-03",
+    })
+    assert response.status_code == 200 and "12 digits" in response.text
+    assert not Transfer.objects.exists()
