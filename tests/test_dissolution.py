@@ -222,6 +222,7 @@ def test_command_refuses_a_bad_assignment(office):
 # --- The race -----------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_dissolution_racing_a_transfer_out_of_the_branch(office):
     cadre = Member.objects.get(pk=office.cadre.pk)

@@ -2,9 +2,10 @@
 
 import datetime
 import threading
+import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import override_settings
 from django.utils import translation
 
@@ -275,7 +276,14 @@ def run_at_once(*jobs):
         try:
             if barrier:
                 barrier.wait(timeout=10)
-            results[i] = ("ok", job())
+            with transaction.atomic():
+                value = job()
+                if concurrent:
+                    # Hold the locks a moment before committing, so the other
+                    # thread surely arrives while they are held: the race is
+                    # real, not two calls that merely happened one after the other.
+                    time.sleep(0.3)
+            results[i] = ("ok", value)
         except DomainError as exc:
             results[i] = ("refused", str(exc))
         except Exception as exc:  # noqa: BLE001 - reported to the test
@@ -293,6 +301,7 @@ def run_at_once(*jobs):
     return results
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_people_moving_the_same_member_at_once(world):
     member = Member.objects.get(pk=world.member.pk)
@@ -309,6 +318,7 @@ def test_two_people_moving_the_same_member_at_once(world):
     assert Transfer.objects.filter(member=member).count() == 1
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_receipts_of_the_same_transfer_at_once(world):
     t = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.other_branch)
@@ -323,6 +333,7 @@ def test_two_receipts_of_the_same_transfer_at_once(world):
     assert open_official.count() == 1 and open_official.get().branch == world.other_branch
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_letters_issued_at_once_get_different_numbers(world):
     m2 = make_member(world.branch, name="Nông Văn Hai")
