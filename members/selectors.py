@@ -13,7 +13,7 @@ from django.utils import timezone
 from branches.models import Branch, BranchKind
 from pacnam.workdays import add_working_days
 
-from .models import MemberStatus, Transfer, TransferScope, TransferStatus
+from .models import DissolutionBatch, MemberStatus, Transfer, TransferScope, TransferStatus
 
 
 def letter_overdue_cutoff(today: datetime.date | None = None) -> datetime.date:
@@ -98,3 +98,12 @@ def policy_progress(scope) -> tuple[list[CommuneProgress], list[Branch]]:
         .order_by("commune__code", "name")
     )
     return list(rows.values()), village_branches
+
+
+def branch_dissolutions(branch):
+    """The dissolutions of `branch`, newest first, for the branch page (one query)."""
+    return (
+        DissolutionBatch.objects.filter(branch=branch)
+        .select_related("branch", "performed_by", "undone_by")
+        .order_by("-performed_at", "-pk")
+    )

@@ -364,19 +364,18 @@ def test_timeline_takes_three_queries_and_renders(world, django_assert_num_queri
     kinds = [e.kind for e in events]
     assert kinds.count("membership_start") == 3 and "status" in kinds
     assert events[-1].date == D(2021, 1, 1)
-    html = render_to_string("members/_timeline.html", {"timeline": events})
+    html = render_to_string("members/_timeline.html", {"events": events})
     assert "05/01/2015" in html and "09/04/2019" in html and "01/01/2021" in html
 
 
 def test_branch_dissolutions_snippet(world, django_assert_num_queries):
     from django.template.loader import render_to_string
 
-    from members.models import DissolutionBatch
+    from members.selectors import branch_dissolutions
     from members.services import branch_dissolve
 
     branch_dissolve(branch=world.office, decision="15-QĐ/ĐU", on=D(2019, 4, 1), by=world.secretary)
     with django_assert_num_queries(1):
-        batches = list(DissolutionBatch.objects.filter(branch=world.office).select_related(
-            "branch", "performed_by", "undone_by"))
+        batches = list(branch_dissolutions(world.office))
         html = render_to_string("members/_branch_dissolutions.html", {"batches": batches})
     assert "15-QĐ/ĐU" in html and "01/04/2019" in html and "caotan" in html
