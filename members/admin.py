@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Member, Membership
+from .models import DissolutionBatch, DissolutionMove, Member, Membership, Transfer
 
 
 class SuperuserDeleteOnly:
@@ -109,3 +109,64 @@ class FullMembershipRecognitionAdmin(admin.ModelAdmin):
     list_select_related = ["member"]
     search_fields = ["member__full_name", "decision_number"]
     autocomplete_fields = ["member"]
+
+
+# --- Transfers and dissolutions (issue 3) ---
+
+
+@admin.register(Transfer)
+class TransferAdmin(admin.ModelAdmin):
+    """Read-mostly: steps are taken through the services (pages), which check
+    who may take them and keep memberships in step."""
+
+    list_display = ["__str__", "kind", "scope", "status", "letter_reference", "letter_date", "requested_on"]
+    list_select_related = ["member", "from_branch", "to_branch"]
+    list_filter = ["status", "kind", "scope", "letter_year"]
+    search_fields = ["member__full_name", "member__folded_name", "member__citizen_id", "other_organisation"]
+    date_hierarchy = "requested_on"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class DissolutionMoveInline(admin.TabularInline):
+    model = DissolutionMove
+    extra = 0
+    fields = ["member", "from_membership", "to_branch", "new_membership", "decided_by_person"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(
+            "member", "to_branch", "from_membership__member", "from_membership__branch",
+            "new_membership__member", "new_membership__branch",
+        )
+
+
+@admin.register(DissolutionBatch)
+class DissolutionBatchAdmin(admin.ModelAdmin):
+    """A record of what happened: read-only; undo it from its page (district officers)."""
+
+    list_display = ["branch", "decision", "dissolved_on", "performed_by", "via_command", "performed_at", "undone_at"]
+    list_select_related = ["branch", "performed_by"]
+    list_filter = ["via_command", "branch__commune"]
+    search_fields = ["branch__name", "branch__code", "decision"]
+    inlines = [DissolutionMoveInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -9,3 +9,8 @@ class DomainError(Exception):
 
     def __str__(self) -> str:
         return str(self.message)
+
+
+class NotAllowed(DomainError):
+    """The user may see the record but not take this action. Views turn it into a
+    403 (healthchecks' read-only rule); outside one's scope it is a 404 before this."""

@@ -1,0 +1,138 @@
+"""Forms of the transfer and dissolution pages. They parse input only: the
+rules live in members/services.py, which the views call."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from branches.models import Branch, Village
+
+from .models import Gender, TransferKind
+
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def date_field(label, required=True, initial=None, help_text=""):
+    return forms.DateField(
+        label=label, required=required, input_formats=DATE_FORMATS, widget=DateInput(),
+        initial=initial, help_text=help_text,
+    )
+
+
+class BranchChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Branch) -> str:
+        return f"{obj.name} ({obj.commune.name})"
+
+
+class TransferStartForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=TransferKind.choices, initial=TransferKind.OFFICIAL)
+    to_branch = BranchChoiceField(
+        label=_("Receiving branch in the district"), queryset=Branch.objects.none(), required=False,
+        help_text=_("Leave empty for a transfer out of the district."),
+    )
+    other_organisation = forms.CharField(
+        label=_("Party organisation outside the district"), max_length=200, required=False
+    )
+    other_address = forms.CharField(label=_("Its address"), max_length=250, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=250, required=False)
+    requested_on = date_field(_("Date of the request"), initial=timezone.localdate)
+    planned_end = date_field(_("Planned end (temporary transfers)"), required=False)
+
+    def __init__(self, *args, branches=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_branch"].queryset = branches if branches is not None else Branch.objects.none()
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("to_branch") and not (data.get("other_organisation") or "").strip():
+            raise forms.ValidationError(
+                _("Choose the receiving branch, or give the organisation outside the district.")
+            )
+        if data.get("to_branch") and (data.get("other_organisation") or "").strip():
+            raise forms.ValidationError(
+                _("Choose either a branch in the district or an organisation outside it, not both.")
+            )
+        return data
+
+
+class IncomingTransferForm(forms.Form):
+    """A member transferred into the district: their details until receipt."""
+
+    to_branch = BranchChoiceField(label=_("Receiving branch"), queryset=Branch.objects.none())
+    other_organisation = forms.CharField(label=_("Party organisation they come from"), max_length=200)
+    other_address = forms.CharField(label=_("Its address"), max_length=250, required=False)
+    requested_on = date_field(_("Date of the request"), initial=timezone.localdate)
+    citizen_id = forms.CharField(label=_("Citizen ID"), max_length=12, min_length=12)
+    full_name = forms.CharField(label=_("Full name"), max_length=100)
+    gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices)
+    birth_date = date_field(_("Date of birth"))
+    ethnicity = forms.CharField(label=_("Ethnicity"), max_length=50)
+    residence_village = forms.ModelChoiceField(label=_("Village of residence"), queryset=Village.objects.none())
+    admitted_on = date_field(_("Admission date"))
+    full_on = date_field(_("Date made full member"), required=False)
+    card_number = forms.CharField(label=_("Party card number"), max_length=20, required=False)
+
+    def __init__(self, *args, branches=None, villages=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_branch"].queryset = branches if branches is not None else Branch.objects.none()
+        self.fields["residence_village"].queryset = villages if villages is not None else Village.objects.none()
+
+    MEMBER_FIELDS = (
+        "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village",
+        "admitted_on", "full_on", "card_number",
+    )
+
+    def incoming(self) -> dict:
+        return {key: self.cleaned_data[key] for key in self.MEMBER_FIELDS}
+
+
+class StepForm(forms.Form):
+    """The date of a step (letter, receipt)."""
+
+    on = date_field(_("Date"), initial=timezone.localdate)
+    signer_title = forms.CharField(label=_("Signer's title"), max_length=150, required=False)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=250)
+
+
+class DissolutionForm(forms.Form):
+    """Decision and date, plus one destination per member who needs a decision
+    (fields `assign-<member id>`), so the wizard works without JavaScript."""
+
+    decision = forms.CharField(label=_("Decision number"), max_length=100)
+    on = date_field(_("Date of the dissolution"))
+
+    def __init__(self, *args, rows=(), branches=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = list(rows)
+        # One list of branches for every select: the page's query count does
+        # not grow with the number of members who need a decision.
+        self.branches = {str(b.pk): b for b in branches}
+        choices = [("", _("needs a decision"))] + [
+            (key, f"{b.name} ({b.commune.name})") for key, b in self.branches.items()
+        ]
+        for row in self.rows:
+            if row.proposed is None:
+                self.fields[f"assign-{row.member.pk}"] = forms.ChoiceField(
+                    label=row.member.full_name, choices=choices, required=False
+                )
+
+    def assignment_rows(self):
+        """(plan row, its select) for each member who needs a decision."""
+        return [(row, self[f"assign-{row.member.pk}"]) for row in self.rows if row.proposed is None]
+
+    def assignments(self) -> dict:
+        chosen = {}
+        for name, value in self.cleaned_data.items():
+            if name.startswith("assign-") and value:
+                chosen[int(name.removeprefix("assign-"))] = self.branches[value]
+        return chosen
