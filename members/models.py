@@ -99,7 +99,7 @@ class MemberQuerySet(models.QuerySet):
         folded = fold(text)
         if connection.vendor == "postgresql":
             # The matching distinct names through their trigram index, then the
-            # members by the B-tree on folded_name (members migration 0004).
+            # members by the B-tree on folded_name (members migration 0005).
             pattern = "%" + connection.ops.prep_for_like_query(folded) + "%"
             names = RawSQL(
                 "SELECT folded_name FROM members_member_name WHERE folded_name LIKE %s", [pattern]

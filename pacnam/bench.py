@@ -322,6 +322,7 @@ def measure_dissolution(size: int = 60) -> dict | None:
     members = list(
         Member.objects.filter(branch__commune=commune, status=MemberStatus.ACTIVE)
         .exclude(memberships__started_on__gt=moved_in)
+        .exclude(transfers__status__in=["requested", "letter_issued"])
         .order_by("pk")[:size]
     )
     for member in members:

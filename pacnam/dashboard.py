@@ -22,7 +22,7 @@ AGE_BANDS = [(18, 30), (31, 45), (46, 60), (61, 75), (76, 120)]
 def member_totals(scope: Scope) -> dict:
     """The tiles' figures. For the whole district on PostgreSQL they are the sums of
     the per-branch tallies that triggers keep in the same transaction as every
-    change (members migration 0004): one small scan instead of counting every
+    change (members migration 0005): one small scan instead of counting every
     member, and never stale. A commune or a branch is counted directly (a few
     hundred rows through the branch index), as is everything on SQLite."""
     if scope.level == "district" and connection.vendor == "postgresql":

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 
 from branches.models import Branch, BranchKind, Commune, Village
@@ -43,12 +44,18 @@ from meetings.models import (
     TaskStatus,
 )
 from members.models import (
+    DissolutionBatch,
+    DissolutionMove,
     EndReason,
     LeftReason,
     Member,
     Membership,
     MembershipKind,
     MemberStatus,
+    Transfer,
+    TransferKind,
+    TransferScope,
+    TransferStatus,
 )
 from pacnam.text import fold
 
@@ -94,6 +101,12 @@ MEETING_AGENDA = (
 TASKS = ["Vận động vệ sinh môi trường thôn", "Tu sửa đường liên thôn", "Thu đảng phí",
          "Bồi dưỡng quần chúng ưu tú", "Tuyên truyền nông thôn mới"]
 ABSENCE_REASONS = ["Ốm", "Đi làm xa", "Việc gia đình"]
+# Transfers have a record (letter, receipt) from Quy định 29-QĐ/TW (2016) on;
+# older moves are memberships only, as in a register typed in from paper.
+TRANSFER_RECORDS_FROM = datetime.date(2016, 1, 1).toordinal()
+# Members with a transfer under way (requested, or letter issued) on the reference day.
+IN_PROGRESS_SHARE = 0.004
+SYSTEM_USER = "synthetic-data"
 LEFT_REASONS = [(LeftReason.DIED, 60), (LeftReason.TRANSFERRED_OUT, 30),
                 (LeftReason.RESIGNED, 6), (LeftReason.REMOVED, 4)]
 
@@ -219,8 +232,9 @@ class CopyWriter(Writer):
 # --- Bulk-load helpers on PostgreSQL ----------------------------------------
 
 MODELS = (Commune, Village, Branch, Member, Membership, Meeting, Attendance, Task,
-          Task.assignees.through, TaskReview)
-BIG_TABLES = (Member, Membership, Meeting, Attendance, Task, Task.assignees.through, TaskReview)
+          Task.assignees.through, TaskReview, Transfer, DissolutionBatch, DissolutionMove)
+BIG_TABLES = (Member, Membership, Meeting, Attendance, Task, Task.assignees.through, TaskReview,
+              Transfer, DissolutionMove)
 
 
 def _drop_for_load(cursor, table: str) -> list[str]:
@@ -291,7 +305,12 @@ class _NoStyle:
 
 class Generator:
     def __init__(
-        self, plan: Plan, writer: Writer, reference_day: datetime.date, meeting_months: int = 2
+        self,
+        plan: Plan,
+        writer: Writer,
+        reference_day: datetime.date,
+        meeting_months: int = 2,
+        user_id: int | None = None,
     ):
         self.plan = plan
         self.writer = writer
@@ -306,6 +325,11 @@ class Generator:
         self.village_ids: list[list[int]] = []
         self.members_left = plan.members
         self.meeting_months = meeting_months
+        self.commune_of: dict[int, int] = {}
+        self.commune_index: dict[int, int] = {}
+        self.batch_of: dict[int, int] = {}
+        self.letter_numbers: dict[tuple[int, int], int] = {}
+        self.user_id = user_id
         first = reference_day.replace(day=1)
         for _ in range(max(meeting_months - 1, 0)):
             first = (first - datetime.timedelta(days=1)).replace(day=1)
@@ -349,12 +373,13 @@ class Generator:
                 branches.append(branch_id)
             # Nine communes in ten have dissolved their office branch (and the first always).
             dissolved = ci % 10 < OFFICE_DISSOLVED_SHARE * 10
+            decision = f"{rng.randint(100, 999)}-QĐ/HU" if dissolved else ""
             office_id = self.take(Branch)
             self.writer.add(Branch, {
                 "id": office_id, "code": f"S{code}CQ", "name": f"Chi bộ cơ quan xã {code}",
                 "kind": BranchKind.COMMUNE_OFFICE, "commune_id": commune_id, "village_id": None,
                 "founded_on": FOUNDED, "dissolved_on": DISSOLUTION_DAY if dissolved else None,
-                "dissolution_decision": f"{rng.randint(100, 999)}-QĐ/HU" if dissolved else "",
+                "dissolution_decision": decision,
                 "version": 1,
             })
             school_id = self.take(Branch)
@@ -363,6 +388,17 @@ class Generator:
                 "kind": BranchKind.SCHOOL, "commune_id": commune_id, "village_id": None,
                 "founded_on": FOUNDED, "dissolved_on": None, "dissolution_decision": "", "version": 1,
             })
+            for b in (*branches, office_id, school_id):
+                self.commune_of[b] = commune_id
+            self.commune_index[commune_id] = ci
+            if dissolved:
+                batch_id = self.batch_of[office_id] = self.take(DissolutionBatch)
+                self.writer.add(DissolutionBatch, {
+                    "id": batch_id, "branch_id": office_id, "decision": decision,
+                    "dissolved_on": DISSOLUTION_DAY, "performed_by_id": None,
+                    "performed_at": datetime.datetime(2019, 4, 1, 8, tzinfo=datetime.UTC),
+                    "via_command": True, "undone_at": None, "undone_by_id": None,
+                })
             self.branch_ids.append([*branches, office_id, school_id])
             self.office_dissolved.append(dissolved)
             self.village_ids.append(villages)
@@ -480,6 +516,7 @@ class Generator:
             "created_at": CREATED_AT,
             "updated_at": CREATED_AT,
         })
+        membership_ids = [self.take(Membership) for _ in path]
         for k, (branch, started, reason) in enumerate(path):
             if k + 1 < len(path):
                 ended = path[k + 1][1]
@@ -490,10 +527,23 @@ class Generator:
             # Who is on which branch's roll, period by period, for the meetings.
             self.rosters.setdefault(branch, []).append((member_id, started, ended, status, full_on))
             self.writer.add(Membership, {
-                "id": self.take(Membership), "member_id": member_id, "branch_id": branch,
+                "id": membership_ids[k], "member_id": member_id, "branch_id": branch,
                 "kind": MembershipKind.OFFICIAL, "started_on": self.date(started),
                 "ended_on": self.date(ended), "end_reason": reason if ended is not None else "",
             })
+            if ended is None or k + 1 == len(path):
+                continue
+            if reason == EndReason.BRANCH_DISSOLVED:
+                self.writer.add(DissolutionMove, {
+                    "id": self.take(DissolutionMove), "batch_id": self.batch_of[branch],
+                    "member_id": member_id, "from_membership_id": membership_ids[k],
+                    "to_branch_id": path[k + 1][0], "new_membership_id": membership_ids[k + 1],
+                    "decided_by_person": False,
+                })
+            elif ended >= TRANSFER_RECORDS_FROM:
+                self.transfer(member_id, branch, path[k + 1][0], ended)
+        if status != MemberStatus.LEFT and rng.random() < IN_PROGRESS_SHARE:
+            self.transfer_in_progress(member_id, path[-1][0], path[-1][1])
         # A few members were temporarily attached elsewhere for a while (study, work).
         if rng.random() < 0.02 and self.today_ord - path[-1][1] > 400:
             start = rng.randint(path[-1][1], self.today_ord - 200)
@@ -507,6 +557,67 @@ class Generator:
                 "ended_on": self.date(start + rng.randint(90, 180)),
                 "end_reason": EndReason.TEMPORARY_ENDED,
             })
+
+    def _letter(self, from_branch: int, day: int) -> dict:
+        """The next introduction letter number of the sending commune in that year."""
+        commune = self.commune_of[from_branch]
+        date = datetime.date.fromordinal(day)
+        key = (commune, date.year)
+        number = self.letter_numbers[key] = self.letter_numbers.get(key, 0) + 1
+        issued = datetime.datetime.combine(date, datetime.time(9), tzinfo=datetime.UTC)
+        return {
+            "letter_commune_id": commune, "letter_year": date.year, "letter_number": number,
+            "letter_date": date, "letter_signer_title": "Phó Bí thư Đảng ủy xã",
+            "letter_issued_by_id": self.user_id, "letter_issued_at": issued,
+        }
+
+    def transfer(self, member_id: int, from_branch: int, to_branch: int, received: int) -> None:
+        """The record of an official transfer received on `received` (a move in the history)."""
+        rng = self.rng
+        letter_day = received - rng.randint(1, 25)
+        requested = letter_day - rng.randint(0, 20)
+        same = self.commune_of[from_branch] == self.commune_of[to_branch]
+        self.writer.add(Transfer, {
+            "id": self.take(Transfer), "member_id": member_id, "incoming": {},
+            "kind": TransferKind.OFFICIAL,
+            "scope": TransferScope.WITHIN_COMMUNE if same else TransferScope.BETWEEN_COMMUNES,
+            "status": TransferStatus.RECEIVED, "from_branch_id": from_branch, "to_branch_id": to_branch,
+            "reason": rng.choice(["Thay đổi nơi cư trú", "Chuyển công tác"]),
+            "requested_by_id": self.user_id,
+            "requested_at": datetime.datetime.combine(
+                datetime.date.fromordinal(requested), datetime.time(8), tzinfo=datetime.UTC
+            ),
+            "requested_on": datetime.date.fromordinal(requested),
+            "received_on": datetime.date.fromordinal(received),
+            "received_by_id": self.user_id,
+            "received_at": datetime.datetime.combine(
+                datetime.date.fromordinal(received), datetime.time(10), tzinfo=datetime.UTC
+            ),
+            **self._letter(from_branch, letter_day),
+        })
+
+    def transfer_in_progress(self, member_id: int, from_branch: int, since: int) -> None:
+        """A transfer asked for in the last months: requested, or its letter issued (some
+        of them longer ago than the deadline: overdue on the dashboard)."""
+        rng = self.rng
+        ci = self.commune_index[self.commune_of[from_branch]]
+        to_branch = self.branch_ids[ci][rng.randrange(VILLAGES_PER_COMMUNE)]
+        requested = max(since, self.today_ord - rng.randint(5, 120))
+        if to_branch == from_branch or requested + 2 > self.today_ord:
+            return
+        row = {
+            "id": self.take(Transfer), "member_id": member_id, "incoming": {},
+            "kind": TransferKind.OFFICIAL, "scope": TransferScope.WITHIN_COMMUNE,
+            "status": TransferStatus.REQUESTED, "from_branch_id": from_branch, "to_branch_id": to_branch,
+            "reason": "Thay đổi nơi cư trú", "requested_by_id": self.user_id,
+            "requested_at": datetime.datetime.combine(
+                datetime.date.fromordinal(requested), datetime.time(8), tzinfo=datetime.UTC
+            ),
+            "requested_on": datetime.date.fromordinal(requested),
+        }
+        if rng.random() < 0.6:
+            row.update(status=TransferStatus.LETTER_ISSUED, **self._letter(from_branch, requested + 1))
+        self.writer.add(Transfer, row)
 
     def meetings(self, ci: int) -> None:
         """The regular monthly meetings of the commune's active branches in the last
@@ -625,7 +736,11 @@ def generate(
     writer: Writer = CopyWriter() if postgres else BulkCreateWriter(chunk=5000)
     with transaction.atomic():
         plan = Plan.make(members, seed)
-        generator = Generator(plan, writer, reference_day, meeting_months)
+        # Transfers name who recorded each step: a user standing for the import.
+        user, _created = get_user_model().objects.get_or_create(
+            username=SYSTEM_USER, defaults={"is_active": False, "password": "!"}
+        )
+        generator = Generator(plan, writer, reference_day, meeting_months, user.pk)
         restore: list[str] = []
         if postgres:
             with connection.cursor() as cursor:
@@ -639,7 +754,7 @@ def generate(
                     restore += _drop_for_load(cursor, model._meta.db_table)
                 tallies = _has_table(cursor, TALLY_TABLE)
                 if tallies:
-                    # Counted once at the end rather than row by row (see members 0004).
+                    # Counted once at the end rather than row by row (see members 0005).
                     cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_tally_insert_delete")
                     cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_name_insert")
                 # Rows point at rows of later chunks: check foreign keys at commit.

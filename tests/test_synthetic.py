@@ -64,6 +64,26 @@ def test_synthetic_registry_keeps_the_membership_rules():
     ).values_list("n", flat=True)
     assert 15 <= sum(sizes) / len(sizes) <= 45
     assert Branch.objects.filter(kind=BranchKind.COMMUNE_OFFICE).exists()
+    # Each dissolution is a batch whose moves are the memberships it closed and opened.
+    from members.models import DissolutionMove, Transfer, TransferStatus
+
+    moves = list(DissolutionMove.objects.select_related("batch", "from_membership", "new_membership"))
+    assert len(moves) == moved.count()
+    for move in moves:
+        assert move.from_membership.end_reason == EndReason.BRANCH_DISSOLVED
+        assert move.from_membership.branch_id == move.batch.branch_id
+        assert move.from_membership.ended_on == move.batch.dissolved_on == move.new_membership.started_on
+        assert move.new_membership.branch_id == move.to_branch_id
+    # Recent moves have their transfer record, received on the day of the move.
+    received = list(Transfer.objects.filter(status=TransferStatus.RECEIVED))
+    assert received
+    for transfer in received:
+        closed = Membership.objects.get(member=transfer.member, branch=transfer.from_branch,
+                                        ended_on=transfer.received_on, kind=MembershipKind.OFFICIAL)
+        assert closed.end_reason == EndReason.TRANSFERRED
+        assert Membership.objects.filter(member=transfer.member, branch=transfer.to_branch,
+                                         started_on=transfer.received_on).exists()
+        assert transfer.requested_on <= transfer.letter_date <= transfer.received_on
 
 
 @pytest.mark.django_db
@@ -93,8 +113,10 @@ def test_a_seed_gives_the_same_registry():
     _generate(120, seed=3)
     first = _snapshot()
     from meetings.models import Attendance, Meeting, Task, TaskReview
+    from members.models import DissolutionBatch, DissolutionMove, Transfer
 
-    for model in (TaskReview, Task.assignees.through, Task, Attendance, Meeting, Membership, Member, Branch):
+    for model in (TaskReview, Task.assignees.through, Task, Attendance, Meeting, Transfer,
+                  DissolutionMove, DissolutionBatch, Membership, Member, Branch):
         model.objects.all().delete()
     from branches.models import Village
 

@@ -14,7 +14,7 @@ NOTES = [
     "and the rendering; the floor is one query on a warm connection, so the ratio is mostly "
     "Django's own work: the middleware, the ORM turning rows into objects, the templates.",
     "District totals come from per-branch tallies kept by PostgreSQL triggers in the same "
-    "transaction as each change (members migration 0004): never stale, no cache. The floor "
+    "transaction as each change (members migration 0005): never stale, no cache. The floor "
     "for the dashboard is the direct count over the members, which the tallies replace.",
     "The name search looks the folded text up in a trigger-kept table of distinct names "
     "(trigram GIN index), then the members by the B-tree on folded_name.",

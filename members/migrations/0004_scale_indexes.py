@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('branches', '0001_initial'),
-        ('members', '0002_candidates'),
+        ('members', '0003_transfers_and_dissolutions'),
     ]
 
     operations = [

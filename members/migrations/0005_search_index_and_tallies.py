@@ -160,7 +160,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0003_scale_indexes"),
+        ("members", "0004_scale_indexes"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards)]
