@@ -113,6 +113,10 @@ GIVEN = {
 }
 
 
+# The real people of the story: no synthetic namesake may be generated.
+RESERVED_NAMES = {"Lý Thị Huyền"}
+
+
 def person_name(rng: random.Random, ethnicity: str, gender: str) -> str:
     surname = rng.choice(SURNAMES[ethnicity])
     given = rng.choice(GIVEN[(ethnicity, gender)])
@@ -177,9 +181,13 @@ def plan_demo() -> DemoData:
         return rng.choices(names, weights)[0]
 
     def person(village: str, branch: str, **kw) -> Person:
+        if "full_name" in kw:
+            return Person(village_code=village, branch_code=branch, **kw)
         eth = kw.pop("ethnicity", None) or ethnicity()
         gender = kw.pop("gender", None) or rng.choice(["male", "male", "female"])
-        name = kw.pop("full_name", None) or person_name(rng, eth, gender)
+        name = kw.pop("full_name", None)
+        while name is None or name in RESERVED_NAMES:
+            name = person_name(rng, eth, gender)
         return Person(full_name=name, gender=gender, ethnicity=eth, village_code=village, branch_code=branch, **kw)
 
     for code, name, n_villages, extras in COMMUNES:

@@ -201,3 +201,11 @@ def xlsx_bytes(rows: Iterable[list], *, title: str = "registry") -> bytes:
     buffer = io.BytesIO()
     write_xlsx(rows, buffer, title=title)
     return buffer.getvalue()
+
+
+def member_list_rows(queryset: QuerySet) -> Iterator[list]:
+    """Header and neutralised rows of `registry_export members` for the member list
+    a user sees (the web exports): one query."""
+    yield list(HEADERS["members"])
+    for row in member_rows(queryset):
+        yield [neutralise(value) for value in row]

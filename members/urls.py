@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import import_views, views  # noqa: F401
 
-urlpatterns: list = []
+app_name = "members"
+
+urlpatterns: list = [
+    path("members/export.csv", import_views.export_csv, name="export_csv"),
+    path("members/export.xlsx", import_views.export_xlsx, name="export_xlsx"),
+    path("import/", import_views.import_upload, name="import"),
+    path("import/confirm/", import_views.import_confirm, name="import_confirm"),
+]
