@@ -198,7 +198,7 @@ def test_a_different_branch_is_an_error_not_a_move(world, tmp_path):
                        card_number="", branch_code=world.branch2.code)
     status, _out, errors = run_import("members", write(tmp_path, f"{MEMBER_HEADER}\n{line}\n"))
     assert status == 1 and errors[0].startswith("row 2: branch_code: ")
-    assert "chuyển sinh hoạt" in errors[0]  # "use a transfer", in Vietnamese
+    assert "chuyển sinh hoạt đảng" in errors[0]  # "use a transfer", in Vietnamese
     world.member.refresh_from_db()
     assert world.member.branch == world.branch
 

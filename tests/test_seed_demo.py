@@ -3,6 +3,7 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from branches.access import scope_for
 from branches.models import Branch, BranchKind, Commune
@@ -20,7 +21,8 @@ def authenticate(username: str, password: str):
 
 def seed(*args) -> str:
     out = io.StringIO()
-    call_command("seed_demo", *args, stdout=out)
+    with translation.override("en"):
+        call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
 
 

@@ -6,6 +6,7 @@ only what is missing is created, and a second run says nothing changed.
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from branches.models import Commune
 from members.demo import DEMO_PASSWORD, DEMO_USERS, build_demo
@@ -21,21 +22,21 @@ class Command(BaseCommand):
     def handle(self, *args, force: bool, if_empty: bool, **options):
         if not settings.DEBUG and not force:
             # Demo users have the password "demo": never by accident on a real server.
-            raise CommandError(
+            raise CommandError(_(
                 "seed_demo refuses to run with DEBUG off: it creates users whose password is "
                 "'demo'. Use DEBUG=1, or --force if you really mean it."
-            )
+            ))
         if if_empty and Commune.objects.exists():
-            self.stdout.write("The database already has communes: the demo district was not loaded.")
+            self.stdout.write(_("The database already has communes: the demo district was not loaded."))
             return
         created = build_demo()
         if not any(created.values()):
-            self.stdout.write("The demo district is already loaded: nothing changed.")
+            self.stdout.write(_("The demo district is already loaded: nothing changed."))
             return
-        self.stdout.write(self.style.SUCCESS(
-            "Demo district loaded: {communes} communes, {villages} villages, {branches} branches, "
-            "{members} members, {memberships} memberships, {users} users created.".format(**created)
-        ))
+        self.stdout.write(self.style.SUCCESS(_(
+            "Demo district loaded: %(communes)d communes, %(villages)d villages, %(branches)d branches, "
+            "%(members)d members, %(memberships)d memberships, %(users)d users created."
+        ) % created))
         if created["users"]:
             names = ", ".join(user[0] for user in DEMO_USERS)
-            self.stdout.write(f"Demo logins (password '{DEMO_PASSWORD}'): {names}.")
+            self.stdout.write(_("Demo logins (password '%(password)s'): %(names)s.") % {"password": DEMO_PASSWORD, "names": names})
