@@ -273,3 +273,28 @@ def test_admin_add_member_refuses_a_start_before_admission(world, login):
     assert response.status_code == 200
     assert not Member.objects.filter(citizen_id="006190000078").exists()
     assert Branch.objects.filter(kind=BranchKind.COMMUNE_OFFICE).exists()
+
+
+@pytest.mark.parametrize(
+    "role, expected",
+    [("admin", {"member", "cadre", "other_member"}), ("district", {"member", "cadre", "other_member"}),
+     ("secretary", {"member", "cadre"}), ("branch_secretary", {"member"}), ("outsider", {"other_member"})],
+)
+def test_export_xlsx_per_role(world, login, role, expected):
+    response = login(getattr(world, role)).get(reverse("members:export_xlsx"))
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
+    citizen_ids = {row[0].value for row in sheet.iter_rows(min_row=2)}
+    assert citizen_ids == {getattr(world, name).citizen_id for name in expected}
+
+
+def test_export_xlsx_is_404_without_a_role(world, login):
+    assert login(world.nobody).get(reverse("members:export_xlsx")).status_code == 404
+
+
+def test_import_page_has_a_fixed_number_of_queries(world, login, django_assert_num_queries):
+    client = login(world.secretary)
+    client.get(reverse("members:import"))
+    # session, user, role; the sliding session's save (savepoint, update, release).
+    with django_assert_num_queries(6):
+        assert client.get(reverse("members:import")).status_code == 200
