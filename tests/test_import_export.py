@@ -190,6 +190,9 @@ def test_import_creates_then_updates_by_key_and_never_resets_the_start(world, tm
     assert (status, errors) == (0, [])
     member.refresh_from_db()
     assert member.position == "Trưởng thôn" and member.is_commune_cadre
+    # The change is in the history and bumps the version (open edit forms will warn).
+    assert member.version == 2
+    assert [h.history_type for h in member.history.order_by("history_date")] == ["+", "~"]
     assert Membership.objects.get(member=member).started_on == D(2017, 1, 1)  # not reset
 
 

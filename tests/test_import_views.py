@@ -98,6 +98,9 @@ def test_secretary_previews_then_confirms_an_import(world, login):
     assert Membership.objects.filter(member=member, branch=world.branch).exists()
     world.member.refresh_from_db()
     assert world.member.position == "Trưởng thôn"
+    # Who imported is kept in the history of both rows.
+    assert member.history.get().history_user == world.secretary
+    assert world.member.history.latest().history_user == world.secretary
 
     # Confirming twice writes nothing more: the upload is gone.
     again = client.post(reverse("members:import_confirm"), {"token": token})
