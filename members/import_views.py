@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from branches.access import COMMUNE, DISTRICT, NONE, Scope, scope_for
+from branches.models import Branch, Commune, Village
 
 from .exporting import csv_chunks, member_list_rows, xlsx_bytes
 from .filters import MemberFilterForm
@@ -38,6 +39,7 @@ from .importing import (
     read_table,
     validate_table,
 )
+from .models import Member, Membership
 
 SESSION_KEY = "registry_import"
 PREVIEW_ROWS = 500  # rows of changes listed on the preview; errors are always all listed
@@ -136,15 +138,26 @@ def _plan_for(kind: str, data: bytes, filename: str, scope: Scope) -> ImportPlan
     return validate_table(kind=kind, table=table, scope=scope)
 
 
+MODELS = {"communes": Commune, "villages": Village, "branches": Branch, "members": Member, "memberships": Membership}
+
+
+def _field_labels(kind: str, names: list[str]) -> str:
+    """'position, residence_village_id' -> 'chức vụ, thôn, bản nơi cư trú'."""
+    meta = MODELS[kind]._meta
+    return ", ".join(str(meta.get_field(name.removesuffix("_id")).verbose_name) for name in names)
+
+
 def _preview(request: HttpRequest, plan: ImportPlan, *, filename: str, token: str | None) -> HttpResponse:
-    changes = [row for row in plan.rows if row.action in (CREATE, UPDATE)]
+    changes = [row for row in plan.rows if row.action in (CREATE, UPDATE)][:PREVIEW_ROWS]
+    for row in changes:
+        row.change_labels = _field_labels(plan.kind, row.changes)
     return render(request, "members/import_preview.html", {
         "plan": plan,
         "counts": plan.counts,
         "filename": filename,
         "kind_label": dict(KIND_CHOICES)[plan.kind],
-        "changes": changes[:PREVIEW_ROWS],
-        "more_changes": max(0, len(changes) - PREVIEW_ROWS),
+        "changes": changes,
+        "more_changes": max(0, plan.count(CREATE) + plan.count(UPDATE) - PREVIEW_ROWS),
         "token": token,
     })
 

@@ -85,7 +85,9 @@ def test_secretary_previews_then_confirms_an_import(world, login):
     response = upload(client, member_csv([new_member_row(world.village, world.branch), changed]))
     assert response.status_code == 200
     assert response.context["counts"] == {"created": 1, "updated": 1, "unchanged": 0}
-    assert "Triệu Thị Mây" in response.content.decode()
+    page = response.content.decode()
+    assert "Triệu Thị Mây" in page
+    assert "chức vụ" in page  # the changed field, named in Vietnamese
     # Nothing is written by the preview.
     assert not Member.objects.filter(citizen_id="006190000001").exists()
 
