@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+import time
 from pathlib import Path
 
 from django import forms
@@ -119,10 +120,24 @@ def _import_scope(request: HttpRequest) -> Scope:
     return scope
 
 
+PENDING_MAX_AGE_SECONDS = 24 * 3600
+
+
 def _upload_dir() -> Path:
     path = Path(tempfile.gettempdir()) / "pacnam-imports"
     path.mkdir(mode=0o700, exist_ok=True)
     return path
+
+
+def _forget_abandoned_uploads() -> None:
+    """Previews nobody confirmed: their files go after a day, not never."""
+    limit = time.time() - PENDING_MAX_AGE_SECONDS
+    for pending in _upload_dir().glob("*.upload"):
+        try:
+            if pending.stat().st_mtime < limit:
+                pending.unlink()
+        except OSError:
+            pass  # another worker removed it first
 
 
 def _pending_path(token: str) -> Path:
@@ -175,6 +190,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         token = None
         if not plan.errors:
             _discard_pending(request)
+            _forget_abandoned_uploads()
             token = secrets.token_hex(16)
             _pending_path(token).write_bytes(data)
             request.session[SESSION_KEY] = {"token": token, "kind": kind, "filename": upload.name}
