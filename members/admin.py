@@ -1,7 +1,12 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from branches.models import Branch
+
 from .models import DissolutionBatch, DissolutionMove, Member, Membership, Transfer
+from .services import member_create
 
 
 class SuperuserDeleteOnly:
@@ -33,6 +38,40 @@ class BranchMembershipInline(SuperuserDeleteOnly, admin.TabularInline):
         return super().get_queryset(request).select_related("member")
 
 
+class MemberAddForm(forms.ModelForm):
+    """Adding a member in the admin: Member.branch is kept by the services, so the
+    first branch is asked here and the save goes through member_create."""
+
+    branch = forms.ModelChoiceField(
+        label=_("branch"),
+        queryset=Branch.objects.active().select_related("commune").order_by("commune__code", "code"),
+        help_text=_("The official branch the member joins."),
+    )
+    since = forms.DateField(
+        label=_("member of this branch since"),
+        required=False,
+        help_text=_("Empty: the admission date."),
+    )
+
+    class Meta:
+        model = Member
+        fields = [
+            "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village",
+            "position", "is_commune_cadre", "admitted_on", "full_on", "card_number",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        branch, admitted_on = cleaned.get("branch"), cleaned.get("admitted_on")
+        since = cleaned.get("since") or admitted_on
+        if branch and since:
+            if admitted_on and since < admitted_on:
+                self.add_error("since", _("A membership cannot start before the admission date."))
+            elif branch.founded_on and branch.founded_on > since:
+                self.add_error("branch", _("This branch was founded after that date."))
+        return cleaned
+
+
 @admin.register(Member)
 class MemberAdmin(SuperuserDeleteOnly, SimpleHistoryAdmin):
     list_display = [
@@ -46,6 +85,29 @@ class MemberAdmin(SuperuserDeleteOnly, SimpleHistoryAdmin):
     readonly_fields = ["branch"]
     inlines = [MemberMembershipInline]
     date_hierarchy = "admitted_on"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = MemberAddForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [*MemberAddForm.Meta.fields, "branch", "since"]
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else super().get_readonly_fields(request, obj)
+
+    def get_inlines(self, request, obj):
+        # The first membership is opened by member_create, not typed in.
+        return [] if obj is None else super().get_inlines(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        member_create(member=obj, branch=form.cleaned_data["branch"], since=form.cleaned_data.get("since"))
 
 
 @admin.register(Membership)

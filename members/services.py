@@ -752,3 +752,35 @@ def dissolution_undo(*, batch: DissolutionBatch, by) -> DissolutionBatch:
     batch.undone_by = by
     batch.save(update_fields=["undone_at", "undone_by"])
     return batch
+
+@transaction.atomic
+def member_create_many(
+    *, rows: list[tuple[Member, Branch, datetime.date | None]], batch_size: int = 1000
+) -> list[Member]:
+    """member_create for many members at once (the registry import): the same rules,
+    each member validated beforehand, but written with bulk inserts (history rows
+    included) so 100,000 members take seconds, not minutes. All or nothing."""
+    from simple_history.utils import bulk_create_with_history
+
+    from pacnam.text import fold
+
+    members, starts = [], []
+    for member, branch, since in rows:
+        since = since or member.admitted_on
+        if since < member.admitted_on:
+            raise DomainError(_("A membership cannot start before the admission date."), field="since")
+        _check_branch_accepts(branch, since)
+        member.branch = branch
+        member.folded_name = fold(member.full_name)  # bulk inserts skip Member.save
+        members.append(member)
+        starts.append(since)
+    created = []
+    for start in range(0, len(members), batch_size):
+        batch = bulk_create_with_history(members[start:start + batch_size], Member)
+        memberships = [
+            Membership(member=member, branch=member.branch, kind=MembershipKind.OFFICIAL, started_on=since)
+            for member, since in zip(batch, starts[start:start + batch_size], strict=True)
+        ]
+        bulk_create_with_history(memberships, Membership)
+        created.extend(batch)
+    return created

@@ -25,6 +25,9 @@ BRANCH = dict(COMMUNE, branch_secretary=200)
 DISTRICT_WRITE = dict(COMMUNE_WRITE, secretary=403)
 # Creating registry records (each in one's own commune).
 EDITORS = dict(admin=200, district=200, secretary=200, branch_secretary=403, outsider=200, nobody=404)
+# Importing into the registry: district level and commune secretaries.
+IMPORTERS = dict(EDITORS, branch_secretary=404)
+
 
 
 def _meeting(w):
@@ -73,6 +76,10 @@ def _matrix(w) -> dict[str, tuple[str, dict]]:
         "members:new": ("/members/new/", EDITORS),
         "members:detail": (f"/members/{w.member.pk}/", BRANCH),
         "members:edit": (f"/members/{w.member.pk}/edit/", COMMUNE_WRITE),
+        "members:export_csv": ("/members/export.csv", WITH_ROLE),
+        "members:export_xlsx": ("/members/export.xlsx", WITH_ROLE),
+        "members:import": ("/import/", IMPORTERS),
+        "members:import_confirm": ("POST /import/confirm/", IMPORTERS),
         "meetings:branch": (f"/branches/{w.branch.pk}/meetings/", BRANCH),
         "meetings:new": (f"/branches/{w.branch.pk}/meetings/new/", BRANCH),
         "meetings:reports": ("/meetings/reports/", ALL),

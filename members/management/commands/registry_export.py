@@ -1,0 +1,58 @@
+"""python manage.py registry_export KIND [--commune CODE] [--as-of YYYY-MM-DD]
+[--format csv|xlsx] [-o PATH]
+
+Writes the headers of registry_import, so an export imports into an empty
+database unchanged. CSV goes to standard output unless -o is given.
+"""
+
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from branches.models import Commune
+from members.exporting import csv_chunks, export_rows, write_csv, write_xlsx
+from members.importing import KINDS, CellError, parse_date
+
+
+class Command(BaseCommand):
+    help = "Export communes, villages, branches, members or memberships as CSV or XLSX."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=KINDS)
+        parser.add_argument("--commune", metavar="CODE", help="Only this commune (official code).")
+        parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="The rosters on this date.")
+        parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+        parser.add_argument("-o", "--output", metavar="PATH", help="Write here instead of standard output.")
+
+    def handle(self, *args, kind, commune, as_of, format, output, **options):
+        translation.activate(settings.LANGUAGE_CODE)
+        commune_obj = None
+        if commune:
+            commune_obj = Commune.objects.filter(code=commune).first()
+            if commune_obj is None:
+                raise CommandError(_("No commune has the code '%(code)s'.") % {"code": commune})
+        date = None
+        if as_of:
+            try:
+                date = parse_date(as_of)
+            except CellError as exc:
+                raise CommandError(str(exc)) from exc
+        rows = export_rows(kind, commune=commune_obj, as_of=date)
+        if format == "xlsx":
+            if not output:
+                if sys.stdout.isatty():
+                    raise CommandError(_("An XLSX export needs -o PATH (it is not text)."))
+                write_xlsx(rows, sys.stdout.buffer, title=kind)
+                return
+            with open(output, "wb") as stream:
+                write_xlsx(rows, stream, title=kind)
+            return
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as stream:
+                write_csv(rows, stream)
+        else:
+            for chunk in csv_chunks(rows):
+                self.stdout.write(chunk, ending="")
