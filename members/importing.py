@@ -372,6 +372,8 @@ def validate_table(*, kind: str, table: list[list[str]], scope=None, today: date
         return plan
     ctx = _Context(kind, scope, today or timezone.localdate())
     validator = _VALIDATORS[kind](ctx)
+    if hasattr(validator, "prefetch"):
+        validator.prefetch(expected, table[1:])
     width = len(expected)
     for index, cells in enumerate(table[1:], start=2):
         if not any(cells):
@@ -491,6 +493,9 @@ class _BranchRows:
         return RowPlan(row.number, UPDATE if changes else UNCHANGED, code, name, changes, obj=branch)
 
 
+# Below SQLite's oldest limit of 999 parameters per query.
+PREFETCH_CHUNK = 900
+
 MEMBER_FIELDS = [
     "full_name", "gender", "birth_date", "ethnicity", "residence_village_id", "position",
     "is_commune_cadre", "admitted_on", "full_on", "card_number",
@@ -502,15 +507,32 @@ class _MemberRows:
         self.ctx = ctx
         self.keys = _Keys()
         self.cards = _Keys()
-        # One query each, whatever the size of the file.
-        self.existing = {
-            values[0]: values
-            for values in Member.objects.values_list("citizen_id", "pk", "status", *MEMBER_FIELDS, "branch_id")
-        }
-        self.card_owner = {values[-2]: cid for cid, values in self.existing.items() if values[-2]}
-        self.open_official = dict(
-            Membership.objects.official().open().values_list("member_id", "started_on")
-        )
+        self.existing: dict[str, tuple] = {}
+        self.card_owner: dict[str, str] = {}
+        self.open_official: dict[int, datetime.date] = {}
+
+    def prefetch(self, header: list[str], rows: list[list[str]]) -> None:
+        """Read the members the file names (by citizen ID or card number), not the
+        whole registry: a province holds a million members (issue 7). A query per
+        thousand rows of the file, whatever the size of the registry."""
+        cid_at, card_at = header.index("citizen_id"), header.index("card_number")
+        citizen_ids = sorted({unquote(r[cid_at]).strip() for r in rows if len(r) > cid_at} - {""})
+        cards = sorted({unquote(r[card_at]).strip() for r in rows if len(r) > card_at} - {""})
+        for chunk in _chunks(citizen_ids, PREFETCH_CHUNK):
+            for values in Member.objects.filter(citizen_id__in=chunk).values_list(
+                "citizen_id", "pk", "status", *MEMBER_FIELDS, "branch_id"
+            ):
+                self.existing[values[0]] = values
+        for chunk in _chunks(cards, PREFETCH_CHUNK):
+            self.card_owner.update(
+                Member.objects.filter(card_number__in=chunk).values_list("card_number", "citizen_id")
+            )
+        pks = sorted(values[1] for values in self.existing.values())
+        for chunk in _chunks(pks, PREFETCH_CHUNK):
+            self.open_official.update(
+                Membership.objects.official().open().filter(member_id__in=chunk)
+                .values_list("member_id", "started_on")
+            )
 
     def row(self, row: _Row) -> RowPlan | None:
         ctx = self.ctx

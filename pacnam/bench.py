@@ -358,22 +358,22 @@ def measure_export_import(rows: int) -> dict | None:
         from members import exporting, importing
     except ImportError:
         return None
-    from branches.models import Commune
-
     result: dict = {"rows": rows}
     members = Member.objects.order_by("pk")[:rows]
     stream = io.StringIO()
     with _traced() as box:
         exported = 0
-        for chunk in exporting.csv_chunks(exporting.member_rows(members.select_related("branch"))):
+        for chunk in exporting.csv_chunks(exporting.member_list_rows(members)):
             stream.write(chunk)
             exported += chunk.count("\n")
     result["export"] = {**box, "rows": exported - 1}
-    # Import: the same people as new members of a new commune's branches (new citizen IDs).
+    # Import: the same people again as new members (new citizen IDs and card numbers).
     text = stream.getvalue()
     del stream
-    commune = Commune.objects.order_by("-pk").first()
-    table = importing.read_table(_renumbered(text, commune).encode(), "members.csv")
+    # The rows as the importer reads them (read_table's upload size limit is for the web).
+    import csv
+
+    table = list(csv.reader(io.StringIO(_renumbered(text))))
     with _traced() as box:
         plan = importing.import_rows(kind="members", table=table)
     errors = getattr(plan, "errors", None)
@@ -381,7 +381,7 @@ def measure_export_import(rows: int) -> dict | None:
     return result
 
 
-def _renumbered(text: str, commune) -> str:
+def _renumbered(text: str) -> str:
     """The exported members with new citizen IDs and card numbers, so they import as new."""
     import csv
 
