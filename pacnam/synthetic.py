@@ -755,7 +755,7 @@ def generate(
                 tallies = _has_table(cursor, TALLY_TABLE)
                 if tallies:
                     # Counted once at the end rather than row by row (see members 0005).
-                    cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_tally_insert_delete")
+                    cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_tally_insert")
                     cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_name_insert")
                 # Rows point at rows of later chunks: check foreign keys at commit.
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
@@ -771,7 +771,7 @@ def generate(
                 for statement in restore:
                     cursor.execute(statement)
                 if tallies:
-                    cursor.execute("ALTER TABLE members_member ENABLE TRIGGER members_tally_insert_delete")
+                    cursor.execute("ALTER TABLE members_member ENABLE TRIGGER members_tally_insert")
                     cursor.execute("ALTER TABLE members_member ENABLE TRIGGER members_name_insert")
                     cursor.execute(RECOUNT_TALLIES_SQL)
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")

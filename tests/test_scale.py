@@ -54,6 +54,19 @@ def test_dashboard_totals_are_right_after_every_kind_of_change(world, login):
     assert stats.member_totals(scope) == _direct_totals()
     html = login(world.district).get("/").content.decode()
     assert '<span class="figure">3</span>' in html
+    # Bulk inserts (the import) count every new member.
+    from members.services import member_create_many
+
+    newcomers = [
+        Member(citizen_id=f"55500000000{i}", full_name=f"Người Nhập {i}", gender="male",
+               birth_date=D(1990, 1, 1), ethnicity="Tày", residence_village=world.village,
+               admitted_on=D(2015, 1, 1), full_on=D(2016, 1, 1) if i else None)
+        for i in range(3)
+    ]
+    member_create_many(rows=[(m, world.branch, None) for m in newcomers])
+    assert stats.member_totals(scope) == _direct_totals() == {
+        "total": 6, "full": 5, "probationary": 1, "cadres": 1,
+    }
 
 
 def test_the_office_list_is_capped_but_the_tile_counts_them_all(world, login):

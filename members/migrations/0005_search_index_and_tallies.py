@@ -17,8 +17,9 @@ Tallies: counting a million members for the dashboard's tiles takes too long
 for a page. `members_branch_tally` holds, per branch, the current members, the
 full members and the commune cadres, changed by triggers on members_member in
 the same transaction as the change, so the figures are never stale: there is
-no cache to expire. Moves between two branches touch the two tally rows in
-branch order, so two opposite moves cannot deadlock. TRUNCATE (test flushes)
+no cache to expire. The triggers are per statement (with transition tables),
+so a bulk insert costs one grouped upsert; they touch tally rows in branch
+order, so two opposite moves cannot deadlock. TRUNCATE (test flushes)
 empties the tally too. SQLite (development, the demo) counts directly.
 """
 
@@ -94,18 +95,29 @@ FROM members_member WHERE status <> 'left' GROUP BY branch_id;
 NAMES_SQL = """
 CREATE TABLE members_member_name (folded_name varchar(100) PRIMARY KEY);
 
-CREATE FUNCTION members_name_add() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION members_name_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO members_member_name (folded_name) VALUES (NEW.folded_name) ON CONFLICT DO NOTHING;
+    INSERT INTO members_member_name (folded_name)
+    SELECT DISTINCT folded_name FROM new_rows ORDER BY 1 ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION members_name_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO members_member_name (folded_name)
+    SELECT DISTINCT n.folded_name FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE o.folded_name IS DISTINCT FROM n.folded_name ORDER BY 1 ON CONFLICT DO NOTHING;
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER members_name_insert AFTER INSERT ON members_member
-    FOR EACH ROW EXECUTE FUNCTION members_name_add();
-CREATE TRIGGER members_name_update AFTER UPDATE OF folded_name ON members_member
-    FOR EACH ROW WHEN (OLD.folded_name IS DISTINCT FROM NEW.folded_name)
-    EXECUTE FUNCTION members_name_add();
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION members_name_insert();
+CREATE TRIGGER members_name_update AFTER UPDATE ON members_member
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION members_name_update();
 
 INSERT INTO members_member_name (folded_name)
 SELECT DISTINCT folded_name FROM members_member ON CONFLICT DO NOTHING;
@@ -114,17 +126,107 @@ SELECT DISTINCT folded_name FROM members_member ON CONFLICT DO NOTHING;
 NAMES_DROP_SQL = """
 DROP TRIGGER IF EXISTS members_name_update ON members_member;
 DROP TRIGGER IF EXISTS members_name_insert ON members_member;
-DROP FUNCTION IF EXISTS members_name_add();
+DROP FUNCTION IF EXISTS members_name_update();
+DROP FUNCTION IF EXISTS members_name_insert();
 DROP TABLE IF EXISTS members_member_name;
+"""
+
+# Statement-level triggers with transition tables: one grouped upsert per
+# statement, so a bulk insert of a thousand members costs one query, not a
+# thousand. Deltas are applied in branch order, so concurrent changes lock the
+# tally rows in the same order and cannot deadlock.
+TALLY_UPSERT = """
+    INSERT INTO members_branch_tally AS t (branch_id, members, full_members, cadres)
+    SELECT branch_id, sum(m), sum(f), sum(c) FROM deltas GROUP BY branch_id ORDER BY branch_id
+    ON CONFLICT (branch_id) DO UPDATE SET
+        members = t.members + EXCLUDED.members,
+        full_members = t.full_members + EXCLUDED.full_members,
+        cadres = t.cadres + EXCLUDED.cadres;
+"""
+
+TALLY_SQL = f"""
+CREATE TABLE members_branch_tally (
+    branch_id bigint PRIMARY KEY,
+    members bigint NOT NULL DEFAULT 0,
+    full_members bigint NOT NULL DEFAULT 0,
+    cadres bigint NOT NULL DEFAULT 0
+);
+
+CREATE FUNCTION members_tally_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    WITH deltas AS (
+        SELECT branch_id, 1 AS m, (full_on IS NOT NULL)::int AS f, is_commune_cadre::int AS c
+        FROM new_rows WHERE status <> 'left'
+    ) {TALLY_UPSERT}
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION members_tally_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    WITH deltas AS (
+        SELECT branch_id, -1 AS m, -(full_on IS NOT NULL)::int AS f, -is_commune_cadre::int AS c
+        FROM old_rows WHERE status <> 'left'
+    ) {TALLY_UPSERT}
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION members_tally_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    WITH changed AS (
+        SELECT o.branch_id AS old_branch, o.status <> 'left' AS old_counts,
+               o.full_on IS NOT NULL AS old_full, o.is_commune_cadre AS old_cadre,
+               n.branch_id AS new_branch, n.status <> 'left' AS new_counts,
+               n.full_on IS NOT NULL AS new_full, n.is_commune_cadre AS new_cadre
+        FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE (o.branch_id, o.status <> 'left', o.full_on IS NULL, o.is_commune_cadre)
+              IS DISTINCT FROM (n.branch_id, n.status <> 'left', n.full_on IS NULL, n.is_commune_cadre)
+    ), deltas AS (
+        SELECT old_branch AS branch_id, -1 AS m, -old_full::int AS f, -old_cadre::int AS c
+        FROM changed WHERE old_counts
+        UNION ALL
+        SELECT new_branch, 1, new_full::int, new_cadre::int FROM changed WHERE new_counts
+    ) {TALLY_UPSERT}
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER members_tally_insert AFTER INSERT ON members_member
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION members_tally_insert();
+CREATE TRIGGER members_tally_delete AFTER DELETE ON members_member
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION members_tally_delete();
+CREATE TRIGGER members_tally_update AFTER UPDATE ON members_member
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION members_tally_update();
+
+CREATE FUNCTION members_tally_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM members_branch_tally;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER members_tally_truncate
+    AFTER TRUNCATE ON members_member
+    FOR EACH STATEMENT EXECUTE FUNCTION members_tally_truncate();
+
+INSERT INTO members_branch_tally (branch_id, members, full_members, cadres)
+SELECT branch_id, count(*), count(full_on), count(*) FILTER (WHERE is_commune_cadre)
+FROM members_member WHERE status <> 'left' GROUP BY branch_id;
 """
 
 TALLY_DROP_SQL = """
 DROP TRIGGER IF EXISTS members_tally_truncate ON members_member;
 DROP TRIGGER IF EXISTS members_tally_update ON members_member;
-DROP TRIGGER IF EXISTS members_tally_insert_delete ON members_member;
+DROP TRIGGER IF EXISTS members_tally_delete ON members_member;
+DROP TRIGGER IF EXISTS members_tally_insert ON members_member;
 DROP FUNCTION IF EXISTS members_tally_truncate();
-DROP FUNCTION IF EXISTS members_tally_change();
-DROP FUNCTION IF EXISTS members_tally_add(bigint, int, boolean, boolean);
+DROP FUNCTION IF EXISTS members_tally_update();
+DROP FUNCTION IF EXISTS members_tally_delete();
+DROP FUNCTION IF EXISTS members_tally_insert();
 DROP TABLE IF EXISTS members_branch_tally;
 """
 
