@@ -9,7 +9,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -774,6 +774,23 @@ def member_create_many(
         member.folded_name = fold(member.full_name)  # bulk inserts skip Member.save
         members.append(member)
         starts.append(since)
+    if connection.vendor == "postgresql":
+        # COPY: a fraction of bulk_create's time for the members, memberships and
+        # their history rows of a 100,000-row import (issue 7); the same rows.
+        from pacnam.bulk import copy_history, copy_insert
+
+        batch_size = 10000
+        created = []
+        for start in range(0, len(members), batch_size):
+            batch = copy_insert(Member, members[start:start + batch_size])
+            copy_history(Member, batch)
+            memberships = copy_insert(Membership, [
+                Membership(member=member, branch=member.branch, kind=MembershipKind.OFFICIAL, started_on=since)
+                for member, since in zip(batch, starts[start:start + batch_size], strict=True)
+            ])
+            copy_history(Membership, memberships)
+            created.extend(batch)
+        return created
     created = []
     for start in range(0, len(members), batch_size):
         batch = bulk_create_with_history(members[start:start + batch_size], Member)

@@ -21,7 +21,6 @@ today), so benchmark figures are comparable between runs.
 from __future__ import annotations
 
 import datetime
-import json
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -57,6 +56,7 @@ from members.models import (
     TransferScope,
     TransferStatus,
 )
+from pacnam.bulk import copy_text
 from pacnam.text import fold
 
 MEMBERS_PER_BRANCH = 30
@@ -200,21 +200,6 @@ class BulkCreateWriter(Writer):
         model.objects.bulk_create([model(**row) for row in rows], batch_size=500)
 
 
-def _copy_text(value) -> str:
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False)
-    text = value if isinstance(value, str) else str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
 class CopyWriter(Writer):
     def write(self, model, rows):
         fields = self.defaults.get(model) or _columns(model)
@@ -222,7 +207,7 @@ class CopyWriter(Writer):
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         lines = []
         for row in rows:
-            lines.append("\t".join(_copy_text(v) for v in self.complete(model, row)))
+            lines.append("\t".join(copy_text(v) for v in self.complete(model, row)))
         lines.append("")
         with connection.cursor() as cursor:
             with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:

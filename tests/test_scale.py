@@ -151,8 +151,8 @@ def test_bench_dissolves_a_sixty_member_branch_and_round_trips_members():
         assert dissolution["members"] == 60
     round_trip = bench.measure_export_import(50)
     if round_trip is not None:  # the import/export of issue 2
-        assert round_trip["export"]["rows"] == 50
-        assert round_trip["import"]["errors"] == 0
+        assert round_trip["export"]["rows"] == 50 and round_trip["export_tenth"]["rows"] == 5
+        assert round_trip["import"]["errors"] == 0 and round_trip["import"]["created"] == 50
         assert Member.objects.count() == 450
 
 
