@@ -69,7 +69,7 @@ def test_dashboard_totals_are_right_after_every_kind_of_change(world, login):
     }
 
 
-def test_the_office_list_is_capped_but_the_tile_counts_them_all(world, login):
+def test_the_office_list_is_capped_but_the_tile_counts_them_all(world, login, monkeypatch):
     for n in range(3):
         commune = make_commune(name=f"Xã {n}")
         make_branch(commune, kind=BranchKind.COMMUNE_OFFICE, name=f"Chi bộ cơ quan xã {n}",
@@ -78,8 +78,10 @@ def test_the_office_list_is_capped_but_the_tile_counts_them_all(world, login):
     assert (total, dissolved) == (4, 3)
     # The one not dissolved yet (Cao Tân's) comes first.
     assert offices[0] == world.office and len(offices) == 2
+    monkeypatch.setattr(stats, "OFFICE_LIST_LIMIT", 2)
     html = login(world.district).get("/").content.decode()
     assert "3 / 4" in html
+    assert "và 2 chi bộ khác" in html  # "and 2 more"
 
 
 def _page(client, url):
