@@ -24,6 +24,18 @@ not at all. An exception inside the block rolls back both.
 Events that are not a model save (a refused import, an export) can be
 logged with `audit_log(...)`.
 
+Locks: the first audited save in a transaction locks the chain's head row
+until the transaction ends, so audited writers queue there one after the
+other (see `_lock_head`). A service that locks rows with select_for_update
+must therefore take those locks BEFORE its first save: otherwise two
+transactions can deadlock on PostgreSQL (one holds the head and waits for a
+member's row, the other holds that row and waits for the head). audit_batch
+takes the head only at its very end, after all the batch's row locks.
+
+Changes made with QuerySet.update() or bulk_create() bypass simple-history and
+so the log: services that change registry rows use save(), or log the change
+with `audit_log`.
+
 Reading: `audit_entries_for(obj)`, `audit_for_member(member)`,
 `audit_for_branch(branch)`, one query each; render them with
 `{% include "pacnam/_audit.html" with audit_entries=... %}`.
@@ -35,11 +47,13 @@ import base64
 import contextvars
 import datetime
 import decimal
+import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models, transaction
 from django.dispatch import receiver
 from django.utils import timezone
@@ -255,7 +269,17 @@ def _append(*, actor, action, object_type, object_id, object_repr, description,
 
 
 def _values(record, fields) -> dict:
-    return {f.attname: jsonable(getattr(record, f.attname)) for f in fields}
+    values = {f.attname: jsonable(getattr(record, f.attname)) for f in fields}
+    if "password" in values and record.instance_type is get_user_model():
+        # The log shows THAT a password changed, not the hash itself.
+        values["password"] = _fingerprint(values["password"])
+    return values
+
+
+def _fingerprint(secret: str | None) -> str:
+    if not secret:
+        return ""
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:12]
 
 
 def _related_links(instance, fields, *states: dict | None) -> set[tuple[str, str]]:

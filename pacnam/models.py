@@ -15,9 +15,11 @@ import json
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history import register
 
 # prev_hash of the first entry of a chain.
 GENESIS_HASH = "0" * 64
@@ -224,3 +226,10 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.hash[:12]}"
+
+
+# Users are who may see and change what: their changes (activation, superuser
+# flag, groups of permissions, password) belong in the audit trail as much as a
+# member's. Their history table lives here (pacnam_historicaluser), so the user
+# model itself stays Django's. last_login is left out: a login is not a change.
+register(get_user_model(), app="pacnam", excluded_fields=["last_login"])

@@ -335,3 +335,24 @@ def test_concurrent_writers_do_not_fork_the_chain():
     assert report.ok, report.reason
     seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_changes_to_users_are_logged_without_revealing_password_hashes(world):
+    user = world.outsider
+    user._history_user = world.admin
+    user.is_staff = True
+    user.set_password("a-new-long-password")
+    user.save()
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert entry.object_type == "auth.user" and entry.object_repr == "giaohieu"
+    assert entry.actor_name == "admin"
+    assert entry.before["is_staff"] is False and entry.after["is_staff"] is True
+    assert entry.before["password"].startswith("sha256:")
+    assert entry.before["password"] != entry.after["password"]
+    assert user.password not in str(entry.after) and "md5$" not in str(entry.hashed_fields())
+    # A login only touches last_login: no entry.
+    count = AuditEntry.objects.count()
+    from django.contrib.auth.models import update_last_login
+
+    update_last_login(None, user)
+    assert AuditEntry.objects.count() == count
