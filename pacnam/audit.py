@@ -133,6 +133,18 @@ class Batch:
         self.links.add((object_type, object_id))
         self.links.update(links)
 
+    def record(self, obj: models.Model, op: str = "create", before: dict | None = None) -> None:
+        """Add a change that bypassed save() (bulk_create, bulk_create_with_history,
+        QuerySet.update) as an item: simple-history sends no signal for those.
+        `obj` is in its new state; `before` holds the old values of what changed."""
+        fields = obj._meta.concrete_fields
+        state = {f.attname: jsonable(getattr(obj, f.attname)) for f in fields}
+        object_type, object_id = _key(obj)
+        after = state if before is None else {k: state.get(k) for k in before}
+        self.add(op=op, object_type=object_type, object_id=object_id, object_repr=_repr(obj),
+                 before=jsonable(before), after=after,
+                 links=_related_links(obj, fields, state, jsonable(before)))
+
     def note(self, obj: models.Model, text: str) -> None:
         """An item that is not a change: a decision, a skipped row, a warning."""
         object_type, object_id = _key(obj)

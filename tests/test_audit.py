@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 from django.template.loader import render_to_string
 
-from branches.models import Commune
+from branches.models import Commune, Village
 from members.models import Member, Membership
 from members.services import membership_move
 from pacnam.audit import (
@@ -356,3 +356,26 @@ def test_changes_to_users_are_logged_without_revealing_password_hashes(world):
 
     update_last_login(None, user)
     assert AuditEntry.objects.count() == count
+
+
+def test_bulk_created_rows_are_recorded_in_the_batch(world):
+    villages = [Village(commune=world.commune, code=f"BK{i}", name=f"Thôn {i}") for i in range(3)]
+    with audit_batch("import", actor=world.secretary, description="thon.xlsx") as batch:
+        created = Village.objects.bulk_create(villages)
+        for village in created:
+            batch.record(village)
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert entry.action == "import" and len(entry.items) == 3
+    assert {item["after"]["code"] for item in entry.items} == {"BK0", "BK1", "BK2"}
+    assert entry in audit_entries_for(world.commune)
+    assert verify_chain().ok
+
+
+def test_an_outer_rollback_takes_the_batch_entry_with_it(world):
+    before = AuditEntry.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with audit_batch("undo", actor=world.district):
+            make_member(world.branch, name="Tạm")
+        raise RuntimeError("the caller changed its mind")
+    assert AuditEntry.objects.count() == before
+    assert verify_chain().ok
