@@ -118,6 +118,7 @@ def test_bulk_operation_is_one_entry_with_its_items(world):
     assert ops == [
         ("create", "members.membership"),
         ("note", "members.member"),
+        ("update", "members.member"),  # the member's current branch
         ("update", "members.membership"),
     ]
     # The one entry is in the log of the dissolved branch, the receiving branch and the member.

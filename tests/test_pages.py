@@ -73,7 +73,8 @@ def test_branch_page_shows_the_roster_on_a_past_date(world, login):
 def _roster_and_past(html: str) -> tuple[str, str]:
     start = html.index('id="roster"')
     past = html.index('id="past"')
-    return html[start:past], html[past:]
+    end = html.index('class="card audit"')
+    return html[start:past], html[past:end]
 
 
 def test_an_unreadable_as_of_date_is_a_message_not_an_error(world, login):
