@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from branches.access import Scope
 from branches.models import BranchKind
-from members.models import EndReason, Member, Membership, MembershipKind, add_months, add_years
+from members.models import EndReason, Member, Membership, MembershipKind, add_years
 
 AGE_BANDS = [(18, 30), (31, 45), (46, 60), (61, 75), (76, 120)]
 
@@ -41,17 +41,6 @@ def office_branches(scope: Scope) -> list:
         .filter(kind=BranchKind.COMMUNE_OFFICE)
         .select_related("commune")
         .order_by("commune__code")
-    )
-
-
-def members_due_full(scope: Scope, today: datetime.date | None = None):
-    """Probationary members whose 12 months end this month or ended already."""
-    today = today or timezone.localdate()
-    end_of_month = add_months(today.replace(day=1), 1) - datetime.timedelta(days=1)
-    return (
-        Member.objects.visible_to(scope)
-        .current()
-        .filter(full_on__isnull=True, admitted_on__lte=add_months(end_of_month, -12))
     )
 
 

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csp import csp_override
 
 from branches.access import NONE, scope_for
+from members.growth_reports import growth_dashboard
 from members.models import add_months
 
 from . import charts
@@ -67,8 +68,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             totals=stats.member_totals(scope),
             branch_kinds=stats.branches_by_kind(scope),
             offices=stats.office_branches(scope),
-            due_full=stats.members_due_full(scope, today).count(),
+            growth=growth_dashboard(scope, today),
         )
+        probations = context["growth"]["probations"]
+        context["due_full"] = len(probations["due"]) + len(probations["overdue"])
         context["offices_dissolved"] = sum(1 for b in context["offices"] if b.is_dissolved)
         context.update(dashboard_extras(scope, today))
         context["charts"] = _charts_for(scope)
