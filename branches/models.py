@@ -243,6 +243,8 @@ class Role(models.Model):
         blank=True,
         help_text=_("Printed under the signature, e.g. 'Phó Bí thư Đảng ủy xã'."),
     )
+    # Who was given which rights, and by whom, belongs in the audit trail too.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("role")

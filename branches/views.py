@@ -93,7 +93,8 @@ def branch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("member")
         .order_by("-ended_on", "member__folded_name")[:100]
     )
-    changes = list(branch.history.select_related("history_user").order_by("-history_date")[:10])
+    from pacnam.audit import audit_for_branch
+
     context = {
         "branch": branch,
         "as_of": as_of,
@@ -103,7 +104,7 @@ def branch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "full_count": sum(1 for m in roster if m.member.full_on and m.member.full_on <= as_of),
         "cadre_count": sum(1 for m in roster if m.member.is_commune_cadre),
         "past": past,
-        "changes": changes,
+        "audit_entries": audit_for_branch(branch, limit=20),
         "can_edit": scope.covers_commune(branch.commune_id),
     }
     context.update(_branch_page_extras(request, branch, scope))

@@ -218,7 +218,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
     plan = _plan_for(pending["kind"], path.read_bytes(), pending["filename"], scope)
     if not plan.errors:
         try:
-            import_plan_apply(plan=plan)
+            import_plan_apply(plan=plan, actor=request.user, source=pending["filename"])
         except ImportAborted as exc:
             plan.errors.append(exc.error)
     if plan.errors:

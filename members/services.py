@@ -120,7 +120,12 @@ def membership_move(
     new = Membership.objects.create(
         member=member, branch=to_branch, kind=MembershipKind.OFFICIAL, started_on=on
     )
-    Member.objects.filter(pk=member.pk).update(branch=to_branch)
+    # Through save(), not update(): history and the audit trail see the move,
+    # and the version bump turns an edit form opened before it into a conflict
+    # instead of a silent revert of the branch.
+    member.branch = to_branch
+    member.version += 1
+    member.save(update_fields=["branch", "version"])
     return new
 
 
@@ -139,9 +144,10 @@ def member_leave(*, member: Member, on: datetime.date, reason: str) -> Member:
         membership.end_reason = end_reason
         membership.save(update_fields=["ended_on", "end_reason"])
     # Temporary attachments planned to end later are cut short too.
-    Membership.objects.filter(member=member, kind=MembershipKind.TEMPORARY, ended_on__gt=on).update(
-        ended_on=on, end_reason=end_reason
-    )
+    for attachment in Membership.objects.filter(member=member, kind=MembershipKind.TEMPORARY, ended_on__gt=on):
+        attachment.ended_on = max(on, attachment.started_on)
+        attachment.end_reason = end_reason
+        attachment.save(update_fields=["ended_on", "end_reason"])
     member.status = MemberStatus.LEFT
     member.left_on = on
     member.left_reason = reason
@@ -624,8 +630,20 @@ def branch_dissolution_plan(
     return rows
 
 
+def branch_dissolve(*, branch: Branch, decision: str, on: datetime.date, by, assignments: dict | None = None):
+    """Dissolve `branch` and move every member (see _branch_dissolve), as ONE audit
+    entry holding every move: the batch is reviewed later as a unit."""
+    from pacnam.audit import audit_batch
+
+    with audit_batch(
+        "branch_dissolve", actor=by, subject=branch,
+        description=f"{decision} · {on.isoformat()}",
+    ):
+        return _branch_dissolve(branch=branch, decision=decision, on=on, by=by, assignments=assignments)
+
+
 @transaction.atomic
-def branch_dissolve(
+def _branch_dissolve(
     *,
     branch: Branch,
     decision: str,
@@ -712,8 +730,16 @@ def branch_dissolve(
     return batch
 
 
-@transaction.atomic
 def dissolution_undo(*, batch: DissolutionBatch, by) -> DissolutionBatch:
+    """Undo a dissolution as a whole (see _dissolution_undo), as ONE audit entry."""
+    from pacnam.audit import audit_batch
+
+    with audit_batch("dissolution_undo", actor=by, subject=batch.branch, description=batch.decision):
+        return _dissolution_undo(batch=batch, by=by)
+
+
+@transaction.atomic
+def _dissolution_undo(*, batch: DissolutionBatch, by) -> DissolutionBatch:
     """Undo a dissolution as a whole (district officers only): each member goes
     back to the dissolved branch as if never moved, and the branch is active again.
     Refused if any member of the batch has moved or left since."""
@@ -743,7 +769,10 @@ def dissolution_undo(*, batch: DissolutionBatch, by) -> DissolutionBatch:
         old.ended_on = None
         old.end_reason = ""
         old.save(update_fields=["ended_on", "end_reason"])
-        Member.objects.filter(pk=move.member_id).update(branch=branch)
+        member = move.member
+        member.branch = branch
+        member.version += 1
+        member.save(update_fields=["branch", "version"])
     branch.dissolved_on = None
     branch.dissolution_decision = ""
     branch.version += 1

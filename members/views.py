@@ -51,8 +51,11 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Member.objects.visible_to(scope).select_related("branch__commune", "residence_village__commune"),
         pk=pk,
     )
+    from pacnam.audit import audit_for_member
+
     context = {
         "member": member,
+        "audit_entries": audit_for_member(member, limit=20),
         "can_edit": scope.can_edit_registry() and scope.covers_commune(member.branch.commune_id),
     }
     try:

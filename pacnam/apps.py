@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class PacnamConfig(AppConfig):
     name = "pacnam"
     verbose_name = _("Registry")
+
+    def ready(self):
+        # Connects the audit trail to simple-history's post_create_historical_record.
+        from . import audit  # noqa: F401

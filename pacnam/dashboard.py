@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from branches.access import Scope
 from branches.models import BranchKind
-from members.models import EndReason, Member, Membership, MembershipKind, add_months, add_years
+from members.models import EndReason, Member, Membership, MembershipKind, add_years
 
 AGE_BANDS = [(18, 30), (31, 45), (46, 60), (61, 75), (76, 120)]
 
@@ -68,17 +68,6 @@ def office_branches(scope: Scope, limit: int | None = None) -> tuple[list, int, 
     if not offices:
         return [], 0, 0
     return offices, offices[0].office_total, offices[0].office_dissolved
-
-
-def members_due_full(scope: Scope, today: datetime.date | None = None):
-    """Probationary members whose 12 months end this month or ended already."""
-    today = today or timezone.localdate()
-    end_of_month = add_months(today.replace(day=1), 1) - datetime.timedelta(days=1)
-    return (
-        Member.objects.visible_to(scope)
-        .current()
-        .filter(full_on__isnull=True, admitted_on__lte=add_months(end_of_month, -12))
-    )
 
 
 def members_by_commune(scope: Scope) -> list[tuple[str, int]]:

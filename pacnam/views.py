@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csp import csp_override
 
 from branches.access import NONE, scope_for
+from members.growth_reports import growth_dashboard
 from members.models import add_months
 
 from . import charts
@@ -66,8 +67,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context.update(
             totals=stats.member_totals(scope),
             branch_kinds=stats.branches_by_kind(scope),
-            due_full=stats.members_due_full(scope, today).count(),
+            growth=growth_dashboard(scope, today),
         )
+        probations = context["growth"]["probations"]
+        context["due_full"] = len(probations["due"]) + len(probations["overdue"])
         offices, context["offices_total"], context["offices_dissolved"] = stats.office_branches(scope)
         context["offices"] = offices
         context["offices_more"] = context["offices_total"] - len(offices)

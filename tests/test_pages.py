@@ -73,7 +73,8 @@ def test_branch_page_shows_the_roster_on_a_past_date(world, login):
 def _roster_and_past(html: str) -> tuple[str, str]:
     start = html.index('id="roster"')
     past = html.index('id="past"')
-    return html[start:past], html[past:]
+    end = html.index('class="card audit"')
+    return html[start:past], html[past:end]
 
 
 def test_an_unreadable_as_of_date_is_a_message_not_an_error(world, login):
@@ -313,3 +314,15 @@ def test_dashboard_is_in_vietnamese_by_default_and_english_on_request(world, log
     assert "đảng viên chính thức" in client.get("/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert "full members" in client.get("/").content.decode()
+
+
+def test_dashboard_counts_members_due_to_become_full(world, login):
+    from django.utils import timezone
+
+    from members.models import add_months
+
+    today = timezone.localdate()
+    make_member(world.branch, name="Lục Văn Dự Bị", full_on=None, admitted_on=add_months(today, -13))
+    response = login(world.secretary).get("/")
+    assert response.context["due_full"] == 1
+    assert response.context["totals"]["probationary"] == 1

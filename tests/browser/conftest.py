@@ -25,7 +25,7 @@ def pytest_collection_modifyitems(config, items):
         print(f"\nbrowser tests: {len(browser_items)} not run - chromium is not installed")
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _one_request_at_a_time():
     """On SQLite the test database lives in memory and the live server shares the
     test's one connection: threaded requests (a page and its chart images) would
@@ -44,10 +44,11 @@ def _one_request_at_a_time():
     LiveServerThread.server_class = original
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     # Playwright's sync API runs an event loop in this thread; the test's own
     # ORM calls are still synchronous, so Django's async guard is relaxed here.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
@@ -62,6 +63,10 @@ def browser():
         )
         yield browser
         browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             self.stderr.write(f"row 1: file: {exc.message}")
             raise CommandError(_("Nothing was written.")) from exc
-        plan = import_rows(kind=kind, table=table, dry_run=dry_run)
+        plan = import_rows(kind=kind, table=table, dry_run=dry_run, source=file.name)
         if plan.errors:
             for error in plan.errors:
                 self.stderr.write(str(error))

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('branches', '0001_initial'),
+        ('branches', '0002_role_history'),
     ]
 
     operations = [

@@ -1,0 +1,412 @@
+"""Writing and reading the audit trail (the log itself is pacnam.models.AuditEntry).
+
+Every change to a registry model is logged without anyone calling anything:
+each model has simple-history's HistoricalRecords, and `_record_change` below
+turns every historical record (create, update, delete) into an audit entry
+with the fields before and after.
+
+Bulk operations are ONE entry with their items::
+
+    from pacnam.audit import audit_batch
+
+    with audit_batch("branch_dissolve", actor=user, description="Quyết định 12-QĐ/ĐU",
+                     subject=branch) as batch:
+        for member in members:
+            membership_move(member=member, to_branch=..., on=...)
+        # optional: batch.note(member, "no village branch: decided by hand")
+
+While the block runs, the changes it makes are collected as items instead of
+being written one by one; when it ends without an exception, one entry with
+all the items is written inside the same transaction (audit_batch opens
+`transaction.atomic()`), so the changes and their entry commit together or
+not at all. An exception inside the block rolls back both.
+
+Events that are not a model save (a refused import, an export) can be
+logged with `audit_log(...)`.
+
+Locks: the first audited save in a transaction locks the chain's head row
+until the transaction ends, so audited writers queue there one after the
+other (see `_lock_head`). A service that locks rows with select_for_update
+must therefore take those locks BEFORE its first save: otherwise two
+transactions can deadlock on PostgreSQL (one holds the head and waits for a
+member's row, the other holds that row and waits for the head). audit_batch
+takes the head only at its very end, after all the batch's row locks.
+
+Changes made with QuerySet.update() or bulk_create() bypass simple-history and
+so the log: services that change registry rows use save(), or log the change
+with `audit_log`.
+
+Reading: `audit_entries_for(obj)`, `audit_for_member(member)`,
+`audit_for_branch(branch)`, one query each; render them with
+`{% include "pacnam/_audit.html" with audit_entries=... %}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import datetime
+import decimal
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, models, transaction
+from django.dispatch import receiver
+from django.utils import timezone
+from simple_history.signals import post_create_historical_record
+
+from .models import GENESIS_HASH, AuditEntry, AuditHead, AuditLink
+
+REPR_MAX = 300
+OPS = {"+": "create", "~": "update", "-": "delete"}
+
+
+def jsonable(value):
+    """A value as it is stored (and hashed) in the log: JSON types only, dates as ISO text."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, datetime.datetime):
+        if timezone.is_aware(value):
+            value = value.astimezone(datetime.UTC)
+        return value.isoformat()
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (bytes, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [jsonable(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
+    if isinstance(value, models.Model):
+        return value.pk
+    return str(value)
+
+
+def _key(obj) -> tuple[str, str]:
+    return obj._meta.label_lower, str(obj.pk)
+
+
+def _repr(obj) -> str:
+    return str(obj)[:REPR_MAX]
+
+
+def _actor(user):
+    """(user id, username) of an actor; None stands for the system (a command)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None, ""
+    return user.pk, user.get_username()
+
+
+# --- Batches ---
+
+
+@dataclass
+class Batch:
+    action: str
+    actor: object = None
+    description: str = ""
+    subject: models.Model | None = None
+    items: list = field(default_factory=list)
+    links: set = field(default_factory=set)
+
+    def add(self, *, op: str, object_type: str, object_id: str, object_repr: str,
+            before=None, after=None, links: Iterable[tuple[str, str]] = ()) -> None:
+        self.items.append(
+            {
+                "op": op,
+                "type": object_type,
+                "id": object_id,
+                "repr": object_repr,
+                "before": before,
+                "after": after,
+            }
+        )
+        self.links.add((object_type, object_id))
+        self.links.update(links)
+
+    def record(self, obj: models.Model, op: str = "create", before: dict | None = None) -> None:
+        """Add a change that bypassed save() (bulk_create, bulk_create_with_history,
+        QuerySet.update) as an item: simple-history sends no signal for those.
+        `obj` is in its new state; `before` holds the old values of what changed."""
+        fields = obj._meta.concrete_fields
+        state = {f.attname: jsonable(getattr(obj, f.attname)) for f in fields}
+        object_type, object_id = _key(obj)
+        after = state if before is None else {k: state.get(k) for k in before}
+        self.add(op=op, object_type=object_type, object_id=object_id, object_repr=_repr(obj),
+                 before=jsonable(before), after=after,
+                 links=_related_links(obj, fields, state, jsonable(before)))
+
+    def note(self, obj: models.Model, text: str) -> None:
+        """An item that is not a change: a decision, a skipped row, a warning."""
+        object_type, object_id = _key(obj)
+        self.add(op="note", object_type=object_type, object_id=object_id,
+                 object_repr=_repr(obj), after={"note": str(text)})
+
+
+_current_batch: contextvars.ContextVar[Batch | None] = contextvars.ContextVar(
+    "pacnam_audit_batch", default=None
+)
+
+
+@contextmanager
+def audit_batch(action: str, actor=None, description: str = "", *,
+                subject: models.Model | None = None) -> Iterator[Batch]:
+    """Run a bulk operation as one transaction that leaves ONE audit entry.
+
+    `action` is a stable code ("import", "branch_dissolve", "undo"), `actor` the
+    user who asked (None for a command), `description` free text for people
+    (the decision number, the file name), `subject` the record the whole
+    operation is about (the dissolved branch), if any. A batch inside a batch
+    adds its items to the outer one.
+    """
+    outer = _current_batch.get()
+    if outer is not None:
+        yield outer
+        return
+    batch = Batch(action=action, actor=actor, description=str(description), subject=subject)
+    token = _current_batch.set(batch)
+    try:
+        with transaction.atomic():
+            yield batch
+            _current_batch.reset(token)
+            token = None
+            object_type = object_id = object_repr = ""
+            links = set(batch.links)
+            if subject is not None:
+                object_type, object_id = _key(subject)
+                object_repr = _repr(subject)
+                links.add((object_type, object_id))
+            _append(
+                actor=batch.actor, action=action, object_type=object_type,
+                object_id=object_id, object_repr=object_repr,
+                description=batch.description, before=None, after=None,
+                items=batch.items, links=links,
+            )
+    finally:
+        if token is not None:
+            _current_batch.reset(token)
+
+
+def audit_log(action: str, *, actor=None, obj: models.Model | None = None,
+              description: str = "", before: dict | None = None,
+              after: dict | None = None) -> AuditEntry | None:
+    """Log an event that is not a model save (an export, a refused import).
+
+    Inside an audit_batch it becomes an item of the batch (and None is returned).
+    """
+    object_type = object_id = object_repr = ""
+    if obj is not None:
+        object_type, object_id = _key(obj)
+        object_repr = _repr(obj)
+    batch = _current_batch.get()
+    if batch is not None:
+        batch.add(op=action, object_type=object_type, object_id=object_id,
+                  object_repr=object_repr, before=jsonable(before),
+                  after=jsonable({**(after or {}), **({"note": description} if description else {})}))
+        return None
+    links = {(object_type, object_id)} if obj is not None else set()
+    return _append(actor=actor, action=action, object_type=object_type, object_id=object_id,
+                   object_repr=object_repr, description=str(description),
+                   before=jsonable(before), after=jsonable(after), items=[], links=links)
+
+
+# --- Appending to the chain ---
+
+
+def _lock_head() -> AuditHead:
+    """The chain's head row, locked until the caller's transaction ends.
+
+    The race: two transactions appending at once would both read "last entry
+    #41, hash H", both write #42 chained to H, and the chain would fork (or one
+    would fail on the unique seq with a server error). select_for_update makes
+    the second wait until the first commits, then read #42 and write #43.
+    On SQLite the IMMEDIATE transaction mode (settings) already serialises
+    writers; select_for_update is a no-op there.
+    """
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is not None:
+        return head
+    # No head yet (a new database, or one emptied by `flush`): start where the log ends.
+    last = AuditEntry.objects.order_by("-seq").first()
+    try:
+        with transaction.atomic():
+            return AuditHead.objects.create(
+                pk=1, seq=last.seq if last else 0, hash=last.hash if last else GENESIS_HASH
+            )
+    except IntegrityError:
+        # Another writer created it first: wait for it like everyone else.
+        return AuditHead.objects.select_for_update().get(pk=1)
+
+
+def _append(*, actor, action, object_type, object_id, object_repr, description,
+            before, after, items, links) -> AuditEntry:
+    actor_id, actor_name = _actor(actor)
+    with transaction.atomic():
+        head = _lock_head()
+        entry = AuditEntry(
+            seq=head.seq + 1,
+            at=timezone.now(),
+            actor_id=actor_id,
+            actor_name=actor_name,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr[:REPR_MAX],
+            description=description,
+            before=before,
+            after=after,
+            items=items,
+            prev_hash=head.hash,
+        )
+        entry.hash = entry.compute_hash()
+        entry.save()
+        AuditLink.objects.bulk_create(
+            AuditLink(entry=entry, object_type=t, object_id=i) for t, i in sorted(links) if t
+        )
+        head.seq, head.hash = entry.seq, entry.hash
+        head.save(update_fields=["seq", "hash"])
+    return entry
+
+
+# --- Every change to a model with HistoricalRecords ---
+
+
+def _values(record, fields) -> dict:
+    values = {f.attname: jsonable(getattr(record, f.attname)) for f in fields}
+    if "password" in values and record.instance_type is get_user_model():
+        # The log shows THAT a password changed, not the hash itself.
+        values["password"] = _fingerprint(values["password"])
+    return values
+
+
+def _fingerprint(secret: str | None) -> str:
+    if not secret:
+        return ""
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+def _related_links(instance, fields, *states: dict | None) -> set[tuple[str, str]]:
+    """The records a change points to, before and after: a membership's member and
+    both its old and new branch, so it shows in each of their logs."""
+    links = set()
+    for f in fields:
+        model_field = instance._meta.get_field(f.name)
+        if not (model_field.many_to_one or model_field.one_to_one):
+            continue
+        label = model_field.related_model._meta.label_lower
+        for state in states:
+            value = (state or {}).get(f.attname)
+            if value is not None:
+                links.add((label, str(value)))
+    extra = getattr(instance, "audit_links", None)
+    if callable(extra):  # a model may name more records it concerns
+        links.update(_key(obj) for obj in extra() if obj is not None and obj.pk is not None)
+    return links
+
+
+@receiver(post_create_historical_record, dispatch_uid="pacnam_audit_record_change")
+def _record_change(sender, instance, history_instance, history_user=None,
+                   history_change_reason=None, **kwargs) -> None:
+    op = OPS.get(history_instance.history_type, "update")
+    fields = history_instance.tracked_fields
+    current = _values(history_instance, fields)
+    previous = None
+    if op == "create":
+        before, after = None, current
+    elif op == "delete":
+        before, after = current, None
+    else:
+        prev = history_instance.prev_record
+        if prev is None:
+            before, after = None, current
+        else:
+            previous = _values(prev, fields)
+            changed = [k for k in current if previous.get(k) != current[k]]
+            if not changed:
+                return  # a save that changed nothing is not a change
+            before = {k: previous.get(k) for k in changed}
+            after = {k: current[k] for k in changed}
+    object_type, object_id = _key(instance)
+    object_repr = _repr(instance)
+    # Links from the whole record, not just the diff: closing a membership still
+    # concerns its branch although the branch did not change.
+    links = _related_links(instance, fields, current, previous) | {(object_type, object_id)}
+    batch = _current_batch.get()
+    if batch is not None:
+        batch.add(op=op, object_type=object_type, object_id=object_id,
+                  object_repr=object_repr, before=before, after=after, links=links)
+        return
+    _append(actor=history_user, action=op, object_type=object_type, object_id=object_id,
+            object_repr=object_repr, description=str(history_change_reason or ""),
+            before=before, after=after, items=[], links=links)
+
+
+# --- Verifying ---
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def verify_chain(chunk_size: int = 2000) -> ChainReport:
+    """Recompute every hash in order; stop at the first entry that does not fit."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk_size):
+        if entry.seq != expected_seq:
+            return ChainReport(False, checked, expected_seq,
+                               f"entry #{expected_seq} is missing (next is #{entry.seq})")
+        if entry.prev_hash != expected_prev:
+            return ChainReport(False, checked, entry.seq,
+                               "its previous-hash does not match the entry before it")
+        if entry.compute_hash() != entry.hash:
+            return ChainReport(False, checked, entry.seq,
+                               "its content does not match its hash (it was changed)")
+        expected_prev = entry.hash
+        expected_seq += 1
+        checked += 1
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and (head.seq, head.hash) != (checked, expected_prev):
+        return ChainReport(False, checked, checked + 1,
+                           f"the chain head records entry #{head.seq}, the log ends at #{checked}")
+    return ChainReport(True, checked)
+
+
+# --- Reading: one query each, for the member and branch pages ---
+
+
+def audit_entries_for(obj: models.Model, *, limit: int = 50) -> list[AuditEntry]:
+    """The newest `limit` entries that concern `obj`: its own changes, changes of
+    records that point to it, and batches that touched it. One query.
+
+    The caller has already checked that the user may see `obj` (get_in_scope_or_404).
+    """
+    object_type, object_id = _key(obj)
+    return list(
+        AuditEntry.objects.filter(links__object_type=object_type, links__object_id=object_id)
+        .order_by("-seq")[:limit]
+    )
+
+
+def audit_for_member(member, *, limit: int = 50) -> list[AuditEntry]:
+    """The member's log: edits of the member, their memberships, transfers, batches."""
+    return audit_entries_for(member, limit=limit)
+
+
+def audit_for_branch(branch, *, limit: int = 50) -> list[AuditEntry]:
+    """The branch's log: edits of the branch, of its members and memberships, batches."""
+    return audit_entries_for(branch, limit=limit)

@@ -1,0 +1,235 @@
+"""The audit trail: an append-only, hash-chained log of every change.
+
+Modelled on byro's `common/models/log.py`: each entry stores who, when, what,
+before and after, and the hash of the previous entry, so that rewriting or
+removing any entry breaks the chain from that point on (`manage.py
+audit_verify` finds the first break). Entries are written by `pacnam.audit`,
+never by hand; the application can neither change nor delete them (save(),
+delete(), the QuerySet and the admin all refuse, and a database trigger stops
+UPDATE/DELETE that bypasses Django).
+"""
+
+import datetime
+import hashlib
+import json
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history import register
+
+# prev_hash of the first entry of a chain.
+GENESIS_HASH = "0" * 64
+
+
+class AppendOnlyError(Exception):
+    """Someone tried to change or delete an audit record through the application."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Inserts only: bulk updates and deletes are refused, whoever asks."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: it cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: it cannot be deleted.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: it cannot be updated.")
+
+    def update_or_create(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: it cannot be updated.")
+
+    def for_object_key(self, object_type: str, object_id) -> "AppendOnlyQuerySet":
+        return self.filter(links__object_type=object_type, links__object_id=str(object_id))
+
+
+class AppendOnlyModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        # `_state.adding` is False once the row exists: any later save is an update.
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} is append-only: it cannot be changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} is append-only: it cannot be deleted.")
+
+
+def canonical_json(value) -> str:
+    """The one serialisation the hash is computed over: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class AuditEntry(AppendOnlyModel):
+    """One change (or one bulk operation with its items) and its place in the chain."""
+
+    seq = models.PositiveBigIntegerField(_("number"), unique=True)
+    at = models.DateTimeField(_("when"), db_index=True)
+    # PROTECT: a user who acted cannot be deleted (deactivate them instead);
+    # SET_NULL would be an UPDATE of the log. The username is kept too, hashed.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_name = models.CharField(_("who (username)"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=100, db_index=True)
+    object_type = models.CharField(_("record type"), max_length=100, blank=True)
+    object_id = models.CharField(_("record number"), max_length=64, blank=True)
+    object_repr = models.CharField(_("record"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    # Bulk operations (imports, dissolutions, undos): one entry, one item per changed record.
+    items = models.JSONField(_("items"), default=list, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-seq"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_repr}".strip()
+
+    def hashed_fields(self) -> dict:
+        """Everything the hash covers: the entry's content and its predecessor's hash."""
+        return {
+            "seq": self.seq,
+            "at": self.at.astimezone(datetime.UTC).isoformat(),
+            "actor": self.actor_id,
+            "actor_name": self.actor_name,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "object_repr": self.object_repr,
+            "description": self.description,
+            "before": self.before,
+            "after": self.after,
+            "items": self.items,
+            "prev_hash": self.prev_hash,
+        }
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.hashed_fields()).encode()).hexdigest()
+
+    # --- For the pages (pacnam/_audit.html) ---
+    @property
+    def is_batch(self) -> bool:
+        return bool(self.items)
+
+    @property
+    def changes(self) -> list[tuple[str, object, object]]:
+        """(field label, before, after) for each field that changed, labels translated."""
+        return _changes(self.object_type, self.before, self.after)
+
+
+def _model_field(object_type: str, attname: str):
+    try:
+        model = apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
+    for field in model._meta.concrete_fields:
+        if attname in (field.attname, field.name):
+            return field
+    return None
+
+
+def _display(field, value):
+    """A stored value as people read it: DD/MM/YYYY dates, choice labels, yes/no."""
+    if value is None or field is None:
+        return value
+    try:
+        if isinstance(field, models.DateTimeField):
+            moment = timezone.localtime(datetime.datetime.fromisoformat(value))
+            return moment.strftime("%d/%m/%Y %H:%M")
+        if isinstance(field, models.DateField):
+            return datetime.date.fromisoformat(value).strftime("%d/%m/%Y")
+    except (TypeError, ValueError):
+        return value
+    if isinstance(field, models.BooleanField):
+        return _("yes") if value else _("no")
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    return value
+
+
+def _changes(object_type: str, before: dict | None, after: dict | None) -> list:
+    before, after = before or {}, after or {}
+    rows = []
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) == after.get(key):
+            continue
+        field = _model_field(object_type, key)
+        label = str(field.verbose_name) if field is not None else key
+        rows.append((label, _display(field, before.get(key)), _display(field, after.get(key))))
+    return rows
+
+
+class AuditLink(AppendOnlyModel):
+    """Which records an entry concerns: the changed record, the records it points to
+    (a membership's member and branch) and every item of a batch. It is the index
+    behind "the log of this member / this branch" (one query, whatever the size)."""
+
+    entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="links")
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit link")
+        verbose_name_plural = _("audit links")
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "object_type", "object_id"], name="audit_link_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_link_object")]
+
+    def __str__(self) -> str:
+        return f"#{self.entry_id} {self.object_type} {self.object_id}"
+
+
+class AuditHead(models.Model):
+    """The end of the chain: one row (pk=1) holding the last entry's seq and hash.
+
+    Appending locks this row (select_for_update) in the writer's transaction, so
+    appends are serialised: see pacnam.audit._append. It also lets audit_verify
+    notice entries cut off the end of the chain (the head remembers them).
+    """
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain head")
+        default_permissions = ()
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="audit_head_single_row")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash[:12]}"
+
+
+# Users are who may see and change what: their changes (activation, superuser
+# flag, groups of permissions, password) belong in the audit trail as much as a
+# member's. Their history table lives here (pacnam_historicaluser), so the user
+# model itself stays Django's. last_login is left out: a login is not a change.
+register(get_user_model(), app="pacnam", excluded_fields=["last_login"])

@@ -1,0 +1,101 @@
+"""Property-based tests (hypothesis) for the member date rules in Member.clean:
+admission at least 18 years after birth, full membership not before admission,
+no date in the future. Each property is checked against an independent
+statement of the rule over thousands of generated dates, leap days included.
+
+(pacnam/workdays.py does not exist on this branch: its properties belong with it.)
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from hypothesis import assume, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from members.models import Member
+
+D = datetime.date
+TODAY = timezone.localdate()
+past = st.dates(min_value=D(1900, 1, 1), max_value=TODAY)
+any_date = st.dates(min_value=D(1900, 1, 1), max_value=TODAY + datetime.timedelta(days=800))
+
+hsettings.register_profile("registry", max_examples=300, deadline=None)
+hsettings.load_profile("registry")
+
+
+def eighteenth_birthday(birth: D) -> D:
+    """The rule, stated independently: the day one turns 18; someone born on
+    29 February turns 18 on 28 February of a common year."""
+    year = birth.year + settings.MINIMUM_ADMISSION_AGE
+    day = birth.day
+    while True:
+        try:
+            return D(year, birth.month, day)
+        except ValueError:
+            day -= 1
+
+
+def errors_of(**dates) -> dict:
+    values = dict(
+        citizen_id="001234567890", full_name="Thử", gender="male", ethnicity="Tày",
+        birth_date=D(1980, 1, 1), admitted_on=D(2005, 1, 1), full_on=None,
+    )
+    values.update(dates)
+    try:
+        Member(**values).clean()
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
+@given(birth=past, admitted=past)
+@example(birth=D(2000, 2, 29), admitted=D(2018, 2, 28))
+@example(birth=D(2000, 2, 29), admitted=D(2018, 2, 27))
+@example(birth=D(1990, 6, 15), admitted=D(2008, 6, 15))
+@example(birth=D(1990, 6, 15), admitted=D(2008, 6, 14))
+def test_admission_is_refused_exactly_before_the_eighteenth_birthday(birth, admitted):
+    refused = "admitted_on" in errors_of(birth_date=birth, admitted_on=admitted)
+    assert refused == (admitted < eighteenth_birthday(birth))
+
+
+@given(birth=st.dates(min_value=D(1900, 1, 1), max_value=D(2000, 1, 1)),
+       days_after=st.integers(min_value=1, max_value=18 * 366))
+def test_the_refusal_names_the_age_in_the_message(birth, days_after):
+    admitted = birth + datetime.timedelta(days=days_after)
+    assume(admitted < eighteenth_birthday(birth))
+    message = " ".join(errors_of(birth_date=birth, admitted_on=admitted)["admitted_on"])
+    assert str(settings.MINIMUM_ADMISSION_AGE) in message
+
+
+@given(admitted=past, full=past)
+@example(admitted=D(2019, 4, 1), full=D(2019, 4, 1))
+@example(admitted=D(2019, 4, 1), full=D(2019, 3, 31))
+def test_full_membership_is_refused_exactly_before_admission(admitted, full):
+    birth = D(1900, 1, 1)
+    assume(admitted >= eighteenth_birthday(birth))
+    refused = "full_on" in errors_of(birth_date=birth, admitted_on=admitted, full_on=full)
+    assert refused == (full < admitted)
+
+
+@given(birth=any_date, admitted=any_date, full=st.none() | any_date)
+@example(birth=D(1980, 1, 1), admitted=TODAY, full=TODAY)
+@example(birth=D(1980, 1, 1), admitted=TODAY, full=TODAY + datetime.timedelta(days=1))
+def test_future_dates_are_refused_and_today_is_not(birth, admitted, full):
+    errors = errors_of(birth_date=birth, admitted_on=admitted, full_on=full)
+    for field, value in (("birth_date", birth), ("admitted_on", admitted), ("full_on", full)):
+        future = value is not None and value > TODAY
+        flagged = any("future" in m or "tương lai" in m for m in errors.get(field, []))
+        assert flagged == future, (field, value, errors)
+
+
+@given(birth=past, admitted=past, full=st.none() | past)
+def test_dates_that_clean_accepts_also_satisfy_the_database_constraints(birth, admitted, full):
+    """clean() is the first line, the CheckConstraints the last: whatever the form
+    lets through must not then crash on the database with an IntegrityError."""
+    errors = errors_of(birth_date=birth, admitted_on=admitted, full_on=full)
+    if not errors:
+        assert birth < admitted  # member_born_before_admission
+        assert full is None or full >= admitted  # member_full_after_admission
