@@ -68,9 +68,16 @@ def admissions_per_year(scope: Scope, years: list[int]) -> dict:
     communes = list(scope.communes())
     rows: dict[int, dict[int, int]] = {c.pk: dict.fromkeys(years, 0) for c in communes}
     totals = dict.fromkeys(years, 0)
+    # A date range rather than admitted_on__year__in, which Django turns into
+    # EXTRACT(year ...) IN (...): no index can answer that (issue 7).
+    in_years = (
+        Q(admitted_on__gte=datetime.date(min(years), 1, 1), admitted_on__lte=datetime.date(max(years), 12, 31))
+        if years and sorted(years) == list(range(min(years), max(years) + 1))
+        else Q(admitted_on__year__in=years)
+    )
     counted = (
         _scoped_members(scope)
-        .filter(admitted_on__year__in=years)
+        .filter(in_years)
         .annotate(y=ExtractYear("admitted_on"))
         .values_list("branch__commune_id", "y")
         .annotate(n=Count("pk"))

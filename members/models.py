@@ -215,6 +215,9 @@ class Member(models.Model):
             # The search counts the members of the matching names with an
             # index-only scan, without visiting a million rows (issue 7).
             models.Index(fields=["folded_name", "status"], name="member_name_status"),
+            # Admissions per year on the dashboard: a range of admission dates read
+            # from the index alone, with the branch for the commune (issue 7).
+            models.Index(fields=["admitted_on", "branch"], name="member_admitted_branch"),
         ]
 
     def __str__(self) -> str:

@@ -19,4 +19,8 @@ class Migration(migrations.Migration):
             model_name='member',
             index=models.Index(fields=['folded_name', 'status'], name='member_name_status'),
         ),
+        migrations.AddIndex(
+            model_name='member',
+            index=models.Index(fields=['admitted_on', 'branch'], name='member_admitted_branch'),
+        ),
     ]
