@@ -242,11 +242,14 @@ def _get(client: Client, page: Page) -> int:
 def measure_page(client: Client, page: Page, *, runs: int, warmup: int) -> dict:
     for _ in range(warmup):
         _get(client, page)
-    executed: list[str] = []
+    executed: list[tuple[float, str, object]] = []
 
     def count(execute, sql, params, many, context):
-        executed.append(sql)
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            executed.append((time.perf_counter() - started, sql, None if many else params))
 
     # A wrapper rather than the query log, which each request's start clears.
     with connection.execute_wrapper(count):
@@ -258,7 +261,8 @@ def measure_page(client: Client, page: Page, *, runs: int, warmup: int) -> dict:
         times.append(time.perf_counter() - started)
     return {
         "queries": len(executed),
-        "sql": executed,
+        "sql": [sql for _t, sql, _p in executed],
+        "slowest": sorted(executed, key=lambda q: q[0], reverse=True)[:2],
         "p50_ms": ms(statistics.median(times)),
         "p95_ms": ms(percentile(times, 0.95)),
         "bytes": size,
@@ -277,12 +281,21 @@ def measure_floor(page: Page, *, runs: int, warmup: int) -> float:
     return ms(statistics.median(times))
 
 
-def explain(page: Page) -> str:
-    if connection.vendor != "postgresql":
+def explain(sql: str, params) -> str:
+    """EXPLAIN (ANALYZE) of one query, inside a rolled-back transaction (some are writes)."""
+    if connection.vendor != "postgresql" or not sql.lstrip().upper().startswith(("SELECT", "UPDATE")):
         return ""
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + page.floor_sql, page.floor_params)
-        return "\n".join(row[0] for row in cursor.fetchall())
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                text = "\n".join(row[0] for row in cursor.fetchall())
+            transaction.set_rollback(True)
+    except Exception as exc:  # noqa: BLE001 - a report, not a failure
+        text = f"(not explained: {exc})"
+    return text
 
 
 def measure_pages(*, runs: int, warmup: int) -> tuple[list[dict], Targets]:
@@ -296,6 +309,10 @@ def measure_pages(*, runs: int, warmup: int) -> tuple[list[dict], Targets]:
     for page in pages(targets, today):
         result = measure_page(client, page, runs=runs, warmup=warmup)
         result["floor_ms"] = measure_floor(page, runs=runs, warmup=warmup)
+        result["explain"] = [
+            {"ms": ms(took), "sql": sql, "plan": explain(sql, params)}
+            for took, sql, params in result.pop("slowest")
+        ]
         rows.append({"name": page.name, "url": page.url, **result})
     return rows, targets
 
@@ -671,6 +688,10 @@ def combine(small: dict, large: dict) -> list[dict]:
     return combined
 
 
+def explains(large: dict) -> list[dict]:
+    return [{"name": p["name"], "queries": p.get("explain", [])} for p in large["pages"]]
+
+
 def run_size(
     members: int,
     *,
@@ -704,11 +725,28 @@ def run_size(
     return result
 
 
+def explain_markdown(results: dict) -> str:
+    lines = [
+        "# EXPLAIN (ANALYZE) of each page's slowest queries",
+        "",
+        f"At {results['sizes'][1]:,} members, written by `make bench` with "
+        "docs/benchmarks.md. Times are those of the measured request.",
+        "",
+    ]
+    for page in results.get("explain", []):
+        lines += [f"## {page['name']}", ""]
+        for q in page["queries"]:
+            lines += [f"{q['ms']} ms:", "", "```sql", q["sql"], "```", "", "```", q["plan"] or "-", "```", ""]
+    return "\n".join(lines)
+
+
 def write(results: dict, base: Path) -> None:
     (base / "bench").mkdir(exist_ok=True)
-    (base / "bench" / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    plain = {key: value for key, value in results.items() if key != "explain"}
+    (base / "bench" / "results.json").write_text(json.dumps(plain, indent=2, ensure_ascii=False) + "\n")
     (base / "docs").mkdir(exist_ok=True)
     (base / "docs" / "benchmarks.md").write_text(markdown(results))
+    (base / "bench" / "explain.md").write_text(explain_markdown(results))
 
 
 # --- Fresh databases beside the configured one ---------------------------------

@@ -142,6 +142,7 @@ def test_bench_measures_every_page_with_the_same_queries_at_two_sizes(tmp_path):
     assert {"name", "queries_small", "queries_large", "p50_ms", "p95_ms", "floor_ms"} <= set(written["pages"][0])
     table = (tmp_path / "docs" / "benchmarks.md").read_text()
     assert "| branch roster |" in table and "cores" in table
+    assert all(p["explain"] and p["explain"][0]["sql"] for p in large["pages"])
 
 
 @pytest.mark.django_db

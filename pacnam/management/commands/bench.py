@@ -94,9 +94,10 @@ class Command(BaseCommand):
             "gunicorn": large.get("gunicorn"),
             "peak_rss_mb": large.get("peak_rss_mb"),
             "notes": NOTES,
+            "explain": bench.explains(large),
         }
         if o["no_write"]:
             say(bench.markdown(results))
         else:
             bench.write(results, settings.BASE_DIR)
-            say("Wrote bench/results.json and docs/benchmarks.md")
+            say("Wrote bench/results.json, bench/explain.md and docs/benchmarks.md")
