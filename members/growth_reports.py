@@ -60,24 +60,38 @@ def candidates_by_step(scope: Scope) -> list[tuple[str, str, int]]:
     return [(step.value, step.label, counts.get(step.value, 0)) for step in CandidateStep]
 
 
-def admissions_per_year(scope: Scope, years: list[int]) -> dict:
+def _years_q(years: list[int]) -> Q:
+    """A date range rather than admitted_on__year__in, which Django turns into
+    EXTRACT(year ...) IN (...): no index can answer that (issue 7)."""
+    if years and sorted(years) == list(range(min(years), max(years) + 1)):
+        return Q(admitted_on__gte=datetime.date(min(years), 1, 1),
+                 admitted_on__lte=datetime.date(max(years), 12, 31))
+    return Q(admitted_on__year__in=years)
+
+
+def admissions_per_year(scope: Scope, years: list[int], commune_limit: int | None = None) -> dict:
     """Members admitted (decision date) per commune and year, by their current branch:
     {"communes": [Commune], "rows": {commune_id: {year: n}}, "totals": {year: n},
     "years": years, "table": [(Commune, [n per year])]}.
     Two queries."""
-    communes = list(scope.communes())
-    rows: dict[int, dict[int, int]] = {c.pk: dict.fromkeys(years, 0) for c in communes}
+    communes = list(scope.communes()[: commune_limit + 1] if commune_limit else scope.communes())
     totals = dict.fromkeys(years, 0)
-    # A date range rather than admitted_on__year__in, which Django turns into
-    # EXTRACT(year ...) IN (...): no index can answer that (issue 7).
-    in_years = (
-        Q(admitted_on__gte=datetime.date(min(years), 1, 1), admitted_on__lte=datetime.date(max(years), 12, 31))
-        if years and sorted(years) == list(range(min(years), max(years) + 1))
-        else Q(admitted_on__year__in=years)
-    )
+    if commune_limit and len(communes) > commune_limit:
+        # A province on the dashboard (issue 7): a table of thousands of communes
+        # is unreadable and slow to draw; the yearly totals alone, counted from
+        # the (admitted_on, branch) index without joining the branches.
+        counted = (
+            _scoped_members(scope).filter(_years_q(years))
+            .annotate(y=ExtractYear("admitted_on")).values_list("y").annotate(n=Count("pk")).order_by()
+        )
+        for year, n in counted:
+            totals[year] = n
+        return {"communes": [], "rows": {}, "totals": totals, "years": years, "table": [],
+                "communes_omitted": True, "totals_row": [totals[y] for y in years]}
+    rows: dict[int, dict[int, int]] = {c.pk: dict.fromkeys(years, 0) for c in communes}
     counted = (
         _scoped_members(scope)
-        .filter(in_years)
+        .filter(_years_q(years))
         .annotate(y=ExtractYear("admitted_on"))
         .values_list("branch__commune_id", "y")
         .annotate(n=Count("pk"))
@@ -306,6 +320,10 @@ def growth_rows(year: int, communes) -> list[dict]:
 # --- For the lead's dashboard ---
 
 
+# More communes than this (a province) and the dashboard shows yearly totals only.
+DASHBOARD_COMMUNES = 50
+
+
 def growth_dashboard(scope: Scope, today: datetime.date) -> dict:
     """Everything templates/members/growth/_dashboard.html shows: candidates per step,
     admissions over the last five years, probations due, last year's ratings.
@@ -316,7 +334,7 @@ def growth_dashboard(scope: Scope, today: datetime.date) -> dict:
     return {
         "candidates_by_step": steps,
         "candidates_open": sum(n for _step, _label, n in steps),
-        "admissions": admissions_per_year(scope, years),
+        "admissions": admissions_per_year(scope, years, commune_limit=DASHBOARD_COMMUNES),
         "probations": probations,
         "rating_year": today.year - 1,
         "ratings": rating_distribution(scope, today.year - 1),

@@ -193,3 +193,20 @@ def test_roster_labels_are_the_translated_choice_labels(world, login):
     with translation.override("vi"):
         assert closed.get_end_reason_display() != closed.end_reason
         assert str(closed.get_end_reason_display()) in html
+
+
+def test_a_province_dashboard_shows_yearly_admission_totals_not_every_commune(world, login, monkeypatch):
+    from members import growth_reports
+
+    make_member(world.branch, name="Người Mới Vào", admitted_on=D(2025, 3, 1), full_on=D(2026, 3, 1))
+    this_year = datetime.date.today().year
+    client = login(world.district)
+    html = client.get("/").content.decode()
+    assert "Cao Tân" in html and "Giáo Hiệu" in html
+    monkeypatch.setattr(growth_reports, "DASHBOARD_COMMUNES", 1)
+    growth = growth_reports.growth_dashboard(scope_for(world.district), datetime.date.today())
+    assert growth["admissions"]["table"] == []
+    assert growth["admissions"]["totals"][2025] == 1
+    assert len(growth["admissions"]["totals_row"]) == 5 and this_year in growth["admissions"]["years"]
+    html = client.get("/").content.decode()
+    assert "Tổng" in html  # "Total", the one row shown
