@@ -15,8 +15,9 @@ def test_log_in_and_see_the_dashboard(world, page_for):
     # The charts are our own SVG images and they load.
     first_chart = page.locator("img.chart").first
     first_chart.scroll_into_view_if_needed()
-    page.wait_for_function("() => [...document.images].every(i => i.complete)")
-    assert page.evaluate("() => document.querySelector('img.chart').naturalWidth") > 0
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.chart'); return i.complete && i.naturalWidth > 0; }"
+    )
 
 
 def test_a_wrong_password_is_refused_in_vietnamese(world, page_for):
