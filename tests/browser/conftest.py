@@ -96,5 +96,8 @@ def log_in(page, username, password):
 
 def screenshot(request, page, name):
     if request.config.getoption("--screenshots"):
+        # Charts load lazily; a full-page picture needs them all.
+        page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+        page.wait_for_function("() => [...document.images].every(i => i.complete)")
         os.makedirs(SCREENSHOTS, exist_ok=True)
         page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
