@@ -25,25 +25,6 @@ def pytest_collection_modifyitems(config, items):
         print(f"\nbrowser tests: {len(browser_items)} not run - chromium is not installed")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_request_at_a_time():
-    """On SQLite the test database lives in memory and the live server shares the
-    test's one connection: threaded requests (a page and its chart images) would
-    run interleaved transactions on it. Serve one request at a time instead."""
-    from django.core.servers.basehttp import WSGIServer
-    from django.test.testcases import LiveServerThread
-
-    class SerialWSGIServer(WSGIServer):
-        # LiveServerThread.run() already gives its thread the shared connection.
-        def __init__(self, *args, connections_override=None, **kwargs):
-            super().__init__(*args, **kwargs)
-
-    original = LiveServerThread.server_class
-    LiveServerThread.server_class = SerialWSGIServer
-    yield
-    LiveServerThread.server_class = original
-
-
 @pytest.fixture(scope="module")
 def browser():
     # Playwright's sync API runs an event loop in this thread; the test's own
@@ -96,5 +77,8 @@ def log_in(page, username, password):
 
 def screenshot(request, page, name):
     if request.config.getoption("--screenshots"):
+        # Charts load lazily; a full-page picture needs them all.
+        page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+        page.wait_for_function("() => [...document.images].every(i => i.complete)")
         os.makedirs(SCREENSHOTS, exist_ok=True)
         page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)

@@ -1,5 +1,7 @@
 """What a person does in the browser: log in, search, switch the language."""
 
+import os
+
 import pytest
 
 from tests.browser.conftest import log_in, screenshot
@@ -15,8 +17,9 @@ def test_log_in_and_see_the_dashboard(world, page_for):
     # The charts are our own SVG images and they load.
     first_chart = page.locator("img.chart").first
     first_chart.scroll_into_view_if_needed()
-    page.wait_for_function("() => [...document.images].every(i => i.complete)")
-    assert page.evaluate("() => document.querySelector('img.chart').naturalWidth") > 0
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.chart'); return i.complete && i.naturalWidth > 0; }"
+    )
 
 
 def test_a_wrong_password_is_refused_in_vietnamese(world, page_for):
@@ -50,15 +53,23 @@ def test_switch_the_language(world, page_for):
     assert page.locator("html").get_attribute("lang") == "vi"
 
 
-def test_screenshots(world, page_for, request):
-    """The dashboard, a branch page and a member page, as the README shows them
-    (written to docs/screenshots with `make screenshots`)."""
+def test_screenshots(db, page_for, request):
+    """The dashboard, a branch page and a member page of the demo district, as the
+    README shows them (written to docs/screenshots with `make screenshots`)."""
+    from django.core.management import call_command
+
+    from branches.models import Branch
+    from members.models import Member
+
+    call_command("seed_demo", "--force", stdout=open(os.devnull, "w"))
+    khau_slom = Branch.objects.get(name__contains="Khâu Slôm")
+    huyen = Member.objects.get(full_name="Lý Thị Huyền")
     page = page_for()
-    log_in(page, "district", "pw-district")
+    log_in(page, "district", "demo")
     for name, url in [
         ("dashboard", "/"),
-        ("branch", f"/branches/{world.branch.pk}/"),
-        ("member", f"/members/{world.cadre.pk}/"),
+        ("branch", f"/branches/{khau_slom.pk}/"),
+        ("member", f"/members/{huyen.pk}/"),
     ]:
         page.goto(url)
         page.wait_for_load_state("networkidle")
