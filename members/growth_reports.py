@@ -321,6 +321,30 @@ def growth_rows(year: int, communes) -> list[dict]:
 # --- For the lead's dashboard ---
 
 
+def probations_due_counts(scope: Scope, today: datetime.date) -> dict[str, int]:
+    """How many probations_due(scope, today) would list as "due" and "overdue", counted
+    by the database: the dashboard shows only the numbers, and building a thousand
+    members for them was most of its time in a province (issue 7). One query."""
+    end_of_month = _last_day_of_month(today)
+    latest_start = _last_day_of_month(add_months(end_of_month.replace(day=1), -settings.PROBATION_MONTHS))
+    # "Overdue" is probation_ends_on(start) < today; probation_ends_on never decreases
+    # as the start moves later, so it is start <= the last start still ending before today.
+    overdue_until = add_months(today, -settings.PROBATION_MONTHS) - datetime.timedelta(days=4)
+    while probation_ends_on(overdue_until + datetime.timedelta(days=1)) < today:
+        overdue_until += datetime.timedelta(days=1)
+    counts = (
+        _scoped_members(scope)
+        .probationary()
+        .annotate(probation_from=Coalesce(F("candidate__ceremony_on"), F("admitted_on")))
+        .filter(probation_from__lte=latest_start)
+        .aggregate(
+            listed=Count("pk"),
+            overdue=Count("pk", filter=Q(probation_from__lte=overdue_until)),
+        )
+    )
+    return {"due": counts["listed"] - counts["overdue"], "overdue": counts["overdue"]}
+
+
 # More communes than this (a province) and the dashboard shows yearly totals only.
 DASHBOARD_COMMUNES = 50
 
@@ -331,7 +355,7 @@ def growth_dashboard(scope: Scope, today: datetime.date) -> dict:
     Five queries."""
     years = list(range(today.year - 4, today.year + 1))
     steps = candidates_by_step(scope)
-    probations = probations_due(scope, today)
+    probations = probations_due_counts(scope, today)
     return {
         "candidates_by_step": steps,
         "candidates_open": sum(n for _step, _label, n in steps),

@@ -70,7 +70,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             growth=growth_dashboard(scope, today),
         )
         probations = context["growth"]["probations"]
-        context["due_full"] = len(probations["due"]) + len(probations["overdue"])
+        context["due_full"] = probations["due"] + probations["overdue"]
         offices, context["offices_total"], context["offices_dissolved"] = stats.office_branches(scope)
         context["offices"] = offices
         context["offices_more"] = context["offices_total"] - len(offices)

@@ -210,3 +210,21 @@ def test_a_province_dashboard_shows_yearly_admission_totals_not_every_commune(wo
     assert len(growth["admissions"]["totals_row"]) == 5 and this_year in growth["admissions"]["years"]
     html = client.get("/").content.decode()
     assert "Tổng" in html  # "Total", the one row shown
+
+
+def test_the_dashboard_counts_probations_as_the_probation_list_lists_them(world):
+    """The dashboard counts due and overdue probations in the database; the probation
+    list builds them one by one. Both must agree on every day, month ends included."""
+    from members import growth_reports
+
+    start = D(2024, 2, 20)
+    for i in range(0, 420, 6):
+        make_member(world.branch, name=f"Dự Bị {i}", admitted_on=start + datetime.timedelta(days=i),
+                    full_on=None)
+    make_member(world.branch, name="Dự Bị Nhuận", admitted_on=D(2024, 2, 29), full_on=None)
+    scope = scope_for(world.district)
+    for today in [D(2025, 2, 27), D(2025, 2, 28), D(2025, 3, 1), D(2025, 3, 31), D(2025, 4, 1),
+                  D(2025, 6, 15), D(2025, 12, 31), D(2026, 1, 1)]:
+        listed = growth_reports.probations_due(scope, today)
+        counts = growth_reports.probations_due_counts(scope, today)
+        assert counts == {"due": len(listed["due"]), "overdue": len(listed["overdue"])}, today
