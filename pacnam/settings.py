@@ -5,6 +5,9 @@ variable; the README lists them all. With nothing set we run on SQLite so that
 one can check out the code and it works.
 """
 
+import os
+import secrets
+import sys
 from pathlib import Path
 
 import environ
@@ -17,7 +20,15 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# Management commands that sign nothing and serve nothing may run without a
+# key (a build step's collectstatic, CI's makemigrations --check): they get a
+# throwaway one. The server and everything else refuse to start without it.
+KEYLESS_COMMANDS = {"makemigrations", "showmigrations", "collectstatic", "makemessages", "compilemessages", "help"}
+_command = sys.argv[1] if len(sys.argv) > 1 and os.path.basename(sys.argv[0]) == "manage.py" else ""
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and not DEBUG and _command in KEYLESS_COMMANDS:
+    SECRET_KEY = secrets.token_urlsafe(50)
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(

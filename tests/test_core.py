@@ -127,3 +127,18 @@ def test_settings_start_without_secret_key_in_debug():
         env=env, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)),
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_commands_that_sign_nothing_run_without_a_secret_key_and_the_rest_refuse():
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    root = os.path.dirname(os.path.dirname(__file__))
+    check = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        env=env, capture_output=True, text=True, cwd=root,
+    )
+    assert check.returncode == 0, check.stderr
+    serve = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--plan"], env=env, capture_output=True, text=True, cwd=root,
+    )
+    assert serve.returncode != 0
+    assert "SECRET_KEY is not set" in serve.stderr
