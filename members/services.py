@@ -753,9 +753,17 @@ def _dissolution_undo(*, batch: DissolutionBatch, by) -> DissolutionBatch:
     branch = Branch.objects.select_for_update(no_key=True).get(pk=batch.branch_id)
     moves = list(batch.moves.select_related("member", "new_membership", "from_membership").order_by("member_id"))
     list(Member.objects.select_for_update().filter(pk__in=[m.member_id for m in moves]).order_by("pk"))
+    # Read after the locks, in two queries whatever the size of the batch.
+    moved_on = set(
+        Membership.objects.filter(pk__in=[m.new_membership_id for m in moves], ended_on__isnull=False)
+        .values_list("pk", flat=True)
+    )
+    in_transfer = set(
+        Transfer.objects.in_progress().filter(member_id__in=[m.member_id for m in moves])
+        .values_list("member_id", flat=True)
+    )
     for move in moves:
-        new = Membership.objects.get(pk=move.new_membership_id)
-        if new.ended_on is not None or Transfer.objects.in_progress().filter(member_id=move.member_id).exists():
+        if move.new_membership_id in moved_on or move.member_id in in_transfer:
             raise DomainError(
                 _("%(name)s has moved since the dissolution: it can no longer be undone as a whole.")
                 % {"name": move.member.full_name}
