@@ -112,23 +112,17 @@ def branch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _branch_page_extras(request, branch, scope) -> dict:
-    """Sections other apps add to the branch page (meetings, dissolutions), each a fixed
-    number of queries. Kept apart so the page works before those apps have data."""
-    extras: dict = {}
-    try:
-        from meetings.selectors import branch_recent_meetings
-    except ImportError:
-        branch_recent_meetings = None
-    if branch_recent_meetings is not None:
-        extras["recent_meetings"] = list(branch_recent_meetings(branch, 6))
-        extras["can_record_meetings"] = scope.covers_branch(branch)
-    try:
-        from members.selectors import branch_dissolutions
-    except ImportError:
-        branch_dissolutions = None
-    if branch_dissolutions is not None:
-        extras["dissolutions"] = list(branch_dissolutions(branch))
-    return extras
+    """The sections the other apps add to the branch page (meetings, dissolutions),
+    each a fixed number of queries. Imported here: branches sits below members and
+    meetings and imports neither at module level (STYLE.md)."""
+    from meetings.selectors import branch_recent_meetings
+    from members.selectors import branch_dissolutions
+
+    return {
+        "recent_meetings": list(branch_recent_meetings(branch, 6)),
+        "can_record_meetings": scope.covers_branch(branch),
+        "dissolutions": list(branch_dissolutions(branch)),
+    }
 
 
 @login_required

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from branches.access import get_in_scope_or_404, scope_for
 from members.models import Member
 from pacnam.errors import DomainError
+from pacnam.forms import flash_form_errors
 
 from . import services
 from .forms import AddendumForm, MeetingForm, PeriodForm, TaskForm, parse_marks, parse_outcomes
@@ -190,9 +191,7 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Meeting saved."))
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_form_errors(request, form)
     return redirect("meetings:detail", pk=meeting.pk)
 
 
@@ -282,9 +281,7 @@ def task_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Task added."))
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_form_errors(request, form)
     return redirect("meetings:detail", pk=meeting.pk)
 
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from branches.access import Scope, get_in_scope_or_404, scope_for
 from branches.models import Branch
 from pacnam.errors import DomainError, NotAllowed
+from pacnam.forms import flash_form_errors
 
 from .models import DissolutionBatch, Member, Transfer, TransferScope, TransferStatus
 from .selectors import overdue_transfers, policy_progress, transfers_in_progress
@@ -155,9 +156,7 @@ def _step(request: HttpRequest, pk: int, run, form_class) -> HttpResponse:
         raise PermissionDenied
     form = form_class(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_form_errors(request, form)
         return redirect("transfers:detail", transfer.pk)
     try:
         run(transfer, form.cleaned_data)

@@ -16,6 +16,7 @@ from .filters import MemberFilterForm
 from .forms import MemberForm
 from .models import Member
 from .services import member_create
+from .timeline import member_timeline
 
 PAGE_SIZE = 50
 
@@ -58,13 +59,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "audit_entries": audit_for_member(member, limit=20),
         "can_edit": scope.can_edit_registry() and scope.covers_commune(member.branch.commune_id),
     }
-    try:
-        from .timeline import member_timeline
-    except ImportError:
-        memberships = member.memberships.select_related("branch").order_by("started_on", "pk")
-        context["memberships"] = list(memberships)
-    else:
-        context["timeline"] = member_timeline(member)
+    context["timeline"] = member_timeline(member)
     return render(request, "members/member_detail.html", context)
 
 

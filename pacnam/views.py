@@ -10,8 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csp import csp_override
 
 from branches.access import NONE, scope_for
+from meetings.selectors import branches_without_regular_meeting, meetings_per_month
 from members.growth_reports import growth_dashboard
 from members.models import add_months
+from members.selectors import overdue_transfers
 
 from . import charts
 from . import dashboard as stats
@@ -34,28 +36,17 @@ def _last_month(today: datetime.date) -> datetime.date:
 
 
 def dashboard_extras(scope, today) -> dict:
-    """Tiles from the other apps (transfers, meetings, admissions): each adds a
-    fixed number of queries and is left out if its app is not there yet."""
-    extras: dict = {}
-    try:
-        from members.selectors import overdue_transfers
-    except ImportError:
-        pass
-    else:
-        extras["overdue_transfers"] = overdue_transfers(scope).count()
-    try:
-        from meetings.selectors import branches_without_regular_meeting
-    except ImportError:
-        pass
-    else:
-        month = _last_month(today)
-        extras["no_meeting_month"] = month
-        extras["no_meeting_branches"] = list(
+    """Tiles from the other apps (transfers, meetings): a fixed number of queries."""
+    month = _last_month(today)
+    return {
+        "overdue_transfers": overdue_transfers(scope).count(),
+        "no_meeting_month": month,
+        "no_meeting_branches": list(
             branches_without_regular_meeting(scope.branches().active(), month.year, month.month)
             .select_related("commune")
             .order_by("commune__code", "name")[:20]
-        )
-    return extras
+        ),
+    }
 
 
 @login_required
@@ -118,12 +109,7 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
         rows = [(month.strftime("%m/%Y"), n) for month, n in stats.policy_progress(scope)]
         svg = charts.line(_("Cadres moved to village branches"), rows)
     elif name == "meetings":
-        try:
-            from meetings.selectors import meetings_per_month
-        except ImportError:
-            rows = []
-        else:
-            rows = [(m.strftime("%m/%Y"), n) for m, n in meetings_per_month(scope.branches(), today, 12)]
+        rows = [(m.strftime("%m/%Y"), n) for m, n in meetings_per_month(scope.branches(), today, 12)]
         svg = charts.bar(_("Meetings held per month"), rows)
     else:
         raise Http404
