@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce, ExtractYear
 
@@ -78,14 +79,8 @@ def admissions_per_year(scope: Scope, years: list[int], commune_limit: int | Non
     totals = dict.fromkeys(years, 0)
     if commune_limit and len(communes) > commune_limit:
         # A province on the dashboard (issue 7): a table of thousands of communes
-        # is unreadable and slow to draw; the yearly totals alone, counted from
-        # the (admitted_on, branch) index without joining the branches.
-        counted = (
-            _scoped_members(scope).filter(_years_q(years))
-            # count(*), not count(id): the index holds admitted_on but not the id.
-            .annotate(y=ExtractYear("admitted_on")).values_list("y").annotate(n=Count("*")).order_by()
-        )
-        for year, n in counted:
+        # is unreadable and slow to draw; the yearly totals alone.
+        for year, n in _admission_totals(scope, years):
             totals[year] = n
         return {"communes": [], "rows": {}, "totals": totals, "years": years, "table": [],
                 "communes_omitted": True, "totals_row": [totals[y] for y in years]}
@@ -109,6 +104,24 @@ def admissions_per_year(scope: Scope, years: list[int], commune_limit: int | Non
         # The same figures as a list of (commune, [n per year]) for templates.
         "table": [(c, [rows[c.pk][y] for y in years]) for c in communes],
     }
+
+
+def _admission_totals(scope: Scope, years: list[int]):
+    """(year, members admitted that year) for the scope. For the whole district on
+    PostgreSQL, read from the yearly tally that triggers keep in the same transaction
+    as every change (members migration 0007): five rows instead of counting every
+    admission of five years. Otherwise counted from the (admitted_on, branch) index."""
+    if scope.level == "district" and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT year, members FROM members_admission_tally WHERE year = ANY(%s::int[])", [list(years)]
+            )
+            return cursor.fetchall()
+    return (
+        _scoped_members(scope).filter(_years_q(years))
+        # count(*), not count(id): the index holds admitted_on but not the id.
+        .annotate(y=ExtractYear("admitted_on")).values_list("y").annotate(n=Count("*")).order_by()
+    )
 
 
 # --- Probation ---

@@ -11,7 +11,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from branches.models import Branch, BranchKind
-from pacnam.workdays import add_working_days
+from pacnam.workdays import is_working_day
 
 from .models import DissolutionBatch, MemberStatus, Transfer, TransferScope, TransferStatus
 
@@ -23,11 +23,15 @@ def letter_overdue_cutoff(today: datetime.date | None = None) -> datetime.date:
     or before this day" and the database can filter on it.
     """
     today = today or timezone.localdate()
-    days = settings.TRANSFER_LETTER_DEADLINE_WORKING_DAYS
-    day = today - datetime.timedelta(days=1)
-    while add_working_days(day, days) >= today:
+    # A letter's deadline is before today when its n working days all fall before
+    # today, that is when it is dated before the n-th working day before today.
+    # Counted back once (every dashboard asks), not by trying day after day.
+    day, left = today, settings.TRANSFER_LETTER_DEADLINE_WORKING_DAYS
+    while left:
         day -= datetime.timedelta(days=1)
-    return day
+        if is_working_day(day):
+            left -= 1
+    return day - datetime.timedelta(days=1)
 
 
 def _with_relations(qs):

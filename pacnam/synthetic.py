@@ -267,7 +267,12 @@ SELECT branch_id, count(*), count(full_on), count(*) FILTER (WHERE is_commune_ca
 FROM members_member WHERE status <> 'left' GROUP BY branch_id;
 INSERT INTO members_member_name (folded_name)
 SELECT DISTINCT folded_name FROM members_member ON CONFLICT DO NOTHING;
+DELETE FROM members_admission_tally;
+INSERT INTO members_admission_tally (year, members)
+SELECT extract(year FROM admitted_on)::int, count(*) FROM members_member GROUP BY 1;
 """
+# The members' insert triggers that keep those tallies (members 0005 and 0007).
+TALLY_TRIGGERS = ["members_tally_insert", "members_name_insert", "members_admission_insert"]
 
 
 def _has_table(cursor, name: str) -> bool:
@@ -740,8 +745,8 @@ def generate(
                 tallies = _has_table(cursor, TALLY_TABLE)
                 if tallies:
                     # Counted once at the end rather than row by row (see members 0005).
-                    cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_tally_insert")
-                    cursor.execute("ALTER TABLE members_member DISABLE TRIGGER members_name_insert")
+                    for trigger in TALLY_TRIGGERS:
+                        cursor.execute(f"ALTER TABLE members_member DISABLE TRIGGER {trigger}")
                 # Rows point at rows of later chunks: check foreign keys at commit.
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         generator.places()
@@ -756,8 +761,8 @@ def generate(
                 for statement in restore:
                     cursor.execute(statement)
                 if tallies:
-                    cursor.execute("ALTER TABLE members_member ENABLE TRIGGER members_tally_insert")
-                    cursor.execute("ALTER TABLE members_member ENABLE TRIGGER members_name_insert")
+                    for trigger in TALLY_TRIGGERS:
+                        cursor.execute(f"ALTER TABLE members_member ENABLE TRIGGER {trigger}")
                     cursor.execute(RECOUNT_TALLIES_SQL)
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         _reset_sequences(MODELS)
@@ -769,7 +774,7 @@ def generate(
         with connection.cursor() as cursor:
             tables = [connection.ops.quote_name(m._meta.db_table) for m in MODELS]
             if _has_table(cursor, TALLY_TABLE):
-                tables += [TALLY_TABLE, "members_member_name"]
+                tables += [TALLY_TABLE, "members_member_name", "members_admission_tally"]
             for table in tables:
                 cursor.execute(f"{command} {table}")
     counts = {model.__name__: n for model, n in writer.counts.items()}

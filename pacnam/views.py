@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csp import csp_override
 
 from branches.access import NONE, scope_for
-from meetings.selectors import branches_without_regular_meeting, meetings_per_month
+from meetings.selectors import first_branches_without_regular_meeting, meetings_per_month
 from members.growth_reports import growth_dashboard
 from members.models import add_months
 from members.selectors import overdue_transfers
@@ -31,6 +31,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+# The dashboard names at most this many branches that missed last month's meeting;
+# the tile counts them all, and the meetings report lists them all.
+NO_MEETING_LIST_LIMIT = 20
+
+
 def _last_month(today: datetime.date) -> datetime.date:
     return add_months(today.replace(day=1), -1)
 
@@ -38,14 +43,15 @@ def _last_month(today: datetime.date) -> datetime.date:
 def dashboard_extras(scope, today) -> dict:
     """Tiles from the other apps (transfers, meetings): a fixed number of queries."""
     month = _last_month(today)
+    no_meeting, no_meeting_total = first_branches_without_regular_meeting(
+        scope.branches().active(), month.year, month.month, limit=NO_MEETING_LIST_LIMIT
+    )
     return {
         "overdue_transfers": overdue_transfers(scope).count(),
         "no_meeting_month": month,
-        "no_meeting_branches": list(
-            branches_without_regular_meeting(scope.branches().active(), month.year, month.month)
-            .select_related("commune")
-            .order_by("commune__code", "name")[:20]
-        ),
+        "no_meeting_branches": no_meeting,
+        "no_meeting_total": no_meeting_total,
+        "no_meeting_more": no_meeting_total - len(no_meeting),
     }
 
 

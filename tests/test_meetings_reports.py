@@ -18,6 +18,7 @@ from meetings.reports import member_attendance, rate_text, regularity
 from meetings.selectors import (
     branch_recent_meetings,
     branches_without_regular_meeting,
+    first_branches_without_regular_meeting,
     meetings_per_month,
 )
 from members.services import membership_move
@@ -145,6 +146,16 @@ def test_branches_without_regular_meeting(world, may):
     assert set(missing) == {world.branch2, world.other_branch}
     # Before the office was dissolved it counted too.
     assert world.office in set(branches_without_regular_meeting(Branch.objects.all(), 2019, 4))
+
+
+def test_the_first_branches_without_a_meeting_come_with_how_many_there_are(world, may):
+    with CaptureQueriesContext(connection) as queries:
+        first, total = first_branches_without_regular_meeting(Branch.objects.all(), 2019, 5, limit=1)
+    assert len(queries) == 1
+    assert total == 2
+    # By commune code: Giáo Hiệu (01870) before Cao Tân (01885), whose Nà Khâu is the other.
+    assert first == [world.other_branch] and first[0].commune == world.other_commune
+    assert first_branches_without_regular_meeting(Branch.objects.filter(pk=world.branch.pk), 2019, 5) == ([], 0)
 
 
 def test_meetings_per_month_in_one_query(world, may):

@@ -1,21 +1,24 @@
 """Property-based tests (hypothesis) for the member date rules in Member.clean:
 admission at least 18 years after birth, full membership not before admission,
-no date in the future. Each property is checked against an independent
-statement of the rule over thousands of generated dates, leap days included.
-
-(pacnam/workdays.py does not exist on this branch: its properties belong with it.)
+no date in the future; and the transfer letter's overdue cutoff against the
+working-day deadline it stands for. Each property is checked against an
+independent statement of the rule over thousands of generated dates, leap days
+included.
 """
 
 import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import assume, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from members.models import Member
+from members.selectors import letter_overdue_cutoff
+from pacnam.workdays import add_working_days
 
 D = datetime.date
 TODAY = timezone.localdate()
@@ -99,3 +102,19 @@ def test_dates_that_clean_accepts_also_satisfy_the_database_constraints(birth, a
     if not errors:
         assert birth < admitted  # member_born_before_admission
         assert full is None or full >= admitted  # member_full_after_admission
+
+
+@given(today=st.dates(min_value=D(2018, 1, 1), max_value=D(2030, 12, 31)),
+       deadline=st.integers(min_value=0, max_value=45))
+@example(today=D(2019, 4, 17), deadline=30)
+@example(today=D(2019, 4, 16), deadline=30)
+@example(today=D(2019, 5, 6), deadline=1)
+def test_the_overdue_cutoff_is_the_last_letter_date_whose_deadline_has_passed(today, deadline):
+    """letter_overdue_cutoff counts back once; the rule it stands for is "a letter is
+    overdue when its deadline, `deadline` working days after its date, is before
+    today". The latest such date is the cutoff, and the day after is not overdue."""
+    with override_settings(HOLIDAYS=["2019-04-15", "2019-04-30", "2019-05-01", "2019-09-02"],
+                           TRANSFER_LETTER_DEADLINE_WORKING_DAYS=deadline):
+        cutoff = letter_overdue_cutoff(today)
+        assert add_working_days(cutoff, deadline) < today
+        assert add_working_days(cutoff + datetime.timedelta(days=1), deadline) >= today

@@ -84,6 +84,89 @@ def test_the_office_list_is_capped_but_the_tile_counts_them_all(world, login, mo
     assert "và 2 chi bộ khác" in html  # "and 2 more"
 
 
+def test_the_no_meeting_tile_counts_every_branch_and_the_list_is_capped(world, login, monkeypatch):
+    from branches.models import Branch
+    from pacnam import views
+
+    client = login(world.district)
+    active = Branch.objects.active().count()
+    response = client.get("/")
+    # Nobody recorded last month's meeting in the test world.
+    assert response.context["no_meeting_total"] == active == len(response.context["no_meeting_branches"])
+    monkeypatch.setattr(views, "NO_MEETING_LIST_LIMIT", 1)
+    response = client.get("/")
+    assert response.context["no_meeting_total"] == active
+    assert len(response.context["no_meeting_branches"]) == 1
+    html = response.content.decode()
+    assert f'<span class="figure">{active}</span>' in html
+    assert f"và {active - 1} chi bộ khác" in html  # "and N more"
+    # The tile opens the meetings report of that month.
+    month = response.context["no_meeting_month"]
+    assert f'/meetings/reports/?month={month:%Y-%m}' in html
+    # A commune secretary's tile counts the branches of the commune only.
+    mine = Branch.objects.active().filter(commune=world.commune).count()
+    assert login(world.secretary).get("/").context["no_meeting_total"] == mine < active
+
+
+def test_admissions_per_year_are_right_after_every_kind_of_change(world):
+    """On PostgreSQL a province's yearly admissions come from a tally kept by
+    triggers (members 0007): it must follow creations, corrected dates, bulk
+    inserts and deletions at once, like a direct count."""
+    from members import growth_reports
+    from members.services import member_create_many
+
+    scope = scope_for(world.district)
+    years = [2023, 2024, 2025, 2026]
+
+    def tallied():
+        return {year: n for year, n in growth_reports._admission_totals(scope, years) if n}
+
+    def direct():
+        counted = Member.objects.filter(admitted_on__year__in=years).values_list("admitted_on__year")
+        return dict(counted.annotate(n=Count("pk")).order_by())
+
+    assert tallied() == direct()
+    newcomer = make_member(world.branch, name="Người Mới", full_on=None, admitted_on=D(2025, 3, 1))
+    assert tallied() == direct() and tallied()[2025] >= 1
+    before = direct()
+    newcomer.admitted_on = D(2024, 12, 30)  # a corrected decision date
+    newcomer.save()
+    assert tallied() == direct() and direct().get(2025, 0) == before[2025] - 1
+    member_create_many(rows=[
+        (Member(citizen_id=f"55500000001{i}", full_name=f"Người Nhập {i}", gender="male",
+                birth_date=D(1990, 1, 1), ethnicity="Tày", residence_village=world.village,
+                admitted_on=D(2023 + i, 6, 1), full_on=None), world.branch, None)
+        for i in range(3)
+    ])
+    assert tallied() == direct()
+    # Deleting a member (an administrator's correction of a wrong entry).
+    from members.models import Membership
+
+    Membership.objects.filter(member__full_name__startswith="Người Nhập").delete()
+    Member.objects.filter(full_name__startswith="Người Nhập").delete()
+    assert tallied() == direct()
+
+
+def test_a_member_list_longer_than_the_cap_says_so_and_pages_through_the_cap(world, login, monkeypatch):
+    from members import views
+
+    client = login(world.district)
+    html, queries = _page(client, "/members/")
+    assert "3 đảng viên" in html and "Hơn" not in html
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    monkeypatch.setattr(views, "LIST_CAP", 2)
+    html, capped_queries = _page(client, "/members/")
+    assert "Hơn 2 đảng viên" in html  # "More than 2 members"
+    assert "Trang 1 / 2" in html
+    assert capped_queries == queries
+    # Pages beyond the cap show its last page, not an error.
+    response = client.get("/members/", {"page": 3})
+    assert response.status_code == 200 and response.context["page"].number == 2
+    # Under the cap the count is exact.
+    html, _ = _page(client, "/members/?q=huyen")
+    assert "1 đảng viên" in html and "Hơn" not in html
+
+
 def _page(client, url):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
