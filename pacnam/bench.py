@@ -187,6 +187,36 @@ def pages(t: Targets, today: datetime.date) -> list[Page]:
             ),
             [f"%{t.search}%"],
         ),
+        # Beyond the issue's list: the two member lists that match the most rows,
+        # where the count, not the page, was the cost (pacnam.pagination).
+        Page(
+            "member list, unfiltered",
+            "/members/",
+            """
+            SELECT m.id, m.full_name, m.birth_date, m.status, b.name, c.name, v.name
+            FROM members_member m
+            JOIN branches_branch b ON b.id = m.branch_id
+            JOIN branches_commune c ON c.id = b.commune_id
+            JOIN branches_village v ON v.id = m.residence_village_id
+            WHERE m.status <> 'left'
+            ORDER BY m.folded_name, m.id
+            LIMIT 50
+            """,
+        ),
+        Page(
+            "member search, common name part",
+            "/members/?q=van",
+            """
+            SELECT m.id, m.full_name, m.birth_date, m.status, b.name, c.name, v.name
+            FROM members_member m
+            JOIN branches_branch b ON b.id = m.branch_id
+            JOIN branches_commune c ON c.id = b.commune_id
+            JOIN branches_village v ON v.id = m.residence_village_id
+            WHERE m.folded_name LIKE '%%van%%' AND m.status <> 'left'
+            ORDER BY m.folded_name, m.id
+            LIMIT 50
+            """,
+        ),
     ]
     if t.meeting_id is not None:
         result.append(
