@@ -2,6 +2,7 @@
 are logged too (issue 8 wired into issues 2 and 3)."""
 
 import datetime
+import io
 
 from members.importing import import_rows
 from members.services import branch_dissolve, dissolution_undo, membership_move
@@ -53,3 +54,30 @@ def test_a_move_records_the_members_new_branch(world):
     assert member_updates
     assert member_updates[0].after["branch_id"] == world.branch2.pk
     assert member_updates[0].before["branch_id"] == world.branch.pk
+
+
+def test_a_large_member_import_links_every_member_and_keeps_the_chain(world, monkeypatch):
+    """Beyond COPY_LINKS_FROM links (an import of thousands) they are written with
+    COPY on PostgreSQL, and the members' history rows without model instances:
+    each new member must still find the import in its log, with its history row."""
+    from django.core.management import call_command
+
+    from members.models import Member
+    from pacnam import audit
+
+    monkeypatch.setattr(audit, "COPY_LINKS_FROM", 1)
+    before = _last_seq()
+    header = ["citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village_code",
+              "position", "is_commune_cadre", "admitted_on", "full_on", "card_number", "branch_code", "since"]
+    rows = [[f"00119000000{i}", f"Người Nhập {i}", "nam", "01/02/1990", "Tày", world.village.code,
+             "", "", "05/06/2015", "", "", world.branch.code, ""] for i in range(3)]
+    plan = import_rows(kind="members", table=[header, *rows], actor=world.secretary, source="m.csv")
+    assert not plan.errors, plan.errors
+    [entry] = _new_entries(before)
+    for i in range(3):
+        member = Member.objects.get(citizen_id=f"00119000000{i}")
+        assert audit.audit_for_member(member)[0] == entry
+        [created] = member.history.all()
+        assert (created.history_type, created.full_name, created.branch_id) == ("+", f"Người Nhập {i}", world.branch.pk)
+        assert member.memberships.get().history.get().history_type == "+"
+    call_command("audit_verify", stdout=io.StringIO())  # the chain still verifies
