@@ -43,12 +43,13 @@ def member_totals(scope: Scope) -> dict:
 
 
 def branches_by_kind(scope: Scope) -> list[tuple[str, int]]:
-    rows = scope.branches().active().values("kind").annotate(n=Count("pk")).order_by("kind")
+    # count(*), not count(id): answered from the (kind, dissolved_on) index alone.
+    rows = scope.branches().active().values("kind").annotate(n=Count("*")).order_by("kind")
     labels = dict(BranchKind.choices)
     return [(labels.get(r["kind"], r["kind"]), r["n"]) for r in rows]
 
 
-OFFICE_LIST_LIMIT = 50
+OFFICE_LIST_LIMIT = 20
 
 
 def office_branches(scope: Scope, limit: int | None = None) -> tuple[list, int, int]:
