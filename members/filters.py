@@ -37,16 +37,20 @@ class _BoundedIterator(forms.models.ModelChoiceIterator):
         queryset = self.field.display_queryset
         if queryset is None:
             queryset = self.queryset
-        for obj in queryset[: MAX_OPTIONS + 1]:
-            yield self.choice(obj)
+        # Values, not instances: a province's page built 600 objects per request
+        # only to learn there were more than MAX_OPTIONS of them (issue 7).
+        key = self.field.to_field_name or "pk"
+        yield from queryset.values_list(key, self.field.label_field)[: MAX_OPTIONS + 1]
 
 
 class BoundedModelChoiceField(forms.ModelChoiceField):
     """Validates against the whole `queryset`, lists at most MAX_OPTIONS of
-    `display_queryset` (default: the queryset)."""
+    `display_queryset` (default: the queryset), labelled by `label_field` (the
+    field the model's __str__ shows)."""
 
     iterator = _BoundedIterator
     display_queryset = None
+    label_field = "name"
 
 
 class BoundedSelect(forms.Select):
@@ -95,13 +99,11 @@ class MemberFilterForm(forms.Form):
         # another commune slipped into the query string is a form error, and
         # the list below stays scoped anyway.
         self.fields["commune"].queryset = scope.communes()
-        self.fields["branch"].queryset = scope.branches().select_related("commune")
+        self.fields["branch"].queryset = scope.branches()
         commune_code = self.data.get("commune") if self.is_bound else None
         if commune_code:
             # The branches of the chosen commune first (all of them, even in a province).
-            self.fields["branch"].display_queryset = (
-                scope.branches().filter(commune__code=commune_code).select_related("commune")
-            )
+            self.fields["branch"].display_queryset = scope.branches().filter(commune__code=commune_code)
 
     def filter(self, qs=None, today: datetime.date | None = None):
         """The scoped, filtered members. Invalid filters give an empty list, not everyone."""
