@@ -18,13 +18,14 @@ NOTES = [
     "for the dashboard is the direct count over the members, which the tallies replace.",
     "The name search looks the folded text up in a trigger-kept table of distinct names "
     "(trigram GIN index), then the members by the B-tree on folded_name.",
-    "The dashboard is the one page above 100 ms at a million members: its growth and "
-    "meeting pieces (merged late) still count over large sets: the branches without last "
-    "month's regular meeting (an anti-join over every active branch, about 50 ms), the "
-    "admissions of five years (about 90,000 index entries) and the due probations. Tallies "
-    "like the member totals' would take them to a few milliseconds.",
-    "A search for a short, common fragment (\"van\", \"hanh\") still counts every match for "
-    "the paginator: a tenth of a province is tens of thousands of rows.",
+    "The dashboard's other figures: admissions per year from a yearly tally kept the same way "
+    "(members 0007); due probations from an index-only count (the partial index holds the id); "
+    "the branches without last month's regular meeting from a hash anti-join over that month's "
+    "held meetings, read from a partial index (meetings 0002), with the exact total as a "
+    "window count, which also keeps PostgreSQL from probing every branch's meetings in turn.",
+    "The member lists count at most 5,000 matches (pacnam/pagination.py): beyond that the page "
+    "says \"more than 5,000\" and asks for a narrower search, so the unfiltered list and a search "
+    "for \"van\" cost the same at any size. Their floor is the first page of rows alone.",
 ]
 
 
