@@ -878,6 +878,11 @@ class Transfer(models.Model):
     other_organisation = models.CharField(_("other Party organisation"), max_length=200, blank=True)
     other_address = models.CharField(_("its address"), max_length=250, blank=True)
     reason = models.CharField(_("reason for the transfer"), max_length=250, blank=True)
+    # The change of job or residence that calls for an official transfer: the
+    # member must start it within TRANSFER_START_DEADLINE_WORKING_DAYS of it.
+    moved_on = models.DateField(
+        _("date of the change of job or residence"), null=True, blank=True
+    )
     planned_end = models.DateField(
         _("planned end"), null=True, blank=True, help_text=_("Temporary transfers only.")
     )
@@ -945,6 +950,12 @@ class Transfer(models.Model):
             # unique index: the last line if two requests race past the lock.
             models.UniqueConstraint(
                 fields=["member"], condition=TRANSFER_IN_PROGRESS, name="one_transfer_in_progress"
+            ),
+            # The start deadline counts from a change of job or residence, which
+            # only an official transfer follows.
+            models.CheckConstraint(
+                condition=Q(moved_on__isnull=True) | Q(kind="official"),
+                name="transfer_moved_on_only_official",
             ),
             models.UniqueConstraint(
                 fields=["letter_commune", "letter_year", "letter_number"],
@@ -1040,6 +1051,22 @@ class Transfer(models.Model):
         if self.letter_date is None:
             return None
         return add_working_days(self.letter_date, settings.TRANSFER_LETTER_DEADLINE_WORKING_DAYS)
+
+    @property
+    def start_deadline(self) -> datetime.date | None:
+        """The last working day to start an official transfer after the member's
+        change of job or residence (Quy định 29-QĐ/TW: 60 working days)."""
+        from pacnam.workdays import add_working_days
+
+        if self.moved_on is None or self.kind != TransferKind.OFFICIAL:
+            return None
+        return add_working_days(self.moved_on, settings.TRANSFER_START_DEADLINE_WORKING_DAYS)
+
+    @property
+    def started_late(self) -> bool:
+        """Requested after the start deadline: still carried out, and flagged."""
+        deadline = self.start_deadline
+        return deadline is not None and self.requested_on > deadline
 
     def is_overdue(self, today: datetime.date | None = None) -> bool:
         deadline = self.letter_deadline

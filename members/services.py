@@ -288,6 +288,7 @@ def transfer_request(
     planned_end: datetime.date | None = None,
     incoming: dict | None = None,
     on: datetime.date | None = None,
+    moved_on: datetime.date | None = None,
 ) -> Transfer:
     """Start a transfer. The scope follows from the ends:
 
@@ -296,7 +297,10 @@ def transfer_request(
     - `to_branch` and `other_organisation` with `incoming` (the newcomer's Member
       fields) or with a `member` who left (a returning member): into the district.
 
-    `on` is the date of the member's application (default today).
+    `on` is the date of the member's application (default today); `moved_on`, for an
+    official transfer, the change of job or residence behind it: a request more than
+    TRANSFER_START_DEADLINE_WORKING_DAYS after it is recorded and flagged as late
+    (Transfer.started_late), not refused, as the rule asks of late letters.
     Refused for a member under inspection, one who already has a transfer in
     progress, or a dissolved destination branch.
     """
@@ -304,6 +308,8 @@ def transfer_request(
     today = _date(on)
     if kind == TransferKind.OFFICIAL:
         planned_end = None
+    else:
+        moved_on = None
     # Into the district: a newcomer's details, or a member of ours who left and returns.
     into = incoming is not None or (member is not None and member.status == MemberStatus.LEFT)
     transfer = Transfer(
@@ -313,6 +319,7 @@ def transfer_request(
         other_address=other_address.strip(),
         reason=reason.strip(),
         planned_end=planned_end,
+        moved_on=moved_on,
         requested_by=by,
         requested_on=today,
     )

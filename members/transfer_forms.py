@@ -2,6 +2,7 @@
 rules live in members/services.py, which the views call."""
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,11 +44,15 @@ class TransferStartForm(forms.Form):
     other_address = forms.CharField(label=_("Its address"), max_length=250, required=False)
     reason = forms.CharField(label=_("Reason"), max_length=250, required=False)
     requested_on = date_field(_("Date of the request"), initial=timezone.localdate)
+    moved_on = date_field(_("Change of job or residence (official transfers)"), required=False)
     planned_end = date_field(_("Planned end (temporary transfers)"), required=False)
 
     def __init__(self, *args, branches=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_branch"].queryset = branches if branches is not None else Branch.objects.none()
+        self.fields["moved_on"].help_text = _(
+            "An official transfer is started within %(days)s working days of it; a later request is flagged."
+        ) % {"days": settings.TRANSFER_START_DEADLINE_WORKING_DAYS}
 
     def clean(self):
         data = super().clean()

@@ -96,6 +96,7 @@ def transfer_start(request: HttpRequest, member_id: int) -> HttpResponse:
                 by=request.user, member=member, kind=data["kind"], to_branch=data["to_branch"],
                 other_organisation=data["other_organisation"], other_address=data["other_address"],
                 reason=data["reason"], planned_end=data["planned_end"], on=data["requested_on"],
+                moved_on=data["moved_on"],
             )
         except NotAllowed as exc:
             raise PermissionDenied(exc.message) from exc

@@ -184,6 +184,21 @@ def test_start_form_shows_the_domain_error(world, login):
     assert not Transfer.objects.exists()
 
 
+def test_a_late_start_is_recorded_and_shown(world, login, settings):
+    settings.HOLIDAYS = []
+    client = login(world.secretary)
+    response = client.post(
+        reverse("transfers:start", args=[world.member.pk]),
+        {"kind": "official", "to_branch": world.branch2.pk, "requested_on": "2019-05-28",
+         "moved_on": "2019-03-04"},
+        follow=True,
+    )
+    transfer = Transfer.objects.get()
+    assert transfer.moved_on == datetime.date(2019, 3, 4) and transfer.started_late
+    assert "started late: due by 27/05/2019" in response.text
+    assert "started late" in client.get(reverse("transfers:list")).text
+
+
 def test_cancel_from_the_page(world, login, transfer):
     client = login(world.secretary)
     client.post(reverse("transfers:cancel", args=[transfer.pk]), {"reason": "đổi ý"})

@@ -57,6 +57,34 @@ def test_thirty_working_days_are_six_weeks_without_holidays():
     assert add_working_days(D(2019, 3, 4), 30) == D(2019, 4, 15)
 
 
+@override_settings(HOLIDAYS=[], TRANSFER_START_DEADLINE_WORKING_DAYS=60)
+def test_an_official_transfer_started_after_sixty_working_days_is_flagged_not_refused(world):
+    # Moved on Monday 04/03/2019: the 60th working day after it is Monday 27/05.
+    on_time = transfer_request(on=D(2019, 5, 27), moved_on=D(2019, 3, 4), by=world.secretary,
+                               member=world.member, to_branch=world.branch2)
+    assert on_time.start_deadline == D(2019, 5, 27) and not on_time.started_late
+    late = transfer_request(on=D(2019, 5, 28), moved_on=D(2019, 3, 4), by=world.secretary,
+                            member=make_member(world.branch, name="Chậm Trễ"), to_branch=world.branch2)
+    assert late.started_late and late.status == "requested"
+    # A request without the date of the move, or a temporary transfer, has no start deadline.
+    unknown = transfer_request(on=D(2019, 5, 28), by=world.secretary,
+                               member=make_member(world.branch, name="Không Rõ"), to_branch=world.branch2)
+    assert unknown.start_deadline is None and not unknown.started_late
+    temporary = transfer_request(kind="temporary", on=D(2019, 5, 28), moved_on=D(2019, 1, 2),
+                                 planned_end=D(2019, 9, 1), by=world.secretary,
+                                 member=make_member(world.branch, name="Tạm Thời"), to_branch=world.branch2)
+    assert temporary.moved_on is None and not temporary.started_late
+
+
+def test_only_an_official_transfer_has_a_date_of_move(world):
+    from django.db import IntegrityError
+
+    transfer = transfer_request(kind="temporary", on=D(2019, 5, 28), planned_end=D(2019, 9, 1),
+                                by=world.secretary, member=world.member, to_branch=world.branch2)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Transfer.objects.filter(pk=transfer.pk).update(moved_on=D(2019, 5, 1))
+
+
 @override_settings(HOLIDAYS=["2019-04-15"], TRANSFER_LETTER_DEADLINE_WORKING_DAYS=30)
 def test_a_letter_is_overdue_only_after_thirty_working_days(world):
     transfer = transfer_request(on=D(2019, 3, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
