@@ -212,10 +212,15 @@ def pages(t: Targets, today: datetime.date) -> list[Page]:
             JOIN branches_branch b ON b.id = m.branch_id
             JOIN branches_commune c ON c.id = b.commune_id
             JOIN branches_village v ON v.id = m.residence_village_id
-            WHERE m.folded_name LIKE '%%van%%' AND m.status <> 'left'
+            WHERE {names} AND m.status <> 'left'
             ORDER BY m.folded_name, m.id
             LIMIT 50
-            """,
+            """.format(
+                names="m.folded_name IN (SELECT folded_name FROM members_member_name WHERE folded_name LIKE %s)"
+                if connection.vendor == "postgresql"
+                else "m.folded_name LIKE %s"
+            ),
+            ["%van%"],
         ),
     ]
     if t.meeting_id is not None:
