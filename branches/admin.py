@@ -4,6 +4,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from pacnam.versioning import VersionCheckedAdmin
+
 from .models import Branch, Commune, Role, Village
 
 
@@ -16,7 +18,7 @@ class CommuneAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Village)
-class VillageAdmin(SimpleHistoryAdmin):
+class VillageAdmin(VersionCheckedAdmin, SimpleHistoryAdmin):
     list_display = ["code", "name", "commune", "households", "population", "valid_to"]
     list_select_related = ["commune"]
     search_fields = ["code", "name"]
@@ -25,7 +27,7 @@ class VillageAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Branch)
-class BranchAdmin(SimpleHistoryAdmin):
+class BranchAdmin(VersionCheckedAdmin, SimpleHistoryAdmin):
     list_display = ["code", "name", "kind", "commune", "village", "founded_on", "dissolved_on"]
     list_select_related = ["commune", "village"]
     search_fields = ["code", "name"]

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from branches.models import Branch
+from pacnam.versioning import VersionCheckedAdmin
 
 from .models import DissolutionBatch, DissolutionMove, Member, Membership, Transfer
 from .services import member_create
@@ -73,7 +74,7 @@ class MemberAddForm(forms.ModelForm):
 
 
 @admin.register(Member)
-class MemberAdmin(SuperuserDeleteOnly, SimpleHistoryAdmin):
+class MemberAdmin(SuperuserDeleteOnly, VersionCheckedAdmin, SimpleHistoryAdmin):
     list_display = [
         "full_name", "citizen_id", "branch", "status", "is_commune_cadre",
         "admitted_on", "full_on", "card_number",

@@ -303,3 +303,51 @@ def test_import_page_has_a_fixed_number_of_queries(world, login, django_assert_n
     # session, user, role; the sliding session's save (savepoint, update, release).
     with django_assert_num_queries(6):
         assert client.get(reverse("members:import")).status_code == 200
+
+
+# --- The admin's change forms check the version like the registry's own ---
+
+
+def _admin_post_data(form) -> dict:
+    values = {name: form[name].value() for name in form.fields}
+    return {name: "" if value is None else value for name, value in values.items()}
+
+
+def test_the_admin_does_not_save_over_a_change_made_since_it_opened(world, login):
+    from pacnam.versioning import save_if_unchanged
+
+    client = login(world.admin)
+    url = reverse("admin:branches_village_change", args=[world.village.pk])
+    opened = _admin_post_data(client.get(url).context["adminform"].form)
+    assert opened["opened_version"] == world.village.version
+    # A commune secretary saves the village on the registry's page meanwhile.
+    village = type(world.village).objects.get(pk=world.village.pk)
+    village.households = 61
+    save_if_unchanged(village, expected_version=village.version)
+    response = client.post(url, {**opened, "households": 99})
+    assert response.status_code == 200
+    assert "Có người khác đã lưu hồ sơ này" in response.text  # "Someone else saved this record"
+    village.refresh_from_db()
+    assert village.households == 61
+    # Reopened, the administrator's save goes through and bumps the version.
+    reopened = _admin_post_data(client.get(url).context["adminform"].form)
+    assert client.post(url, {**reopened, "households": 99}).status_code == 302
+    village.refresh_from_db()
+    assert (village.households, village.version) == (99, reopened["opened_version"] + 1)
+
+
+def test_the_admin_saves_a_member_and_bumps_its_version(world, login):
+    client = login(world.admin)
+    url = reverse("admin:members_member_change", args=[world.member.pk])
+    page = client.get(url).context
+    data = _admin_post_data(page["adminform"].form)
+    for inline in page["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({f"{formset.prefix}-{k}": v for k, v in _admin_post_data(formset.management_form).items()})
+        for form in formset.forms:
+            data.update({f"{form.prefix}-{k}": v for k, v in _admin_post_data(form).items()})
+    data["position"] = "Trưởng thôn"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    world.member.refresh_from_db()
+    assert (world.member.position, world.member.version) == ("Trưởng thôn", data["opened_version"] + 1)
