@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import Commune, Village
 from members.models import Member, Membership
+from pacnam.forms import BoundedModelChoiceField, BoundedSelect
 
 from .models import Meeting, Presence, ReviewOutcome, Task
 
@@ -96,9 +97,11 @@ class PeriodForm(forms.Form):
         label=_("month"), required=False, widget=forms.TextInput(attrs={"type": "month"})
     )
     year = forms.IntegerField(label=_("year"), required=False, min_value=1990, max_value=2100)
-    commune = forms.ModelChoiceField(
+    # A province's thousands of communes are not listed: there the report's table
+    # of communes links to each (pacnam.forms.MAX_OPTIONS).
+    commune = BoundedModelChoiceField(
         label=_("commune"), queryset=Commune.objects.none(), required=False,
-        empty_label=_("all communes"),
+        empty_label=_("all communes"), widget=BoundedSelect(),
     )
 
     def __init__(self, *args, communes, **kwargs):

@@ -13,12 +13,13 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from branches.models import Branch, BranchKind
 
 from .models import Attendance, MeetingKind, Presence, Standing
-from .selectors import TOOK_PLACE, active_in, month_bounds
+from .selectors import TOOK_PLACE, active_in, month_bounds, regular_meetings_in
 
 
 def rate(present: int, counted: int) -> float | None:
@@ -100,6 +101,52 @@ def regularity(branches_qs: QuerySet, year: int, month: int | None = None) -> li
         counted, present = attendance.get(branch.pk, (0, 0))
         rows.append(BranchRow(branch, sum(per_month), counted, present, per_month))
     return rows
+
+
+# More communes than this in the scope (a province) and none chosen: the report
+# shows a line per commune, not per branch and member. Every branch and member of
+# a million-member province was 180 MB of HTML and over a minute (issue 7).
+COMMUNE_SUMMARY_FROM = 50
+
+
+@dataclass
+class CommuneRow:
+    commune_id: int
+    code: str
+    name: str
+    branches: int
+    without: int
+
+
+def regularity_by_commune(branches_qs: QuerySet, year: int, month: int | None = None) -> list[CommuneRow]:
+    """Per commune: the branches active in the period and how many of them held no
+    regular meeting in the month (for a year: missed at least one month, as
+    BranchRow.months_without counts). One query, grouped in the database."""
+    if month:
+        first, last = month_bounds(year, month)
+        held = regular_meetings_in(first, last).filter(branch=OuterRef("pk"))
+        branches = active_in(branches_qs, first, last).annotate(missed=~Exists(held))
+        missed = Q(missed=True)
+    else:
+        first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        # At most one regular meeting per branch and month (a constraint): the
+        # count is the number of months with a meeting.
+        months = (
+            regular_meetings_in(first, last).filter(branch=OuterRef("pk"))
+            .order_by().values("branch").annotate(n=Count("pk")).values("n")
+        )
+        branches = active_in(branches_qs, first, last).annotate(
+            held=Coalesce(Subquery(months, output_field=IntegerField()), 0)
+        )
+        missed = Q(held__lt=12)
+    rows = (
+        branches.values("commune_id", "commune__code", "commune__name")
+        .annotate(n=Count("pk"), without=Count("pk", filter=missed))
+        .order_by("commune__code")
+    )
+    return [
+        CommuneRow(r["commune_id"], r["commune__code"], r["commune__name"], r["n"], r["without"]) for r in rows
+    ]
 
 
 @dataclass

@@ -29,7 +29,7 @@ from .models import (
     Standing,
     Task,
 )
-from .reports import member_attendance, regularity
+from .reports import COMMUNE_SUMMARY_FROM, member_attendance, regularity, regularity_by_commune
 from .selectors import month_bounds, tasks_to_review, with_attendance_counts
 
 
@@ -368,23 +368,27 @@ def reports(request: HttpRequest) -> HttpResponse:
     branches = scope.branches()
     if commune is not None:
         branches = branches.filter(commune=commune)
+    period = (month_date.year, month_date.month) if month_date is not None else (year, None)
+    context = {"form": form, "month_date": month_date, "year": year, "months": range(1, 13)}
+    if commune is None and scope.communes()[:COMMUNE_SUMMARY_FROM + 1].count() > COMMUNE_SUMMARY_FROM:
+        # A province: a line per commune; its branches and members once it is chosen.
+        communes = regularity_by_commune(branches, *period)
+        context.update(
+            by_commune=communes,
+            active=sum(c.branches for c in communes),
+            without=sum(c.without for c in communes),
+        )
+        return render(request, "meetings/reports.html", context)
+    rows = regularity(branches, *period)
     if month_date is not None:
-        rows = regularity(branches, month_date.year, month_date.month)
         first, last = month_bounds(month_date.year, month_date.month)
     else:
-        rows = regularity(branches, year)
         first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
-    return render(
-        request,
-        "meetings/reports.html",
-        {
-            "form": form,
-            "rows": rows,
-            "month_date": month_date,
-            "year": year,
-            "months": range(1, 13),
-            "without": sum(1 for r in rows if r.months_without),
-            "members": member_attendance(branches, first, last),
-            "cadres": member_attendance(branches, first, last, cadres_in_villages=True),
-        },
+    context.update(
+        rows=rows,
+        active=len(rows),
+        without=sum(1 for r in rows if r.months_without),
+        members=member_attendance(branches, first, last),
+        cadres=member_attendance(branches, first, last, cadres_in_villages=True),
     )
+    return render(request, "meetings/reports.html", context)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch, Commune
+from pacnam.forms import BoundedModelChoiceField, BoundedSelect
 
 from .models import Member, MemberStatus, add_years
 
@@ -20,57 +21,6 @@ AGE_BANDS = [
 ]
 
 YES_NO = [("", _("all")), ("yes", _("yes")), ("no", _("no"))]
-
-
-# A select lists every commune and branch of the scope while they are few (a
-# district: 10 communes, 143 branches). A province has thousands: the page
-# would be megabytes of options, slow to render and useless to scroll, so
-# beyond this many the commune is typed as its code and the branch list holds
-# the branches of the chosen commune (issue 7). Each is still one query.
-MAX_OPTIONS = 300
-
-
-class _BoundedIterator(forms.models.ModelChoiceIterator):
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        queryset = self.field.display_queryset
-        if queryset is None:
-            queryset = self.queryset
-        # Values, not instances: a province's page built 600 objects per request
-        # only to learn there were more than MAX_OPTIONS of them (issue 7).
-        key = self.field.to_field_name or "pk"
-        yield from queryset.values_list(key, self.field.label_field)[: MAX_OPTIONS + 1]
-
-
-class BoundedModelChoiceField(forms.ModelChoiceField):
-    """Validates against the whole `queryset`, lists at most MAX_OPTIONS of
-    `display_queryset` (default: the queryset), labelled by `label_field` (the
-    field the model's __str__ shows)."""
-
-    iterator = _BoundedIterator
-    display_queryset = None
-    label_field = "name"
-
-
-class BoundedSelect(forms.Select):
-    """A select while the options are few; beyond MAX_OPTIONS, a text box for the
-    value (`typed=True`) or a select holding only the chosen option."""
-
-    def __init__(self, *args, typed: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.typed = typed
-
-    def render(self, name, value, attrs=None, renderer=None):
-        # Iterated, not list(): list() asks the iterator's len(), a COUNT query.
-        choices = [choice for choice in self.choices]  # noqa: C416
-        if len(choices) > MAX_OPTIONS + 1:
-            if self.typed:
-                return forms.TextInput(self.attrs).render(name, value, attrs, renderer)
-            chosen = "" if value is None else str(value)
-            choices = [c for c in choices if c[0] == "" or str(c[0]) == chosen]
-        self.choices = choices
-        return super().render(name, value, attrs, renderer)
 
 
 class MemberFilterForm(forms.Form):

@@ -319,9 +319,9 @@ def test_other_pages_queries_do_not_grow(world, login, django_assert_num_queries
     # session, user, role, branch, meetings with counts
     with django_assert_num_queries(5 + SESSION_SAVE):
         assert client.get(reverse("meetings:branch", args=[world.branch.pk])).status_code == 200
-    # session, user, role, communes (form), branches with monthly counts,
-    # attendance per branch, per member, cadres
-    with django_assert_num_queries(8 + SESSION_SAVE):
+    # session, user, role, communes (counted, then the form's), branches with
+    # monthly counts, attendance per branch, per member, cadres
+    with django_assert_num_queries(9 + SESSION_SAVE):
         assert client.get(reverse("meetings:reports"), {"year": "2019"}).status_code == 200
 
 
@@ -354,3 +354,34 @@ def test_admin_shows_meetings_with_attendance_and_tasks(world, login):
     assert client.get(reverse("admin:meetings_meeting_changelist")).status_code == 200
     assert client.get(reverse("admin:meetings_task_change", args=[task.pk])).status_code == 200
     assert client.get(reverse("admin:meetings_task_changelist")).status_code == 200
+
+
+def test_a_province_report_has_a_line_per_commune_until_one_is_chosen(world, login, monkeypatch,
+                                                                       django_assert_num_queries):
+    """Beyond COMMUNE_SUMMARY_FROM communes the report counts per commune in the
+    database instead of listing every branch and member (a province)."""
+    from meetings import reports
+
+    new_meeting(world)
+    client = login(world.district)
+    by_branch = client.get(reverse("meetings:reports"), {"month": "2019-05"}).context
+    monkeypatch.setattr(reports, "COMMUNE_SUMMARY_FROM", 1)
+    monkeypatch.setattr("meetings.views.COMMUNE_SUMMARY_FROM", 1)
+    for period in ({"month": "2019-05"}, {"year": "2019"}):
+        # session, user, role, communes counted, the form's communes, the per-commune counts
+        with django_assert_num_queries(6 + SESSION_SAVE):
+            response = client.get(reverse("meetings:reports"), period)
+        rows = {c.code: c for c in response.context["by_commune"]}
+        assert set(rows) == {world.commune.code, world.other_commune.code}
+        assert "Chi bộ thôn Cốc Lải" not in response.text  # no branch lines
+        link = f'commune={world.commune.pk}"'
+        assert link in response.text
+    month = {c.code: c for c in client.get(reverse("meetings:reports"), {"month": "2019-05"}).context["by_commune"]}
+    # The same figures as the branch lines, summed per commune.
+    for code, row in month.items():
+        lines = [r for r in by_branch["rows"] if r.branch.commune.code == code]
+        assert (row.branches, row.without) == (len(lines), sum(1 for r in lines if r.months_without))
+    assert sum(r.without for r in month.values()) == by_branch["without"] > 0
+    # A commune chosen: its branches and members again.
+    response = client.get(reverse("meetings:reports"), {"month": "2019-05", "commune": world.commune.pk})
+    assert "by_commune" not in response.context and "Chi bộ thôn Cốc Lải" in response.text

@@ -8,11 +8,11 @@ from django.db.models import Count, Q
 
 from branches.access import scope_for
 from branches.models import BranchKind
-from members import filters
 from members.models import Member, MemberStatus
 from members.services import member_leave, membership_move
 from pacnam import bench
 from pacnam import dashboard as stats
+from pacnam import forms as pacnam_forms
 from tests.conftest import make_branch, make_commune, make_member
 
 D = datetime.date
@@ -183,7 +183,7 @@ def test_member_filters_stay_small_when_there_are_many_communes_and_branches(wor
     html, queries = _page(client, "/members/")
     assert '<select name="commune"' in html
     assert f'<option value="{world.other_branch.pk}">' in html
-    monkeypatch.setattr(filters, "MAX_OPTIONS", 1)
+    monkeypatch.setattr(pacnam_forms, "MAX_OPTIONS", 1)
     html, queries_bounded = _page(client, "/members/")
     # Too many to list: the commune is typed as its code, no branch is listed.
     assert '<input type="text" name="commune"' in html
