@@ -109,6 +109,11 @@ def regularity(branches_qs: QuerySet, year: int, month: int | None = None) -> li
 COMMUNE_SUMMARY_FROM = 50
 
 
+def summarise_by_commune(scope) -> bool:
+    """Whether the report of the whole scope is a line per commune (a province)."""
+    return scope.communes()[:COMMUNE_SUMMARY_FROM + 1].count() > COMMUNE_SUMMARY_FROM
+
+
 @dataclass
 class CommuneRow:
     commune_id: int

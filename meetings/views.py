@@ -29,7 +29,7 @@ from .models import (
     Standing,
     Task,
 )
-from .reports import COMMUNE_SUMMARY_FROM, member_attendance, regularity, regularity_by_commune
+from .reports import member_attendance, regularity, regularity_by_commune, summarise_by_commune
 from .selectors import month_bounds, tasks_to_review, with_attendance_counts
 
 
@@ -370,7 +370,7 @@ def reports(request: HttpRequest) -> HttpResponse:
         branches = branches.filter(commune=commune)
     period = (month_date.year, month_date.month) if month_date is not None else (year, None)
     context = {"form": form, "month_date": month_date, "year": year, "months": range(1, 13)}
-    if commune is None and scope.communes()[:COMMUNE_SUMMARY_FROM + 1].count() > COMMUNE_SUMMARY_FROM:
+    if commune is None and summarise_by_commune(scope):
         # A province: a line per commune; its branches and members once it is chosen.
         communes = regularity_by_commune(branches, *period)
         context.update(
