@@ -81,6 +81,10 @@ class Scope:
 
 NO_SCOPE = Scope(level=NONE)
 
+# The scope of the management commands: they act for the whole registry and are
+# recorded as done by the system (no user).
+SYSTEM_SCOPE = Scope(level=DISTRICT)
+
 
 def scope_for(user) -> Scope:
     """The user's scope, computed once per request object and cached on it."""
@@ -105,6 +109,11 @@ def scope_for(user) -> Scope:
         )
     user._registry_scope = scope
     return scope
+
+
+def acting_scope(by) -> Scope:
+    """The scope of the user acting in a service; `None` is the system (a command)."""
+    return SYSTEM_SCOPE if by is None else scope_for(by)
 
 
 def get_in_scope_or_404(qs: QuerySet, **lookup):

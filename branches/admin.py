@@ -34,12 +34,6 @@ class BranchAdmin(VersionCheckedAdmin, SimpleHistoryAdmin):
     list_filter = ["kind", "commune", ("dissolved_on", admin.EmptyFieldListFilter)]
     autocomplete_fields = ["commune", "village"]
 
-    def get_inlines(self, request, obj):
-        # Imported here: branches must not import members at module level (STYLE.md).
-        from members.admin import BranchMembershipInline
-
-        return [BranchMembershipInline] if obj else []
-
 
 class RoleInline(admin.StackedInline):
     model = Role

@@ -1,29 +1,10 @@
-from django import forms
+"""The village and branch forms."""
+
 from django.utils.translation import gettext_lazy as _
 
+from pacnam.forms import DateInput, VersionedForm
+
 from .models import Branch, Village
-
-
-class VersionedForm(forms.ModelForm):
-    """A model form that carries the version it was opened with (see pacnam.versioning)."""
-
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["version"].initial = self.instance.version
-
-    @property
-    def opened_version(self) -> int:
-        return self.cleaned_data.get("version") or self.instance.version
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class VillageForm(VersionedForm):

@@ -66,7 +66,7 @@ class Commune(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("branches:commune", args=[self.code])
+        return reverse("places:commune", args=[self.code])
 
 
 class Village(models.Model):
@@ -109,7 +109,7 @@ class Village(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("branches:village", args=[self.pk])
+        return reverse("places:village", args=[self.pk])
 
 
 class BranchKind(models.TextChoices):
@@ -188,7 +188,7 @@ class Branch(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("branches:branch", args=[self.pk])
+        return reverse("places:branch", args=[self.pk])
 
     @property
     def is_dissolved(self) -> bool:

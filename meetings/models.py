@@ -4,7 +4,6 @@ Writes go through meetings/services.py (which checks who may write); reads
 that other pages reuse live in meetings/selectors.py.
 """
 
-import datetime
 
 from django.conf import settings
 from django.db import models
@@ -151,10 +150,6 @@ class Meeting(models.Model):
     @property
     def is_adopted(self) -> bool:
         return self.status == MeetingStatus.ADOPTED
-
-    @property
-    def month_start(self) -> datetime.date:
-        return self.date.replace(day=1)
 
 
 class MeetingAddendum(models.Model):

@@ -1,13 +1,26 @@
+
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from branches.admin import BranchAdmin
 from branches.models import Branch
 from pacnam.versioning import VersionCheckedAdmin
 
-from .models import DissolutionBatch, DissolutionMove, Member, Membership, Transfer
-from .services import member_create
+from .models import (  # noqa: E402
+    Candidate,
+    CandidateIntroducer,
+    CandidateStepRecord,
+    DissolutionBatch,
+    DissolutionMove,
+    Evaluation,
+    FullMembershipRecognition,
+    Member,
+    Membership,
+    Transfer,
+)
+from .services.members import member_create
 
 
 class SuperuserDeleteOnly:
@@ -37,6 +50,19 @@ class BranchMembershipInline(SuperuserDeleteOnly, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("member")
+
+
+# The branch's admin page lists its memberships: members sits above branches,
+# so it is here, not in branches/admin.py, that the branch admin gains them.
+admin.site.unregister(Branch)
+
+
+@admin.register(Branch)
+class BranchWithMembershipsAdmin(BranchAdmin):
+    inlines = [BranchMembershipInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
 
 
 class MemberAddForm(forms.ModelForm):
@@ -121,13 +147,6 @@ class MembershipAdmin(SuperuserDeleteOnly, SimpleHistoryAdmin):
 
 
 # --- Admission, probation, ratings (issue 6) ---
-from .models import (  # noqa: E402
-    Candidate,
-    CandidateIntroducer,
-    CandidateStepRecord,
-    Evaluation,
-    FullMembershipRecognition,
-)
 
 
 class CandidateIntroducerInline(admin.TabularInline):

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "branches",
     "members",
     "meetings",
+    "overview",
+    "devtools",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 
 from branches.models import Branch, BranchKind, Commune, Role, RoleKind, Village
 from members.models import Member
-from members.services import member_create
+from members.services.members import member_create
 
 _seq = itertools.count(1)
 
@@ -59,6 +59,17 @@ def make_member(branch, village=None, name="Nguyễn Văn Thử", since=None, **
     defaults.update(kw)
     member = Member(residence_village=village or branch.village or make_village(branch.commune), **defaults)
     return member_create(member=member, branch=branch, since=since)
+
+
+def working_days_between(start: datetime.date, end: datetime.date) -> int:
+    """The tests' oracle for pacnam.dates.add_working_days: working days after `start`
+    up to and including `end`, counted one day at a time."""
+    from pacnam.dates import is_working_day
+
+    return sum(
+        1 for n in range(1, (end - start).days + 1)
+        if is_working_day(start + datetime.timedelta(days=n))
+    )
 
 
 def make_user(username, kind=None, commune=None, branch=None, superuser=False):

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 
 from branches.models import Commune, Village
 from members.models import Member, Membership
-from members.services import membership_move
+from members.services.members import membership_move
 from pacnam.audit import (
     audit_batch,
     audit_entries_for,

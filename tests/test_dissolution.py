@@ -10,15 +10,11 @@ from django.utils import translation
 from branches.access import scope_for
 from branches.models import Branch, BranchKind
 from members.models import DissolutionBatch, Member, Membership, Transfer
-from members.selectors import policy_progress
-from members.services import (
-    branch_dissolution_plan,
-    branch_dissolve,
-    dissolution_undo,
-    membership_move,
-    transfer_request,
-)
-from members.timeline import member_timeline
+from members.selectors.dissolutions import branch_dissolution_plan, policy_progress
+from members.selectors.members import member_timeline
+from members.services.dissolutions import branch_dissolve, dissolution_undo
+from members.services.members import membership_move
+from members.services.transfers import transfer_request
 from pacnam.errors import DomainError
 from tests.conftest import make_branch, make_member, make_village
 from tests.test_transfers import run_at_once

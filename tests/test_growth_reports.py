@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 
 from branches.access import scope_for
-from members import growth
-from members.growth_reports import (
+from members.models import CandidateStep, Evaluation, Member, MemberStatus
+from members.selectors.growth import (
     BADGE_YEARS,
     admissions_per_year,
     badges_by_commune,
@@ -19,8 +19,8 @@ from members.growth_reports import (
     rating_distribution,
     rating_report,
 )
-from members.models import CandidateStep, Evaluation, Member, MemberStatus
-from members.services import member_leave
+from members.services import growth
+from members.services.members import member_leave
 from pacnam.errors import DomainError
 from tests.conftest import make_member
 from tests.growth_helpers import advance, make_candidate

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from branches.models import Branch, BranchKind, Commune, Role, Village
-from members.importing import CellError, parse_bool, parse_date, parse_gender
+from members.io.read import CellError, parse_bool, parse_date, parse_gender
 from members.models import Member, Membership, MembershipKind
-from members.services import member_leave, membership_move
+from members.services.members import member_leave, membership_move
 from tests.conftest import make_branch, make_member
 
 D = datetime.date

@@ -10,7 +10,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from branches.models import Branch, BranchKind
-from members.importing import HEADERS
+from members.io.read import HEADERS
 from members.models import Member, Membership
 from tests.conftest import make_member
 

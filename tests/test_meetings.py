@@ -20,7 +20,7 @@ from meetings.models import (
 )
 from meetings.selectors import tasks_to_review
 from members.models import Membership, MembershipKind
-from members.services import membership_move
+from members.services.members import membership_move
 from pacnam.errors import DomainError
 from tests.conftest import make_member
 

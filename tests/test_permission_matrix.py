@@ -50,7 +50,8 @@ def _matrix(w) -> dict[str, tuple[str, dict]]:
     if not hasattr(w, "_transfer"):
         import datetime
 
-        from members.services import branch_dissolve, transfer_issue_letter, transfer_request
+        from members.services.dissolutions import branch_dissolve
+        from members.services.transfers import transfer_issue_letter, transfer_request
 
         w._transfer = transfer_request(
             on=datetime.date(2019, 4, 1), by=w.secretary, member=w.member, to_branch=w.branch2
@@ -65,11 +66,11 @@ def _matrix(w) -> dict[str, tuple[str, dict]]:
     return {
         "dashboard": ("/", ALL),
         "chart": ("/charts/age.svg", WITH_ROLE),
-        "branches:commune": (f"/communes/{w.commune.code}/", COMMUNE),
-        "branches:branch": (f"/branches/{w.branch.pk}/", BRANCH),
+        "places:commune": (f"/communes/{w.commune.code}/", COMMUNE),
+        "places:branch": (f"/branches/{w.branch.pk}/", BRANCH),
         "branches:branch_edit": (f"/branches/{w.branch.pk}/edit/", COMMUNE_WRITE),
         "branches:branch_new": ("/branches/new/", EDITORS),
-        "branches:village": (f"/villages/{w.village.pk}/", BRANCH),
+        "places:village": (f"/villages/{w.village.pk}/", BRANCH),
         "branches:village_edit": (f"/villages/{w.village.pk}/edit/", COMMUNE_WRITE),
         "branches:village_new": ("/villages/new/", EDITORS),
         "members:list": ("/members/", ALL),

@@ -17,8 +17,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from members.models import Member
-from members.selectors import letter_overdue_cutoff
-from pacnam.workdays import add_working_days
+from members.selectors.transfers import letter_overdue_cutoff
+from pacnam.dates import add_working_days
 
 D = datetime.date
 TODAY = timezone.localdate()

@@ -9,7 +9,8 @@ from django.utils import translation
 
 from branches.models import Branch
 from members.models import DissolutionBatch, Membership, Transfer
-from members.services import branch_dissolve, transfer_issue_letter, transfer_request
+from members.services.dissolutions import branch_dissolve
+from members.services.transfers import transfer_issue_letter, transfer_request
 from tests.conftest import ROLES, make_member, make_village
 
 D = datetime.date
@@ -279,7 +280,7 @@ def test_confirm_with_an_unplaced_member_changes_nothing(world, login, homeless)
 
 
 def test_undo_refused_after_a_later_move_shows_why(world, login, batch):
-    from members.services import membership_move
+    from members.services.members import membership_move
 
     membership_move(member=world.cadre, to_branch=world.branch2, on=D(2019, 9, 1))
     response = login(world.district).post(reverse("transfers:dissolution_undo", args=[batch.pk]), follow=True)

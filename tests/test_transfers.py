@@ -11,18 +11,18 @@ from django.utils import translation
 
 from branches.access import scope_for
 from members.models import Member, Membership, Transfer
-from members.selectors import overdue_transfers, transfers_in_progress
-from members.services import (
+from members.selectors.members import member_timeline
+from members.selectors.transfers import overdue_transfers, transfers_in_progress
+from members.services.transfers import (
     transfer_cancel,
     transfer_issue_letter,
     transfer_receive,
     transfer_refuse,
     transfer_request,
 )
-from members.timeline import member_timeline
+from pacnam.dates import add_working_days
 from pacnam.errors import DomainError
-from pacnam.workdays import add_working_days, working_days_between
-from tests.conftest import make_branch, make_member, make_village
+from tests.conftest import make_branch, make_member, make_village, working_days_between
 
 D = datetime.date
 
@@ -167,7 +167,7 @@ def test_member_under_inspection_is_not_transferred(world):
 
 
 def test_a_stale_page_cannot_move_a_member_someone_else_moved(world):
-    from members.services import membership_move
+    from members.services.members import membership_move
 
     membership_move(member=world.member, to_branch=world.branch2, on=D(2019, 3, 1))
     with pytest.raises(DomainError, match="just been moved"):  # world.member still says Cốc Lải
@@ -377,7 +377,7 @@ def test_letters_issued_at_once_get_different_numbers(world):
 def test_timeline_takes_three_queries_and_renders(world, django_assert_num_queries):
     from django.template.loader import render_to_string
 
-    from members.services import member_leave, membership_move
+    from members.services.members import member_leave, membership_move
 
     membership_move(member=world.member, to_branch=world.branch2, on=D(2015, 1, 5))
     moved = Member.objects.get(pk=world.member.pk)
@@ -399,8 +399,8 @@ def test_timeline_takes_three_queries_and_renders(world, django_assert_num_queri
 def test_branch_dissolutions_snippet(world, django_assert_num_queries):
     from django.template.loader import render_to_string
 
-    from members.selectors import branch_dissolutions
-    from members.services import branch_dissolve
+    from members.selectors.dissolutions import branch_dissolutions
+    from members.services.dissolutions import branch_dissolve
 
     branch_dissolve(branch=world.office, decision="15-QĐ/ĐU", on=D(2019, 4, 1), by=world.secretary)
     with django_assert_num_queries(1):

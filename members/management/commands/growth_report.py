@@ -6,7 +6,7 @@ import csv
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.models import Commune
-from members.growth_reports import REPORT_COLUMNS, growth_rows
+from members.selectors.growth import REPORT_COLUMNS, growth_rows
 
 
 class Command(BaseCommand):
