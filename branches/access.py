@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.http import Http404
 
+from pacnam.errors import NotAllowed
+
 from .models import Branch, Commune, Role, RoleKind, Village
 
 DISTRICT = "district"
@@ -62,21 +64,36 @@ class Scope:
     def is_district(self) -> bool:
         return self.level == DISTRICT
 
-    def covers_commune(self, commune_id: int | None) -> bool:
-        """Commune-level write rights: rosters, villages, branches, transfers inside it."""
+    def can_edit_commune(self, commune_id: int | None) -> bool:
+        """May change the commune's records: rosters, villages, branches, candidates,
+        ratings, transfers and dissolutions inside it. The one answer to "may edit
+        this commune"."""
         if self.level == DISTRICT:
             return True
         return self.level == COMMUNE and commune_id is not None and commune_id == self.commune_id
 
-    def covers_branch(self, branch: Branch) -> bool:
-        """Branch-level rights (meetings, attendance, tasks)."""
-        if self.covers_commune(branch.commune_id):
+    def can_edit_branch(self, branch: Branch) -> bool:
+        """May record the branch's meetings, attendance and tasks: the commune's
+        rights, or the branch's own secretary."""
+        if self.can_edit_commune(branch.commune_id):
             return True
         return self.level == BRANCH and branch.pk == self.branch_id
 
     def can_edit_registry(self) -> bool:
-        """Rosters, members, villages and branches: district and commune level."""
+        """May change some commune's records at all (the "new ..." pages, before a
+        commune is chosen): district and commune level."""
         return self.level in (DISTRICT, COMMUNE)
+
+
+    def require_commune(self, commune_id: int | None, message: str) -> None:
+        """Refuse (a 403, through NotAllowed) unless the user may edit the commune."""
+        if not self.can_edit_commune(commune_id):
+            raise NotAllowed(message)
+
+    def require_branch(self, branch: Branch, message: str) -> None:
+        """Refuse (a 403, through NotAllowed) unless the user may record the branch's meetings."""
+        if not self.can_edit_branch(branch):
+            raise NotAllowed(message)
 
 
 NO_SCOPE = Scope(level=NONE)

@@ -4,12 +4,11 @@ branch draw on every app and live on the top floor (overview/views/places.py).""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from pacnam.errors import DomainError
+from pacnam.errors import DomainError, NotAllowed
 from pacnam.versioning import save_if_unchanged
 
 from .access import NONE, get_in_scope_or_404, scope_for
@@ -22,7 +21,7 @@ def _edit(request, *, form_class, instance, template, scope, success_message):
     form = form_class(request.POST or None, instance=instance, scope=scope)
     if request.method == "POST" and form.is_valid():
         obj = form.save(commit=False)
-        if not scope.covers_commune(obj.commune_id):
+        if not scope.can_edit_commune(obj.commune_id):
             raise Http404
         try:
             if obj.pk:
@@ -46,8 +45,8 @@ def village_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
     # Outside the scope: 404. Inside it but read-only (a branch secretary): 403.
     village = get_in_scope_or_404(scope.villages(), pk=pk) if pk else Village()
-    if not scope.can_edit_registry() or (pk and not scope.covers_commune(village.commune_id)):
-        raise PermissionDenied
+    if not scope.can_edit_registry() or (pk and not scope.can_edit_commune(village.commune_id)):
+        raise NotAllowed
     return _edit(
         request, form_class=VillageForm, instance=village, template="branches/village_form.html",
         scope=scope, success_message=_("The village was saved."),
@@ -60,8 +59,8 @@ def branch_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if scope.level == NONE:
         raise Http404
     branch = get_in_scope_or_404(scope.branches(), pk=pk) if pk else Branch()
-    if not scope.can_edit_registry() or (pk and not scope.covers_commune(branch.commune_id)):
-        raise PermissionDenied
+    if not scope.can_edit_registry() or (pk and not scope.can_edit_commune(branch.commune_id)):
+        raise NotAllowed
     return _edit(
         request, form_class=BranchForm, instance=branch, template="branches/branch_form.html",
         scope=scope, success_message=_("The branch was saved."),

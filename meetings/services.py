@@ -42,8 +42,7 @@ EDITABLE_FIELDS = (
 
 
 def _check_rights(scope: Scope, branch: Branch) -> None:
-    if not scope.covers_branch(branch):
-        raise DomainError(_("You may not record meetings of branch %(branch)s.") % {"branch": branch.name})
+    scope.require_branch(branch, _("You may not record meetings of branch %(branch)s.") % {"branch": branch.name})
 
 
 def _lock_meeting(meeting: Meeting) -> Meeting:

@@ -46,7 +46,7 @@ def _meeting_or_404(request: HttpRequest, pk: int) -> Meeting:
 
 def _writable_meeting_or_404(request: HttpRequest, pk: int) -> Meeting:
     meeting = _meeting_or_404(request, pk)
-    if not scope_for(request.user).covers_branch(meeting.branch):
+    if not scope_for(request.user).can_edit_branch(meeting.branch):
         raise Http404
     return meeting
 
@@ -65,7 +65,7 @@ def branch_meetings(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "meetings/branch_meetings.html",
-        {"branch": branch, "meetings": meetings, "can_write": scope.covers_branch(branch)},
+        {"branch": branch, "meetings": meetings, "can_write": scope.can_edit_branch(branch)},
     )
 
 
@@ -73,7 +73,7 @@ def branch_meetings(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_new(request: HttpRequest, pk: int) -> HttpResponse:
     scope = scope_for(request.user)
     branch = get_in_scope_or_404(scope.branches().select_related("commune"), pk=pk)
-    if not scope.covers_branch(branch):
+    if not scope.can_edit_branch(branch):
         raise Http404
     form = MeetingForm(request.POST or None, branch=branch, instance=Meeting(branch=branch))
     if request.method == "POST" and form.is_valid():
@@ -150,7 +150,7 @@ def _review(meeting: Meeting) -> list[dict]:
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scope = scope_for(request.user)
     meeting = _meeting_or_404(request, pk)
-    can_write = scope.covers_branch(meeting.branch)
+    can_write = scope.can_edit_branch(meeting.branch)
     editable = can_write and not meeting.is_adopted
     sheet = _sheet(meeting)
     context = {

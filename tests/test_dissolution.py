@@ -15,7 +15,7 @@ from members.selectors.members import member_timeline
 from members.services.dissolutions import branch_dissolve, dissolution_undo
 from members.services.members import membership_move
 from members.services.transfers import transfer_request
-from pacnam.errors import DomainError
+from pacnam.errors import DomainError, NotAllowed
 from tests.conftest import make_branch, make_member, make_village
 from tests.test_transfers import run_at_once
 
@@ -90,14 +90,14 @@ def test_dissolution_moves_everyone_in_one_batch(office):
 
 def test_outsider_and_branch_secretary_may_not_dissolve(office):
     for user in (office.outsider, office.branch_secretary):
-        with pytest.raises(DomainError):
+        with pytest.raises(NotAllowed):
             branch_dissolve(branch=office.office, decision="1", on=APRIL, by=user,
                             assignments={office.homeless.pk: office.branch2})
     assert not DissolutionBatch.objects.exists()
 
 
 def test_a_secretary_may_not_place_a_member_in_another_commune(office):
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         branch_dissolve(branch=office.office, decision="1", on=APRIL, by=office.secretary,
                         assignments={office.homeless.pk: office.other_branch})
     assert current_branch(office.homeless) == office.office
@@ -114,7 +114,7 @@ def test_a_pending_transfer_blocks_the_dissolution(office):
 def test_undo_restores_the_branch_and_every_membership(office):
     batch = branch_dissolve(branch=office.office, decision="15-QĐ/ĐU", on=APRIL, by=office.secretary,
                             assignments={office.homeless.pk: office.branch2})
-    with pytest.raises(DomainError, match="district officer"):
+    with pytest.raises(NotAllowed, match="district officer"):
         dissolution_undo(batch=batch, by=office.secretary)
     dissolution_undo(batch=batch, by=office.district)
     branch = Branch.objects.get(pk=office.office.pk)

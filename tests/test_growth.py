@@ -22,7 +22,7 @@ from members.models import (
 from members.selectors.growth import probations_due
 from members.services import growth
 from pacnam.dates import add_working_days
-from pacnam.errors import DomainError
+from pacnam.errors import DomainError, NotAllowed
 from tests.conftest import make_member, working_days_between
 from tests.growth_helpers import STEP_DATES, advance, make_candidate
 
@@ -91,7 +91,7 @@ def test_the_database_refuses_steps_out_of_order(world):
 def test_only_the_communes_secretary_or_the_district_records_steps(world):
     candidate = make_candidate(world)
     for user in (world.branch_secretary, world.outsider, world.nobody):
-        with pytest.raises(DomainError):
+        with pytest.raises(NotAllowed):
             growth.candidate_step_record(
                 by=user, candidate=candidate, step=CandidateStep.AWARENESS, on=D(2024, 1, 10)
             )
@@ -331,7 +331,7 @@ def test_recognition_as_full_member_comes_after_12_months(world, probationer, vo
 
 
 def test_the_branch_secretary_cannot_recognise(world, probationer):
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         growth.member_recognize_full(
             by=world.branch_secretary, member=probationer, branch_voted_on=D(2026, 3, 12),
             decision_number="1", decision_on=D(2026, 3, 20),

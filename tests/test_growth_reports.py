@@ -21,7 +21,7 @@ from members.selectors.growth import (
 )
 from members.services import growth
 from members.services.members import member_leave
-from pacnam.errors import DomainError
+from pacnam.errors import DomainError, NotAllowed
 from tests.conftest import make_member
 from tests.growth_helpers import advance, make_candidate
 
@@ -89,7 +89,7 @@ def test_ratings_are_unique_per_year_in_the_database(world):
 
 def test_only_the_commune_secretary_and_district_enter_ratings(world):
     for user in (world.branch_secretary, world.outsider):
-        with pytest.raises(DomainError):
+        with pytest.raises(NotAllowed):
             _rate(world, {world.member.pk: "good"}, by=user)
     _rate(world, {world.member.pk: "good"}, by=world.district)
 

@@ -21,7 +21,7 @@ from members.services.transfers import (
     transfer_request,
 )
 from pacnam.dates import add_working_days
-from pacnam.errors import DomainError
+from pacnam.errors import DomainError, NotAllowed
 from tests.conftest import make_branch, make_member, make_village, working_days_between
 
 D = datetime.date
@@ -139,21 +139,21 @@ def test_letter_numbers_run_per_commune_and_year(world):
 
 def test_branch_secretary_and_outsider_may_not_transfer(world):
     for user in (world.branch_secretary, world.outsider, world.nobody):
-        with pytest.raises(DomainError):
+        with pytest.raises(NotAllowed):
             transfer_request(on=D(2019, 4, 1), by=user, member=world.member, to_branch=world.branch2)
     assert not Transfer.objects.exists()
 
 
 def test_outsider_may_not_take_any_step(world):
     transfer = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         transfer_issue_letter(transfer=transfer, by=world.outsider)
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         transfer_refuse(transfer=transfer, by=world.outsider, reason="no")
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         transfer_cancel(transfer=transfer, by=world.branch_secretary, reason="no")
     transfer_issue_letter(transfer=transfer, by=world.secretary, on=D(2019, 5, 2))
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         transfer_receive(transfer=transfer, by=world.outsider)
     transfer.refresh_from_db()
     assert transfer.status == "letter_issued"
@@ -209,10 +209,10 @@ def test_cancel_and_refuse_need_a_reason_and_end_the_transfer(world):
 def test_between_communes_the_district_issues_and_the_receiver_records(world):
     t = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.other_branch)
     assert t.scope == "between_communes"
-    with pytest.raises(DomainError):  # the commune may not issue a letter leaving it
+    with pytest.raises(NotAllowed):  # the commune may not issue a letter leaving it
         transfer_issue_letter(transfer=t, by=world.secretary)
     transfer_issue_letter(transfer=t, by=world.district, on=D(2019, 5, 2))
-    with pytest.raises(DomainError):  # the sending commune does not record receipt
+    with pytest.raises(NotAllowed):  # the sending commune does not record receipt
         transfer_receive(transfer=t, by=world.secretary)
     transfer_receive(transfer=t, by=world.outsider, on=D(2019, 5, 6))
     assert official_branch(world.member) == world.other_branch
@@ -241,7 +241,7 @@ def test_into_the_district_creates_the_member_on_receipt(world):
         ),
     )
     assert t.scope == "into_district" and t.member is None
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         transfer_receive(transfer=t, by=world.outsider)
     transfer_receive(transfer=t, by=world.secretary, on=D(2019, 6, 3))
     member = Member.objects.get(citizen_id="006080001234")

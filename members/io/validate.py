@@ -125,7 +125,7 @@ class _Context:
             self.branches_by_id = {b.pk: b for b in self.branches.values()}
 
     def covers(self, commune_id: int | None) -> bool:
-        return self.scope is None or self.scope.covers_commune(commune_id)
+        return self.scope is None or self.scope.can_edit_commune(commune_id)
 
     def commune(self, row: _Row, column: str = "commune_code") -> Commune | None:
         code = row.text(column, required=True)

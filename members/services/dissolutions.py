@@ -56,8 +56,7 @@ def _branch_dissolve(
     Refused while any member is unplaced or has a transfer in progress.
     """
     scope = acting_scope(by)
-    if not scope.covers_commune(branch.commune_id):
-        raise NotAllowed(_("You may not dissolve this branch."))
+    scope.require_commune(branch.commune_id, _("You may not dissolve this branch."))
     decision = (decision or "").strip()
     if not decision:
         raise DomainError(_("Give the number of the dissolution decision."), field="decision")
@@ -105,7 +104,7 @@ def _branch_dissolve(
     for row in rows:
         if row.destination.pk == branch.pk:
             raise DomainError(_("A member cannot stay in the branch being dissolved."))
-        if row.decided_by_person and not scope.covers_commune(row.destination.commune_id):
+        if row.decided_by_person and not scope.can_edit_commune(row.destination.commune_id):
             raise NotAllowed(
                 _("You may not send a member to branch %(branch)s.") % {"branch": row.destination.name}
             )

@@ -57,9 +57,8 @@ RATEABLE_STATUSES = (MemberStatus.ACTIVE,)
 
 def _require_commune_rights(scope: Scope, branch: Branch) -> None:
     """Candidates and ratings are roster work: district officers and the commune's
-    secretary. Anyone else is told nothing more than "not found"."""
-    if not (scope.can_edit_registry() and scope.covers_commune(branch.commune_id)):
-        raise DomainError(_("You may not change records of branch %(branch)s.") % {"branch": branch.name})
+    secretary. Someone who sees the branch but may not change it gets a 403."""
+    scope.require_commune(branch.commune_id, _("You may not change records of branch %(branch)s.") % {"branch": branch.name})
 
 
 def _check_not_future(on: datetime.date, field: str = "on") -> None:

@@ -48,15 +48,15 @@ _INCOMING_DATES = ("birth_date", "admitted_on", "full_on")
 
 def _may_request(scope: Scope, transfer: Transfer) -> bool:
     if transfer.scope == TransferScope.INTO_DISTRICT:
-        return scope.covers_commune(transfer.to_branch.commune_id)
-    return scope.covers_commune(transfer.from_branch.commune_id)
+        return scope.can_edit_commune(transfer.to_branch.commune_id)
+    return scope.can_edit_commune(transfer.from_branch.commune_id)
 
 
 def _may_issue_letter(scope: Scope, transfer: Transfer) -> bool:
     # Inside one commune the commune committee decides; anything that leaves
     # a commune is done by the district committee.
     if transfer.scope == TransferScope.WITHIN_COMMUNE:
-        return scope.covers_commune(transfer.from_branch.commune_id)
+        return scope.can_edit_commune(transfer.from_branch.commune_id)
     if transfer.scope == TransferScope.INTO_DISTRICT:
         return False  # the origin issues it, outside the district
     return scope.is_district
@@ -65,7 +65,7 @@ def _may_issue_letter(scope: Scope, transfer: Transfer) -> bool:
 def _may_receive(scope: Scope, transfer: Transfer) -> bool:
     if transfer.to_branch_id is None:
         return False
-    return scope.covers_commune(transfer.to_branch.commune_id)
+    return scope.can_edit_commune(transfer.to_branch.commune_id)
 
 
 def transfer_actions(*, transfer: Transfer, scope: Scope) -> set[str]:
@@ -350,7 +350,7 @@ def transfer_receive(*, transfer: Transfer, by, on: datetime.date | None = None)
         raise DomainError(_("This transfer cannot be received now (it is %(status)s).")
                           % {"status": transfer.get_status_display()})
     if not _may_receive(scope, transfer):
-        raise DomainError(_("Only the receiving commune records the receipt."))
+        raise NotAllowed(_("Only the receiving commune records the receipt."))
     on = (on or timezone.localdate())
     if on < (transfer.letter_date or transfer.requested_on):
         raise DomainError(_("The receipt cannot be before the letter or the request."), field="on")

@@ -5,7 +5,6 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from branches.access import Scope, get_in_scope_or_404, scope_for
 from branches.models import Branch
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.errors import DomainError
 
 from ..forms.dissolutions import DissolutionForm
 from ..models import DissolutionBatch, TransferStatus
@@ -104,8 +103,6 @@ def dissolution_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             branch=branch, decision=form.cleaned_data["decision"], on=form.cleaned_data["on"],
             by=request.user, assignments=form.assignments(),
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("transfers:dissolution_plan", branch.pk)
@@ -137,8 +134,6 @@ def dissolution_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_in_scope_or_404(DissolutionBatch.objects.filter(branch__in=scope.branches()), pk=pk)
     try:
         dissolution_undo(batch=batch, by=request.user)
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

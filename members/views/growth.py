@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from branches.access import Scope, get_in_scope_or_404, scope_for
-from pacnam.errors import DomainError
+from pacnam.errors import DomainError, NotAllowed
 
 from ..forms.growth import (
     CandidateForm,
@@ -48,12 +47,12 @@ def _scoped_candidates(scope: Scope):
 
 
 def _can_change(scope: Scope, branch) -> bool:
-    return scope.can_edit_registry() and scope.covers_commune(branch.commune_id)
+    return scope.can_edit_commune(branch.commune_id)
 
 
 def _require_change(scope: Scope, branch) -> None:
     if not _can_change(scope, branch):
-        raise PermissionDenied
+        raise NotAllowed
 
 
 def _form_error(form, exc: DomainError) -> None:
@@ -99,7 +98,7 @@ def candidate_create(request: HttpRequest) -> HttpResponse:
     if scope.level == "none":
         raise Http404
     if not scope.can_edit_registry():
-        raise PermissionDenied
+        raise NotAllowed
     form = CandidateForm(request.POST or None, scope=scope)
     if request.method == "POST" and form.is_valid():
         try:
@@ -315,7 +314,7 @@ def rating_form(request: HttpRequest, branch_pk: int, year: int) -> HttpResponse
         raise Http404
     can_change = _can_change(scope, branch)
     if request.method == "POST" and not can_change:
-        raise PermissionDenied
+        raise NotAllowed
     members = list(growth.rateable_members(branch, year).order_by("folded_name", "pk"))
     existing = Evaluation.objects.filter(year=year).filter(
         Q(member__in=[m.pk for m in members]) | Q(branch=branch, member__isnull=True)

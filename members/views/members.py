@@ -2,14 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from branches.access import NONE, get_in_scope_or_404, scope_for
 from pacnam.audit import audit_for_member
-from pacnam.errors import DomainError
+from pacnam.errors import DomainError, NotAllowed
 from pacnam.pagination import CappedPaginator
 from pacnam.versioning import save_if_unchanged
 
@@ -58,7 +57,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "member": member,
         "audit_entries": audit_for_member(member, limit=20),
-        "can_edit": scope.can_edit_registry() and scope.covers_commune(member.branch.commune_id),
+        "can_edit": scope.can_edit_commune(member.branch.commune_id),
     }
     context["timeline"] = member_timeline(member)
     return render(request, "members/member_detail.html", context)
@@ -71,8 +70,8 @@ def member_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         raise Http404
     # Outside the scope: 404. Inside it but read-only (a branch secretary): 403.
     member = get_in_scope_or_404(Member.objects.visible_to(scope), pk=pk) if pk else Member()
-    if not scope.can_edit_registry() or (pk and not scope.covers_commune(member.branch.commune_id)):
-        raise PermissionDenied
+    if not scope.can_edit_registry() or (pk and not scope.can_edit_commune(member.branch.commune_id)):
+        raise NotAllowed
     form = MemberForm(request.POST or None, instance=member, scope=scope)
     if request.method == "POST" and form.is_valid():
         try:

@@ -8,7 +8,6 @@ nothing is half-saved (the services are atomic).
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -86,8 +85,6 @@ def transfer_start(request: HttpRequest, member_id: int) -> HttpResponse:
                 reason=data["reason"], planned_end=data["planned_end"], on=data["requested_on"],
                 moved_on=data["moved_on"],
             )
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from exc
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -109,8 +106,6 @@ def transfer_incoming(request: HttpRequest) -> HttpResponse:
                 by=request.user, to_branch=data["to_branch"], other_organisation=data["other_organisation"],
                 other_address=data["other_address"], incoming=form.incoming(), on=data["requested_on"],
             )
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from exc
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -142,15 +137,13 @@ def _step(request: HttpRequest, pk: int, run, form_class) -> HttpResponse:
     transfer = get_in_scope_or_404(_transfers(scope), pk=pk)
     if not scope.can_edit_registry():
         # A branch secretary sees the transfer but takes no step of it.
-        raise PermissionDenied
+        raise NotAllowed
     form = form_class(request.POST)
     if not form.is_valid():
         flash_form_errors(request, form)
         return redirect("transfers:detail", transfer.pk)
     try:
         run(transfer, form.cleaned_data)
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

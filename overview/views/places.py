@@ -66,7 +66,7 @@ def commune_detail(request: HttpRequest, code: str) -> HttpResponse:
             "office_branches": office,
             "active_count": sum(1 for b in branches if not b.is_dissolved),
             "member_total": sum(b.member_count for b in branches),
-            "can_edit": scope.covers_commune(commune.pk),
+            "can_edit": scope.can_edit_commune(commune.pk),
         },
     )
 
@@ -98,7 +98,7 @@ def branch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cadre_count": sum(1 for m in roster if m.member.is_commune_cadre),
         "past": past,
         "audit_entries": audit_for_branch(branch, limit=20),
-        "can_edit": scope.covers_commune(branch.commune_id),
+        "can_edit": scope.can_edit_commune(branch.commune_id),
     }
     context.update(_branch_page_extras(request, branch, scope))
     return render(request, "overview/branch_detail.html", context)
@@ -109,7 +109,7 @@ def _branch_page_extras(request, branch, scope) -> dict:
     each a fixed number of queries."""
     return {
         "recent_meetings": list(branch_recent_meetings(branch, 6)),
-        "can_record_meetings": scope.covers_branch(branch),
+        "can_record_meetings": scope.can_edit_branch(branch),
         "dissolutions": list(branch_dissolutions(branch)),
     }
 
@@ -133,6 +133,6 @@ def village_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "branches": list(village.branches.order_by("dissolved_on", "name")),
             "residents": residents,
             "cadre_count": sum(1 for m in residents if m.is_commune_cadre),
-            "can_edit": scope.covers_commune(village.commune_id),
+            "can_edit": scope.can_edit_commune(village.commune_id),
         },
     )
