@@ -198,7 +198,7 @@ def _roll_lines(meeting: Meeting) -> list[Attendance]:
             meeting=meeting,
             member=member,
             standing=standing,
-            is_full=member.full_on is not None and member.full_on <= date,
+            is_full=not member.is_probationary_on(date),
             temporary=temporary,
         )
     return list(lines.values())

@@ -394,3 +394,19 @@ def test_incoming_form_refuses_a_malformed_citizen_id(world, login):
     })
     assert response.status_code == 200 and "12 digits" in response.text
     assert not Transfer.objects.exists()
+
+
+def test_the_review_page_reads_the_plan_once(world, login):
+    """The plan (the branch's memberships and the village branches) is read once per
+    request: the choices in the form are applied to it without reading it again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(world.district)
+    homeless = make_member(world.office, village=make_village(world.commune, "Bản Chang"), name="Bàn Văn Sinh")
+    url = reverse("transfers:dissolution_plan", args=[world.office.pk])
+    params = {"review": "1", "decision": "1", "on": "2019-04-01", f"assign-{homeless.pk}": world.branch2.pk}
+    with CaptureQueriesContext(connection) as ctx:
+        assert "Confirm the dissolution" in client.get(url, params).text
+    plan_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "members_membership"' in q["sql"]]
+    assert len(plan_reads) == 1, plan_reads

@@ -64,6 +64,8 @@ class MemberQuerySet(models.QuerySet):
         return self.filter(Q(branch__in=branches) | Exists(attached))
 
     def probationary(self):
+        """Probationary today: Member.is_probationary_on's rule in SQL (dates are never
+        in the future, so "not full" is "no full_on")."""
         return self.filter(full_on__isnull=True).exclude(status=MemberStatus.LEFT)
 
     def full(self):
@@ -220,13 +222,19 @@ class Member(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("members:detail", args=[self.pk])
 
-    @property
-    def is_full(self) -> bool:
-        return self.full_on is not None
+    def is_probationary_on(self, date: datetime.date) -> bool:
+        """The one definition of "probationary" (đảng viên dự bị): admitted by `date`,
+        not yet made full by then, and not yet left. MemberQuerySet.probationary()
+        is the same rule for today, in SQL."""
+        return (
+            self.admitted_on <= date
+            and (self.full_on is None or self.full_on > date)
+            and (self.left_on is None or self.left_on > date)
+        )
 
     @property
     def is_probationary(self) -> bool:
-        return self.full_on is None
+        return self.is_probationary_on(timezone.localdate())
 
     def clean(self):
         """Rules a person can break in a form; the constraints above stay the last line."""

@@ -1,6 +1,7 @@
 """Reads of dissolutions: the plan of one (where each member would go), where
 the policy stands per commune, a branch's batches."""
 
+import dataclasses
 import datetime
 from dataclasses import dataclass, field
 
@@ -97,7 +98,6 @@ def branch_dissolution_plan(
     decision. Two queries whatever the size of the branch.
     """
     on = (on or timezone.localdate())
-    assignments = assignments or {}
     memberships = list(
         Membership.objects.filter(branch=branch, kind=MembershipKind.OFFICIAL, ended_on__isnull=True)
         .select_related("member", "member__residence_village")
@@ -111,19 +111,29 @@ def branch_dissolution_plan(
         .order_by("-code")
     ):
         village_branches[candidate.village_id] = candidate  # the lowest code wins
-    rows = []
-    for membership in memberships:
-        member = membership.member
-        proposed = village_branches.get(member.residence_village_id)
-        chosen = assignments.get(member.pk) or assignments.get(member.citizen_id)
-        rows.append(
-            PlanRow(
-                member=member,
-                membership=membership,
-                from_branch=branch,
-                proposed=proposed,
-                destination=chosen or proposed,
-                decided_by_person=chosen is not None and chosen != proposed,
-            )
+    rows = [
+        PlanRow(
+            member=membership.member,
+            membership=membership,
+            from_branch=branch,
+            proposed=village_branches.get(membership.member.residence_village_id),
+            destination=village_branches.get(membership.member.residence_village_id),
         )
-    return rows
+        for membership in memberships
+    ]
+    return with_assignments(rows, assignments)
+
+
+def with_assignments(rows: list[PlanRow], assignments: dict | None) -> list[PlanRow]:
+    """The plan with a person's choices ({member id or citizen ID: Branch}) applied:
+    no query, so a page that has the plan need not build it again."""
+    assignments = assignments or {}
+    result = []
+    for row in rows:
+        chosen = assignments.get(row.member.pk) or assignments.get(row.member.citizen_id)
+        result.append(dataclasses.replace(
+            row,
+            destination=chosen or row.proposed,
+            decided_by_person=chosen is not None and chosen != row.proposed,
+        ))
+    return result

@@ -5,6 +5,7 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +19,7 @@ from pacnam.errors import DomainError
 
 from ..forms.dissolutions import DissolutionForm
 from ..models import DissolutionBatch, TransferStatus
-from ..selectors.dissolutions import branch_dissolution_plan, policy_progress
+from ..selectors.dissolutions import branch_dissolution_plan, policy_progress, with_assignments
 from ..services.dissolutions import branch_dissolve, dissolution_undo
 
 
@@ -56,13 +57,19 @@ def _dissolving_branch(request: HttpRequest, pk: int) -> tuple[Scope, Branch]:
     return scope, branch
 
 
-def _plan_form(scope: Scope, branch: Branch, data, on: datetime.date | None = None):
-    destinations = list(
+def _destinations(scope: Scope, branch: Branch) -> list[Branch]:
+    return list(
         scope.branches(Branch.objects.active()).exclude(pk=branch.pk).select_related("commune").order_by("name")
     )
-    rows = branch_dissolution_plan(branch=branch, on=on or timezone.localdate())
-    form = DissolutionForm(data, rows=rows, branches=destinations)
-    return rows, form
+
+
+def _plan_date(data) -> datetime.date:
+    """The dissolution date typed so far (today until a valid one is): the plan
+    proposes the branches active on it."""
+    try:
+        return DissolutionForm.base_fields["on"].clean((data or {}).get("on")) or timezone.localdate()
+    except ValidationError:
+        return timezone.localdate()
 
 
 @login_required
@@ -74,11 +81,13 @@ def dissolution_plan(request: HttpRequest, pk: int) -> HttpResponse:
     if branch.is_dissolved:
         messages.error(request, _("This branch is already dissolved."))
         return redirect("transfers:dissolution_choose")
-    submitted = "review" in request.GET
-    rows, form = _plan_form(scope, branch, request.GET if submitted else None)
-    if submitted and form.is_valid():
-        assignments = form.assignments()
-        rows = branch_dissolution_plan(branch=branch, assignments=assignments, on=form.cleaned_data["on"])
+    data = request.GET if "review" in request.GET else None
+    # The plan is built once: the choices made in the form are applied to it
+    # without another query.
+    rows = branch_dissolution_plan(branch=branch, on=_plan_date(data))
+    form = DissolutionForm(data, rows=rows, branches=_destinations(scope, branch))
+    if data is not None and form.is_valid():
+        rows = with_assignments(rows, form.assignments())
         unplaced = [row for row in rows if row.needs_decision]
         if not unplaced:
             return render(
@@ -94,7 +103,8 @@ def dissolution_plan(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def dissolution_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     scope, branch = _dissolving_branch(request, pk)
-    rows, form = _plan_form(scope, branch, request.POST)
+    # No plan here: the service builds it once, under its lock.
+    form = DissolutionForm(request.POST, branches=_destinations(scope, branch))
     if not form.is_valid():
         messages.error(request, _("The plan was incomplete: nothing was changed."))
         return redirect("transfers:dissolution_plan", branch.pk)

@@ -83,6 +83,8 @@ def branch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("member")
         .order_by("kind", "member__folded_name")
     )
+    for membership in roster:
+        membership.probationary = membership.member.is_probationary_on(as_of)
     past = list(
         Membership.objects.filter(branch=branch, ended_on__lte=as_of)
         .select_related("member")
@@ -94,7 +96,7 @@ def branch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_today": as_of == timezone.localdate(),
         "roster": roster,
         "official_count": sum(1 for m in roster if m.kind == "official"),
-        "full_count": sum(1 for m in roster if m.member.full_on and m.member.full_on <= as_of),
+        "full_count": sum(1 for m in roster if not m.probationary),
         "cadre_count": sum(1 for m in roster if m.member.is_commune_cadre),
         "past": past,
         "audit_entries": audit_for_branch(branch, limit=20),
