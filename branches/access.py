@@ -133,6 +133,16 @@ def acting_scope(by) -> Scope:
     return SYSTEM_SCOPE if by is None else scope_for(by)
 
 
+def editor_scope_or_404(user) -> Scope:
+    """The scope of a page only editors use (transfers, dissolutions): district
+    and commune level. A branch secretary or a user without a role gets the same
+    404 as for a record outside their scope."""
+    scope = scope_for(user)
+    if not scope.can_edit_registry():
+        raise Http404
+    return scope
+
+
 def get_in_scope_or_404(qs: QuerySet, **lookup):
     """Fetch one record from an already scoped queryset, or 404."""
     try:

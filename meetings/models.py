@@ -5,7 +5,6 @@ that other pages reuse live in meetings/selectors.py.
 """
 
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import ExtractMonth, ExtractYear
@@ -14,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Village
 from members.models import Member
+from pacnam.fields import actor_field
 
 
 class MeetingKind(models.TextChoices):
@@ -82,9 +82,7 @@ class Meeting(models.Model):
     adopted_on = models.DateField(_("minutes adopted on"), null=True, blank=True)
     # Set by meeting_open_roll: the roll is taken once, from the roster on the date.
     roll_opened = models.BooleanField(default=False, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = actor_field(keep_user=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Who changed the minutes and when, before they were adopted.
@@ -160,9 +158,7 @@ class MeetingAddendum(models.Model):
     )
     dated = models.DateField(_("date"))
     text = models.TextField(_("correction"))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = actor_field(keep_user=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,6 +8,7 @@ from branches.admin import BranchAdmin
 from branches.models import Branch
 from pacnam.versioning import VersionCheckedAdmin
 
+from .forms.members import MEMBER_FIELDS
 from .models import (  # noqa: E402
     Candidate,
     CandidateIntroducer,
@@ -82,10 +83,7 @@ class MemberAddForm(forms.ModelForm):
 
     class Meta:
         model = Member
-        fields = [
-            "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village",
-            "position", "is_commune_cadre", "admitted_on", "full_on", "card_number",
-        ]
+        fields = MEMBER_FIELDS
 
     def clean(self):
         cleaned = super().clean()

@@ -1,8 +1,12 @@
 """Form pieces every app shares: the one date widget, the versioned model form,
 selects that stay small at a province's size, and form errors as messages."""
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import messages
+
+from .errors import DomainError
 
 # Dates are typed as Vietnamese write them or as ISO; both are read.
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
@@ -37,6 +41,19 @@ class VersionedForm(forms.ModelForm):
     @property
     def opened_version(self) -> int:
         return self.cleaned_data.get("version") or self.instance.version
+
+
+def report_outcome(request, action: Callable[[], object], *, success: str) -> bool:
+    """Run one service call for a POST-only button and say how it went: its refusal
+    (a DomainError) as an error message, or `success`. The page redirects back to
+    the record either way; nothing is half-saved, as the services are atomic."""
+    try:
+        action()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return False
+    messages.success(request, success)
+    return True
 
 
 def flash_form_errors(request, form) -> None:

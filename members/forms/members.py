@@ -12,6 +12,13 @@ from pacnam.forms import BoundedModelChoiceField, BoundedSelect, DateInput, Vers
 
 from ..models import Member, MemberStatus
 
+# A member's own fields, as a person enters them (the branch comes separately:
+# it is kept by the services). The admin's add form asks the same.
+MEMBER_FIELDS = [
+    "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village",
+    "position", "is_commune_cadre", "admitted_on", "full_on", "card_number",
+]
+
 
 class MemberForm(VersionedForm):
     """Add or edit a member. On add, the member's first official branch and the
@@ -27,10 +34,7 @@ class MemberForm(VersionedForm):
 
     class Meta:
         model = Member
-        fields = [
-            "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village",
-            "position", "is_commune_cadre", "admitted_on", "full_on", "card_number",
-        ]
+        fields = MEMBER_FIELDS
         widgets = {
             "birth_date": DateInput(),
             "admitted_on": DateInput(),

@@ -1,13 +1,13 @@
 """Dissolving a branch: one batch of moves that can be reviewed and undone as a unit."""
 
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch
+from pacnam.fields import actor_field
 
 from .members import Member, Membership
 
@@ -21,26 +21,13 @@ class DissolutionBatch(models.Model):
     )
     decision = models.CharField(_("decision number"), max_length=100)
     dissolved_on = models.DateField(_("date"))
-    performed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("performed by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text=_("Empty when applied by the system (the dissolve_branch command)."),
+    performed_by = actor_field(
+        _("performed by"), help_text=_("Empty when applied by the system (the dissolve_branch command).")
     )
     performed_at = models.DateTimeField(_("performed at"), default=timezone.now)
     via_command = models.BooleanField(_("applied with the command"), default=False)
     undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
-    undone_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("undone by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    undone_by = actor_field(_("undone by"))
 
     class Meta:
         verbose_name = _("branch dissolution")

@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Village
 from pacnam.dates import add_months, add_working_days
+from pacnam.fields import actor_field
 from pacnam.text import fold
 
 from .members import Gender, Member, citizen_id_validator
@@ -265,13 +266,7 @@ class CandidateStepRecord(models.Model):
         Candidate, verbose_name=_("candidate"), on_delete=models.CASCADE, related_name="records"
     )
     step = models.CharField(_("step"), max_length=20, choices=CandidateStep.choices)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    recorded_by = actor_field(_("recorded by"), keep_user=False, blank=False)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
@@ -321,13 +316,7 @@ class FullMembershipRecognition(models.Model):
     branch_voted_on = models.DateField(_("branch vote"))
     decision_number = models.CharField(_("decision number"), max_length=50)
     decision_on = models.DateField(_("decision date"))
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    recorded_by = actor_field(_("recorded by"), keep_user=False, blank=False)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
@@ -380,13 +369,7 @@ class Evaluation(models.Model):
         help_text=_("Empty when the branch itself is rated."),
     )
     rating = models.CharField(_("rating"), max_length=20, choices=Rating.choices)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    recorded_by = actor_field(_("recorded by"), keep_user=False, blank=False)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
     history = HistoricalRecords()
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch, Commune
 from pacnam.dates import add_working_days
+from pacnam.fields import actor_field
 
 from .members import Member
 
@@ -135,32 +136,11 @@ class Transfer(models.Model):
     # The date on the member's application, which may be earlier than the day
     # it is entered here; the letter cannot be dated before it.
     requested_on = models.DateField(_("date of the request"), default=timezone.localdate)
-    letter_issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("letter issued by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    letter_issued_by = actor_field(_("letter issued by"))
     letter_issued_at = models.DateTimeField(_("letter issued at"), null=True, blank=True)
-    received_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("receipt recorded by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    received_by = actor_field(_("receipt recorded by"))
     received_at = models.DateTimeField(_("receipt recorded at"), null=True, blank=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("cancelled or refused by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    closed_by = actor_field(_("cancelled or refused by"))
     closed_at = models.DateTimeField(_("cancelled or refused at"), null=True, blank=True)
 
     objects = TransferQuerySet.as_manager()

@@ -102,6 +102,18 @@ def _check_after_previous(candidate: Candidate, step: str, on: datetime.date) ->
         )
 
 
+def _open_step(*, by, candidate: Candidate, step: str, on: datetime.date) -> Candidate:
+    """Lock the candidate and check that `by` may record `step` on `on`: the
+    commune's rights, the step is the next one, the date is not in the future and
+    not before the previous step's. Returns the locked, fresh candidate."""
+    candidate = _lock_candidate(candidate)
+    _require_commune_rights(scope_for(by), candidate.branch)
+    _check_next_step(candidate, step)
+    _check_not_future(on)
+    _check_after_previous(candidate, step, on)
+    return candidate
+
+
 def _record(candidate: Candidate, step: str, by) -> None:
     CandidateStepRecord.objects.create(candidate=candidate, step=step, recorded_by=by)
 
@@ -155,11 +167,7 @@ def candidate_step_record(
     history, verification, branch and commune resolutions), in order."""
     if step not in SIMPLE_STEPS:
         raise DomainError(_("This step is recorded with its own form."))
-    candidate = _lock_candidate(candidate)
-    _require_commune_rights(scope_for(by), candidate.branch)
-    _check_next_step(candidate, step)
-    _check_not_future(on)
-    _check_after_previous(candidate, step, on)
+    candidate = _open_step(by=by, candidate=candidate, step=step, on=on)
     setattr(candidate, STEP_FIELD[step], on)
     fields = [STEP_FIELD[step]]
     if step in STEP_NUMBER_FIELD:
@@ -203,11 +211,7 @@ def candidate_introducers_record(
     """Record the two introducers, each with the date since which they have worked
     with the candidate. Each must be a full, active member on the branch roster who
     has worked with the candidate for at least a year; anyone else is refused."""
-    candidate = _lock_candidate(candidate)
-    _require_commune_rights(scope_for(by), candidate.branch)
-    _check_next_step(candidate, CandidateStep.INTRODUCERS)
-    _check_not_future(on)
-    _check_after_previous(candidate, CandidateStep.INTRODUCERS, on)
+    candidate = _open_step(by=by, candidate=candidate, step=CandidateStep.INTRODUCERS, on=on)
     if len(introducers) != 2:
         raise DomainError(_("A candidate needs exactly two introducers."))
     if introducers[0][0].pk == introducers[1][0].pk:
@@ -231,11 +235,7 @@ def candidate_decision_record(
     *, by, candidate: Candidate, number: str, on: datetime.date
 ) -> Candidate:
     """Record the admission decision (number and date). Party age counts from it."""
-    candidate = _lock_candidate(candidate)
-    _require_commune_rights(scope_for(by), candidate.branch)
-    _check_next_step(candidate, CandidateStep.DECISION)
-    _check_not_future(on)
-    _check_after_previous(candidate, CandidateStep.DECISION, on)
+    candidate = _open_step(by=by, candidate=candidate, step=CandidateStep.DECISION, on=on)
     number = number.strip()
     if not number:
         raise DomainError(_("Give the number of the admission decision."), field="number")
@@ -257,11 +257,7 @@ def candidate_admit(*, by, candidate: Candidate, on: datetime.date) -> Member:
     """Hold the admission ceremony on `on`: the candidate becomes a probationary
     member (admitted on the decision date, in the branch from the ceremony date).
     All or nothing: the member, the membership and the candidate's step together."""
-    candidate = _lock_candidate(candidate)
-    _require_commune_rights(scope_for(by), candidate.branch)
-    _check_next_step(candidate, CandidateStep.CEREMONY)
-    _check_not_future(on)
-    _check_after_previous(candidate, CandidateStep.CEREMONY, on)
+    candidate = _open_step(by=by, candidate=candidate, step=CandidateStep.CEREMONY, on=on)
     if Member.objects.filter(citizen_id=candidate.citizen_id).exists():
         raise DomainError(_("A Party member with this citizen ID already exists."))
     member = Member(

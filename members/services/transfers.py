@@ -397,9 +397,16 @@ def _receive_incoming(transfer: Transfer, to_branch: Branch, on: datetime.date) 
     return member_create(member=member, branch=to_branch, since=max(on, member.admitted_on))
 
 
-def _close_transfer(*, transfer: Transfer, by, reason: str, status: str) -> Transfer:
+def _close_transfer(*, transfer: Transfer, by, reason: str, action: str, status: str) -> Transfer:
+    """End a transfer in progress without moving anyone: cancelled or refused."""
+    scope = acting_scope(by)
+    transfer = _lock_transfer(transfer)
+    if action not in transfer_actions(transfer=transfer, scope=scope):
+        _refuse_step(transfer, scope)
+    if not reason.strip():
+        raise DomainError(_("Give the reason."), field="reason")
     transfer.status = status
-    transfer.closing_reason = reason
+    transfer.closing_reason = reason.strip()
     transfer.closed_by = by
     transfer.closed_at = timezone.now()
     return _save_transfer(transfer)
@@ -408,25 +415,13 @@ def _close_transfer(*, transfer: Transfer, by, reason: str, status: str) -> Tran
 @transaction.atomic
 def transfer_cancel(*, transfer: Transfer, by, reason: str) -> Transfer:
     """Withdraw a transfer in progress (the sending side, or the district)."""
-    scope = acting_scope(by)
-    transfer = _lock_transfer(transfer)
-    if "cancel" not in transfer_actions(transfer=transfer, scope=scope):
-        _refuse_step(transfer, scope)
-    if not reason.strip():
-        raise DomainError(_("Give the reason."), field="reason")
-    return _close_transfer(transfer=transfer, by=by, reason=reason.strip(), status=TransferStatus.CANCELLED)
+    return _close_transfer(transfer=transfer, by=by, reason=reason, action="cancel", status=TransferStatus.CANCELLED)
 
 
 @transaction.atomic
 def transfer_refuse(*, transfer: Transfer, by, reason: str) -> Transfer:
     """Refuse a transfer in progress (whoever would take its next step)."""
-    scope = acting_scope(by)
-    transfer = _lock_transfer(transfer)
-    if "refuse" not in transfer_actions(transfer=transfer, scope=scope):
-        _refuse_step(transfer, scope)
-    if not reason.strip():
-        raise DomainError(_("Give the reason."), field="reason")
-    return _close_transfer(transfer=transfer, by=by, reason=reason.strip(), status=TransferStatus.REFUSED)
+    return _close_transfer(transfer=transfer, by=by, reason=reason, action="refuse", status=TransferStatus.REFUSED)
 
 
 def _refuse_step(transfer: Transfer, scope: Scope):

@@ -6,30 +6,22 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from branches.access import Scope, get_in_scope_or_404, scope_for
+from branches.access import Scope, editor_scope_or_404, get_in_scope_or_404, scope_for
 from branches.models import Branch
 from pacnam.errors import DomainError
+from pacnam.forms import report_outcome
 
 from ..forms.dissolutions import DissolutionForm
 from ..models import DissolutionBatch, TransferStatus
 from ..selectors.dissolutions import branch_dissolution_plan, policy_progress, with_assignments
 from ..services.dissolutions import branch_dissolve, dissolution_undo
-
-
-def _editor_scope(request: HttpRequest) -> Scope:
-    """District and commune level only: a branch secretary or a user without a
-    role gets the same 404 as for a record outside their scope."""
-    scope = scope_for(request.user)
-    if not scope.can_edit_registry():
-        raise Http404
-    return scope
 
 
 def _active_branches():
@@ -41,7 +33,7 @@ def _active_branches():
 
 @login_required
 def dissolution_choose(request: HttpRequest) -> HttpResponse:
-    scope = _editor_scope(request)
+    scope = editor_scope_or_404(request.user)
     branches = scope.branches(Branch.objects.active()).select_related("commune").order_by("commune__code", "kind", "name")
     batches = (
         DissolutionBatch.objects.filter(branch__in=scope.branches())
@@ -52,7 +44,7 @@ def dissolution_choose(request: HttpRequest) -> HttpResponse:
 
 
 def _dissolving_branch(request: HttpRequest, pk: int) -> tuple[Scope, Branch]:
-    scope = _editor_scope(request)
+    scope = editor_scope_or_404(request.user)
     branch = get_in_scope_or_404(scope.branches().select_related("commune"), pk=pk)
     return scope, branch
 
@@ -142,12 +134,9 @@ def dissolution_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def dissolution_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
     scope = scope_for(request.user)
     batch = get_in_scope_or_404(DissolutionBatch.objects.filter(branch__in=scope.branches()), pk=pk)
-    try:
-        dissolution_undo(batch=batch, by=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The dissolution was undone."))
+    report_outcome(
+        request, lambda: dissolution_undo(batch=batch, by=request.user), success=_("The dissolution was undone.")
+    )
     return redirect(reverse("transfers:dissolution_detail", args=[batch.pk]))
 
 
@@ -158,7 +147,7 @@ def dissolution_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
 def policy_report(request: HttpRequest) -> HttpResponse:
     """Conclusion 38-KL/TW in figures: the district sees every commune, a commune
     secretary their own."""
-    scope = _editor_scope(request)
+    scope = editor_scope_or_404(request.user)
     communes, village_branches = policy_progress(scope)
     return render(
         request,

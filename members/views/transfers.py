@@ -8,15 +8,15 @@ nothing is half-saved (the services are atomic).
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from branches.access import Scope, get_in_scope_or_404, scope_for
+from branches.access import Scope, editor_scope_or_404, get_in_scope_or_404, scope_for
 from branches.models import Branch
 from pacnam.errors import DomainError, NotAllowed
-from pacnam.forms import flash_form_errors
+from pacnam.forms import flash_form_errors, report_outcome
 
 from ..forms.transfers import IncomingTransferForm, ReasonForm, StepForm, TransferStartForm
 from ..models import Member, Transfer, TransferScope
@@ -29,15 +29,6 @@ from ..services.transfers import (
     transfer_refuse,
     transfer_request,
 )
-
-
-def _editor_scope(request: HttpRequest) -> Scope:
-    """District and commune level only: a branch secretary or a user without a
-    role gets the same 404 as for a record outside their scope."""
-    scope = scope_for(request.user)
-    if not scope.can_edit_registry():
-        raise Http404
-    return scope
 
 
 def _transfers(scope: Scope):
@@ -70,7 +61,7 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def transfer_start(request: HttpRequest, member_id: int) -> HttpResponse:
-    scope = _editor_scope(request)
+    scope = editor_scope_or_404(request.user)
     member = get_in_scope_or_404(
         Member.objects.filter(branch__in=scope.branches()).select_related("branch__commune"), pk=member_id
     )
@@ -95,7 +86,7 @@ def transfer_start(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @login_required
 def transfer_incoming(request: HttpRequest) -> HttpResponse:
-    scope = _editor_scope(request)
+    scope = editor_scope_or_404(request.user)
     branches = scope.branches(_active_branches())
     villages = scope.villages().select_related("commune").order_by("commune__code", "name")
     form = IncomingTransferForm(request.POST or None, branches=branches, villages=villages)
@@ -142,12 +133,7 @@ def _step(request: HttpRequest, pk: int, run, form_class) -> HttpResponse:
     if not form.is_valid():
         flash_form_errors(request, form)
         return redirect("transfers:detail", transfer.pk)
-    try:
-        run(transfer, form.cleaned_data)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Saved."))
+    report_outcome(request, lambda: run(transfer, form.cleaned_data), success=_("Saved."))
     return redirect("transfers:detail", transfer.pk)
 
 

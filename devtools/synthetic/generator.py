@@ -1,21 +1,5 @@
-"""Synthetic registries of any size, for benchmarks (issue 7).
-
-`generate(members=N, seed=S)` writes communes, villages, branches and members
-with a true history: several official memberships each (closed ones with
-their end reason, an open one), commune-office branches dissolved in April
-2019 with their cadres moved to the branch of the village where they live,
-members who left with a date and a reason. The proportions are a province's:
-about 30 members per branch and 12 branches per commune.
-
-Rows are built as tuples, commune by commune, and written in chunks so that
-memory stays flat whatever N: with COPY (psycopg 3) on PostgreSQL and with
-bulk_create on SQLite; never one save per row. Ids are assigned here (after
-the largest existing ones) so that rows can point at each other before they
-are written. simple-history rows are not written: synthetic data has no
-history of edits, only the membership history that the registry itself keeps.
-
-The same seed gives the same registry (the reference date is fixed, not
-today), so benchmark figures are comparable between runs.
+"""The synthetic registry's generator: the proportions of a province, the
+district's names, and the history of every commune, branch and member.
 """
 
 from __future__ import annotations
@@ -23,7 +7,7 @@ from __future__ import annotations
 import datetime
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -56,8 +40,9 @@ from members.models import (
     TransferScope,
     TransferStatus,
 )
-from pacnam.bulk import copy_text
 from pacnam.text import fold
+
+from . import words, writers
 
 MEMBERS_PER_BRANCH = 30
 VILLAGES_PER_COMMUNE = 10
@@ -72,35 +57,7 @@ DISSOLUTION_DAY = datetime.date(2019, 4, 1)
 OFFICE_DISSOLVED_SHARE = 0.9
 # A fixed end of history, so that a seed always gives the same registry.
 REFERENCE_DAY = datetime.date(2026, 6, 30)
-CREATED_AT = datetime.datetime(2026, 7, 1, tzinfo=datetime.UTC)
 
-FAMILY = ["Hoàng", "Nông", "Triệu", "Lý", "Đinh", "Hà", "Bàn", "Lương", "Ma", "Nguyễn",
-          "Lục", "Dương", "Đàm", "Hứa", "Lộc", "Vi", "Hầu", "Giàng"]
-MIDDLE = {"male": ["Văn", "Đức", "Quang", "Minh", "Hữu", "Xuân"],
-          "female": ["Thị", "Thu", "Ngọc", "Thanh", "Kim"]}
-GIVEN = {
-    "male": ["Mạnh", "Páo", "Chuyển", "Sơn", "Hùng", "Dũng", "Tuấn", "Thắng", "Hải", "Long",
-             "Cường", "Bình", "Quân", "Nam", "Toàn", "Kiên", "Tiến", "Vinh", "Phúc", "Lâm",
-             "Chung", "Định", "Khánh", "Sinh", "Tài", "Quyết", "Thịnh", "Đông"],
-    "female": ["Huyền", "Lan", "Hoa", "Mai", "Hương", "Thảo", "Hằng", "Nga", "Dung", "Liên",
-               "Nhung", "Vân", "Xuân", "Yến", "Thúy", "Hạnh", "Loan", "Phượng", "Chang",
-               "Duyên", "Hiền", "Ngân", "Quyên", "Trang"],
-}
-ETHNICITY = [("Tày", 50), ("Dao", 24), ("Mông", 12), ("Kinh", 8), ("Nùng", 6)]
-PLACE = ["Bằng", "Thành", "Nhạn", "Môn", "Bộc", "Bố", "Công", "Giáo", "Hiệu", "Xuân", "La",
-         "An", "Thắng", "Cổ", "Linh", "Nghiên", "Loan", "Cao", "Tân", "Khâu", "Slôm", "Cốc",
-         "Lải", "Nà", "Pác", "Nặm", "Phiêng", "Lủng", "Khuổi", "Bản", "Pù", "Mò", "Cọn", "Ỏm"]
-POSITIONS = ["Phó Bí thư Đảng ủy xã", "Chủ tịch UBND xã", "Công chức Tư pháp - Hộ tịch",
-             "Công chức Văn phòng - Thống kê", "Công chức Địa chính", "Chủ tịch Hội Nông dân xã",
-             "Bí thư Đoàn xã", "Công chức Văn hóa - Xã hội", "Chỉ huy trưởng Quân sự xã"]
-MEETING_AGENDA = (
-    "1. Khai mạc, điểm danh; thông qua chương trình; cử thư ký.\n2. Tình hình thời sự.\n"
-    "3. Kiểm điểm nhiệm vụ tháng trước.\n4. Nhiệm vụ tháng tới, phân công.\n"
-    "5. Thông qua nghị quyết.\n6. Thông qua biên bản."
-)
-TASKS = ["Vận động vệ sinh môi trường thôn", "Tu sửa đường liên thôn", "Thu đảng phí",
-         "Bồi dưỡng quần chúng ưu tú", "Tuyên truyền nông thôn mới"]
-ABSENCE_REASONS = ["Ốm", "Đi làm xa", "Việc gia đình"]
 # Transfers have a record (letter, receipt) from Quy định 29-QĐ/TW (2016) on;
 # older moves are memberships only, as in a register typed in from paper.
 TRANSFER_RECORDS_FROM = datetime.date(2016, 1, 1).toordinal()
@@ -129,7 +86,7 @@ class Plan:
         plan.first_commune_code = max([9999, *codes]) + 1
         if plan.first_commune_code + plan.communes > 100000:
             raise ValueError("Commune codes have five digits: too many communes for the codes left.")
-        for model in MODELS:
+        for model in writers.MODELS:
             last = model.objects.aggregate(m=models.Max("pk"))["m"] or 0
             plan.first_ids[model] = last + 1
         last_cid = Member.objects.aggregate(m=models.Max("citizen_id"))["m"]
@@ -142,162 +99,13 @@ class Plan:
         return plan
 
 
-# --- Writers: COPY on PostgreSQL, bulk_create elsewhere ---------------------
-
-def _columns(model) -> list[models.Field]:
-    return [f for f in model._meta.concrete_fields]
-
-
-class Writer:
-    """Buffers rows per model and writes them in chunks of `chunk` rows."""
-
-    def __init__(self, chunk: int = 20000):
-        self.chunk = chunk
-        self.buffers: dict = {}
-        self.counts: dict = {}
-        self.defaults: dict = {}
-
-    def add(self, model, row: dict) -> None:
-        buffer = self.buffers.setdefault(model, [])
-        buffer.append(row)
-        if len(buffer) >= self.chunk:
-            self.flush(model)
-
-    def flush(self, model=None) -> None:
-        for m in [model] if model else list(self.buffers):
-            rows = self.buffers.get(m)
-            if rows:
-                self.write(m, rows)
-                self.counts[m] = self.counts.get(m, 0) + len(rows)
-                self.buffers[m] = []
-
-    def complete(self, model, row: dict) -> list:
-        """The row in the model's column order; columns added by other apps get
-        their field default, so the generator keeps working as models grow."""
-        fields = self.defaults.get(model)
-        if fields is None:
-            fields = self.defaults[model] = _columns(model)
-        values = []
-        for f in fields:
-            if f.attname in row:
-                values.append(row[f.attname])
-            elif f.has_default() or f.null:
-                values.append(f.get_default())
-            elif isinstance(f, models.DateTimeField):  # auto_now(_add)
-                values.append(CREATED_AT)
-            elif isinstance(f, models.CharField | models.TextField) and f.blank:
-                values.append("")
-            else:
-                raise ValueError(f"synthetic data: no value for {model.__name__}.{f.attname}")
-        return values
-
-    def write(self, model, rows: list[dict]) -> None:
-        raise NotImplementedError
-
-
-class BulkCreateWriter(Writer):
-    def write(self, model, rows):
-        model.objects.bulk_create([model(**row) for row in rows], batch_size=500)
-
-
-class CopyWriter(Writer):
-    def write(self, model, rows):
-        fields = self.defaults.get(model) or _columns(model)
-        table = model._meta.db_table
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        lines = []
-        for row in rows:
-            lines.append("\t".join(copy_text(v) for v in self.complete(model, row)))
-        lines.append("")
-        with connection.cursor() as cursor:
-            with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
-                copy.write("\n".join(lines))
-
-
-# --- Bulk-load helpers on PostgreSQL ----------------------------------------
-
-MODELS = (Commune, Village, Branch, Member, Membership, Meeting, Attendance, Task,
-          Task.assignees.through, TaskReview, Transfer, DissolutionBatch, DissolutionMove)
-BIG_TABLES = (Member, Membership, Meeting, Attendance, Task, Task.assignees.through, TaskReview,
-              Transfer, DissolutionMove)
-
-
-def _drop_for_load(cursor, table: str) -> list[str]:
-    """Drop the foreign keys, unique constraints and indexes of `table` (not its primary
-    key) and return the statements that put them back. Rebuilt after the load, each is
-    one sort or one join instead of millions of index inserts and deferred trigger
-    events; the whole load is one transaction, so a failure puts everything back."""
-    quote = connection.ops.quote_name
-    restore_indexes, restore_constraints = [], []
-    cursor.execute(
-        """
-        SELECT c.conname, c.contype, pg_get_constraintdef(c.oid)
-        FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-        WHERE t.relname = %s AND c.contype IN ('f', 'u')
-        ORDER BY c.contype DESC, c.conname
-        """,
-        [table],
-    )
-    for name, _kind, definition in cursor.fetchall():
-        cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
-        restore_constraints.append(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
-    cursor.execute(
-        """
-        SELECT i.relname, pg_get_indexdef(ix.indexrelid)
-        FROM pg_index ix
-        JOIN pg_class i ON i.oid = ix.indexrelid
-        JOIN pg_class t ON t.oid = ix.indrelid
-        WHERE t.relname = %s AND NOT ix.indisprimary
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid)
-        ORDER BY i.relname
-        """,
-        [table],
-    )
-    for name, definition in cursor.fetchall():
-        cursor.execute(f"DROP INDEX {quote(name)}")
-        restore_indexes.append(definition)
-    return restore_indexes + restore_constraints
-
-
-TALLY_TABLE = "members_branch_tally"
-RECOUNT_TALLIES_SQL = """
-DELETE FROM members_branch_tally;
-INSERT INTO members_branch_tally (branch_id, members, full_members, cadres)
-SELECT branch_id, count(*), count(full_on), count(*) FILTER (WHERE is_commune_cadre)
-FROM members_member WHERE status <> 'left' GROUP BY branch_id;
-INSERT INTO members_member_name (folded_name)
-SELECT DISTINCT folded_name FROM members_member ON CONFLICT DO NOTHING;
-DELETE FROM members_admission_tally;
-INSERT INTO members_admission_tally (year, members)
-SELECT extract(year FROM admitted_on)::int, count(*) FROM members_member GROUP BY 1;
-"""
-# The members' insert triggers that keep those tallies (members 0005 and 0007).
-TALLY_TRIGGERS = ["members_tally_insert", "members_name_insert", "members_admission_insert"]
-
-
-def _has_table(cursor, name: str) -> bool:
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
-    return cursor.fetchone()[0]
-
-
-def _reset_sequences(models_: Iterable) -> None:
-    with connection.cursor() as cursor:
-        for sql in connection.ops.sequence_reset_sql(_NoStyle(), list(models_)):
-            cursor.execute(sql)
-
-
-class _NoStyle:
-    def __getattr__(self, name):
-        return lambda text: text
-
-
 # --- The generator ------------------------------------------------------------
 
 class Generator:
     def __init__(
         self,
         plan: Plan,
-        writer: Writer,
+        writer: writers.Writer,
         reference_day: datetime.date,
         meeting_months: int = 2,
         user_id: int | None = None,
@@ -334,7 +142,7 @@ class Generator:
         return value
 
     def place_name(self) -> str:
-        return f"{self.rng.choice(PLACE)} {self.rng.choice(PLACE)}"
+        return f"{self.rng.choice(words.PLACE)} {self.rng.choice(words.PLACE)}"
 
     # Places first: a few tens of thousands of rows at most.
     def places(self) -> None:
@@ -413,11 +221,11 @@ class Generator:
     def member(self, ci: int, *, cadre: bool) -> None:
         rng = self.rng
         gender = "female" if rng.random() < 0.42 else "male"
-        full_name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE[gender])} {rng.choice(GIVEN[gender])}"
+        full_name = f"{rng.choice(words.FAMILY)} {rng.choice(words.MIDDLE[gender])} {rng.choice(words.GIVEN[gender])}"
         folded = self._folded.get(full_name)
         if folded is None:
             folded = self._folded[full_name] = fold(full_name)
-        ethnicity = rng.choices([e for e, _ in ETHNICITY], [w for _, w in ETHNICITY])[0]
+        ethnicity = rng.choices([e for e, _ in words.ETHNICITY], [w for _, w in words.ETHNICITY])[0]
         first, last = FIRST_ADMISSION.toordinal(), self.today_ord - 20
         if cadre:  # the office's cadres were admitted before the dissolution
             last = min(last, DISSOLUTION_DAY.toordinal() - 400)
@@ -492,7 +300,7 @@ class Generator:
             "birth_date": self.date(birth),
             "ethnicity": ethnicity,
             "residence_village_id": residence,
-            "position": rng.choice(POSITIONS) if cadre else "",
+            "position": rng.choice(words.POSITIONS) if cadre else "",
             "is_commune_cadre": cadre,
             "admitted_on": self.date(admitted),
             "full_on": self.date(full_on),
@@ -503,8 +311,8 @@ class Generator:
             "under_inspection": False,
             "branch_id": path[-1][0],
             "version": 1,
-            "created_at": CREATED_AT,
-            "updated_at": CREATED_AT,
+            "created_at": writers.CREATED_AT,
+            "updated_at": writers.CREATED_AT,
         })
         membership_ids = [self.take(Membership) for _ in path]
         for k, (branch, started, reason) in enumerate(path):
@@ -642,10 +450,10 @@ class Generator:
                 self.writer.add(Meeting, {
                     "id": meeting_id, "branch_id": branch, "date": day, "kind": MeetingKind.REGULAR,
                     "place": "Nhà văn hóa thôn", "topic": "", "chair_id": chair, "secretary_id": secretary,
-                    "agenda": MEETING_AGENDA, "minutes": "Chi bộ họp thường kỳ tháng "
+                    "agenda": words.MEETING_AGENDA, "minutes": "Chi bộ họp thường kỳ tháng "
                     f"{month:02d}/{year}.", "resolution": "Nghị quyết được thông qua.",
                     "status": MeetingStatus.ADOPTED, "adopted_on": day, "roll_opened": True,
-                    "created_by_id": None, "created_at": CREATED_AT, "updated_at": CREATED_AT,
+                    "created_by_id": None, "created_at": writers.CREATED_AT, "updated_at": writers.CREATED_AT,
                 })
                 for member_id, _started, _left, status, full_on in roster:
                     standing = Standing.EXEMPT if status == MemberStatus.EXEMPT else Standing.COUNTED
@@ -655,7 +463,7 @@ class Generator:
                         if roll < 0.84:
                             presence = Presence.PRESENT
                         elif roll < 0.95:
-                            presence, reason = Presence.EXCUSED, rng.choice(ABSENCE_REASONS)
+                            presence, reason = Presence.EXCUSED, rng.choice(words.ABSENCE_REASONS)
                         else:
                             presence = Presence.ABSENT
                     self.writer.add(Attendance, {
@@ -675,9 +483,9 @@ class Generator:
                     poor = rng.random() < 0.5
                     self.pending_tasks[task_id] = {
                         "id": task_id, "meeting_id": meeting_id,
-                        "description": "Giúp đỡ hộ nghèo" if poor else rng.choice(TASKS),
+                        "description": "Giúp đỡ hộ nghèo" if poor else rng.choice(words.TASKS),
                         "due_on": day + datetime.timedelta(days=30),
-                        "household_head": f"{rng.choice(FAMILY)} Văn {rng.choice(GIVEN['male'])}" if poor else "",
+                        "household_head": f"{rng.choice(words.FAMILY)} Văn {rng.choice(words.GIVEN['male'])}" if poor else "",
                         "household_village_id": self.village_ids[ci][0] if poor else None,
                         "status": TaskStatus.OPEN, "closed_at_id": None, "drop_reason": "",
                     }
@@ -723,7 +531,7 @@ def generate(
     started = time.monotonic()
     reference_day = reference_day or min(REFERENCE_DAY, datetime.date.today())
     postgres = connection.vendor == "postgresql"
-    writer: Writer = CopyWriter() if postgres else BulkCreateWriter(chunk=5000)
+    writer: writers.Writer = writers.CopyWriter() if postgres else writers.BulkCreateWriter(chunk=5000)
     with transaction.atomic():
         plan = Plan.make(members, seed)
         # Transfers name who recorded each step: a user standing for the import.
@@ -740,12 +548,12 @@ def generate(
                 # Checks still deferred from earlier writes of this transaction (a
                 # caller's atomic block) would forbid altering the tables: run them now.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                for model in BIG_TABLES:
-                    restore += _drop_for_load(cursor, model._meta.db_table)
-                tallies = _has_table(cursor, TALLY_TABLE)
+                for model in writers.BIG_TABLES:
+                    restore += writers._drop_for_load(cursor, model._meta.db_table)
+                tallies = writers._has_table(cursor, writers.TALLY_TABLE)
                 if tallies:
                     # Counted once at the end rather than row by row (see members 0005).
-                    for trigger in TALLY_TRIGGERS:
+                    for trigger in writers.TALLY_TRIGGERS:
                         cursor.execute(f"ALTER TABLE members_member DISABLE TRIGGER {trigger}")
                 # Rows point at rows of later chunks: check foreign keys at commit.
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
@@ -761,20 +569,20 @@ def generate(
                 for statement in restore:
                     cursor.execute(statement)
                 if tallies:
-                    for trigger in TALLY_TRIGGERS:
+                    for trigger in writers.TALLY_TRIGGERS:
                         cursor.execute(f"ALTER TABLE members_member ENABLE TRIGGER {trigger}")
-                    cursor.execute(RECOUNT_TALLIES_SQL)
+                    cursor.execute(writers.RECOUNT_TALLIES_SQL)
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        _reset_sequences(MODELS)
+        writers._reset_sequences(writers.MODELS)
     if postgres:
         # Statistics for the planner, and (VACUUM) the visibility map that lets
         # counts be answered from an index alone, as autovacuum would do later.
         # VACUUM cannot run inside a transaction (a caller's atomic block).
         command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
         with connection.cursor() as cursor:
-            tables = [connection.ops.quote_name(m._meta.db_table) for m in MODELS]
-            if _has_table(cursor, TALLY_TABLE):
-                tables += [TALLY_TABLE, "members_member_name", "members_admission_tally"]
+            tables = [connection.ops.quote_name(m._meta.db_table) for m in writers.MODELS]
+            if writers._has_table(cursor, writers.TALLY_TABLE):
+                tables += [writers.TALLY_TABLE, "members_member_name", "members_admission_tally"]
             for table in tables:
                 cursor.execute(f"{command} {table}")
     counts = {model.__name__: n for model, n in writer.counts.items()}
