@@ -25,7 +25,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
-from branches.models import Branch, BranchKind, Commune, Role, RoleKind, Village
+from branches.models import Branch, BranchKind, Commune, District, Role, RoleKind, Village
 from members.models import Member, Membership, MembershipKind, MemberStatus
 from pacnam.dates import add_months, add_years
 from pacnam.text import fold
@@ -323,8 +323,10 @@ def _members(data: DemoData, villages: dict[str, Village], branches: dict[str, B
 def _create_missing(model, objects: list, key: str) -> list:
     existing = set(model.objects.values_list(key, flat=True))
     missing = [obj for obj in objects if getattr(obj, key) not in existing]
-    if missing:
-        bulk_create_with_history(missing, model, batch_size=500)
+    # One save each (a few hundred places): save() opens each village's and
+    # branch's first period in its commune, as the forms and imports do.
+    for obj in missing:
+        obj.save()
     return missing
 
 
@@ -381,6 +383,7 @@ def build_demo() -> dict[str, int]:
         if kind:
             Role.objects.create(
                 user=user, kind=kind, title=title,
+                district=District.objects.get(code="060") if kind == RoleKind.DISTRICT_OFFICER else None,
                 commune=communes[commune_code] if commune_code else None,
                 branch=branches[branch_code] if branch_code else None,
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from branches.models import Branch, BranchKind, Role, RoleKind
+from branches.models import Branch, BranchKind, Province, Role, RoleKind
 from meetings.models import Meeting
 from members.models import Member, MemberStatus
 
@@ -55,7 +55,9 @@ def officer():
     if created:
         user.set_unusable_password()
         user.save()
-        Role.objects.create(user=user, kind=RoleKind.DISTRICT_OFFICER)
+        # The synthetic registry is one province's: its officer sees all of it.
+        province = Province.objects.order_by("pk").first()
+        Role.objects.create(user=user, kind=RoleKind.PROVINCE_OFFICER, province=province)
     return user
 
 

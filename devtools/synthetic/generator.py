@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 
-from branches.models import Branch, BranchKind, Commune, Village
+from branches.models import (
+    Branch,
+    BranchInCommune,
+    BranchKind,
+    Commune,
+    CommuneInProvince,
+    Province,
+    Village,
+    VillageInCommune,
+)
 from meetings.models import (
     Attendance,
     Meeting,
@@ -77,6 +86,9 @@ class Plan:
     communes: int = 0
     first_commune_code: int = 10000
     first_ids: dict = field(default_factory=dict)
+    # The province the synthetic communes belong to: the registry's only one
+    # (Bắc Kạn, from the migrations), made if there is none.
+    province_id: int | None = None
 
     @classmethod
     def make(cls, members: int, seed: int) -> Plan:
@@ -96,6 +108,8 @@ class Plan:
             m=models.Max("card_number")
         )["m"]
         plan.first_ids["card"] = int(last_card) + 1 if last_card else 1
+        province = Province.objects.order_by("pk").first() or Province.objects.create(code="06", name="Bắc Kạn")
+        plan.province_id = province.pk
         return plan
 
 
@@ -151,6 +165,10 @@ class Generator:
             code = f"{self.plan.first_commune_code + ci:05d}"
             commune_id = self.take(Commune)
             self.writer.add(Commune, {"id": commune_id, "code": code, "name": f"Xã {self.place_name()}"})
+            self.writer.add(CommuneInProvince, {
+                "id": self.take(CommuneInProvince), "commune_id": commune_id, "province_id": self.plan.province_id,
+                "district_id": None,
+            })
             villages, branches = [], []
             for vi in range(VILLAGES_PER_COMMUNE):
                 village_id = self.take(Village)
@@ -160,6 +178,9 @@ class Generator:
                     "id": village_id, "commune_id": commune_id, "code": f"S{code}{vi:02d}",
                     "name": name, "households": households,
                     "population": households * rng.randint(4, 6), "version": 1,
+                })
+                self.writer.add(VillageInCommune, {
+                    "id": self.take(VillageInCommune), "village_id": village_id, "commune_id": commune_id,
                 })
                 villages.append(village_id)
                 branch_id = self.take(Branch)
@@ -188,6 +209,9 @@ class Generator:
             })
             for b in (*branches, office_id, school_id):
                 self.commune_of[b] = commune_id
+                self.writer.add(BranchInCommune, {
+                    "id": self.take(BranchInCommune), "branch_id": b, "commune_id": commune_id, "valid_from": FOUNDED,
+                })
             self.commune_index[commune_id] = ci
             if dissolved:
                 batch_id = self.batch_of[office_id] = self.take(DissolutionBatch)

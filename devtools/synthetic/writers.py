@@ -9,7 +9,14 @@ from collections.abc import Iterable
 
 from django.db import connection, models
 
-from branches.models import Branch, Commune, Village
+from branches.models import (
+    Branch,
+    BranchInCommune,
+    Commune,
+    CommuneInProvince,
+    Village,
+    VillageInCommune,
+)
 from meetings.models import (
     Attendance,
     Meeting,
@@ -103,7 +110,7 @@ class CopyWriter(Writer):
 
 # --- Bulk-load helpers on PostgreSQL ----------------------------------------
 
-MODELS = (Commune, Village, Branch, Member, Membership, Meeting, Attendance, Task,
+MODELS = (Commune, CommuneInProvince, Village, VillageInCommune, Branch, BranchInCommune, Member, Membership, Meeting, Attendance, Task,
           Task.assignees.through, TaskReview, Transfer, DissolutionBatch, DissolutionMove)
 BIG_TABLES = (Member, Membership, Meeting, Attendance, Task, Task.assignees.through, TaskReview,
               Transfer, DissolutionMove)

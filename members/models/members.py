@@ -52,7 +52,7 @@ class MemberQuerySet(models.QuerySet):
     def visible_to(self, scope):
         """Members whose current (or, for those who left, last) branch the scope sees,
         and members temporarily attached to a branch it sees."""
-        if scope.level == "district":
+        if scope.sees_all:
             return self
         branches = scope.branches()
         attached = Membership.objects.filter(

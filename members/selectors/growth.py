@@ -111,7 +111,7 @@ def _admission_totals(scope: Scope, years: list[int]):
     PostgreSQL, read from the yearly tally that triggers keep in the same transaction
     as every change (members migration 0007): five rows instead of counting every
     admission of five years. Otherwise counted from the (admitted_on, branch) index."""
-    if scope.level == "district" and connection.vendor == "postgresql":
+    if scope.sees_all and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT year, members FROM members_admission_tally WHERE year = ANY(%s::int[])", [list(years)]

@@ -138,7 +138,7 @@ def _dissolution_undo(*, batch: DissolutionBatch, by) -> DissolutionBatch:
     """Undo a dissolution as a whole (district officers only): each member goes
     back to the dissolved branch as if never moved, and the branch is active again.
     Refused if any member of the batch has moved or left since."""
-    if by is None or not scope_for(by).is_district:
+    if by is None or not scope_for(by).is_officer:
         raise NotAllowed(_("Only a district officer may undo a dissolution."))
     batch = DissolutionBatch.objects.select_for_update(no_key=True).get(pk=batch.pk)
     if batch.is_undone:

@@ -59,7 +59,7 @@ def _may_issue_letter(scope: Scope, transfer: Transfer) -> bool:
         return scope.can_edit_commune(transfer.from_branch.commune_id)
     if transfer.scope == TransferScope.INTO_DISTRICT:
         return False  # the origin issues it, outside the district
-    return scope.is_district
+    return scope.is_officer
 
 
 def _may_receive(scope: Scope, transfer: Transfer) -> bool:
@@ -85,7 +85,7 @@ def transfer_actions(*, transfer: Transfer, scope: Scope) -> set[str]:
     elif transfer.status == TransferStatus.LETTER_ISSUED:
         if _may_receive(scope, transfer):
             actions |= {"receive", "refuse"}
-        if _may_request(scope, transfer) or scope.is_district:
+        if _may_request(scope, transfer) or scope.is_officer:
             actions.add("cancel")
     return actions
 

@@ -125,7 +125,7 @@ def dissolution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "members/dissolution_detail.html",
-        {"batch": batch, "moves": moves, "can_undo": scope.is_district and not batch.is_undone},
+        {"batch": batch, "moves": moves, "can_undo": scope.is_officer and not batch.is_undone},
     )
 
 

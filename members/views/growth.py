@@ -298,7 +298,7 @@ def rating_index(request: HttpRequest) -> HttpResponse:
             "year": year,
             "report": rating_report(scope, years),
             # A commune secretary's totals are their commune's, not the district's.
-            "show_district": scope.is_district,
+            "show_district": scope.is_officer,
             "branches": branches,
             "ratings": Rating.choices,
             "years_choice": list(range(this_year, this_year - 6, -1)),

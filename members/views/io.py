@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from branches.access import COMMUNE, DISTRICT, NONE, Scope, scope_for
+from branches.access import NONE, Scope, scope_for
 from branches.models import Branch, Commune, Village
 
 from ..forms.members import MemberFilterForm
@@ -107,7 +107,7 @@ class ImportForm(forms.Form):
 def _import_scope(request: HttpRequest) -> Scope:
     """District officers, commune secretaries and administrators import; others get 404."""
     scope = scope_for(request.user)
-    if scope.level not in (DISTRICT, COMMUNE):
+    if not scope.can_edit_registry():
         raise Http404
     return scope
 

@@ -27,7 +27,7 @@ def member_totals(scope: Scope) -> dict:
     change (members migration 0005): one small scan instead of counting every
     member, and never stale. A commune or a branch is counted directly (a few
     hundred rows through the branch index), as is everything on SQLite."""
-    if scope.level == "district" and connection.vendor == "postgresql":
+    if scope.sees_all and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT coalesce(sum(members), 0), coalesce(sum(full_members), 0), "

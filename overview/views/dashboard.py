@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csp import csp_override
 
-from branches.access import NONE, scope_for
+from branches.access import NONE, PROVINCE, scope_for
+from branches.models import Province
 from meetings.selectors import first_branches_without_regular_meeting, meetings_per_month
 from members.selectors.growth import growth_dashboard
 from members.selectors.transfers import overdue_transfers
@@ -47,6 +48,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     today = timezone.localdate()
     context = {"scope": scope, "today": today}
+    if scope.level == PROVINCE:
+        context["scope_unit"] = Province.objects.get(pk=scope.province_ids[0]).name
     if scope.level != NONE:
         context.update(
             totals=stats.member_totals(scope),
@@ -65,7 +68,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _charts_for(scope) -> list[tuple[str, str]]:
     names = ["members_by_commune", "branch_kinds", "age", "gender", "ethnicity", "policy", "meetings"]
-    if scope.level != "district":
+    if not scope.is_officer:
         names.remove("members_by_commune")
     titles = {
         "members_by_commune": _("Members by commune"),
@@ -88,7 +91,7 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
     if scope.level == NONE:
         raise Http404
     today = timezone.localdate()
-    if name == "members_by_commune" and scope.level == "district":
+    if name == "members_by_commune" and scope.is_officer:
         svg = charts.bar(_("Members by commune"), stats.members_by_commune(scope), horizontal=True)
     elif name == "branch_kinds":
         svg = charts.pie(_("Branches by kind"), stats.branches_by_kind(scope))
