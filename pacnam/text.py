@@ -11,11 +11,6 @@ import unicodedata
 
 from django.utils.translation import gettext as _
 
-# Ð/ð (U+00D0/U+00F0, the Icelandic eth) look like Đ/đ (U+0110/U+0111) and are
-# what some keyboards and fonts give for them; stored as they are, a name with
-# them can never be found by searching "dang".
-_ETH = str.maketrans({"\u00d0": "\u0110", "\u00f0": "\u0111"})
-
 
 def clean_text(value) -> str:
     """The form every text field is stored in: NFC, trimmed, with Đ/đ for Ð/ð.
@@ -26,7 +21,14 @@ def clean_text(value) -> str:
     """
     if value is None:
         return ""
-    return unicodedata.normalize("NFC", str(value)).translate(_ETH).strip()
+    text = str(value)
+    if not text.isascii():  # most cells are codes, numbers and dates: skip the work
+        text = unicodedata.normalize("NFC", text)
+        # Ð/ð (U+00D0/U+00F0, the Icelandic eth) look like Đ/đ (U+0110/U+0111)
+        # and are what some keyboards and fonts give for them; stored as they
+        # are, a name with them can never be found by searching "dang".
+        text = text.replace("\u00d0", "\u0110").replace("\u00f0", "\u0111")
+    return text.strip()
 
 
 def fold(text: str) -> str:
