@@ -6,14 +6,13 @@ dates as YYYY-MM-DD or DD/MM/YYYY, yes/no in English or Vietnamese.
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import re
 import unicodedata
 
-from django.conf import settings
 from django.utils.translation import gettext as _
+
+from pacnam.spreadsheets import HeaderNotFound, SpreadsheetError, read_spreadsheet
 
 from ..models import (
     Gender,
@@ -39,7 +38,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ImportFileError(Exception):
-    """The file as a whole cannot be read (too large, not UTF-8, not CSV/XLSX)."""
+    """The file as a whole cannot be read (too large, not text, not CSV/XLSX)."""
 
     def __init__(self, message):
         super().__init__(message)
@@ -52,63 +51,36 @@ class ImportFileError(Exception):
 # --- Reading files -----------------------------------------------------------
 
 
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+def _is_contract_header(cells) -> bool:
+    while cells and not cells[-1]:
+        cells = cells[:-1]
+    return list(cells) in HEADERS.values()
 
 
-def read_table(data: bytes, filename: str = "") -> list[list[str]]:
-    """The rows of a CSV (UTF-8, with or without BOM) or XLSX file, as stripped strings.
+def read_table(data: bytes, filename: str = "", *, encoding: str | None = None) -> list[list[str]]:
+    """The rows of a CSV or XLSX file as text (pacnam.spreadsheets), each at its
+    place: table[i] is row i + 1 of the file or sheet, blank rows and rows above
+    the header as []. Windows-1258, UTF-16, semicolons and tabs, the list on
+    another sheet are found without asking; `encoding` forces a CSV's character set.
 
     Raises ImportFileError with a message for the user when the file is too large,
-    not UTF-8, or not a readable spreadsheet.
+    not readable text, or not a readable spreadsheet.
     """
-    if len(data) > settings.IMPORT_MAX_BYTES:
-        raise ImportFileError(
-            _("The file is larger than %(size)d MB, the most the registry accepts.")
-            % {"size": max(1, settings.IMPORT_MAX_BYTES // (1024 * 1024))}
-        )
-    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
-        return _read_xlsx(data)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            _(
-                "The file is not in UTF-8 (the problem is at byte %(position)d). "
-                "Save it as 'CSV UTF-8' or as an Excel workbook (.xlsx) and try again."
-            )
-            % {"position": exc.start + 1}
-        ) from exc
-    try:
-        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
-    except csv.Error as exc:
-        raise ImportFileError(_("The CSV file cannot be read: %(error)s") % {"error": exc}) from exc
-
-
-def _read_xlsx(data: bytes) -> list[list[str]]:
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ImportFileError(_("The Excel file cannot be read; save it again as .xlsx.")) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        return [[_cell_text(value).strip() for value in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
+        try:
+            sheet = read_spreadsheet(data, filename, is_header=_is_contract_header, encoding=encoding)
+        except HeaderNotFound:
+            # No header of the contract: the first row that is not blank, for
+            # validate_table to say which columns it expected.
+            sheet = read_spreadsheet(data, filename, encoding=encoding)
+    except SpreadsheetError as exc:
+        raise ImportFileError(exc.message) from exc
+    table: list[list[str]] = [[] for _ in range(sheet.header_row - 1)]
+    table.append(list(sheet.header))
+    for row in sheet.rows:
+        table.extend([] for _ in range(row.number - len(table) - 1))
+        table.append(list(row.cells))
+    return table
 
 
 # --- Parsing cells ---------------------------------------------------------------

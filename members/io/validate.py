@@ -171,24 +171,27 @@ def validate_table(*, kind: str, table: list[list[str]], scope=None, today: date
         raise ValueError(f"unknown import kind {kind!r}")
     plan = ImportPlan(kind=kind)
     expected = HEADERS[kind]
-    if not table:
+    # read_table keeps every row at its place: the header is the first row that
+    # is not blank, and row numbers are those of the file.
+    start = next((index for index, cells in enumerate(table) if any(cells)), None)
+    if start is None:
         plan.errors.append(RowError(1, "header", _("The file is empty: the first row must be the header %(header)s.") % {"header": ",".join(expected)}))
         return plan
-    header = [unquote(cell).strip() for cell in table[0]]
+    header = [unquote(cell).strip() for cell in table[start]]
     while header and not header[-1]:
         header.pop()  # spreadsheets often carry empty columns on the right
     if header != expected:
         plan.errors.append(
-            RowError(1, "header", _("The columns must be, in this order: %(expected)s (found: %(found)s).")
+            RowError(start + 1, "header", _("The columns must be, in this order: %(expected)s (found: %(found)s).")
                      % {"expected": ",".join(expected), "found": ",".join(header)})
         )
         return plan
     ctx = _Context(kind, scope, today or timezone.localdate())
     validator = _VALIDATORS[kind](ctx)
     if hasattr(validator, "prefetch"):
-        validator.prefetch(expected, table[1:])
+        validator.prefetch(expected, table[start + 1:])
     width = len(expected)
-    for index, cells in enumerate(table[1:], start=2):
+    for index, cells in enumerate(table[start + 1:], start=start + 2):
         if not any(cells):
             continue  # blank lines between or after the rows
         extra = cells[width:]
