@@ -111,6 +111,51 @@ class Scope:
             return False
         return not Commune.objects.exclude(pk__in=self.communes().values("pk")).exists()
 
+    # --- What the pages link to (menus, breadcrumbs, buttons) ---
+    @cached_property
+    def _seen_commune_ids(self) -> frozenset[int]:
+        return frozenset(self.communes().values_list("pk", flat=True))
+
+    @cached_property
+    def _seen_village_ids(self) -> frozenset[int]:
+        return frozenset(self.villages().values_list("pk", flat=True))
+
+    def sees_commune(self, commune_id: int | None) -> bool:
+        """Whether the commune's page opens for the user: a page links it only then
+        (a branch secretary's breadcrumb names their commune without a link).
+        At most one query per request, none for an administrator or a secretary."""
+        if commune_id is None or self.level in (BRANCH, NONE):
+            return False
+        if self.level == COMMUNE:
+            return commune_id in self.commune_ids
+        return self.sees_all or commune_id in self._seen_commune_ids
+
+    @cached_property
+    def _seen_branch_ids(self) -> frozenset[int]:
+        return frozenset(self.branches().values_list("pk", flat=True))
+
+    def sees_branch(self, branch_id: int | None) -> bool:
+        """Whether the branch's page opens for the user (as sees_commune)."""
+        if branch_id is None or self.level == NONE:
+            return False
+        if self.level == BRANCH:
+            return branch_id == self.branch_id
+        return self.sees_all or branch_id in self._seen_branch_ids
+
+    def sees_member(self, member) -> bool:
+        """Whether the member's page opens for the user, judged by their official
+        branch: a member who has moved on since (a past member of a branch page)
+        is linked only where their new branch is seen."""
+        return self.sees_branch(member.branch_id)
+
+    def sees_village(self, village) -> bool:
+        """Whether the village's page opens for the user (as sees_commune)."""
+        if village is None or self.level == NONE:
+            return False
+        if self.level == BRANCH:
+            return village.pk in self._seen_village_ids
+        return self.sees_commune(village.commune_id)
+
     # --- What the user may change ---
     @property
     def is_officer(self) -> bool:

@@ -93,6 +93,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                # `scope` for the menus and breadcrumbs (named by string: the base imports no app).
+                "branches.context_processors.registry_scope",
             ],
         },
     },
