@@ -42,6 +42,8 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# An expired form is said plainly, in the site's layout (not Django's English page).
+CSRF_FAILURE_VIEW = "pacnam.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

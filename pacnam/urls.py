@@ -18,3 +18,9 @@ urlpatterns = [
     path("", include("members.urls")),
     path("", include("meetings.urls")),
 ]
+
+# The error pages in the site's layout and language (pacnam.views), never Django's own.
+handler400 = "pacnam.views.bad_request"
+handler403 = "pacnam.views.permission_denied"
+handler404 = "pacnam.views.page_not_found"
+handler500 = "pacnam.views.server_error"
