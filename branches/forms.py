@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from pacnam.forms import DateInput, VersionedForm
+from pacnam.forms import VersionedForm
 
 from .models import Branch, Village
 
@@ -18,10 +18,9 @@ def _commune_fixed_once_saved(form) -> None:
 
 
 class VillageForm(VersionedForm):
-    class Meta:
+    class Meta(VersionedForm.Meta):
         model = Village
         fields = ["commune", "code", "name", "households", "population", "valid_from", "valid_to"]
-        widgets = {"valid_from": DateInput(), "valid_to": DateInput()}
 
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,10 +31,9 @@ class VillageForm(VersionedForm):
 
 
 class BranchForm(VersionedForm):
-    class Meta:
+    class Meta(VersionedForm.Meta):
         model = Branch
         fields = ["commune", "code", "name", "kind", "village", "founded_on"]
-        widgets = {"founded_on": DateInput()}
         help_texts = {"kind": _("A branch is dissolved through the dissolution wizard, not here.")}
 
     def __init__(self, *args, scope, **kwargs):

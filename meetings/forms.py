@@ -6,7 +6,15 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import Commune, Village
 from members.models import Member, Membership
-from pacnam.forms import BoundedModelChoiceField, BoundedSelect, DateInput, date_field
+from pacnam.dates import parse_month
+from pacnam.forms import (
+    BoundedModelChoiceField,
+    BoundedSelect,
+    MonthInput,
+    RegistryModelForm,
+    TimeInput,
+    date_field,
+)
 
 from .models import Meeting, Presence, ReviewOutcome, Task
 
@@ -17,17 +25,14 @@ def roster_members(branch, date: datetime.date):
     return Member.objects.filter(pk__in=ids)
 
 
-class MeetingForm(forms.ModelForm):
-    class Meta:
+class MeetingForm(RegistryModelForm):
+    class Meta(RegistryModelForm.Meta):
         model = Meeting
         fields = [
             "date", "starts_at", "place", "kind", "topic", "chair", "secretary",
             "agenda", "minutes", "resolution",
         ]
-        widgets = {
-            "date": DateInput(),
-            "starts_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        }
+        widgets = {"starts_at": TimeInput()}
 
     def __init__(self, *args, branch, **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,12 +53,11 @@ class AddendumForm(forms.Form):
     text = forms.CharField(label=_("correction"), widget=forms.Textarea)
 
 
-class TaskForm(forms.ModelForm):
-    class Meta:
+class TaskForm(RegistryModelForm):
+    class Meta(RegistryModelForm.Meta):
         model = Task
         fields = ["description", "assignees", "due_on", "household_head", "household_village"]
         widgets = {
-            "due_on": DateInput(),
             "description": forms.Textarea(attrs={"rows": 3}),
             "assignees": forms.CheckboxSelectMultiple,
         }
@@ -92,7 +96,7 @@ def parse_outcomes(data, task_ids) -> dict[int, tuple[str, str]]:
 
 class PeriodForm(forms.Form):
     month = forms.CharField(
-        label=_("month"), required=False, widget=forms.TextInput(attrs={"type": "month"})
+        label=_("month"), required=False, widget=MonthInput()
     )
     year = forms.IntegerField(label=_("year"), required=False, min_value=1990, max_value=2100)
     # A province's thousands of communes are not listed: there the report's table
@@ -110,7 +114,7 @@ class PeriodForm(forms.Form):
         value = self.cleaned_data.get("month") or ""
         if not value:
             return None
-        try:
-            return datetime.datetime.strptime(value, "%Y-%m").date()
-        except ValueError as exc:
-            raise forms.ValidationError(_("Give the month as YYYY-MM.")) from exc
+        month = parse_month(value)
+        if month is None:
+            raise forms.ValidationError(_("Give the month as mm/yyyy, e.g. 04/2019."))
+        return month

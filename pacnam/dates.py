@@ -10,10 +10,36 @@ from functools import lru_cache
 
 from django.conf import settings
 
+# The one way dates are typed, whatever the interface language or the browser's:
+# as Vietnamese write them (05/04/2019 is 5 April), or as ISO (2019-04-05, what
+# the export and old links use). Never month first.
+DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
+MONTH_INPUT_FORMATS = ["%m/%Y", "%Y-%m"]
+
 
 def dmy(day: datetime.date) -> str:
     """A date as Vietnamese write it: 05/04/2019."""
     return day.strftime("%d/%m/%Y")
+
+
+def parse_day(text: str) -> datetime.date | None:
+    """A date typed as dd/mm/yyyy or yyyy-mm-dd; None when it is neither."""
+    return _parse(text, DATE_INPUT_FORMATS)
+
+
+def parse_month(text: str) -> datetime.date | None:
+    """The first day of a month typed as mm/yyyy or yyyy-mm; None when it is neither."""
+    return _parse(text, MONTH_INPUT_FORMATS)
+
+
+def _parse(text: str, formats) -> datetime.date | None:
+    text = (text or "").strip()
+    for fmt in formats:
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 def add_years(date: datetime.date, years: int) -> datetime.date:

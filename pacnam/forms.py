@@ -5,30 +5,89 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import messages
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
+from .dates import DATE_INPUT_FORMATS
 from .errors import DomainError
-
-# Dates are typed as Vietnamese write them or as ISO; both are read.
-DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
 
 class DateInput(forms.DateInput):
-    """The one date widget of the registry."""
+    """The one date widget of the registry: a text box for dd/mm/yyyy.
 
-    input_type = "date"
+    Not a native date input: its display and typing order follow the browser's
+    language, so on the English browsers common in offices 05/04/2019 would be
+    read as 4 May while the record says 5 April. The field reads dd/mm/yyyy or
+    yyyy-mm-dd (pacnam.dates.DATE_INPUT_FORMATS, also every form's format)."""
+
+    input_type = "text"
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            attrs={
+                "placeholder": "dd/mm/yyyy",
+                "title": _("Day/month/year, e.g. 05/04/2019"),
+                "autocomplete": "off",
+                "size": 10,
+                "class": "date",
+                **(attrs or {}),
+            },
+            format="%d/%m/%Y",
+        )
+
+
+class DateField(forms.DateField):
+    """A date typed as dd/mm/yyyy (or yyyy-mm-dd), in the one date widget."""
+
+    widget = DateInput
+    input_formats = DATE_INPUT_FORMATS
 
     def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
+        kwargs.pop("input_formats", None)
+        kwargs.pop("localize", None)
+        super().__init__(input_formats=DATE_INPUT_FORMATS, **kwargs)
 
 
-def date_field(label, *, required: bool = True, initial=None, help_text: str = "") -> forms.DateField:
-    return forms.DateField(
-        label=label, required=required, input_formats=DATE_INPUT_FORMATS, widget=DateInput(),
-        initial=initial, help_text=help_text,
-    )
+def date_field(label, *, required: bool = True, initial=None, help_text: str = "") -> DateField:
+    return DateField(label=label, required=required, initial=initial, help_text=help_text)
 
 
-class VersionedForm(forms.ModelForm):
+def registry_formfield(db_field, **kwargs):
+    """The model forms' `formfield_callback`: a model's DateField becomes the one
+    date field (dd/mm/yyyy), whatever widget Django would pick."""
+    if isinstance(db_field, models.DateField) and not isinstance(db_field, models.DateTimeField):
+        kwargs.pop("widget", None)
+        return db_field.formfield(form_class=DateField, **kwargs)
+    return db_field.formfield(**kwargs)
+
+
+class MonthInput(forms.TextInput):
+    """A month typed as mm/yyyy (not a native month input, for the same reason as DateInput)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"placeholder": "mm/yyyy", "title": _("Month/year, e.g. 04/2019"),
+                                "size": 7, **(attrs or {})})
+
+
+class TimeInput(forms.TimeInput):
+    """A time of day as hh:mm, 24-hour (a native time input shows AM/PM on English browsers)."""
+
+    input_type = "text"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"placeholder": "hh:mm", "inputmode": "numeric", "size": 5, **(attrs or {})},
+                         format="%H:%M")
+
+
+class RegistryModelForm(forms.ModelForm):
+    """The base of the registry's model forms: its dates are the one date field.
+    A subclass's Meta inherits this one's (`class Meta(RegistryModelForm.Meta)`)."""
+
+    class Meta:
+        formfield_callback = registry_formfield
+
+
+class VersionedForm(RegistryModelForm):
     """A model form that carries the version it was opened with (see pacnam.versioning)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)

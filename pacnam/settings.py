@@ -163,6 +163,8 @@ LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "pacnam" / "locale"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
+# dd/mm/yyyy in every form and page, English interface included (pacnam/formats).
+FORMAT_MODULE_PATH = ["pacnam.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"

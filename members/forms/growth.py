@@ -7,16 +7,15 @@ the views turn into a form error.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pacnam.forms import DateInput, date_field
+from pacnam.forms import RegistryModelForm, date_field
 
 from ..models import Candidate, Member, Rating
 
 
-class CandidateForm(forms.ModelForm):
-    class Meta:
+class CandidateForm(RegistryModelForm):
+    class Meta(RegistryModelForm.Meta):
         model = Candidate
         fields = ["full_name", "citizen_id", "birth_date", "gender", "ethnicity", "residence_village", "branch"]
-        widgets = {"birth_date": DateInput()}
 
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch, Commune
 from pacnam.dates import add_years
-from pacnam.forms import BoundedModelChoiceField, BoundedSelect, DateInput, VersionedForm
+from pacnam.forms import BoundedModelChoiceField, BoundedSelect, DateField, VersionedForm
 
 from ..models import Member, MemberStatus
 
@@ -25,21 +25,15 @@ class MemberForm(VersionedForm):
     date they joined it; later moves are transfers, never an edit."""
 
     branch = forms.ModelChoiceField(label=_("Branch"), queryset=Branch.objects.none())
-    since = forms.DateField(
+    since = DateField(
         label=_("In this branch since"),
         required=False,
-        widget=DateInput(),
         help_text=_("Empty: the admission date."),
     )
 
-    class Meta:
+    class Meta(VersionedForm.Meta):
         model = Member
         fields = MEMBER_FIELDS
-        widgets = {
-            "birth_date": DateInput(),
-            "admitted_on": DateInput(),
-            "full_on": DateInput(),
-        }
 
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)

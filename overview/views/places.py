@@ -9,7 +9,6 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from branches.access import get_in_scope_or_404, scope_for
@@ -18,20 +17,19 @@ from meetings.selectors import branch_recent_meetings
 from members.models import Member, Membership, MemberStatus
 from members.selectors.dissolutions import branch_dissolutions
 from pacnam.audit import audit_for_branch
+from pacnam.dates import parse_day
 
 
 def _as_of(request: HttpRequest) -> tuple[datetime.date, str | None]:
-    """The ?as_of=YYYY-MM-DD date of a roster (today if absent), and an error if unreadable."""
+    """The ?as_of= date of a roster, dd/mm/yyyy or yyyy-mm-dd (today if absent), and an
+    error if unreadable."""
     today = timezone.localdate()
     raw = request.GET.get("as_of", "").strip()
     if not raw:
         return today, None
-    try:
-        value = parse_date(raw)
-    except ValueError:
-        value = None
+    value = parse_day(raw)
     if value is None:
-        return today, _("“%(value)s” is not a date (YYYY-MM-DD); showing today.") % {"value": raw}
+        return today, _("“%(value)s” is not a date (dd/mm/yyyy); showing today.") % {"value": raw}
     if value > today:
         return today, _("Rosters of future dates are not known; showing today.")
     return value, None

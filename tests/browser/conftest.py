@@ -52,12 +52,13 @@ def browser():
 
 @pytest.fixture
 def page_for(browser, live_server):
-    """page_for(width=1280) -> a new page at that viewport, with base_url set to the live server."""
+    """page_for(width=1280) -> a new page at that viewport, with base_url set to the live server;
+    locale="en-US" for an English-language browser."""
     contexts = []
 
-    def _page(width=1280, height=900):
+    def _page(width=1280, height=900, locale="vi-VN"):
         context = browser.new_context(
-            viewport={"width": width, "height": height}, base_url=live_server.url, locale="vi-VN"
+            viewport={"width": width, "height": height}, base_url=live_server.url, locale=locale
         )
         contexts.append(context)
         return context.new_page()
