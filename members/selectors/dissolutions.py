@@ -124,6 +124,29 @@ def branch_dissolution_plan(
     return with_assignments(rows, assignments)
 
 
+def dissolution_destinations(*, scope, branch: Branch, on: datetime.date, show_all: bool = False) -> list[Branch]:
+    """Where a member of `branch`, dissolved on `on`, may be sent (one query): the
+    village branches of its commune active on that day; with `show_all`, every
+    other branch active then in a commune the user may change, its own commune's
+    first. Never a commune-office branch: the policy dissolves them."""
+    qs = (
+        Branch.objects.active_on(on)
+        .exclude(pk=branch.pk)
+        .exclude(kind=BranchKind.COMMUNE_OFFICE)
+        .select_related("commune")
+    )
+    if show_all:
+        editable = scope.editable_commune_ids
+        if editable is not None:
+            qs = qs.filter(commune_id__in=editable)
+    else:
+        qs = qs.filter(commune_id=branch.commune_id, kind=BranchKind.VILLAGE)
+    return sorted(
+        qs,
+        key=lambda b: (b.commune_id != branch.commune_id, b.commune.code, b.kind != BranchKind.VILLAGE, b.name),
+    )
+
+
 def with_assignments(rows: list[PlanRow], assignments: dict | None) -> list[PlanRow]:
     """The plan with a person's choices ({member id or citizen ID: Branch}) applied:
     no query, so a page that has the plan need not build it again."""

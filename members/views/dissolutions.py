@@ -15,18 +15,18 @@ from django.views.decorators.http import require_POST
 
 from branches.access import Scope, editor_scope_or_404, get_in_scope_or_404, scope_for
 from branches.models import Branch
-from pacnam.errors import DomainError
+from pacnam.errors import DomainError, NotAllowed
 from pacnam.forms import report_outcome
 
 from ..forms.dissolutions import DissolutionForm
 from ..models import DissolutionBatch, TransferStatus
-from ..selectors.dissolutions import branch_dissolution_plan, policy_progress, with_assignments
+from ..selectors.dissolutions import (
+    branch_dissolution_plan,
+    dissolution_destinations,
+    policy_progress,
+    with_assignments,
+)
 from ..services.dissolutions import branch_dissolve, dissolution_undo
-
-
-def _active_branches():
-    return Branch.objects.active().select_related("commune").order_by("commune__code", "name")
-
 
 # --- Dissolving a branch ------------------------------------------------------------
 
@@ -49,12 +49,6 @@ def _dissolving_branch(request: HttpRequest, pk: int) -> tuple[Scope, Branch]:
     return scope, branch
 
 
-def _destinations(scope: Scope, branch: Branch) -> list[Branch]:
-    return list(
-        scope.branches(Branch.objects.active()).exclude(pk=branch.pk).select_related("commune").order_by("name")
-    )
-
-
 def _plan_date(data) -> datetime.date:
     """The dissolution date typed so far (today until a valid one is): the plan
     proposes the branches active on it."""
@@ -66,19 +60,28 @@ def _plan_date(data) -> datetime.date:
 
 @login_required
 def dissolution_plan(request: HttpRequest, pk: int) -> HttpResponse:
-    """Steps 2 and 3 of the wizard: the plan (a select for each member who needs a
-    decision, the decision and its date), then, when everything is placed, the
-    confirmation page. Nothing changes until the confirmation is posted."""
+    """Steps 2 and 3 of the wizard: the plan (where each member goes, each one's
+    branch can be changed; the decision and its date), then, when everything is
+    placed, the confirmation page. Nothing changes until the confirmation is
+    posted. `?all=1` offers every branch the user may send members to, not only
+    the commune's village branches; the choices typed so far are kept."""
     scope, branch = _dissolving_branch(request, pk)
     if branch.is_dissolved:
         messages.error(request, _("This branch is already dissolved."))
         return redirect("transfers:dissolution_choose")
-    data = request.GET if "review" in request.GET else None
+    reviewing = "review" in request.GET
+    show_all = request.GET.get("all") == "1"
+    on = _plan_date(request.GET)
     # The plan is built once: the choices made in the form are applied to it
     # without another query.
-    rows = branch_dissolution_plan(branch=branch, on=_plan_date(data))
-    form = DissolutionForm(data, rows=rows, branches=_destinations(scope, branch))
-    if data is not None and form.is_valid():
+    rows = branch_dissolution_plan(branch=branch, on=on)
+    destinations = dissolution_destinations(scope=scope, branch=branch, on=on, show_all=show_all)
+    if reviewing:
+        form = DissolutionForm(request.GET, rows=rows, destinations=destinations)
+    else:
+        # Asking for all branches redisplays the plan with what was typed, unchecked.
+        form = DissolutionForm(initial=request.GET.dict(), rows=rows, destinations=destinations)
+    if reviewing and form.is_valid():
         rows = with_assignments(rows, form.assignments())
         unplaced = [row for row in rows if row.needs_decision]
         if not unplaced:
@@ -88,15 +91,21 @@ def dissolution_plan(request: HttpRequest, pk: int) -> HttpResponse:
                 {"branch": branch, "rows": rows, "form": form, "data": request.GET},
             )
         form.add_error(None, _("Choose a branch for every member marked “needs a decision”."))
-    return render(request, "members/dissolution_plan.html", {"branch": branch, "rows": rows, "form": form})
+    return render(
+        request,
+        "members/dissolution_plan.html",
+        {"branch": branch, "rows": rows, "form": form, "show_all": show_all},
+    )
 
 
 @require_POST
 @login_required
 def dissolution_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     scope, branch = _dissolving_branch(request, pk)
-    # No plan here: the service builds it once, under its lock.
-    form = DissolutionForm(request.POST, branches=_destinations(scope, branch))
+    # No plan here: the service builds it once, under its lock. Every branch the
+    # plan page could offer is a valid choice; the service checks the rights.
+    destinations = dissolution_destinations(scope=scope, branch=branch, on=_plan_date(request.POST), show_all=True)
+    form = DissolutionForm(request.POST, destinations=destinations)
     if not form.is_valid():
         messages.error(request, _("The plan was incomplete: nothing was changed."))
         return redirect("transfers:dissolution_plan", branch.pk)
@@ -112,15 +121,19 @@ def dissolution_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("transfers:dissolution_detail", batch.pk)
 
 
-@login_required
-def dissolution_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope = scope_for(request.user)
-    batch = get_in_scope_or_404(
+def _batch_in_scope(scope: Scope, pk: int) -> DissolutionBatch:
+    return get_in_scope_or_404(
         DissolutionBatch.objects.filter(branch__in=scope.branches()).select_related(
             "branch__commune", "performed_by", "undone_by"
         ),
         pk=pk,
     )
+
+
+@login_required
+def dissolution_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = scope_for(request.user)
+    batch = _batch_in_scope(scope, pk)
     moves = batch.moves.select_related("member", "to_branch", "from_membership", "new_membership")
     return render(
         request,
@@ -129,15 +142,25 @@ def dissolution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @login_required
 def dissolution_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what the undo would do (how many members go back), and a button; POST:
+    undo it. Only officers undo; the page is not offered to anyone else."""
     scope = scope_for(request.user)
-    batch = get_in_scope_or_404(DissolutionBatch.objects.filter(branch__in=scope.branches()), pk=pk)
-    report_outcome(
-        request, lambda: dissolution_undo(batch=batch, by=request.user), success=_("The dissolution was undone.")
+    batch = _batch_in_scope(scope, pk)
+    if request.method == "POST":
+        report_outcome(
+            request, lambda: dissolution_undo(batch=batch, by=request.user), success=_("The dissolution was undone.")
+        )
+        return redirect(reverse("transfers:dissolution_detail", args=[batch.pk]))
+    if not scope.is_officer:
+        raise NotAllowed(_("Only a district officer may undo a dissolution."))
+    if batch.is_undone:
+        messages.error(request, _("This dissolution was already undone."))
+        return redirect(reverse("transfers:dissolution_detail", args=[batch.pk]))
+    return render(
+        request, "members/dissolution_undo.html", {"batch": batch, "count": batch.moves.count()}
     )
-    return redirect(reverse("transfers:dissolution_detail", args=[batch.pk]))
 
 
 # --- Reports -------------------------------------------------------------------------
