@@ -48,6 +48,13 @@ class MeetingForm(RegistryModelForm):
                 del self.fields[name]
 
 
+class AdoptForm(forms.Form):
+    """The day the minutes were adopted: the meeting's own day unless the user
+    gives another (minutes read and adopted at a later meeting)."""
+
+    on = date_field(_("Adopted on"), required=False)
+
+
 class AddendumForm(forms.Form):
     dated = date_field(_("date"))
     text = forms.CharField(label=_("correction"), widget=forms.Textarea)

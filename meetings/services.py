@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches.access import Scope
@@ -287,7 +288,9 @@ def meeting_adopt_minutes(*, scope: Scope, meeting: Meeting, on: datetime.date) 
     if Attendance.objects.filter(meeting=current, standing=Standing.COUNTED, presence="").exists():
         raise DomainError(_("Mark every member on the roll before adopting the minutes."))
     if on < current.date:
-        raise DomainError(_("The minutes cannot be adopted before the meeting."))
+        raise DomainError(_("The minutes cannot be adopted before the meeting."), field="on")
+    if on > timezone.localdate():
+        raise DomainError(_("The minutes cannot be adopted on a day still to come."), field="on")
     current.status = MeetingStatus.ADOPTED
     current.adopted_on = on
     current.save(update_fields=["status", "adopted_on", "updated_at"])

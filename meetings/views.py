@@ -19,7 +19,15 @@ from pacnam.errors import DomainError
 from pacnam.forms import flash_form_errors, report_outcome
 
 from . import services
-from .forms import AddendumForm, MeetingForm, PeriodForm, TaskForm, parse_marks, parse_outcomes
+from .forms import (
+    AddendumForm,
+    AdoptForm,
+    MeetingForm,
+    PeriodForm,
+    TaskForm,
+    parse_marks,
+    parse_outcomes,
+)
 from .models import (
     Attendance,
     Meeting,
@@ -166,6 +174,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if editable:
         roll_members = [a.member for a in sheet["counted"]]
         context["form"] = MeetingForm(instance=meeting, branch=meeting.branch)
+        context["adopt_form"] = AdoptForm(initial={"on": meeting.date})
         context["task_form"] = TaskForm(
             meeting=meeting,
             members=Member.objects.filter(pk__in=[m.pk for m in roll_members])
@@ -246,9 +255,16 @@ def meeting_hold(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def meeting_adopt(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _writable_meeting_or_404(request, pk)
+    form = AdoptForm(request.POST)
+    if not form.is_valid():
+        flash_form_errors(request, form)
+        return redirect("meetings:detail", pk=meeting.pk)
+    # Minutes are read and adopted at the end of the meeting: its day, not the
+    # day someone pressed the button, unless another day is given.
+    on = form.cleaned_data["on"] or meeting.date
     report_outcome(
         request,
-        lambda: services.meeting_adopt_minutes(scope=scope_for(request.user), meeting=meeting, on=timezone.localdate()),
+        lambda: services.meeting_adopt_minutes(scope=scope_for(request.user), meeting=meeting, on=on),
         success=_("The minutes are adopted."),
     )
     return redirect("meetings:detail", pk=meeting.pk)

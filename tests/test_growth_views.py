@@ -2,6 +2,7 @@
 an access test per role for every view, and fixed query counts for list pages."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -267,8 +268,9 @@ PAGES = [
     ("growth:probation_list", [], "", BASE + 1),
     # 4 communes, 5 counts per commune/year/rating, 6 branches with their count of ratings.
     ("growth:rating_report", [], "?year=2025", BASE + 3),
-    # 4 members reaching an anniversary, with branch and commune.
-    ("growth:badge_list", [], "?year=2026", BASE + 1),
+    # 4 the first admission (the years offered), 5 members reaching an anniversary,
+    # with branch and commune.
+    ("growth:badge_list", [], "?year=2026", BASE + 2),
 ]
 
 
@@ -378,3 +380,25 @@ def test_admin_lists_the_new_records(world, login, candidate, model):
     if model == "candidate":
         assert "Hà Thị Mai" in response.text
         assert login(world.admin).get(reverse("admin:members_candidate_change", args=[candidate.pk])).status_code == 200
+
+
+def test_the_ratings_form_says_why_it_is_read_only(world, login):
+    url = reverse("growth:rating_form", args=[world.branch.pk, 2025])
+    page = login(world.branch_secretary).get(url).text
+    assert "Chỉ xem" in page and "Đảng ủy xã" in page
+    assert "Chỉ xem" not in login(world.secretary).get(url).text
+
+
+def test_the_badge_years_cover_the_registrys_years(world, login):
+    from django.utils import timezone
+
+    make_member(world.branch, name="Lão Thành", birth_date=D(1935, 1, 1), admitted_on=D(1960, 3, 2),
+                full_on=D(1961, 3, 2), since=SINCE)
+    page = login(world.district).get(reverse("growth:badge_list")).text
+    offered = {int(y) for y in re.findall(r'<option value="(\d{4})"', page)}
+    this_year = timezone.localdate().year
+    # From 1990 (30 years after the earliest admission) to two years ahead.
+    assert offered == set(range(1990, this_year + 3))
+    # The demo district's year, 2019, can be chosen and shows its list.
+    page = login(world.district).get(reverse("growth:badge_list") + "?year=2019").text
+    assert '<option value="2019" selected>' in page

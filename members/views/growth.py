@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Min, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -38,7 +38,7 @@ from ..models import (
     Member,
     Rating,
 )
-from ..selectors.growth import badges_by_commune, probations_due, rating_report
+from ..selectors.growth import BADGE_YEARS, badges_by_commune, probations_due, rating_report
 from ..services import growth
 
 
@@ -358,12 +358,13 @@ def badge_list(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     this_year = timezone.localdate().year
     year = _year_param(request, this_year)
+    # The registry's years: from the first year one of its members reached the
+    # first badge (30 years after the earliest admission) to two years ahead.
+    first_admission = Member.objects.visible_to(scope).aggregate(first=Min("admitted_on"))["first"]
+    first_year = min(first_admission.year + BADGE_YEARS[0], this_year) if first_admission else this_year
+    years = sorted({*range(first_year, this_year + 3), year}, reverse=True)
     return render(
         request,
         "members/growth/badge_list.html",
-        {
-            "year": year,
-            "groups": badges_by_commune(scope, year),
-            "years_choice": list(range(this_year - 1, this_year + 3)),
-        },
+        {"year": year, "groups": badges_by_commune(scope, year), "years_choice": years},
     )
