@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Village
@@ -77,7 +78,8 @@ class Meeting(models.Model):
     minutes = models.TextField(_("minutes"), blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
     status = models.CharField(
-        _("status"), max_length=10, choices=MeetingStatus.choices, default=MeetingStatus.PLANNED
+        pgettext_lazy("progress", "status"), max_length=10, choices=MeetingStatus.choices,
+        default=MeetingStatus.PLANNED,
     )
     adopted_on = models.DateField(_("minutes adopted on"), null=True, blank=True)
     # Set by meeting_open_roll: the roll is taken once, from the roster on the date.
@@ -259,7 +261,7 @@ class Task(models.Model):
         related_name="+",
     )
     status = models.CharField(
-        _("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN
+        pgettext_lazy("progress", "status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN
     )
     closed_at = models.ForeignKey(
         Meeting,

@@ -1,7 +1,42 @@
+from django.apps import apps
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEntry
+from .models import AUDIT_ACTIONS, AuditEntry
+
+
+class ActionFilter(admin.SimpleListFilter):
+    """The actions in words, as the change log says them (not "branch_dissolve")."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return list(AUDIT_ACTIONS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+def _model_name(object_type: str) -> str:
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return object_type
+
+
+class ObjectTypeFilter(admin.SimpleListFilter):
+    """The kinds of record by their names (not "members.member")."""
+
+    title = _("record type")
+    parameter_name = "object_type"
+
+    def lookups(self, request, model_admin):
+        types = AuditEntry.objects.order_by().values_list("object_type", flat=True).distinct()
+        return sorted(((t, _model_name(t)) for t in types if t), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
 
 
 @admin.register(AuditEntry)
@@ -9,8 +44,8 @@ class AuditEntryAdmin(admin.ModelAdmin):
     """The audit trail, readable and nothing else: no one, superusers included,
     adds, changes or deletes an entry here (the model and the database refuse too)."""
 
-    list_display = ["seq", "at", "actor_name", "action", "object_type", "object_repr", "item_count"]
-    list_filter = ["action", "object_type"]
+    list_display = ["seq", "at", "actor_name", "action_label", "object_type_label", "object_repr", "item_count"]
+    list_filter = [ActionFilter, ObjectTypeFilter]
     search_fields = ["object_repr", "actor_name", "description", "object_id"]
     date_hierarchy = "at"
     ordering = ["-seq"]
@@ -19,6 +54,14 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_label(self, obj: AuditEntry) -> str:
+        return obj.action_label
+
+    @admin.display(description=_("record type"), ordering="object_type")
+    def object_type_label(self, obj: AuditEntry) -> str:
+        return _model_name(obj.object_type)
 
     @admin.display(description=_("items"))
     def item_count(self, obj: AuditEntry) -> int:

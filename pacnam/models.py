@@ -65,6 +65,17 @@ def canonical_json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+# The actions' codes (the services' audit_batch and pacnam.audit) in words.
+AUDIT_ACTIONS = {
+    "create": _("created"),
+    "update": _("changed"),
+    "delete": _("deleted"),
+    "branch_dissolve": _("dissolved the branch"),
+    "dissolution_undo": _("undid the dissolution"),
+    "import": _("imported data"),
+}
+
+
 class AuditEntry(AppendOnlyModel):
     """One change (or one bulk operation with its items) and its place in the chain."""
 
@@ -102,7 +113,12 @@ class AuditEntry(AppendOnlyModel):
         default_permissions = ("view",)
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.object_repr}".strip()
+        return f"#{self.seq} {self.action_label}: {self.object_repr}".strip(": ")
+
+    @property
+    def action_label(self) -> str:
+        """The action in words, as the change log says it ("giải thể chi bộ")."""
+        return str(AUDIT_ACTIONS.get(self.action, self.action.replace("_", " ")))
 
     def hashed_fields(self) -> dict:
         """Everything the hash covers: the entry's content and its predecessor's hash."""
@@ -166,11 +182,15 @@ def _display(field, value):
     return value
 
 
+# Bookkeeping, not a fact of the record: the page says the version in words.
+UNLISTED_CHANGES = {"version"}
+
+
 def _changes(object_type: str, before: dict | None, after: dict | None) -> list:
     before, after = before or {}, after or {}
     rows = []
     for key in sorted(set(before) | set(after)):
-        if before.get(key) == after.get(key):
+        if key in UNLISTED_CHANGES or before.get(key) == after.get(key):
             continue
         field = _model_field(object_type, key)
         label = str(field.verbose_name) if field is not None else key

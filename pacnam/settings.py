@@ -45,7 +45,16 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # An expired form is said plainly, in the site's layout (not Django's English page).
 CSRF_FAILURE_VIEW = "pacnam.views.csrf_failure"
 
+# The project's apps first: Django merges every catalogue into one and the first
+# app's wording wins, so Django's own ("Kích hoạt" for "active", "Bản ghi nhớ"
+# for "History", "Lưu lại" for "Save") must come after ours (issue 17).
 INSTALLED_APPS = [
+    "pacnam",
+    "branches",
+    "members",
+    "meetings",
+    "overview",
+    "devtools",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -56,12 +65,6 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "simple_history",
     "axes",
-    "pacnam",
-    "branches",
-    "members",
-    "meetings",
-    "overview",
-    "devtools",
 ]
 
 MIDDLEWARE = [

@@ -43,7 +43,8 @@ class VersionCheckedForm(forms.ModelForm):
     over a change saved since."""
 
     # Not "version": the admin would take it for the model's field, which is not editable.
-    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # No label: the admin would print "Opened version:" beside the hidden field.
+    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False, label="")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

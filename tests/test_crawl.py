@@ -178,21 +178,37 @@ def crawl(client, start="/"):
     return seen, broken, texts
 
 
-# English that must not reach a Vietnamese page: Django's defaults, the admin's
-# untranslated words, raw codes of the audit log and ISO dates.
+# What must not reach a Vietnamese page (issue 17, /work/shared/VIETNAMESE.md): Django's
+# default pages, the admin's and the select placeholder's English, the audit
+# log's codes and ISO dates; and wordings of the catalogues that read wrong (a
+# Django translation winning over ours, "bạn" for "đồng chí", a branch named twice).
 ENGLISH = [
-    "Select an option", "Forbidden", "Not Found", "Server Error", "Show counts", "Hide counts",
-    "branch_dissolve", "dissolution_undo", "version:", "folded_name", "Page not found",
-    "Log out", "Dashboard", "Members", "Transfers", "Meetings", "History", "Active", "Status",
+    "Select an option", "Forbidden", "Not Found", "Server Error", "Bad Request", "Page not found",
+    "Show counts", "Hide counts", "Select all objects", "Skip to main content", "Change reason", "Changed by",
+    "branch_dissolve", "dissolution_undo", "version:", "Log out", "Dashboard", "Members", "Transfers",
+    "Meetings", "History", "Status", "Cancel", "Save",
+]
+WRONG_VIETNAMESE = [
+    "Kích hoạt", "Bản ghi nhớ", "Bạn", "bạn", "đã ra khỏi Đảng", "Chi bộ Chi bộ", "chi bộ Chi bộ",
+    "Đảng viên từ lễ kết nạp", "điều chuyển", "T/M BAN TỔ CHỨC",
 ]
 ISO_DATE = re.compile(r"\b(19|20)\d\d-\d\d-\d\d\b")
+
+
+# Not checked: django-axes' records name themselves in English with an ISO time
+# ("Access Log for admin @ 2019-...", no translation possible); one audit entry in
+# the admin is shown as stored, codes and ISO dates, as its hash covers it (the
+# registry's pages and the admin's list of entries say it in words).
+UNCHECKED = re.compile(r"^/admin/(axes/|pacnam/auditentry/\d+/change/)")
 
 
 def english_on(texts: dict[str, list[str]]) -> list[tuple[str, str]]:
     found = []
     for url, chunks in texts.items():
+        if UNCHECKED.match(url):
+            continue
         for chunk in chunks:
-            for phrase in ENGLISH:
+            for phrase in ENGLISH + WRONG_VIETNAMESE:
                 if re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", chunk):
                     found.append((url, chunk))
             if ISO_DATE.search(chunk):
@@ -206,4 +222,5 @@ def test_every_link_shown_works_and_reads_vietnamese(rich_world, client, role):
     seen, broken, texts = crawl(client)
     assert not broken, f"{role}: links that do not answer 200: {broken}"
     assert len(seen) > (0 if role == "nobody" else 20)
-    # english = english_on(texts)  (enabled with the Vietnamese fixes)
+    english = english_on(texts)
+    assert not english, f"{role}: English on Vietnamese pages: {english[:20]}"

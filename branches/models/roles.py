@@ -95,7 +95,8 @@ class Role(models.Model):
 
     def __str__(self) -> str:
         target = self.province or self.district or self.commune or self.branch
-        return f"{self.get_kind_display()} {target}" if target else self.get_kind_display()
+        # "bí thư chi bộ: Chi bộ thôn Cốc Lải": the unit's name says what it is.
+        return f"{self.get_kind_display()}: {target}" if target else self.get_kind_display()
 
     def clean(self):
         needs = {

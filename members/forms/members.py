@@ -72,10 +72,11 @@ class MemberFilterForm(forms.Form):
     q = forms.CharField(label=_("Name, citizen ID or card number"), required=False)
     commune = BoundedModelChoiceField(
         label=_("Commune"), queryset=Commune.objects.none(), required=False, to_field_name="code",
-        widget=BoundedSelect(typed=True),
+        widget=BoundedSelect(typed=True), empty_label=_("all communes"),
     )
     branch = BoundedModelChoiceField(
-        label=_("Branch"), queryset=Branch.objects.none(), required=False, widget=BoundedSelect()
+        label=_("Branch"), queryset=Branch.objects.none(), required=False, widget=BoundedSelect(),
+        empty_label=_("all branches"),
     )
     status = forms.ChoiceField(
         label=_("Status"),

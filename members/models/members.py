@@ -16,10 +16,11 @@ from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Village
-from pacnam.dates import add_years
+from pacnam.dates import add_years, dmy
 from pacnam.text import fold
 
 citizen_id_validator = RegexValidator(
@@ -34,7 +35,7 @@ class Gender(models.TextChoices):
 
 
 class MemberStatus(models.TextChoices):
-    ACTIVE = "active", _("active")
+    ACTIVE = "active", pgettext_lazy("member status", "active")
     EXEMPT = "exempt", _("exempt from duties and meetings")
     SUSPENDED = "suspended", _("suspended")
     LEFT = "left", _("left")
@@ -43,7 +44,10 @@ class MemberStatus(models.TextChoices):
 class LeftReason(models.TextChoices):
     TRANSFERRED_OUT = "transferred_out", _("transferred out of the district")
     DIED = "died", _("died")
+    # Two acts of the Party Statute: a name struck off the roll (xóa tên) and an
+    # expulsion (khai trừ), a disciplinary sanction.
     REMOVED = "removed", _("removed from the Party")
+    EXPELLED = "expelled", _("expelled from the Party")
     RESIGNED = "resigned", _("left the Party at their request")
     OTHER = "other", _("other")
 
@@ -286,7 +290,10 @@ class EndReason(models.TextChoices):
     TEMPORARY_ENDED = "temporary_ended", _("temporary attachment ended")
     TRANSFERRED_OUT = "transferred_out", _("transferred out of the district")
     DIED = "died", _("died")
+    # Two acts of the Party Statute: a name struck off the roll (xóa tên) and an
+    # expulsion (khai trừ), a disciplinary sanction.
     REMOVED = "removed", _("removed from the Party")
+    EXPELLED = "expelled", _("expelled from the Party")
     RESIGNED = "resigned", _("left the Party at their request")
     UNDONE = "undone", _("cancelled by an undo")
     OTHER = "other", _("other")
@@ -360,7 +367,8 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member} – {self.branch} ({self.started_on}–{self.ended_on or ''})"
+        ended = dmy(self.ended_on) if self.ended_on else ""
+        return f"{self.member} – {self.branch} ({dmy(self.started_on)}–{ended})"
 
     @property
     def is_open(self) -> bool:

@@ -34,7 +34,7 @@ def branch_dissolve(*, branch: Branch, decision: str, on: datetime.date, by, ass
 
     with audit_batch(
         "branch_dissolve", actor=by, subject=branch,
-        description=f"{decision} · {on.isoformat()}",
+        description=f"{decision} · {dmy(on)}",
     ):
         return _branch_dissolve(branch=branch, decision=decision, on=on, by=by, assignments=assignments)
 

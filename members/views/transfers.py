@@ -177,6 +177,7 @@ def transfer_letter(request: HttpRequest, pk: int) -> HttpResponse:
     scope = scope_for(request.user)
     transfer = get_in_scope_or_404(_transfers(scope).filter(letter_number__isnull=False), pk=pk)
     leaves_commune = transfer.scope != TransferScope.WITHIN_COMMUNE
+    title = (transfer.letter_signer_title or "").strip().lower()
     return render(
         request,
         "members/transfer_letter.html",
@@ -185,5 +186,9 @@ def transfer_letter(request: HttpRequest, pk: int) -> HttpResponse:
             "member": transfer.member,
             "by_district": leaves_commune,
             "valid_until": transfer.letter_deadline,
+            # The place line names the issuer's seat: the district's, or the commune's.
+            "issuer_seat": "Pác Nặm" if leaves_commune else transfer.from_branch.commune.name,
+            # A deputy head signs "K/T TRƯỞNG BAN" (for the head of the board).
+            "signs_for_head": title.startswith("phó"),
         },
     )

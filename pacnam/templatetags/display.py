@@ -1,10 +1,17 @@
 """Small display filters the pages share."""
 
 import datetime
+import re
 
 from django import template
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.text import capfirst
+
+from ..models import AUDIT_ACTIONS
 
 register = template.Library()
+
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
 @register.filter
@@ -13,3 +20,25 @@ def minutes(delta: datetime.timedelta) -> int:
     if not isinstance(delta, datetime.timedelta):
         return 0
     return -int(-delta.total_seconds() // 60)
+
+
+@register.filter
+def audit_action(code: str) -> str:
+    """An audit entry's action in words ("branch_dissolve": "giải thể chi bộ")."""
+    return str(AUDIT_ACTIONS.get(code, (code or "").replace("_", " ")))
+
+
+@register.filter
+def dmy_dates(text) -> str:
+    """Text with its ISO dates written as Vietnamese write them: entries logged
+    before the pages said dd/mm/yyyy keep 2019-04-01 in their stored words."""
+    return ISO_DATE.sub(r"\3/\2/\1", str(text or ""))
+
+
+@register.filter
+def field_label(opts, name: str) -> str:
+    """A model field's label from its options (`opts`), or the name as it is."""
+    try:
+        return capfirst(opts.get_field(name).verbose_name)
+    except (AttributeError, FieldDoesNotExist):
+        return name
