@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from branches.access import Scope
 from branches.models import Branch, Village
+from branches.services.units import branch_check_accepts
 from members.models import Member, Membership, MembershipKind, MemberStatus
 from pacnam.errors import DomainError
 
@@ -87,12 +88,8 @@ def _check_people(meeting: Meeting) -> None:
 
 def _check_meeting(meeting: Meeting) -> None:
     branch = meeting.branch
-    if not branch.is_active_on(meeting.date):
-        raise DomainError(
-            _("Branch %(branch)s did not exist on %(date)s.")
-            % {"branch": branch.name, "date": meeting.date.strftime("%d/%m/%Y")},
-            field="date",
-        )
+    # Not before it was founded, not once it was dissolved or its commune ceased.
+    branch_check_accepts(branch, meeting.date, field="date")
     if meeting.kind == MeetingKind.THEMATIC and not meeting.topic.strip():
         raise DomainError(_("A thematic meeting needs a topic."), field="topic")
     if meeting.kind == MeetingKind.REGULAR:

@@ -281,6 +281,7 @@ def _apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool) ->
         commune.place_in = (province, None)
         commune.save()
         note("created", "commune", commune.pk)
+        note("created", "commune_period", commune.parent_periods.get().pk)
         for old in new.olds:
             old.merged_into = commune
             old.save(update_fields=["merged_into"])

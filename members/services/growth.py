@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from branches.access import Scope, scope_for
 from branches.models import Branch, Village
+from branches.services.units import branch_check_accepts
 from pacnam.dates import add_years, dmy
 from pacnam.errors import DomainError
 
@@ -133,8 +134,7 @@ def candidate_create(
     """Start following a person towards admission in `branch`."""
     scope = scope_for(by)
     _require_commune_rights(scope, branch)
-    if branch.dissolved_on is not None:
-        raise DomainError(_("Branch %(branch)s is dissolved.") % {"branch": branch.name}, field="branch")
+    branch_check_accepts(branch, timezone.localdate(), field="branch")
     if residence_village.commune_id != branch.commune_id:
         raise DomainError(_("The village of residence is in another commune."), field="residence_village")
     if Member.objects.filter(citizen_id=citizen_id).exists():
