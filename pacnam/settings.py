@@ -40,6 +40,26 @@ if not SECRET_KEY:
     # Development only: DEBUG is on, so a fixed insecure key is acceptable.
     SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"
 
+# The audit trail's seals (pacnam.audit, docs/audit.md): an HMAC key that is
+# not in the database, so that whoever owns the database cannot reseal a
+# rewritten log. Old keys only verify the entries they sealed.
+AUDIT_KEY = env.str("AUDIT_KEY", default="")
+AUDIT_OLD_KEYS = env.list("AUDIT_OLD_KEYS", default=[])
+if not AUDIT_KEY and not DEBUG and _command in KEYLESS_COMMANDS:
+    AUDIT_KEY = secrets.token_urlsafe(32)  # these commands write no audit entry
+if not AUDIT_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "AUDIT_KEY is not set. With DEBUG off the registry refuses to start without one: "
+            "set AUDIT_KEY to a long random string kept outside the database (for example the "
+            "output of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`); "
+            "docs/audit.md says how to keep and rotate it."
+        )
+    # Development only (DEBUG is on), like SECRET_KEY: the demo district's log is sealed with it.
+    AUDIT_KEY = "development-audit-key-do-not-use-in-production"
+elif len(AUDIT_KEY) < 32 and not DEBUG:
+    raise ImproperlyConfigured("AUDIT_KEY is too short: use at least 32 random characters.")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -7,6 +7,7 @@ the settings rightly refuse to invent. A throwaway one is set here.
 import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("AUDIT_KEY", "tests-only-audit-key-not-a-secret-0123456789")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
 os.environ.setdefault("SECURE_COOKIES", "0")
