@@ -60,6 +60,10 @@ if not AUDIT_KEY:
 elif len(AUDIT_KEY) < 32 and not DEBUG:
     raise ImproperlyConfigured("AUDIT_KEY is too short: use at least 32 random characters.")
 
+# registry_backup encrypts its archives with this passphrase when it is set;
+# registry_restore needs it to read them (docs/backups.md).
+BACKUP_KEY = env.str("BACKUP_KEY", default="")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
