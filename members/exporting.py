@@ -9,12 +9,12 @@ so that an export imports into an empty database unchanged.
 
 Each kind is one query, read with .iterator() so 100,000 rows never sit in memory
 as model instances. Text cells that a spreadsheet would take for a formula
-(starting with = + - @) get a leading single quote; the import takes it off.
+(starting with = + - @) get a leading single quote (pacnam.spreadsheets, the
+one rule for every CSV the registry writes); the import takes it off.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 from collections.abc import Iterable, Iterator
@@ -22,18 +22,12 @@ from collections.abc import Iterable, Iterator
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from branches.models import Branch, Commune, Village
+from pacnam.spreadsheets import csv_chunks, neutralise, write_csv  # noqa: F401 - the writers of its callers
 
-from .importing import FORMULA_STARTS, HEADERS
+from .importing import HEADERS
 from .models import Member, Membership, MembershipKind
 
 CHUNK = 2000
-
-
-def neutralise(value):
-    """Text that starts like a formula gets a leading quote (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _date(value: datetime.date | None) -> str:
@@ -157,32 +151,6 @@ def export_rows(kind: str, *, commune: Commune | None = None, as_of: datetime.da
     yield list(HEADERS[kind])
     for row in _ROWS[kind](commune, as_of):
         yield [neutralise(value) for value in row]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_chunks(rows: Iterable[list], *, bom: bool = False, rows_per_chunk: int = 500) -> Iterator[str]:
-    """CSV text in chunks, for a StreamingHttpResponse."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    if bom:
-        yield "\ufeff"
-    buffer: list[str] = []
-    for row in rows:
-        buffer.append(writer.writerow(row))
-        if len(buffer) >= rows_per_chunk:
-            yield "".join(buffer)
-            buffer = []
-    if buffer:
-        yield "".join(buffer)
-
-
-def write_csv(rows: Iterable[list], stream) -> None:
-    """Write CSV text to a text stream (standard output or a file)."""
-    for chunk in csv_chunks(rows):
-        stream.write(chunk)
 
 
 def write_xlsx(rows: Iterable[list], stream, *, title: str = "registry") -> None:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from branches.models import Branch, BranchKind, Commune, Village
 from pacnam.errors import DomainError
+from pacnam.spreadsheets import FORMULA_STARTS
 from pacnam.text import fold
 
 from .models import (
@@ -55,11 +56,6 @@ HEADERS: dict[str, list[str]] = {
 KINDS = list(HEADERS)
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
-
-# Characters a spreadsheet reads as the start of a formula (CSV injection).
-# Exports prefix such text with a single quote; the import takes it off again.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
 
 class ImportFileError(Exception):
     """The file as a whole cannot be read (too large, not UTF-8, not CSV/XLSX)."""
