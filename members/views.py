@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from branches.access import NONE, get_in_scope_or_404, scope_for
 from pacnam.errors import DomainError
 from pacnam.pagination import CappedPaginator
+from pacnam.readlog import log_member_view
 from pacnam.versioning import save_if_unchanged
 
 from .filters import MemberFilterForm
@@ -57,6 +58,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     from pacnam.audit import audit_for_member
 
+    log_member_view(request, member)
     context = {
         "member": member,
         "audit_entries": audit_for_member(member, limit=20),

@@ -283,3 +283,60 @@ class AuditHead(models.Model):
 # member's. Their history table lives here (pacnam_historicaluser), so the user
 # model itself stays Django's. last_login is left out: a login is not a change.
 register(get_user_model(), app="pacnam", excluded_fields=["last_login"])
+
+
+class ReadAction(models.TextChoices):
+    MEMBER_VIEW = "member_view", _("opened a member's page")
+    MEMBER_EXPORT = "member_export", _("exported members")
+
+
+class ReadLogEntry(AppendOnlyModel):
+    """Who read whose personal data: a member's page opened, a list of members
+    exported (the processing record the personal-data decree expects).
+
+    Append-only like the audit trail (model, QuerySet, admin and database
+    triggers refuse changes), but not sealed: it is written on every page view,
+    and a chain would make every reader wait for the others. Written by
+    pacnam.readlog, reviewed by district officers at /read-log/ and in the admin.
+    """
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The username for a user; the system account for a command (manage.py).
+    actor_name = models.CharField(_("who (username)"), max_length=150, blank=True)
+    action = models.CharField(_("what"), max_length=30, choices=ReadAction.choices)
+    object_type = models.CharField(_("record type"), max_length=100, blank=True)
+    object_id = models.CharField(_("record number"), max_length=64, blank=True)
+    object_repr = models.CharField(_("record"), max_length=300, blank=True)
+    # An export's filter as the user gave it ({"commune": ["01885"], ...}) and
+    # how many rows it wrote.
+    query = models.JSONField(_("filter"), default=dict, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    where = models.CharField(_("where"), max_length=300, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("read log entry")
+        verbose_name_plural = _("read log")
+        ordering = ["-at", "-id"]
+        default_permissions = ("view",)
+        permissions = [
+            # Granted to roles by the app that knows them (branches.access.RolePermissionBackend),
+            # or to any user or group in the admin.
+            ("second_factor_required", _("Must sign in with a second factor")),
+        ]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="read_log_object"),
+            models.Index(fields=["actor", "at"], name="read_log_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}".strip()

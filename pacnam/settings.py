@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "pacnam",
     "branches",
     "members",
@@ -92,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the password, a code: a session that still owes one sees only the code page.
+    "pacnam.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -151,6 +156,8 @@ AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out login before the password is checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Permissions that come with a role (reviewing the read log, the second factor).
+    "branches.access.RolePermissionBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -169,13 +176,22 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 
-# django-axes: lock a username+address pair after repeated failures.
+# django-axes: lock a username+address pair after repeated failures, and an
+# address after LOGIN_IP_FAILURE_LIMIT failures across all usernames (password
+# spraying); higher, because a commune office's staff share one address.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "pacnam.lockout.LockoutHandler"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+
+# Second factor (pacnam.second_factor): required for administrators and for roles
+# with the permission pacnam.second_factor_required when on; on unless DEBUG.
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = "Pác Nặm"
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]

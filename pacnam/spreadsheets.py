@@ -37,16 +37,24 @@ def csv_chunks(rows: Iterable[Iterable], *, bom: bool = False, rows_per_chunk: i
                lineterminator: str = "\r\n") -> Iterator[str]:
     """CSV text in chunks (for a StreamingHttpResponse or a file), every cell neutralised."""
     writer = csv.writer(_Echo(), lineterminator=lineterminator)
-    if bom:
-        yield "\ufeff"
-    buffer: list[str] = []
-    for row in rows:
-        buffer.append(writer.writerow(neutralised(row)))
-        if len(buffer) >= rows_per_chunk:
+    try:
+        if bom:
+            yield "\ufeff"
+        buffer: list[str] = []
+        for row in rows:
+            buffer.append(writer.writerow(neutralised(row)))
+            if len(buffer) >= rows_per_chunk:
+                yield "".join(buffer)
+                buffer = []
+        if buffer:
             yield "".join(buffer)
-            buffer = []
-    if buffer:
-        yield "".join(buffer)
+    finally:
+        # A download stopped half-way closes this generator: close the rows' too, now
+        # (not whenever it is collected), so that what they do at the end (the read
+        # log's entry) happens while the request's database connection is still there.
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
 
 
 def write_csv(rows: Iterable[Iterable], stream, *, lineterminator: str = "\r\n") -> None:

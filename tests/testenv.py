@@ -12,3 +12,6 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
 os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("STATIC_MANIFEST", "0")
+# Off here so that the page tests can sign in with force_login; the second
+# factor's own tests (tests/test_second_factor.py, the browser test) turn it on.
+os.environ.setdefault("OTP_REQUIRED", "0")

@@ -15,6 +15,10 @@ from django.utils.translation import gettext as _
 from branches.models import Commune
 from members.exporting import csv_chunks, export_rows, write_csv, write_xlsx
 from members.importing import KINDS, CellError, parse_date
+from pacnam.readlog import log_member_export
+
+# Exports of people, recorded in the read log; communes, villages and branches are not.
+PERSONAL_KINDS = {"members", "memberships"}
 
 
 class Command(BaseCommand):
@@ -41,6 +45,9 @@ class Command(BaseCommand):
             except CellError as exc:
                 raise CommandError(str(exc)) from exc
         rows = export_rows(kind, commune=commune_obj, as_of=date)
+        if kind in PERSONAL_KINDS:
+            rows = log_member_export(rows, where=f"manage.py registry_export {kind}",
+                                     query={k: v for k, v in (("commune", commune), ("as_of", as_of)) if v})
         if format == "xlsx":
             if not output:
                 if sys.stdout.isatty():
