@@ -331,3 +331,4 @@ def restore_from_path(path, *, passphrase: str = "") -> dict:
             return restore_backup(io.BufferedReader(DecryptingReader(f, passphrase)))
         except DecryptionError as exc:
             raise BackupError(f"This archive cannot be decrypted with BACKUP_KEY: {exc}.") from exc
+

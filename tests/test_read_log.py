@@ -181,3 +181,20 @@ def test_the_admin_shows_the_read_log_read_only(world, login, settings):
     world.secretary.is_staff = True
     world.secretary.save()
     assert login(world.secretary).get("/admin/pacnam/readlogentry/").status_code == 403
+
+
+def test_an_export_to_a_file_is_private(world, tmp_path):
+    import os
+    import stat
+
+    old = tmp_path / "members.csv"
+    old.write_text("old")
+    old.chmod(0o644)
+    previous = os.umask(0)
+    try:
+        for output, fmt in ((old, "csv"), (tmp_path / "members.xlsx", "xlsx")):
+            call_command("registry_export", "members", "--format", fmt, "-o", str(output), stdout=io.StringIO())
+            assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)
+    assert ReadLogEntry.objects.count() == 2

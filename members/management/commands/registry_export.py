@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from branches.models import Commune
 from members.exporting import csv_chunks, export_rows, write_csv, write_xlsx
 from members.importing import KINDS, CellError, parse_date
+from pacnam.files import open_private
 from pacnam.readlog import log_member_export
 
 # Exports of people, recorded in the read log; communes, villages and branches are not.
@@ -54,11 +55,11 @@ class Command(BaseCommand):
                     raise CommandError(_("An XLSX export needs -o PATH (it is not text)."))
                 write_xlsx(rows, sys.stdout.buffer, title=kind)
                 return
-            with open(output, "wb") as stream:
+            with open_private(output, "wb") as stream:
                 write_xlsx(rows, stream, title=kind)
             return
         if output:
-            with open(output, "w", encoding="utf-8", newline="") as stream:
+            with open_private(output, "w", encoding="utf-8", newline="") as stream:
                 write_csv(rows, stream)
         else:
             for chunk in csv_chunks(rows):
