@@ -7,12 +7,13 @@ bytes: backup -> restore into an empty database -> backup is byte-identical.
 
 What is in it: every model of the apps in BACKUP_APPS (their simple-history
 tables included, since historical models live in their app), any other
-historical model, the audit trail (pacnam), users and groups with their
+historical model, the audit trail and the read log (pacnam), users and groups with their
 memberships and permissions (password hashes included: it is a backup; keep
 it as secret as the database). Permissions and content types are written as
 natural keys (app, model, codename), because their ids differ between
 databases. Not in it: sessions, login-failure records (django-axes), the
-admin's own action log. New models of the apps below are included without
+admin's own action log. Second-factor devices and recovery codes are in
+it (BACKUP_APPS). New models of the apps below are included without
 any change here.
 
 The file is written with mode 0600 (only its owner can read it: it holds
@@ -50,7 +51,9 @@ from .encryption import MAGIC, DecryptingReader, DecryptionError, EncryptingWrit
 
 FORMAT = "pacnam-registry-backup"
 VERSION = 1
-BACKUP_APPS = ("pacnam", "branches", "members", "meetings")
+# otp_totp and otp_static: the users' second-factor devices and recovery codes,
+# so that officers still sign in with their phones after a restore.
+BACKUP_APPS = ("pacnam", "branches", "members", "meetings", "otp_totp", "otp_static")
 BATCH = 1000
 
 

@@ -31,6 +31,16 @@ def fill(world):
     clerks = Group.objects.create(name="Văn thư")
     clerks.permissions.set(Permission.objects.filter(codename__in=["view_member", "change_member"]))
     world.district.groups.add(clerks)
+    # A second factor, and a read of a member's page.
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from pacnam.models import ReadLogEntry
+    from pacnam.second_factor import new_recovery_codes
+
+    TOTPDevice.objects.create(user=world.district, name="authenticator", confirmed=True)
+    new_recovery_codes(world.district)
+    ReadLogEntry.objects.create(actor=world.district, actor_name="district", action="member_view",
+                                object_type="members.member", object_id=str(world.member.pk))
 
 
 def tables_rows():
@@ -57,6 +67,8 @@ def test_backup_restore_backup_gives_the_same_archive(world, tmp_path):
     assert tables_rows() == rows_before
     assert rows_before["members.historicalmember"] > 0
     assert rows_before["pacnam.auditentry"] > 0
+    assert rows_before["otp_totp.totpdevice"] == 1 and rows_before["otp_static.statictoken"] == 10
+    assert rows_before["pacnam.readlogentry"] == 1
     assert list(AuditEntry.objects.order_by("seq").values_list("hash", flat=True)) == hashes_before
     assert verify_chain().ok
     call_command("audit_verify")  # exits 0
