@@ -53,11 +53,11 @@ def test_neutralise_quotes_every_formula_start_once(start):
 
 
 def test_meeting_report_neutralises_a_formula_in_a_branch_code(world):
-    Branch.objects.filter(pk=world.branch.pk).update(code='=HYPERLINK("http://x","y")')
+    Branch.objects.filter(pk=world.branch.pk).update(code='=HYPERLINK("x")')  # 20 characters at most
     out = io.StringIO()
     call_command("meeting_report", "--month", "2019-05", "--commune", "01885", stdout=out)
     lines = out.getvalue().splitlines()
-    assert """01885,"'=HYPERLINK(""http://x"",""y"")",0,""" in lines
+    assert """01885,"'=HYPERLINK(""x"")",0,""" in lines
     assert not any(",=" in line or line.startswith("=") for line in lines)
 
 
