@@ -47,6 +47,12 @@ class Command(BaseCommand):
         report = verify_chain()
         if not report.ok:
             where = f" at entry #{report.broken_seq}" if report.broken_seq is not None else ""
+            if report.fixable:
+                raise CommandError(
+                    f"Audit chain NOT SEALED{where}: {report.reason}. "
+                    f"Otherwise all {report.checked} entries fit.",
+                    returncode=1,
+                )
             raise CommandError(
                 f"Audit chain BROKEN{where}: {report.reason}. "
                 f"{report.checked} entries before it are intact.",
