@@ -39,6 +39,7 @@ test: install-dev
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 
 # Chromium and Playwright's Python client for the browser tests (Debian; needs root).

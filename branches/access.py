@@ -3,110 +3,229 @@
 Every view, form, export and service asks the user's `Scope` for its
 querysets, so a record outside one's scope simply is not found: a 404, never
 a hint that it exists. Members and meetings filter through `Scope.branches()`.
+
+Scopes are in time (issue 13). A user's role is the one valid today. A province
+officer sees the communes that were ever in the province or in a province merged
+into it; a district officer those ever in the district (the district keeps its
+years); a commune secretary their commune and the communes merged into it. Each
+sees every branch and village that was ever in one of those communes, with its
+whole history: the secretary of a merged commune sees the branches that are in
+it now, and their rosters of the years before the merger.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.contrib.auth.backends import BaseBackend
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
+from pacnam.errors import NotAllowed
 from pacnam.second_factor import REQUIRED_PERMISSION, REVIEW_READS_PERMISSION
 
-from .models import Branch, Commune, Role, RoleKind, Village
+from .models import (
+    Branch,
+    BranchInCommune,
+    Commune,
+    CommuneInProvince,
+    Province,
+    Role,
+    RoleKind,
+    Village,
+    VillageInCommune,
+)
 
+ALL = "all"  # administrators and the system (the management commands)
+PROVINCE = "province"
 DISTRICT = "district"
 COMMUNE = "commune"
 BRANCH = "branch"
 NONE = "none"
 
+# The levels that do the district committee's work: approving transfers between
+# communes, undoing dissolutions and reorganisations (the province's from 2025).
+OFFICER_LEVELS = (ALL, PROVINCE, DISTRICT)
+
 
 @dataclass(frozen=True)
 class Scope:
     level: str
-    commune_id: int | None = None
+    # PROVINCE: the officer's province first, then the provinces merged into it.
+    province_ids: tuple[int, ...] = ()
+    district_id: int | None = None
+    # COMMUNE: the secretary's commune first, then the communes merged into it.
+    commune_ids: tuple[int, ...] = ()
     branch_id: int | None = None
+    # COMMUNE: the secretary's commune; BRANCH: the branch's commune now.
+    commune_id: int | None = None
     title: str = ""
     is_admin: bool = False
 
     # --- What the user sees ---
     def communes(self, qs: QuerySet | None = None) -> QuerySet:
         qs = Commune.objects.all() if qs is None else qs
-        if self.level == DISTRICT:
+        if self.level == ALL:
             return qs
+        if self.level == PROVINCE:
+            periods = CommuneInProvince.objects.filter(province_id__in=self.province_ids)
+            return qs.filter(pk__in=periods.values("commune_id"))
+        if self.level == DISTRICT:
+            periods = CommuneInProvince.objects.filter(district_id=self.district_id)
+            return qs.filter(pk__in=periods.values("commune_id"))
         if self.level == COMMUNE:
-            return qs.filter(pk=self.commune_id)
+            return qs.filter(pk__in=self.commune_ids)
         return qs.none()
 
     def villages(self, qs: QuerySet | None = None) -> QuerySet:
         qs = Village.objects.all() if qs is None else qs
-        if self.level == DISTRICT:
+        if self.level == ALL:
             return qs
-        if self.level == COMMUNE:
-            return qs.filter(commune_id=self.commune_id)
         if self.level == BRANCH:
             return qs.filter(branches__pk=self.branch_id)
-        return qs.none()
+        if self.level == NONE:
+            return qs.none()
+        periods = VillageInCommune.objects.filter(commune__in=self.communes())
+        return qs.filter(pk__in=periods.values("village_id"))
 
     def branches(self, qs: QuerySet | None = None) -> QuerySet:
         qs = Branch.objects.all() if qs is None else qs
-        if self.level == DISTRICT:
+        if self.sees_all:
             return qs
-        if self.level == COMMUNE:
-            return qs.filter(commune_id=self.commune_id)
         if self.level == BRANCH:
             return qs.filter(pk=self.branch_id)
-        return qs.none()
+        if self.level == NONE:
+            return qs.none()
+        periods = BranchInCommune.objects.filter(commune__in=self.communes())
+        return qs.filter(pk__in=periods.values("branch_id"))
+
+    @cached_property
+    def sees_all(self) -> bool:
+        """Whether nothing in the registry is outside the scope: an administrator, or
+        an officer whose province (or district) holds every commune registered.
+        Lists then need no filter at all, which keeps a province's pages on their
+        indexes (one query, once per request)."""
+        if self.level == ALL:
+            return True
+        if self.level not in (PROVINCE, DISTRICT):
+            return False
+        return not Commune.objects.exclude(pk__in=self.communes().values("pk")).exists()
 
     # --- What the user may change ---
     @property
-    def is_district(self) -> bool:
-        return self.level == DISTRICT
+    def is_officer(self) -> bool:
+        """A district or province officer (or an administrator): the district
+        committee's rights, which pass to the province's from 2025."""
+        return self.level in OFFICER_LEVELS
 
-    def covers_commune(self, commune_id: int | None) -> bool:
-        """Commune-level write rights: rosters, villages, branches, transfers inside it."""
+    @cached_property
+    def editable_commune_ids(self) -> frozenset[int] | None:
+        """The communes whose records the user may change (None: all of them). A
+        province officer: the province's communes of today; a district officer: the
+        district's (a ceased commune still refuses anything dated after it ceased);
+        a commune secretary: their own commune, not those merged into it."""
+        if self.level == ALL:
+            return None
+        if self.level == PROVINCE:
+            periods = CommuneInProvince.objects.filter(province_id=self.province_ids[0]).valid_on(timezone.localdate())
+            return frozenset(periods.values_list("commune_id", flat=True))
         if self.level == DISTRICT:
-            return True
-        return self.level == COMMUNE and commune_id is not None and commune_id == self.commune_id
+            return frozenset(self.communes().values_list("pk", flat=True))
+        if self.level == COMMUNE:
+            return frozenset([self.commune_id])
+        return frozenset()
 
-    def covers_branch(self, branch: Branch) -> bool:
-        """Branch-level rights (meetings, attendance, tasks)."""
-        if self.covers_commune(branch.commune_id):
+    def can_edit_commune(self, commune_id: int | None) -> bool:
+        """May change the commune's records: rosters, villages, branches, candidates,
+        ratings, transfers and dissolutions inside it. The one answer to "may edit
+        this commune"."""
+        if commune_id is None or self.level in (BRANCH, NONE):
+            return False
+        ids = self.editable_commune_ids
+        return ids is None or commune_id in ids
+
+    def can_edit_branch(self, branch: Branch) -> bool:
+        """May record the branch's meetings, attendance and tasks: the commune's
+        rights, or the branch's own secretary."""
+        if self.can_edit_commune(branch.commune_id):
             return True
         return self.level == BRANCH and branch.pk == self.branch_id
 
     def can_edit_registry(self) -> bool:
-        """Rosters, members, villages and branches: district and commune level."""
-        return self.level in (DISTRICT, COMMUNE)
+        """May change some commune's records at all (the "new ..." pages, before a
+        commune is chosen): officers and commune secretaries."""
+        return self.level in (*OFFICER_LEVELS, COMMUNE)
+
+    def require_commune(self, commune_id: int | None, message: str) -> None:
+        """Refuse (a 403, through NotAllowed) unless the user may edit the commune."""
+        if not self.can_edit_commune(commune_id):
+            raise NotAllowed(message)
+
+    def require_branch(self, branch: Branch, message: str) -> None:
+        """Refuse (a 403, through NotAllowed) unless the user may record the branch's meetings."""
+        if not self.can_edit_branch(branch):
+            raise NotAllowed(message)
 
 
 NO_SCOPE = Scope(level=NONE)
 
+# The scope of the management commands: they act for the whole registry and are
+# recorded as done by the system (no user).
+SYSTEM_SCOPE = Scope(level=ALL)
+
+
+def _with_merged(model, first_id: int) -> tuple[int, ...]:
+    """`first_id` and the units merged into it, and into those, and so on (a
+    query per generation: one or two in practice)."""
+    ids, frontier = [first_id], [first_id]
+    while frontier:
+        frontier = list(model.objects.filter(merged_into__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True))
+        ids.extend(frontier)
+    return tuple(ids)
+
+
+def scope_of_role(role: Role | None, *, is_superuser: bool = False) -> Scope:
+    if role is None:
+        return Scope(level=ALL, is_admin=True) if is_superuser else NO_SCOPE
+    common = {"title": role.title, "is_admin": is_superuser}
+    if role.kind == RoleKind.PROVINCE_OFFICER:
+        return Scope(level=PROVINCE, province_ids=_with_merged(Province, role.province_id), **common)
+    if role.kind == RoleKind.DISTRICT_OFFICER:
+        return Scope(level=DISTRICT, district_id=role.district_id, **common)
+    if role.kind == RoleKind.COMMUNE_SECRETARY:
+        return Scope(
+            level=COMMUNE, commune_id=role.commune_id, commune_ids=_with_merged(Commune, role.commune_id), **common
+        )
+    return Scope(level=BRANCH, branch_id=role.branch_id, commune_id=role.branch.commune_id, **common)
+
 
 def scope_for(user) -> Scope:
-    """The user's scope, computed once per request object and cached on it."""
+    """The user's scope today, computed once per request object and cached on it."""
     if not user or not user.is_authenticated or not user.is_active:
         return NO_SCOPE
     cached = getattr(user, "_registry_scope", None)
     if cached is not None:
         return cached
-    role = Role.objects.filter(user=user).select_related("branch").first()
-    if role is None:
-        scope = Scope(level=DISTRICT, is_admin=True) if user.is_superuser else NO_SCOPE
-    elif role.kind == RoleKind.DISTRICT_OFFICER:
-        scope = Scope(level=DISTRICT, title=role.title, is_admin=user.is_superuser)
-    elif role.kind == RoleKind.COMMUNE_SECRETARY:
-        scope = Scope(level=COMMUNE, commune_id=role.commune_id, title=role.title)
-    else:
-        scope = Scope(
-            level=BRANCH,
-            branch_id=role.branch_id,
-            commune_id=role.branch.commune_id,
-            title=role.title,
-        )
+    role = Role.objects.for_user_on(user).select_related("branch").first()
+    scope = scope_of_role(role, is_superuser=user.is_superuser)
     user._registry_scope = scope
+    return scope
+
+
+def acting_scope(by) -> Scope:
+    """The scope of the user acting in a service; `None` is the system (a command)."""
+    return SYSTEM_SCOPE if by is None else scope_for(by)
+
+
+def editor_scope_or_404(user) -> Scope:
+    """The scope of a page only editors use (transfers, dissolutions): officers and
+    commune secretaries. A branch secretary or a user without a role gets the
+    same 404 as for a record outside their scope."""
+    scope = scope_for(user)
+    if not scope.can_edit_registry():
+        raise Http404
     return scope
 
 
@@ -122,15 +241,15 @@ class RolePermissionBackend(BaseBackend):
     """Django permissions that come with a role rather than with a group.
 
     The base (pacnam) asks `user.has_perm(...)` and knows nothing of roles; the
-    roles live here. A district officer reviews the read log and must sign in
-    with a second factor. One query (the role, cached on the user) when asked.
+    roles live here. A district or province officer reviews the read log and
+    must sign in with a second factor. The role's query (cached on the user) when asked.
     """
 
-    DISTRICT_PERMISSIONS = frozenset({REVIEW_READS_PERMISSION, REQUIRED_PERMISSION})
+    OFFICER_PERMISSIONS = frozenset({REVIEW_READS_PERMISSION, REQUIRED_PERMISSION})
 
     def get_all_permissions(self, user_obj, obj=None) -> set[str]:
         if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
             return set()
-        if scope_for(user_obj).level == DISTRICT:
-            return set(self.DISTRICT_PERMISSIONS)
+        if scope_for(user_obj).level in (PROVINCE, DISTRICT):
+            return set(self.OFFICER_PERMISSIONS)
         return set()

@@ -1,12 +1,40 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Prefetch
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from pacnam.versioning import VersionCheckedAdmin
 
-from .models import Branch, Commune, Role, Village
+from .models import (
+    Branch,
+    Commune,
+    CommuneInProvince,
+    District,
+    Province,
+    Reorganization,
+    Role,
+    Village,
+)
+
+
+class CommuneMovesOnlyByReorganization:
+    """A village's or branch's commune is set when it is created; it changes only
+    through a reorganisation, which keeps the old period (an edit here would
+    rewrite the rosters of the past)."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "commune"] if obj is not None else fields
+
+
+class CommuneInProvinceInline(admin.TabularInline):
+    model = CommuneInProvince
+    extra = 0
+    fields = ["province", "district", "valid_from", "valid_to"]
+    autocomplete_fields = ["province", "district"]
 
 
 @admin.register(Commune)
@@ -15,10 +43,11 @@ class CommuneAdmin(SimpleHistoryAdmin):
     search_fields = ["code", "name"]
     list_filter = ["valid_to"]
     autocomplete_fields = ["merged_into"]
+    inlines = [CommuneInProvinceInline]
 
 
 @admin.register(Village)
-class VillageAdmin(VersionCheckedAdmin, SimpleHistoryAdmin):
+class VillageAdmin(CommuneMovesOnlyByReorganization, VersionCheckedAdmin, SimpleHistoryAdmin):
     list_display = ["code", "name", "commune", "households", "population", "valid_to"]
     list_select_related = ["commune"]
     search_fields = ["code", "name"]
@@ -27,25 +56,21 @@ class VillageAdmin(VersionCheckedAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Branch)
-class BranchAdmin(VersionCheckedAdmin, SimpleHistoryAdmin):
+class BranchAdmin(CommuneMovesOnlyByReorganization, VersionCheckedAdmin, SimpleHistoryAdmin):
     list_display = ["code", "name", "kind", "commune", "village", "founded_on", "dissolved_on"]
     list_select_related = ["commune", "village"]
     search_fields = ["code", "name"]
     list_filter = ["kind", "commune", ("dissolved_on", admin.EmptyFieldListFilter)]
     autocomplete_fields = ["commune", "village"]
 
-    def get_inlines(self, request, obj):
-        # Imported here: branches must not import members at module level (STYLE.md).
-        from members.admin import BranchMembershipInline
-
-        return [BranchMembershipInline] if obj else []
-
 
 class RoleInline(admin.StackedInline):
     model = Role
     can_delete = True
-    autocomplete_fields = ["commune", "branch"]
-    verbose_name_plural = _("registry role")
+    extra = 0
+    fields = ["kind", "province", "district", "commune", "branch", "title", "valid_from", "valid_to"]
+    autocomplete_fields = ["province", "district", "commune", "branch"]
+    verbose_name_plural = _("registry roles")
 
 
 User = get_user_model()
@@ -56,21 +81,65 @@ admin.site.unregister(User)
 class RegistryUserAdmin(UserAdmin):
     inlines = [RoleInline]
     list_display = ["username", "first_name", "last_name", "role_display", "is_active", "is_superuser"]
-    list_select_related = ["registry_role__commune", "registry_role__branch"]
 
-    @admin.display(description=_("role"))
+    def get_queryset(self, request):
+        # The roles valid today, one query for the page (not one per user).
+        today = timezone.localdate()
+        return super().get_queryset(request).prefetch_related(
+            Prefetch(
+                "registry_roles",
+                queryset=Role.objects.valid_on(today).select_related("province", "district", "commune", "branch"),
+                to_attr="roles_today",
+            )
+        )
+
+    @admin.display(description=_("role today"))
     def role_display(self, user):
-        role = getattr(user, "registry_role", None)
-        return str(role) if role else ""
+        return ", ".join(str(role) for role in user.roles_today)
 
 
 @admin.register(Role)
 class RoleAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "commune", "branch", "title"]
-    list_select_related = ["user", "commune", "branch"]
-    list_filter = ["kind", "commune"]
+    list_display = ["user", "kind", "province", "district", "commune", "branch", "title", "valid_from", "valid_to"]
+    list_select_related = ["user", "province", "district", "commune", "branch"]
+    list_filter = ["kind"]
     search_fields = ["user__username", "title"]
-    autocomplete_fields = ["user", "commune", "branch"]
+    autocomplete_fields = ["user", "province", "district", "commune", "branch"]
+
+
+@admin.register(Province)
+class ProvinceAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "valid_from", "valid_to", "merged_into"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["merged_into"]
+
+
+@admin.register(District)
+class DistrictAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "province", "valid_from", "valid_to"]
+    list_select_related = ["province"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["province"]
+
+
+@admin.register(Reorganization)
+class ReorganizationAdmin(admin.ModelAdmin):
+    """Read only: a reorganisation is applied and undone through its page or the
+    reorganize_units command, as one batch."""
+
+    list_display = ["decision", "on", "performed_by", "performed_at", "undone_at"]
+    list_select_related = ["performed_by"]
+    readonly_fields = ["decision", "on", "performed_by", "performed_at", "via_command", "merges", "undone_at", "undone_by"]
+    exclude = ["changes"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 admin.site.site_header = _("Pác Nặm Party-branch registry")

@@ -1,29 +1,20 @@
-from django import forms
+"""The village and branch forms."""
+
 from django.utils.translation import gettext_lazy as _
+
+from pacnam.forms import DateInput, VersionedForm
 
 from .models import Branch, Village
 
 
-class VersionedForm(forms.ModelForm):
-    """A model form that carries the version it was opened with (see pacnam.versioning)."""
-
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["version"].initial = self.instance.version
-
-    @property
-    def opened_version(self) -> int:
-        return self.cleaned_data.get("version") or self.instance.version
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
+def _commune_fixed_once_saved(form) -> None:
+    """A village or branch changes commune only through a reorganisation, which
+    keeps the period before it; an edit here would rewrite the rosters of the past."""
+    if form.instance.pk:
+        field = form.fields["commune"]
+        field.disabled = True
+        field.queryset = field.queryset.model.objects.filter(pk=form.instance.commune_id)
+        field.help_text = _("It moves to another commune only through a reorganisation of communes.")
 
 
 class VillageForm(VersionedForm):
@@ -34,9 +25,10 @@ class VillageForm(VersionedForm):
 
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)
-        # Only the user's own communes can be chosen; anything else slipped into
-        # the POST is "not one of the available choices".
-        self.fields["commune"].queryset = scope.communes()
+        # Only the user's own communes of today can be chosen; anything else
+        # slipped into the POST is "not one of the available choices".
+        self.fields["commune"].queryset = scope.communes().valid_on()
+        _commune_fixed_once_saved(self)
 
 
 class BranchForm(VersionedForm):
@@ -48,5 +40,6 @@ class BranchForm(VersionedForm):
 
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["commune"].queryset = scope.communes()
-        self.fields["village"].queryset = scope.villages().select_related("commune")
+        self.fields["commune"].queryset = scope.communes().valid_on()
+        self.fields["village"].queryset = scope.villages().valid_on().select_related("commune")
+        _commune_fixed_once_saved(self)

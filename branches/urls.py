@@ -5,11 +5,8 @@ from . import views
 app_name = "branches"
 
 urlpatterns = [
-    path("communes/<str:code>/", views.commune_detail, name="commune"),
     path("branches/new/", views.branch_edit, name="branch_new"),
-    path("branches/<int:pk>/", views.branch_detail, name="branch"),
     path("branches/<int:pk>/edit/", views.branch_edit, name="branch_edit"),
     path("villages/new/", views.village_edit, name="village_new"),
-    path("villages/<int:pk>/", views.village_detail, name="village"),
     path("villages/<int:pk>/edit/", views.village_edit, name="village_edit"),
 ]

@@ -6,11 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import Commune, Village
 from members.models import Member, Membership
-from pacnam.forms import BoundedModelChoiceField, BoundedSelect
+from pacnam.forms import BoundedModelChoiceField, BoundedSelect, DateInput, date_field
 
 from .models import Meeting, Presence, ReviewOutcome, Task
-
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def roster_members(branch, date: datetime.date):
@@ -27,7 +25,7 @@ class MeetingForm(forms.ModelForm):
             "agenda", "minutes", "resolution",
         ]
         widgets = {
-            "date": DATE_INPUT,
+            "date": DateInput(),
             "starts_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
 
@@ -46,7 +44,7 @@ class MeetingForm(forms.ModelForm):
 
 
 class AddendumForm(forms.Form):
-    dated = forms.DateField(label=_("date"), widget=DATE_INPUT)
+    dated = date_field(_("date"))
     text = forms.CharField(label=_("correction"), widget=forms.Textarea)
 
 
@@ -55,7 +53,7 @@ class TaskForm(forms.ModelForm):
         model = Task
         fields = ["description", "assignees", "due_on", "household_head", "household_village"]
         widgets = {
-            "due_on": DATE_INPUT,
+            "due_on": DateInput(),
             "description": forms.Textarea(attrs={"rows": 3}),
             "assignees": forms.CheckboxSelectMultiple,
         }

@@ -4,9 +4,7 @@ Writes go through meetings/services.py (which checks who may write); reads
 that other pages reuse live in meetings/selectors.py.
 """
 
-import datetime
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import ExtractMonth, ExtractYear
@@ -15,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Village
 from members.models import Member
+from pacnam.fields import actor_field
 
 
 class MeetingKind(models.TextChoices):
@@ -83,9 +82,7 @@ class Meeting(models.Model):
     adopted_on = models.DateField(_("minutes adopted on"), null=True, blank=True)
     # Set by meeting_open_roll: the roll is taken once, from the roster on the date.
     roll_opened = models.BooleanField(default=False, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = actor_field(keep_user=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Who changed the minutes and when, before they were adopted.
@@ -152,10 +149,6 @@ class Meeting(models.Model):
     def is_adopted(self) -> bool:
         return self.status == MeetingStatus.ADOPTED
 
-    @property
-    def month_start(self) -> datetime.date:
-        return self.date.replace(day=1)
-
 
 class MeetingAddendum(models.Model):
     """A dated correction to adopted minutes: the minutes themselves are never rewritten."""
@@ -165,9 +158,7 @@ class MeetingAddendum(models.Model):
     )
     dated = models.DateField(_("date"))
     text = models.TextField(_("correction"))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = actor_field(keep_user=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,7 +11,7 @@ import datetime
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import TruncMonth
 
-from members.models import add_months
+from pacnam.dates import add_months
 
 from .models import Meeting, MeetingKind, MeetingStatus, Presence, Standing, Task, TaskStatus
 

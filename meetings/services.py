@@ -42,8 +42,7 @@ EDITABLE_FIELDS = (
 
 
 def _check_rights(scope: Scope, branch: Branch) -> None:
-    if not scope.covers_branch(branch):
-        raise DomainError(_("You may not record meetings of branch %(branch)s.") % {"branch": branch.name})
+    scope.require_branch(branch, _("You may not record meetings of branch %(branch)s.") % {"branch": branch.name})
 
 
 def _lock_meeting(meeting: Meeting) -> Meeting:
@@ -199,7 +198,7 @@ def _roll_lines(meeting: Meeting) -> list[Attendance]:
             meeting=meeting,
             member=member,
             standing=standing,
-            is_full=member.full_on is not None and member.full_on <= date,
+            is_full=not member.is_probationary_on(date),
             temporary=temporary,
         )
     return list(lines.values())

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from branches.access import get_in_scope_or_404, scope_for
 from members.models import Member
 from pacnam.errors import DomainError
-from pacnam.forms import flash_form_errors
+from pacnam.forms import flash_form_errors, report_outcome
 
 from . import services
 from .forms import AddendumForm, MeetingForm, PeriodForm, TaskForm, parse_marks, parse_outcomes
@@ -46,7 +46,7 @@ def _meeting_or_404(request: HttpRequest, pk: int) -> Meeting:
 
 def _writable_meeting_or_404(request: HttpRequest, pk: int) -> Meeting:
     meeting = _meeting_or_404(request, pk)
-    if not scope_for(request.user).covers_branch(meeting.branch):
+    if not scope_for(request.user).can_edit_branch(meeting.branch):
         raise Http404
     return meeting
 
@@ -65,7 +65,7 @@ def branch_meetings(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "meetings/branch_meetings.html",
-        {"branch": branch, "meetings": meetings, "can_write": scope.covers_branch(branch)},
+        {"branch": branch, "meetings": meetings, "can_write": scope.can_edit_branch(branch)},
     )
 
 
@@ -73,7 +73,7 @@ def branch_meetings(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_new(request: HttpRequest, pk: int) -> HttpResponse:
     scope = scope_for(request.user)
     branch = get_in_scope_or_404(scope.branches().select_related("commune"), pk=pk)
-    if not scope.covers_branch(branch):
+    if not scope.can_edit_branch(branch):
         raise Http404
     form = MeetingForm(request.POST or None, branch=branch, instance=Meeting(branch=branch))
     if request.method == "POST" and form.is_valid():
@@ -150,7 +150,7 @@ def _review(meeting: Meeting) -> list[dict]:
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scope = scope_for(request.user)
     meeting = _meeting_or_404(request, pk)
-    can_write = scope.covers_branch(meeting.branch)
+    can_write = scope.can_edit_branch(meeting.branch)
     editable = can_write and not meeting.is_adopted
     sheet = _sheet(meeting)
     context = {
@@ -184,12 +184,11 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = MeetingForm(request.POST, instance=Meeting.objects.get(pk=meeting.pk), branch=meeting.branch)
     if form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        try:
-            services.meeting_update(scope=scope_for(request.user), meeting=meeting, changes=changes)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Meeting saved."))
+        report_outcome(
+            request,
+            lambda: services.meeting_update(scope=scope_for(request.user), meeting=meeting, changes=changes),
+            success=_("Meeting saved."),
+        )
     else:
         flash_form_errors(request, form)
     return redirect("meetings:detail", pk=meeting.pk)
@@ -235,12 +234,11 @@ def meeting_roll(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def meeting_hold(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _writable_meeting_or_404(request, pk)
-    try:
-        services.meeting_hold(scope=scope_for(request.user), meeting=meeting)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The meeting is recorded as held."))
+    report_outcome(
+        request,
+        lambda: services.meeting_hold(scope=scope_for(request.user), meeting=meeting),
+        success=_("The meeting is recorded as held."),
+    )
     return redirect("meetings:detail", pk=meeting.pk)
 
 
@@ -248,14 +246,11 @@ def meeting_hold(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def meeting_adopt(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _writable_meeting_or_404(request, pk)
-    try:
-        services.meeting_adopt_minutes(
-            scope=scope_for(request.user), meeting=meeting, on=timezone.localdate()
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The minutes are adopted."))
+    report_outcome(
+        request,
+        lambda: services.meeting_adopt_minutes(scope=scope_for(request.user), meeting=meeting, on=timezone.localdate()),
+        success=_("The minutes are adopted."),
+    )
     return redirect("meetings:detail", pk=meeting.pk)
 
 

@@ -1,13 +1,27 @@
+
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from branches.admin import BranchAdmin
 from branches.models import Branch
 from pacnam.versioning import VersionCheckedAdmin
 
-from .models import DissolutionBatch, DissolutionMove, Member, Membership, Transfer
-from .services import member_create
+from .forms.members import MEMBER_FIELDS
+from .models import (  # noqa: E402
+    Candidate,
+    CandidateIntroducer,
+    CandidateStepRecord,
+    DissolutionBatch,
+    DissolutionMove,
+    Evaluation,
+    FullMembershipRecognition,
+    Member,
+    Membership,
+    Transfer,
+)
+from .services.members import member_create
 
 
 class SuperuserDeleteOnly:
@@ -39,6 +53,19 @@ class BranchMembershipInline(SuperuserDeleteOnly, admin.TabularInline):
         return super().get_queryset(request).select_related("member")
 
 
+# The branch's admin page lists its memberships: members sits above branches,
+# so it is here, not in branches/admin.py, that the branch admin gains them.
+admin.site.unregister(Branch)
+
+
+@admin.register(Branch)
+class BranchWithMembershipsAdmin(BranchAdmin):
+    inlines = [BranchMembershipInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
+
+
 class MemberAddForm(forms.ModelForm):
     """Adding a member in the admin: Member.branch is kept by the services, so the
     first branch is asked here and the save goes through member_create."""
@@ -56,10 +83,7 @@ class MemberAddForm(forms.ModelForm):
 
     class Meta:
         model = Member
-        fields = [
-            "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village",
-            "position", "is_commune_cadre", "admitted_on", "full_on", "card_number",
-        ]
+        fields = MEMBER_FIELDS
 
     def clean(self):
         cleaned = super().clean()
@@ -121,13 +145,6 @@ class MembershipAdmin(SuperuserDeleteOnly, SimpleHistoryAdmin):
 
 
 # --- Admission, probation, ratings (issue 6) ---
-from .models import (  # noqa: E402
-    Candidate,
-    CandidateIntroducer,
-    CandidateStepRecord,
-    Evaluation,
-    FullMembershipRecognition,
-)
 
 
 class CandidateIntroducerInline(admin.TabularInline):

@@ -2,7 +2,7 @@
 
 Django's bulk_create spends most of its time in Python preparing each value of
 each row; COPY takes the rows as psycopg formats them in C. Used by the import (through
-members.services.member_create_many) and the synthetic data. Ids are taken
+members.services.members.member_create_many) and the synthetic data. Ids are taken
 from the table's sequence first, so the objects have their pk afterwards, as
 after bulk_create, and rows can point at each other.
 """

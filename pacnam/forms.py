@@ -1,5 +1,59 @@
+"""Form pieces every app shares: the one date widget, the versioned model form,
+selects that stay small at a province's size, and form errors as messages."""
+
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import messages
+
+from .errors import DomainError
+
+# Dates are typed as Vietnamese write them or as ISO; both are read.
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+
+
+class DateInput(forms.DateInput):
+    """The one date widget of the registry."""
+
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def date_field(label, *, required: bool = True, initial=None, help_text: str = "") -> forms.DateField:
+    return forms.DateField(
+        label=label, required=required, input_formats=DATE_INPUT_FORMATS, widget=DateInput(),
+        initial=initial, help_text=help_text,
+    )
+
+
+class VersionedForm(forms.ModelForm):
+    """A model form that carries the version it was opened with (see pacnam.versioning)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+
+    @property
+    def opened_version(self) -> int:
+        return self.cleaned_data.get("version") or self.instance.version
+
+
+def report_outcome(request, action: Callable[[], object], *, success: str) -> bool:
+    """Run one service call for a POST-only button and say how it went: its refusal
+    (a DomainError) as an error message, or `success`. The page redirects back to
+    the record either way; nothing is half-saved, as the services are atomic."""
+    try:
+        action()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return False
+    messages.success(request, success)
+    return True
 
 
 def flash_form_errors(request, form) -> None:

@@ -53,9 +53,6 @@ class AppendOnlyQuerySet(models.QuerySet):
     def update_or_create(self, *args, **kwargs):
         raise AppendOnlyError(f"{self.model.__name__} is append-only: it cannot be updated.")
 
-    def for_object_key(self, object_type: str, object_id) -> "AppendOnlyQuerySet":
-        return self.filter(links__object_type=object_type, links__object_id=str(object_id))
-
 
 class AppendOnlyModel(models.Model):
     class Meta:

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "branches",
     "members",
     "meetings",
+    "overview",
+    "devtools",
 ]
 
 MIDDLEWARE = [
@@ -251,6 +253,12 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 
 # Uploads: a registry import larger than this is refused with a message.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+# Checked before a file is parsed (pacnam.spreadsheets). A 100,000-row member
+# workbook written by openpyxl unpacks to about 75 MB at a ratio of 13; Excel's
+# own are smaller. 100 is the ratio Apache POI refuses above (ZipSecureFile).
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=200 * 1024 * 1024)
+IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=100)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -11,9 +11,9 @@ import itertools
 import pytest
 from django.contrib.auth import get_user_model
 
-from branches.models import Branch, BranchKind, Commune, Role, RoleKind, Village
+from branches.models import Branch, BranchKind, Commune, District, Province, Role, RoleKind, Village
 from members.models import Member
-from members.services import member_create
+from members.services.members import member_create
 
 _seq = itertools.count(1)
 
@@ -21,7 +21,18 @@ D = datetime.date
 MARCH_2019 = D(2019, 3, 1)
 
 
+def pac_nam() -> District:
+    """Bắc Kạn province and Pác Nặm district as they were before 2025: the parents
+    of the test world's communes (a new commune joins the only province and
+    district of its day, as in a district's registry)."""
+    province = Province.objects.filter(code="06").first() or Province.objects.create(code="06", name="Bắc Kạn")
+    return District.objects.filter(code="060").first() or District.objects.create(
+        code="060", name="Pác Nặm", province=province
+    )
+
+
 def make_commune(code=None, name="Xã Thử", **kw) -> Commune:
+    pac_nam()
     return Commune.objects.create(code=code or f"9{next(_seq):04d}", name=name, **kw)
 
 
@@ -61,14 +72,29 @@ def make_member(branch, village=None, name="Nguyễn Văn Thử", since=None, **
     return member_create(member=member, branch=branch, since=since)
 
 
-def make_user(username, kind=None, commune=None, branch=None, superuser=False):
+def working_days_between(start: datetime.date, end: datetime.date) -> int:
+    """The tests' oracle for pacnam.dates.add_working_days: working days after `start`
+    up to and including `end`, counted one day at a time."""
+    from pacnam.dates import is_working_day
+
+    return sum(
+        1 for n in range(1, (end - start).days + 1)
+        if is_working_day(start + datetime.timedelta(days=n))
+    )
+
+
+def make_user(username, kind=None, commune=None, branch=None, superuser=False, district=None, province=None, **role):
     User = get_user_model()
     user = User.objects.create_user(username=username, password="pw-" + username)
     if superuser:
         user.is_superuser = user.is_staff = True
         user.save()
+    if kind == RoleKind.DISTRICT_OFFICER and district is None:
+        district = pac_nam()
     if kind:
-        Role.objects.create(user=user, kind=kind, commune=commune, branch=branch)
+        Role.objects.create(
+            user=user, kind=kind, commune=commune, branch=branch, district=district, province=province, **role
+        )
     return user
 
 

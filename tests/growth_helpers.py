@@ -3,8 +3,8 @@
 import datetime
 import itertools
 
-from members import growth
 from members.models import Candidate, CandidateStep
+from members.services import growth
 from tests.conftest import make_member
 
 D = datetime.date

@@ -2,7 +2,6 @@
 a hash chain that audit_verify checks, and no way to change or delete entries."""
 
 import datetime
-import os
 import threading
 
 import pytest
@@ -13,7 +12,7 @@ from django.template.loader import render_to_string
 
 from branches.models import Commune, Village
 from members.models import Member, Membership
-from members.services import membership_move
+from members.services.members import membership_move
 from pacnam.audit import (
     audit_batch,
     audit_entries_for,
@@ -304,10 +303,6 @@ def test_chain_restarts_cleanly_on_an_empty_log(db):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="real concurrent writers need PostgreSQL (SQLite serialises them by itself)",
-)
 def test_concurrent_writers_do_not_fork_the_chain():
     commune = Commune.objects.create(code="01858", name="Bằng Thành")
     branch = make_branch(commune)

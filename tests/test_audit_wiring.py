@@ -4,8 +4,9 @@ are logged too (issue 8 wired into issues 2 and 3)."""
 import datetime
 import io
 
-from members.importing import import_rows
-from members.services import branch_dissolve, dissolution_undo, membership_move
+from members.io.apply import import_rows
+from members.services.dissolutions import branch_dissolve, dissolution_undo
+from members.services.members import membership_move
 from pacnam.models import AuditEntry
 
 D = datetime.date

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 
 from branches.models import Branch, Role
 from members.models import Member, Membership
-from members.services import member_leave, membership_move
+from members.services.members import member_leave, membership_move
 from pacnam.audit import audit_batch, verify_chain
 from pacnam.backup import backup_models
 from pacnam.models import AuditEntry, AuditHead

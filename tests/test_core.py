@@ -1,5 +1,6 @@
 import datetime
 import os
+import re
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from branches.access import scope_for
 from members.models import Member, Membership
-from members.services import member_leave, membership_move
+from members.services.members import member_leave, membership_move
 from pacnam.errors import DomainError
 from tests.conftest import make_branch, make_member
 
@@ -142,3 +143,29 @@ def test_commands_that_sign_nothing_run_without_a_secret_key_and_the_rest_refuse
     )
     assert serve.returncode != 0
     assert "SECRET_KEY is not set" in serve.stderr
+
+
+def test_probationary_is_one_rule_for_the_model_the_queryset_and_the_pages(world, login):
+    """Member.is_probationary_on is the one definition: the roster of a past date
+    badges a member who was probationary then, today's pages do not, and the
+    queryset agrees with the property for every member."""
+    member = make_member(world.branch, name="Nông Thị Mỷ", admitted_on=D(2018, 3, 1), full_on=D(2019, 3, 5))
+    assert member.is_probationary_on(D(2018, 3, 1))
+    assert not member.is_probationary_on(D(2018, 2, 28))  # not yet admitted
+    assert not member.is_probationary_on(D(2019, 3, 5))  # full from that day
+    assert not member.is_probationary
+    newcomer = make_member(world.branch, name="Lục Văn Sáng", admitted_on=D(2024, 5, 1), full_on=None)
+    assert newcomer.is_probationary
+    member_leave(member=newcomer, on=D(2025, 1, 10), reason="died")
+    newcomer.refresh_from_db()
+    assert newcomer.is_probationary_on(D(2025, 1, 9)) and not newcomer.is_probationary
+    probationary = set(Member.objects.probationary().values_list("pk", flat=True))
+    assert probationary == {m.pk for m in Member.objects.all() if m.is_probationary}
+
+    client = login(world.district)
+    past = client.get(f"/branches/{world.branch.pk}/?as_of=2018-06-01").content.decode()
+    today = client.get(f"/branches/{world.branch.pk}/").content.decode()
+    # The roster row: the name's link, then its badges up to the end of the cell.
+    row = re.compile(r"Nông Thị Mỷ</a>(.*?)</td>", re.S)
+    assert "dự bị" in row.search(past).group(1)
+    assert "dự bị" not in row.search(today).group(1)

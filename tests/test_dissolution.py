@@ -10,16 +10,12 @@ from django.utils import translation
 from branches.access import scope_for
 from branches.models import Branch, BranchKind
 from members.models import DissolutionBatch, Member, Membership, Transfer
-from members.selectors import policy_progress
-from members.services import (
-    branch_dissolution_plan,
-    branch_dissolve,
-    dissolution_undo,
-    membership_move,
-    transfer_request,
-)
-from members.timeline import member_timeline
-from pacnam.errors import DomainError
+from members.selectors.dissolutions import branch_dissolution_plan, policy_progress
+from members.selectors.members import member_timeline
+from members.services.dissolutions import branch_dissolve, dissolution_undo
+from members.services.members import membership_move
+from members.services.transfers import transfer_request
+from pacnam.errors import DomainError, NotAllowed
 from tests.conftest import make_branch, make_member, make_village
 from tests.test_transfers import run_at_once
 
@@ -94,14 +90,14 @@ def test_dissolution_moves_everyone_in_one_batch(office):
 
 def test_outsider_and_branch_secretary_may_not_dissolve(office):
     for user in (office.outsider, office.branch_secretary):
-        with pytest.raises(DomainError):
+        with pytest.raises(NotAllowed):
             branch_dissolve(branch=office.office, decision="1", on=APRIL, by=user,
                             assignments={office.homeless.pk: office.branch2})
     assert not DissolutionBatch.objects.exists()
 
 
 def test_a_secretary_may_not_place_a_member_in_another_commune(office):
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         branch_dissolve(branch=office.office, decision="1", on=APRIL, by=office.secretary,
                         assignments={office.homeless.pk: office.other_branch})
     assert current_branch(office.homeless) == office.office
@@ -118,7 +114,7 @@ def test_a_pending_transfer_blocks_the_dissolution(office):
 def test_undo_restores_the_branch_and_every_membership(office):
     batch = branch_dissolve(branch=office.office, decision="15-QĐ/ĐU", on=APRIL, by=office.secretary,
                             assignments={office.homeless.pk: office.branch2})
-    with pytest.raises(DomainError, match="district officer"):
+    with pytest.raises(NotAllowed, match="district officer"):
         dissolution_undo(batch=batch, by=office.secretary)
     dissolution_undo(batch=batch, by=office.district)
     branch = Branch.objects.get(pk=office.office.pk)

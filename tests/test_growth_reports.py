@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 
 from branches.access import scope_for
-from members import growth
-from members.growth_reports import (
+from members.models import CandidateStep, Evaluation, Member, MemberStatus
+from members.selectors.growth import (
     BADGE_YEARS,
     admissions_per_year,
     badges_by_commune,
@@ -19,9 +19,9 @@ from members.growth_reports import (
     rating_distribution,
     rating_report,
 )
-from members.models import CandidateStep, Evaluation, Member, MemberStatus
-from members.services import member_leave
-from pacnam.errors import DomainError
+from members.services import growth
+from members.services.members import member_leave
+from pacnam.errors import DomainError, NotAllowed
 from tests.conftest import make_member
 from tests.growth_helpers import advance, make_candidate
 
@@ -89,7 +89,7 @@ def test_ratings_are_unique_per_year_in_the_database(world):
 
 def test_only_the_commune_secretary_and_district_enter_ratings(world):
     for user in (world.branch_secretary, world.outsider):
-        with pytest.raises(DomainError):
+        with pytest.raises(NotAllowed):
             _rate(world, {world.member.pk: "good"}, by=user)
     _rate(world, {world.member.pk: "good"}, by=world.district)
 

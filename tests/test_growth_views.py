@@ -355,7 +355,7 @@ def test_the_dashboard_piece_renders_in_a_fixed_number_of_queries(world, django_
     from django.template.loader import render_to_string
 
     from branches.access import scope_for
-    from members.growth_reports import growth_dashboard
+    from members.selectors.growth import growth_dashboard
 
     scope = scope_for(world.district)
     for rounds in (1, 3):

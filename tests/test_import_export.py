@@ -3,18 +3,19 @@
 import csv
 import datetime
 import io
+import unicodedata
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from branches.models import Branch, BranchKind, Commune, Role, Village
-from members.importing import CellError, parse_bool, parse_date, parse_gender
+from members.io.read import CellError, parse_bool, parse_date, parse_gender
 from members.models import Member, Membership, MembershipKind
-from members.services import member_leave, membership_move
+from members.services.members import member_leave, membership_move
 from tests.conftest import make_branch, make_member
 
 D = datetime.date
@@ -125,6 +126,8 @@ def test_wrong_header_says_which_columns_are_expected(world, tmp_path):
     assert status == 1
     assert errors[0].startswith("row 1: header: ") and "code,name" in errors[0]
     assert not Commune.objects.filter(code="01999").exists()
+    _status, _out, errors = run_import("communes", write(tmp_path, "\n,,\ncode,name,extra\n01999,Xã Mới,x\n"))
+    assert errors[0].startswith("row 3: header: ")  # the row Excel shows, below two blank ones
 
 
 def test_unknown_commune_code_and_bad_commune_code(world, tmp_path):
@@ -148,12 +151,87 @@ def test_branch_rows_are_checked(world, tmp_path):
     assert not Branch.objects.filter(code__startswith="B-NEW").exists()
 
 
-def test_a_file_that_is_not_utf8_gets_a_clear_message(world, tmp_path):
-    path = write(tmp_path, f"{MEMBER_HEADER}\n{member_line(world)}\n", encoding="utf-16")  # Excel's "Unicode text"
+def test_a_file_that_is_not_text_gets_a_clear_message(world, tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_bytes(f"{MEMBER_HEADER}\n".encode() + bytes(range(0x80, 0x100)) * 4)
     status, _out, errors = run_import("members", path)
     assert status == 1
-    assert errors[0].startswith("row 1: file: ") and "UTF-8" in errors[0]
+    assert errors[0].startswith("row 1: file: ") and "CSV UTF-8" in errors[0]
     assert not Member.objects.filter(citizen_id="006190000001").exists()
+
+
+def test_a_broken_workbook_gets_a_clear_message(world, tmp_path):
+    path = tmp_path / "members.xlsx"
+    path.write_bytes(b"PK\x03\x04" + bytes(2000))
+    status, _out, errors = run_import("members", path)
+    assert status == 1 and errors[0].startswith("row 1: file: ") and ".xlsx" in errors[0]
+
+
+# --- What offices have (issue 15): character sets, delimiters, title rows, sheets ---
+
+
+def cp1258(text: str) -> bytes:
+    """Windows-1258 as Excel writes it: a tone mark is a byte after its letter."""
+    out = bytearray()
+    for char in text:
+        try:
+            out += char.encode("cp1258")
+        except UnicodeEncodeError:
+            decomposed = unicodedata.normalize("NFD", char)
+            tones = "".join(c for c in decomposed if c in "\u0300\u0301\u0303\u0309\u0323")
+            base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in tones))
+            out += (base + tones).encode("cp1258")
+    return bytes(out)
+
+
+@pytest.mark.parametrize("form", ["utf-16 tabs", "cp1258 semicolons", "utf-8 bom semicolons"])
+def test_office_csv_files_import(world, tmp_path, form):
+    lines = [MEMBER_HEADER, member_line(world, full_name="Nguyễn Thị Ước")]
+    if "semicolons" in form or "tabs" in form:
+        lines = [line.replace(",", "\t" if "tabs" in form else ";") for line in lines]
+    text = "\r\n".join(lines) + "\r\n"
+    data = {"utf-16 tabs": lambda: text.encode("utf-16"), "cp1258 semicolons": lambda: cp1258(text),
+            "utf-8 bom semicolons": lambda: b"\xef\xbb\xbf" + text.encode()}[form]()
+    path = tmp_path / "members.csv"
+    path.write_bytes(data)
+    status, _out, errors = run_import("members", path)
+    assert (status, errors) == (0, [])
+    assert Member.objects.get(citizen_id="006190000001").full_name == "Nguyễn Thị Ước"
+
+
+def test_title_rows_above_the_header_are_skipped_and_row_numbers_stay_true(world, tmp_path):
+    text = "\r\n".join([
+        "DANH SÁCH ĐẢNG VIÊN, CHI BỘ KHÂU SLÔM", "", MEMBER_HEADER, member_line(world), "",
+        member_line(world, citizen_id="006190000002", card_number="", gender="không rõ"),
+    ]) + "\r\n"
+    status, _out, errors = run_import("members", write(tmp_path, text))
+    assert status == 1
+    assert [e.split(":")[0:2] for e in errors] == [["row 6", " gender"]]  # as Excel numbers it
+
+
+def test_xlsx_list_on_the_second_sheet(world, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Hướng dẫn"
+    book.active.append(["Danh sách ở trang tính thứ hai"])
+    sheet = book.create_sheet("Danh sách")
+    sheet.append(MEMBER_HEADER.split(","))
+    sheet.append(next(csv.reader([member_line(world)])))
+    path = tmp_path / "members.xlsx"
+    book.save(path)
+    status, _out, errors = run_import("members", path)
+    assert (status, errors) == (0, [])
+    assert Member.objects.filter(citizen_id="006190000001").exists()
+
+
+def test_text_is_stored_composed_trimmed_and_with_the_right_d(world, tmp_path):
+    name = unicodedata.normalize("NFD", "  Ðặng Thị Ước ")
+    status, _out, errors = run_import("members", write(tmp_path, f"{MEMBER_HEADER}\n{member_line(world, full_name=name)}\n"))
+    assert (status, errors) == (0, [])
+    member = Member.objects.get(citizen_id="006190000001")
+    assert member.full_name == "Đặng Thị Ước" and len(member.full_name) == 12
+    assert Member.objects.search("dang thi").filter(pk=member.pk).exists()
 
 
 def test_a_file_over_the_size_limit_is_refused(world, tmp_path, settings):
@@ -346,14 +424,33 @@ def test_parse_bool_false_words(word):
     assert parse_bool(word) is False
 
 
-@given(st.text(max_size=8).filter(lambda t: t.strip().casefold() not in {"yes", "true", "1", "có", "no", "false", "0", "không", ""}))
+# The accepted words, whatever their case, the spaces around them or how their
+# accents are encoded (a precomposed "ó" or "o" + a combining acute accent).
+BOOL_WORDS = {"yes", "true", "1", "có", "no", "false", "0", "không"}
+
+
+def is_bool_word(text: str) -> bool:
+    return unicodedata.normalize("NFC", text.strip()).casefold() in BOOL_WORDS
+
+
+@given(st.text(max_size=8).filter(lambda t: t.strip() and not is_bool_word(t)))
+@example("co")  # "có" without its accent is not a word of the file format
+@example("y")
+@example("n")
+@example("2")
+@example("yes!")
+@example("có không")
+@example("ja")
 def test_parse_bool_refuses_anything_else(text):
-    try:
+    with pytest.raises(CellError):
         parse_bool(text)
-    except CellError:
-        return
-    # Only other spellings of the accepted words (e.g. decomposed accents) may pass.
-    assert parse_bool(text) in (True, False)
+
+
+@pytest.mark.parametrize("text, value", [
+    (" yes ", True), ("TRUE", True), ("co\u0301", True), ("KHO\u0302NG", False), ("\tNo", False),
+])
+def test_parse_bool_accepts_other_spellings_of_the_words(text, value):
+    assert parse_bool(text) is value
 
 
 def test_parse_gender():

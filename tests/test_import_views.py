@@ -10,7 +10,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from branches.models import Branch, BranchKind
-from members.importing import HEADERS
+from members.io.read import HEADERS
 from members.models import Member, Membership
 from tests.conftest import make_member
 
@@ -143,11 +143,21 @@ def test_confirm_revalidates_the_file(world, login):
     assert Member.objects.filter(citizen_id="006190000001").get().full_name == "Người Khác"
 
 
-def test_upload_of_a_non_utf8_file_is_an_error_not_a_crash(world, login):
+def test_upload_of_a_file_that_is_not_a_spreadsheet_is_an_error_not_a_crash(world, login):
     client = login(world.secretary)
-    response = upload(client, member_csv([new_member_row(world.village, world.branch)]).decode().encode("utf-16"))
+    for content, name in [(bytes(range(256)) * 8, "members.csv"), (b"PK\x03\x04broken", "members.xlsx")]:
+        response = upload(client, content, name=name)
+        assert response.status_code == 200
+        assert response.context["plan"].errors[0].column == "file"
+
+
+def test_upload_of_unicode_text_from_excel_is_read(world, login):
+    # Excel's "Unicode text": UTF-16 with a BOM, tab-separated (issue 15).
+    client = login(world.secretary)
+    text = member_csv([new_member_row(world.village, world.branch)]).decode().replace(",", "\t")
+    response = upload(client, text.encode("utf-16"), name="members.txt")
     assert response.status_code == 200
-    assert response.context["plan"].errors[0].column == "file"
+    assert not response.context["plan"].errors and response.context["plan"].count("create") == 1
 
 
 def test_upload_over_the_size_limit_is_a_form_error(world, login, settings):

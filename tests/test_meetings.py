@@ -20,8 +20,8 @@ from meetings.models import (
 )
 from meetings.selectors import tasks_to_review
 from members.models import Membership, MembershipKind
-from members.services import membership_move
-from pacnam.errors import DomainError
+from members.services.members import membership_move
+from pacnam.errors import DomainError, NotAllowed
 from tests.conftest import make_member
 
 D = datetime.date
@@ -250,18 +250,18 @@ def test_tasks_go_to_members_of_the_branch(world):
 @pytest.mark.parametrize("role", ["outsider", "nobody"])
 def test_services_refuse_users_outside_the_branch(world, role):
     user = getattr(world, role)
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         new_meeting(world, user=user)
     meeting = new_meeting(world)
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         services.meeting_open_roll(scope=scope_for(user), meeting=meeting)
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         services.meeting_update(scope=scope_for(user), meeting=meeting, changes={"minutes": "x"})
     assert not Attendance.objects.exists()
 
 
 def test_branch_secretary_cannot_record_another_branch(world):
-    with pytest.raises(DomainError):
+    with pytest.raises(NotAllowed):
         new_meeting(world, branch=world.branch2, user=world.branch_secretary)
     # The commune secretary records any branch of the commune.
     assert new_meeting(world, branch=world.branch2, user=world.secretary).pk

@@ -21,7 +21,7 @@ from meetings.selectors import (
     first_branches_without_regular_meeting,
     meetings_per_month,
 )
-from members.services import membership_move
+from members.services.members import membership_move
 from tests.conftest import make_branch, make_member
 
 D = datetime.date

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from members.models import Member
-from members.services import membership_move
+from members.services.members import membership_move
 from tests.conftest import make_member
 
 D = datetime.date
@@ -296,7 +296,7 @@ def test_the_district_chart_is_only_for_the_district(world, login):
 
 def test_dashboard_figures_follow_the_scope(world, login):
     from branches.access import scope_for
-    from pacnam.dashboard import member_totals
+    from overview.selectors.dashboard import member_totals
 
     # The outsider's commune has one member; the district has three.
 
@@ -319,7 +319,7 @@ def test_dashboard_is_in_vietnamese_by_default_and_english_on_request(world, log
 def test_dashboard_counts_members_due_to_become_full(world, login):
     from django.utils import timezone
 
-    from members.models import add_months
+    from pacnam.dates import add_months
 
     today = timezone.localdate()
     make_member(world.branch, name="Lục Văn Dự Bị", full_on=None, admitted_on=add_months(today, -13))

@@ -1,6 +1,7 @@
 """Property-based tests (hypothesis) for the member date rules in Member.clean:
 admission at least 18 years after birth, full membership not before admission,
-no date in the future; and the transfer letter's overdue cutoff against the
+no date in the future; that whatever those rules accept saves without the
+database constraints refusing it; and the transfer letter's overdue cutoff against the
 working-day deadline it stands for. Each property is checked against an
 independent statement of the rule over thousands of generated dates, leap days
 included.
@@ -8,17 +9,21 @@ included.
 
 import datetime
 
+import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 from hypothesis import assume, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from branches.models import Branch, BranchKind, Commune, Village
 from members.models import Member
-from members.selectors import letter_overdue_cutoff
-from pacnam.workdays import add_working_days
+from members.selectors.transfers import letter_overdue_cutoff
+from members.services.members import member_create
+from pacnam.dates import add_working_days
 
 D = datetime.date
 TODAY = timezone.localdate()
@@ -41,11 +46,11 @@ def eighteenth_birthday(birth: D) -> D:
             day -= 1
 
 
+MEMBER = dict(citizen_id="001234567890", full_name="Thử", gender="male", ethnicity="Tày")
+
+
 def errors_of(**dates) -> dict:
-    values = dict(
-        citizen_id="001234567890", full_name="Thử", gender="male", ethnicity="Tày",
-        birth_date=D(1980, 1, 1), admitted_on=D(2005, 1, 1), full_on=None,
-    )
+    values = dict(MEMBER, birth_date=D(1980, 1, 1), admitted_on=D(2005, 1, 1), full_on=None)
     values.update(dates)
     try:
         Member(**values).clean()
@@ -94,14 +99,42 @@ def test_future_dates_are_refused_and_today_is_not(birth, admitted, full):
         assert flagged == future, (field, value, errors)
 
 
-@given(birth=past, admitted=past, full=st.none() | past)
-def test_dates_that_clean_accepts_also_satisfy_the_database_constraints(birth, admitted, full):
-    """clean() is the first line, the CheckConstraints the last: whatever the form
-    lets through must not then crash on the database with an IntegrityError."""
-    errors = errors_of(birth_date=birth, admitted_on=admitted, full_on=full)
-    if not errors:
-        assert birth < admitted  # member_born_before_admission
-        assert full is None or full >= admitted  # member_full_after_admission
+@st.composite
+def member_dates(draw):
+    """Dates near the rules' edges more often than uniform dates would be: admission
+    around the 18th birthday, full membership around admission, sometimes in the future."""
+    birth = draw(past)
+    admitted = draw(st.one_of(past, st.builds(
+        lambda days: birth + datetime.timedelta(days=days), st.integers(17 * 365, 19 * 366)
+    )))
+    full = draw(st.one_of(st.none(), past, st.builds(
+        lambda days: admitted + datetime.timedelta(days=days), st.integers(-3, 800)
+    )))
+    return birth, admitted, full
+
+
+@pytest.mark.django_db
+@given(dates=member_dates(), card=st.sampled_from(["", "NA-000123"]))
+@example(dates=(D(1980, 1, 1), D(1998, 1, 1), D(1998, 1, 1)), card="NA-000123")
+@example(dates=(D(2000, 2, 29), D(2018, 2, 28), None), card="")
+def test_what_clean_accepts_saves_without_an_integrity_error(dates, card):
+    """clean() is the first line, the CheckConstraints the last: whatever clean()
+    lets through must then save, as member_create saves it, without the database
+    refusing it. Each example runs in a transaction rolled back at its end."""
+    birth, admitted, full = dates
+    dates = dict(birth_date=birth, admitted_on=admitted, full_on=full, card_number=card)
+    assume(not errors_of(**dates))
+    with transaction.atomic():
+        commune = Commune.objects.create(code="09999", name="Xã Thử")
+        village = Village.objects.create(commune=commune, code="V09999", name="Thôn Thử")
+        branch = Branch.objects.create(
+            commune=commune, village=village, kind=BranchKind.VILLAGE, code="B09999",
+            name="Chi bộ thôn Thử", founded_on=D(1900, 1, 1),
+        )
+        member = Member(**{**MEMBER, **dates}, residence_village=village)
+        member_create(member=member, branch=branch)
+        assert Member.objects.filter(pk=member.pk, birth_date=birth, full_on=full).exists()
+        transaction.set_rollback(True)
 
 
 @given(today=st.dates(min_value=D(2018, 1, 1), max_value=D(2030, 12, 31)),

@@ -8,10 +8,10 @@ from django.db.models import Count, Q
 
 from branches.access import scope_for
 from branches.models import BranchKind
+from devtools import bench
 from members.models import Member, MemberStatus
-from members.services import member_leave, membership_move
-from pacnam import bench
-from pacnam import dashboard as stats
+from members.services.members import member_leave, membership_move
+from overview.selectors import dashboard as stats
 from pacnam import forms as pacnam_forms
 from tests.conftest import make_branch, make_commune, make_member
 
@@ -55,7 +55,7 @@ def test_dashboard_totals_are_right_after_every_kind_of_change(world, login):
     html = login(world.district).get("/").content.decode()
     assert '<span class="figure">3</span>' in html
     # Bulk inserts (the import) count every new member.
-    from members.services import member_create_many
+    from members.services.members import member_create_many
 
     newcomers = [
         Member(citizen_id=f"55500000000{i}", full_name=f"Người Nhập {i}", gender="male",
@@ -86,7 +86,7 @@ def test_the_office_list_is_capped_but_the_tile_counts_them_all(world, login, mo
 
 def test_the_no_meeting_tile_counts_every_branch_and_the_list_is_capped(world, login, monkeypatch):
     from branches.models import Branch
-    from pacnam import views
+    from overview.views import dashboard as views
 
     client = login(world.district)
     active = Branch.objects.active().count()
@@ -112,8 +112,8 @@ def test_admissions_per_year_are_right_after_every_kind_of_change(world):
     """On PostgreSQL a province's yearly admissions come from a tally kept by
     triggers (members 0007): it must follow creations, corrected dates, bulk
     inserts and deletions at once, like a direct count."""
-    from members import growth_reports
-    from members.services import member_create_many
+    from members.selectors import growth as growth_reports
+    from members.services.members import member_create_many
 
     scope = scope_for(world.district)
     years = [2023, 2024, 2025, 2026]
@@ -148,7 +148,7 @@ def test_admissions_per_year_are_right_after_every_kind_of_change(world):
 
 
 def test_a_member_list_longer_than_the_cap_says_so_and_pages_through_the_cap(world, login, monkeypatch):
-    from members import views
+    from members.views import members as views
 
     client = login(world.district)
     html, queries = _page(client, "/members/")
@@ -279,7 +279,7 @@ def test_roster_labels_are_the_translated_choice_labels(world, login):
 
 
 def test_a_province_dashboard_shows_yearly_admission_totals_not_every_commune(world, login, monkeypatch):
-    from members import growth_reports
+    from members.selectors import growth as growth_reports
 
     make_member(world.branch, name="Người Mới Vào", admitted_on=D(2025, 3, 1), full_on=D(2026, 3, 1))
     this_year = datetime.date.today().year
@@ -298,7 +298,7 @@ def test_a_province_dashboard_shows_yearly_admission_totals_not_every_commune(wo
 def test_the_dashboard_counts_probations_as_the_probation_list_lists_them(world):
     """The dashboard counts due and overdue probations in the database; the probation
     list builds them one by one. Both must agree on every day, month ends included."""
-    from members import growth_reports
+    from members.selectors import growth as growth_reports
 
     start = D(2024, 2, 20)
     for i in range(0, 420, 6):

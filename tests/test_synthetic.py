@@ -146,8 +146,8 @@ def test_the_dashboard_tallies_of_a_generated_registry_match_a_direct_count():
     (members 0005, 0007): the recount must give what the triggers would, and the
     triggers must be on again afterwards."""
     from branches.access import DISTRICT, Scope
-    from members.growth_reports import _admission_totals
-    from pacnam.dashboard import member_totals
+    from members.selectors.growth import _admission_totals
+    from overview.selectors.dashboard import member_totals
     from tests.conftest import make_member
 
     district = Scope(level=DISTRICT)

@@ -9,7 +9,8 @@ from django.utils import translation
 
 from branches.models import Branch
 from members.models import DissolutionBatch, Membership, Transfer
-from members.services import branch_dissolve, transfer_issue_letter, transfer_request
+from members.services.dissolutions import branch_dissolve
+from members.services.transfers import transfer_issue_letter, transfer_request
 from tests.conftest import ROLES, make_member, make_village
 
 D = datetime.date
@@ -279,7 +280,7 @@ def test_confirm_with_an_unplaced_member_changes_nothing(world, login, homeless)
 
 
 def test_undo_refused_after_a_later_move_shows_why(world, login, batch):
-    from members.services import membership_move
+    from members.services.members import membership_move
 
     membership_move(member=world.cadre, to_branch=world.branch2, on=D(2019, 9, 1))
     response = login(world.district).post(reverse("transfers:dissolution_undo", args=[batch.pk]), follow=True)
@@ -393,3 +394,19 @@ def test_incoming_form_refuses_a_malformed_citizen_id(world, login):
     })
     assert response.status_code == 200 and "12 digits" in response.text
     assert not Transfer.objects.exists()
+
+
+def test_the_review_page_reads_the_plan_once(world, login):
+    """The plan (the branch's memberships and the village branches) is read once per
+    request: the choices in the form are applied to it without reading it again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(world.district)
+    homeless = make_member(world.office, village=make_village(world.commune, "Bản Chang"), name="Bàn Văn Sinh")
+    url = reverse("transfers:dissolution_plan", args=[world.office.pk])
+    params = {"review": "1", "decision": "1", "on": "2019-04-01", f"assign-{homeless.pk}": world.branch2.pk}
+    with CaptureQueriesContext(connection) as ctx:
+        assert "Confirm the dissolution" in client.get(url, params).text
+    plan_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "members_membership"' in q["sql"]]
+    assert len(plan_reads) == 1, plan_reads

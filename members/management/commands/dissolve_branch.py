@@ -13,7 +13,8 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.models import Branch
-from members.services import branch_dissolution_plan, branch_dissolve
+from members.selectors.dissolutions import branch_dissolution_plan
+from members.services.dissolutions import branch_dissolve
 from pacnam.errors import DomainError
 
 

@@ -1,12 +1,12 @@
 """`manage.py growth_report --year YYYY [--commune CODE]`: the year's growth figures
 per commune as CSV, for the district's yearly report. Cells that a spreadsheet
-would run as formulas are neutralised (pacnam.spreadsheets)."""
+would run as formulas are neutralised (pacnam.csv_writer)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.models import Commune
-from members.growth_reports import REPORT_COLUMNS, growth_rows
-from pacnam.spreadsheets import write_csv
+from members.selectors.growth import REPORT_COLUMNS, growth_rows
+from pacnam.csv_writer import write_csv
 
 
 class Command(BaseCommand):

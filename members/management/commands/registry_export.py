@@ -13,8 +13,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from branches.models import Commune
-from members.exporting import csv_chunks, export_rows, write_csv, write_xlsx
-from members.importing import KINDS, CellError, parse_date
+from members.io.export import csv_chunks, export_rows, write_csv, write_xlsx
+from members.io.read import KINDS, CellError, parse_date
 from pacnam.files import open_private
 from pacnam.readlog import log_member_export
 

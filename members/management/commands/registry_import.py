@@ -12,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from members.importing import KINDS, ImportFileError, import_rows, read_table
+from members.io.apply import import_rows
+from members.io.read import KINDS, ImportFileError, read_table
 
 
 class Command(BaseCommand):

@@ -1,0 +1,109 @@
+import os
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from devtools import bench
+
+NOTES = [
+    "Every page's query count is the same at both sizes (and asserted in the normal test suite).",
+    "Server time includes the session read and its save (SESSION_SAVE_EVERY_REQUEST), the role "
+    "and the rendering; the floor is one query on a warm connection, so the ratio is mostly "
+    "Django's own work: the middleware, the ORM turning rows into objects, the templates.",
+    "District totals come from per-branch tallies kept by PostgreSQL triggers in the same "
+    "transaction as each change (members migration 0005): never stale, no cache. The floor "
+    "for the dashboard is the direct count over the members, which the tallies replace.",
+    "The name search looks the folded text up in a trigger-kept table of distinct names "
+    "(trigram GIN index), then the members by the B-tree on folded_name.",
+    "The dashboard's other figures: admissions per year from a yearly tally kept the same way "
+    "(members 0007); due probations from an index-only count (the partial index holds the id); "
+    "the branches without last month's regular meeting from a hash anti-join over that month's "
+    "held meetings, read from a partial index (meetings 0002), with the exact total as a "
+    "window count, which also keeps PostgreSQL from probing every branch's meetings in turn.",
+    "The member lists count at most 5,000 matches (pacnam/pagination.py): beyond that the page "
+    "says \"more than 5,000\" and asks for a narrower search, so the unfiltered list and a search "
+    "for \"van\" cost the same at any size. Their floor is the first page of rows alone.",
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the registry on the configured database (meant for PostgreSQL): at two "
+        "sizes (--small, default 10,000 members, and --members, default $BENCH_MEMBERS or "
+        "200,000), each generated into a fresh database named after the configured one "
+        "(<name>_bench_<size>, created and dropped here), measure each page's queries and "
+        "server time against a hand-written SQL floor; at the large size also a 60-member "
+        "dissolution, a 100,000-row export and import, and gunicorn's requests per second "
+        "on the branch roster. Writes bench/results.json and docs/benchmarks.md."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--members", type=int, default=int(os.environ.get("BENCH_MEMBERS") or 200_000))
+        parser.add_argument("--small", type=int, default=10_000)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--runs", type=int, default=40, help="timed requests per page")
+        parser.add_argument("--warmup", type=int, default=5)
+        parser.add_argument("--rows", type=int, default=100_000, help="rows exported and imported")
+        parser.add_argument("--load-seconds", type=float, default=15.0)
+        parser.add_argument(
+            "--quick", action="store_true",
+            help="a smoke run: 300 and 2,000 members, few requests, 1,000 rows, 3 s of load",
+        )
+        parser.add_argument("--keep", action="store_true", help="keep the bench databases")
+        parser.add_argument("--no-write", action="store_true", help="print, do not write the result files")
+
+    def handle(self, *args, **o):
+        if o["quick"]:
+            o.update(small=300, members=2000, runs=5, warmup=2, rows=1000, load_seconds=3.0)
+        if o["members"] <= o["small"]:
+            raise CommandError("--members must be larger than --small.")
+        say = self.stdout.write
+        original = connection.settings_dict["NAME"]
+        measured = {}
+        try:
+            for size in (o["small"], o["members"]):
+                name = bench.database_name(size)
+                say(f"{size:,} members in {name}")
+                bench.use_database(original)
+                bench.create_database(name)
+                bench.use_database(name)
+                try:
+                    call_command("migrate", verbosity=0, interactive=False)
+                    started = time.monotonic()
+                    measured[size] = bench.run_size(
+                        size, seed=o["seed"], runs=o["runs"], warmup=o["warmup"],
+                        extras=size == o["members"], transfer_rows=o["rows"],
+                        load_seconds=o["load_seconds"], say=say,
+                    )
+                    measured[size]["machine"] = bench.machine()
+                    say(f"  done in {time.monotonic() - started:.0f} s")
+                finally:
+                    if not o["keep"]:
+                        bench.use_database(original)
+                        bench.drop_database(name)
+        finally:
+            bench.use_database(original)
+        small, large = measured[o["small"]], measured[o["members"]]
+        results = {
+            "machine": large["machine"],
+            "sizes": [o["small"], o["members"]],
+            "runs": o["runs"],
+            "warmup": o["warmup"],
+            "quick": o["quick"],
+            "pages": bench.combine(small, large),
+            "generation": {str(s): m["generation"] for s, m in measured.items()},
+            "dissolution": large.get("dissolution"),
+            "export_import": large.get("export_import"),
+            "gunicorn": large.get("gunicorn"),
+            "peak_rss_mb": large.get("peak_rss_mb"),
+            "notes": NOTES,
+            "explain": bench.explains(large),
+        }
+        if o["no_write"]:
+            say(bench.markdown(results))
+        else:
+            bench.write(results, settings.BASE_DIR)
+            say("Wrote bench/results.json, bench/explain.md and docs/benchmarks.md")

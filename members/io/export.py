@@ -1,0 +1,179 @@
+"""The registry export: the same headers as the import (members.io.read.HEADERS),
+so that an export imports into an empty database unchanged.
+
+    export_rows(kind, commune=None, as_of=None)   -> iterator of rows (header first)
+    member_rows(queryset)                          -> rows of `registry_export members` for any
+                                                      member queryset (the web list's filters)
+    write_csv(rows, stream) / csv_chunks(rows)     -> CSV text (file or streaming response)
+    write_xlsx(rows, stream)                       -> an XLSX workbook (openpyxl write-only)
+
+Each kind is one query, read with .iterator() so 100,000 rows never sit in memory
+as model instances. Text cells that a spreadsheet would take for a formula
+(starting with = + - @) get a leading single quote (pacnam.csv_writer, the
+one rule for every CSV the registry writes); the import takes it off.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+from collections.abc import Iterable, Iterator
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from branches.models import Branch, Commune, Village
+from pacnam.csv_writer import csv_chunks, neutralise, write_csv  # noqa: F401 - the writers of its callers
+
+from ..models import Member, Membership, MembershipKind
+from .read import HEADERS
+
+CHUNK = 2000
+
+
+def _date(value: datetime.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _rows_communes(commune: Commune | None, as_of) -> Iterator[list]:
+    qs = Commune.objects.order_by("code")
+    if commune is not None:
+        qs = qs.filter(pk=commune.pk)
+    if as_of is not None:
+        qs = qs.valid_on(as_of)
+    for code, name in qs.values_list("code", "name").iterator(chunk_size=CHUNK):
+        yield [code, name]
+
+
+def _rows_villages(commune: Commune | None, as_of) -> Iterator[list]:
+    qs = Village.objects.order_by("code")
+    if commune is not None:
+        qs = qs.filter(commune=commune)
+    if as_of is not None:
+        qs = qs.valid_on(as_of)
+    values = qs.values_list("commune__code", "code", "name", "households", "population")
+    for commune_code, code, name, households, population in values.iterator(chunk_size=CHUNK):
+        yield [commune_code, code, name, _count(households), _count(population)]
+
+
+def _rows_branches(commune: Commune | None, as_of) -> Iterator[list]:
+    # Dissolved branches are exported too: the memberships of the past point at them.
+    qs = Branch.objects.order_by("code")
+    if commune is not None:
+        qs = qs.filter(commune=commune)
+    if as_of is not None:
+        qs = qs.active_on(as_of)
+    values = qs.values_list("commune__code", "code", "name", "kind", "village__code", "founded_on")
+    for commune_code, code, name, kind, village_code, founded_on in values.iterator(chunk_size=CHUNK):
+        yield [commune_code, code, name, kind, village_code or "", _date(founded_on)]
+
+
+MEMBER_VALUES = [
+    "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village__code",
+    "position", "is_commune_cadre", "admitted_on", "full_on", "card_number",
+]
+
+
+def _member_row(values: tuple, branch_code: str, since: datetime.date | None) -> list:
+    (citizen_id, full_name, gender, birth_date, ethnicity, village_code, position, is_cadre,
+     admitted_on, full_on, card_number) = values
+    return [
+        citizen_id, full_name, gender, _date(birth_date), ethnicity, village_code, position,
+        "yes" if is_cadre else "no", _date(admitted_on), _date(full_on), card_number,
+        branch_code, _date(since),
+    ]
+
+
+def member_rows(queryset: QuerySet) -> Iterator[list]:
+    """`registry_export members` rows for a member queryset, in its order: one query.
+
+    `since` is the start of the member's open official membership.
+    """
+    open_start = Membership.objects.filter(
+        member=OuterRef("pk"), kind=MembershipKind.OFFICIAL, ended_on__isnull=True
+    ).order_by("-started_on").values("started_on")[:1]
+    values = queryset.annotate(since=Subquery(open_start)).values_list(
+        *MEMBER_VALUES, "branch__code", "since"
+    )
+    for row in values.iterator(chunk_size=CHUNK):
+        yield _member_row(row[:-2], row[-2], row[-1])
+
+
+def _rows_members(commune: Commune | None, as_of) -> Iterator[list]:
+    if as_of is None:
+        # Members still in the Party, in their current branch.
+        qs = Member.objects.current().order_by("citizen_id")
+        if commune is not None:
+            qs = qs.filter(branch__commune=commune)
+        yield from member_rows(qs)
+        return
+    # The rosters on `as_of`: the official membership running that day gives
+    # the branch and the start.
+    qs = Membership.objects.official().on(as_of).order_by("member__citizen_id")
+    if commune is not None:
+        qs = qs.filter(branch__commune=commune)
+    fields = [f"member__{name}" for name in MEMBER_VALUES]
+    for row in qs.values_list(*fields, "branch__code", "started_on").iterator(chunk_size=CHUNK):
+        yield _member_row(row[:-2], row[-2], row[-1])
+
+
+def _rows_memberships(commune: Commune | None, as_of) -> Iterator[list]:
+    qs = Membership.objects.order_by("member__citizen_id", "started_on", "kind", "branch__code")
+    if as_of is None:
+        # The history of the members the members export lists.
+        qs = qs.filter(member__in=Member.objects.current())
+    else:
+        qs = qs.on(as_of)
+    if commune is not None:
+        qs = qs.filter(branch__commune=commune)
+    values = qs.values_list("member__citizen_id", "branch__code", "kind", "started_on", "ended_on", "end_reason")
+    for citizen_id, branch_code, kind, started_on, ended_on, end_reason in values.iterator(chunk_size=CHUNK):
+        yield [citizen_id, branch_code, kind, _date(started_on), _date(ended_on), end_reason]
+
+
+_ROWS = {
+    "communes": _rows_communes,
+    "villages": _rows_villages,
+    "branches": _rows_branches,
+    "members": _rows_members,
+    "memberships": _rows_memberships,
+}
+
+
+def export_rows(kind: str, *, commune: Commune | None = None, as_of: datetime.date | None = None) -> Iterator[list]:
+    """The header and rows of `registry_export KIND`, optionally for one commune
+    and as on a date (the rosters on that day)."""
+    if kind not in _ROWS:
+        raise ValueError(f"unknown export kind {kind!r}")
+    yield list(HEADERS[kind])
+    for row in _ROWS[kind](commune, as_of):
+        yield [neutralise(value) for value in row]
+
+
+def write_xlsx(rows: Iterable[list], stream, *, title: str = "registry") -> None:
+    """Write an XLSX workbook to a binary stream; every cell is text, as in the CSV,
+    so citizen IDs keep their leading zeros."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31])
+    for row in rows:
+        sheet.append(row)
+    workbook.save(stream)
+
+
+def xlsx_bytes(rows: Iterable[list], *, title: str = "registry") -> bytes:
+    buffer = io.BytesIO()
+    write_xlsx(rows, buffer, title=title)
+    return buffer.getvalue()
+
+
+def member_list_rows(queryset: QuerySet) -> Iterator[list]:
+    """Header and neutralised rows of `registry_export members` for the member list
+    a user sees (the web exports): one query."""
+    yield list(HEADERS["members"])
+    for row in member_rows(queryset):
+        yield [neutralise(value) for value in row]

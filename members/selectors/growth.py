@@ -1,0 +1,379 @@
+"""Reads of the admission pipeline, probation, ratings and badges (issue 6).
+
+Every function takes the user's `Scope` and runs a fixed, small number of
+queries whatever the size of the district; the dashboard, the pages and the
+growth_report command all read from here.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce, ExtractYear
+
+from branches.access import Scope
+from branches.models import Commune
+from pacnam.dates import add_months
+
+from ..models import (
+    Candidate,
+    CandidateStep,
+    Evaluation,
+    Member,
+    Rating,
+    probation_ends_on,
+)
+
+# Years of membership for which a Party badge is awarded (huy hiệu Đảng).
+BADGE_YEARS: tuple[int, ...] = tuple(
+    getattr(settings, "PARTY_BADGE_YEARS", (30, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90))
+)
+
+
+def _scoped_candidates(scope: Scope):
+    return Candidate.objects.filter(branch__in=scope.branches())
+
+
+def _scoped_members(scope: Scope):
+    return Member.objects.visible_to(scope)
+
+
+# --- Candidates ---
+
+
+def candidates_by_step(scope: Scope) -> list[tuple[str, str, int]]:
+    """Open candidates at each step (the last one recorded): [(step, label, count)],
+    every step listed, in pipeline order. One query."""
+    counts = dict(
+        _scoped_candidates(scope)
+        .open()
+        .with_step()
+        .values("current_step")
+        .annotate(n=Count("pk"))
+        .values_list("current_step", "n")
+        .order_by()
+    )
+    return [(step.value, step.label, counts.get(step.value, 0)) for step in CandidateStep]
+
+
+def _years_q(years: list[int]) -> Q:
+    """A date range rather than admitted_on__year__in, which Django turns into
+    EXTRACT(year ...) IN (...): no index can answer that (issue 7)."""
+    if years and sorted(years) == list(range(min(years), max(years) + 1)):
+        return Q(admitted_on__gte=datetime.date(min(years), 1, 1),
+                 admitted_on__lte=datetime.date(max(years), 12, 31))
+    return Q(admitted_on__year__in=years)
+
+
+def admissions_per_year(scope: Scope, years: list[int], commune_limit: int | None = None) -> dict:
+    """Members admitted (decision date) per commune and year, by their current branch:
+    {"communes": [Commune], "rows": {commune_id: {year: n}}, "totals": {year: n},
+    "years": years, "table": [(Commune, [n per year])]}.
+    Two queries."""
+    communes = list(scope.communes()[: commune_limit + 1] if commune_limit else scope.communes())
+    totals = dict.fromkeys(years, 0)
+    if commune_limit and len(communes) > commune_limit:
+        # A province on the dashboard (issue 7): a table of thousands of communes
+        # is unreadable and slow to draw; the yearly totals alone.
+        for year, n in _admission_totals(scope, years):
+            totals[year] = n
+        return {"communes": [], "rows": {}, "totals": totals, "years": years, "table": [],
+                "communes_omitted": True, "totals_row": [totals[y] for y in years]}
+    rows: dict[int, dict[int, int]] = {c.pk: dict.fromkeys(years, 0) for c in communes}
+    counted = (
+        _scoped_members(scope)
+        .filter(_years_q(years))
+        .annotate(y=ExtractYear("admitted_on"))
+        .values_list("branch__commune_id", "y")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for commune_id, year, n in counted:
+        rows.setdefault(commune_id, dict.fromkeys(years, 0))[year] = n
+        totals[year] += n
+    return {
+        "communes": communes,
+        "rows": rows,
+        "totals": totals,
+        "years": years,
+        # The same figures as a list of (commune, [n per year]) for templates.
+        "table": [(c, [rows[c.pk][y] for y in years]) for c in communes],
+    }
+
+
+def _admission_totals(scope: Scope, years: list[int]):
+    """(year, members admitted that year) for the scope. For the whole district on
+    PostgreSQL, read from the yearly tally that triggers keep in the same transaction
+    as every change (members migration 0007): five rows instead of counting every
+    admission of five years. Otherwise counted from the (admitted_on, branch) index."""
+    if scope.sees_all and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT year, members FROM members_admission_tally WHERE year = ANY(%s::int[])", [list(years)]
+            )
+            return cursor.fetchall()
+    return (
+        _scoped_members(scope).filter(_years_q(years))
+        # count(*), not count(id): the index holds admitted_on but not the id.
+        .annotate(y=ExtractYear("admitted_on")).values_list("y").annotate(n=Count("*")).order_by()
+    )
+
+
+# --- Probation ---
+
+
+@dataclass
+class Probation:
+    member: Member
+    started_on: datetime.date
+    ends_on: datetime.date
+    overdue: bool
+
+
+def _last_day_of_month(day: datetime.date) -> datetime.date:
+    return add_months(day.replace(day=1), 1) - datetime.timedelta(days=1)
+
+
+def probations_due(scope: Scope, today: datetime.date) -> dict[str, list[Probation]]:
+    """Probationary members whose 12 months end this month ("due") or ended before
+    today without recognition ("overdue"). Probation runs from the ceremony (from the
+    admission decision for members registered before the pipeline). One query."""
+    end_of_month = _last_day_of_month(today)
+    # Probation ends in month M or earlier exactly when it started in month M-12 or
+    # earlier, so the cut-off is the last day of that month: no date arithmetic in SQL.
+    latest_start = _last_day_of_month(add_months(end_of_month.replace(day=1), -settings.PROBATION_MONTHS))
+    members = (
+        _scoped_members(scope)
+        .probationary()
+        .annotate(probation_from=Coalesce(F("candidate__ceremony_on"), F("admitted_on")))
+        .filter(probation_from__lte=latest_start)
+        .select_related("branch", "branch__commune")
+        .order_by("probation_from", "folded_name", "pk")
+    )
+    result: dict[str, list[Probation]] = {"due": [], "overdue": []}
+    for member in members:
+        ends = probation_ends_on(member.probation_from)
+        overdue = ends < today
+        result["overdue" if overdue else "due"].append(
+            Probation(member=member, started_on=member.probation_from, ends_on=ends, overdue=overdue)
+        )
+    return result
+
+
+# --- Ratings ---
+
+
+@dataclass
+class RatingCounts:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(Rating.values, 0))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def rows(self) -> list[tuple[str, str, int, float]]:
+        """[(rating, label, count, share in %)] in the order of the four ratings."""
+        total = self.total
+        return [
+            (value, label, self.counts[value], round(100 * self.counts[value] / total, 1) if total else 0.0)
+            for value, label in Rating.choices
+        ]
+
+
+def _evaluations(scope: Scope):
+    return Evaluation.objects.filter(branch__in=scope.branches())
+
+
+def rating_distribution(scope: Scope, year: int) -> dict[str, RatingCounts]:
+    """The year's ratings in scope: {"members": RatingCounts, "branches": RatingCounts}.
+    One query."""
+    result = {"members": RatingCounts(), "branches": RatingCounts()}
+    counted = (
+        _evaluations(scope)
+        .filter(year=year)
+        .values_list("rating")
+        .annotate(
+            members=Count("pk", filter=Q(member__isnull=False)),
+            branches=Count("pk", filter=Q(member__isnull=True)),
+        )
+        .order_by()
+    )
+    for rating, members, branches in counted:
+        result["members"].counts[rating] = members
+        result["branches"].counts[rating] = branches
+    return result
+
+
+def rating_report(scope: Scope, years: list[int]) -> dict:
+    """Counts and shares per rating, per commune and for the district, year over year.
+    {"communes": [(commune, {year: {"members": RatingCounts, "branches": RatingCounts}})],
+     "district": {year: {...}}}. Two queries."""
+    communes = list(scope.communes())
+
+    def empty():
+        return {year: {"members": RatingCounts(), "branches": RatingCounts()} for year in years}
+
+    per_commune = {c.pk: empty() for c in communes}
+    district = empty()
+    counted = (
+        _evaluations(scope)
+        .filter(year__in=years)
+        .values_list("branch__commune_id", "year", "rating")
+        .annotate(
+            members=Count("pk", filter=Q(member__isnull=False)),
+            branches=Count("pk", filter=Q(member__isnull=True)),
+        )
+        .order_by()
+    )
+    for commune_id, year, rating, members, branches in counted:
+        target = per_commune.setdefault(commune_id, empty())[year]
+        target["members"].counts[rating] += members
+        target["branches"].counts[rating] += branches
+        district[year]["members"].counts[rating] += members
+        district[year]["branches"].counts[rating] += branches
+    return {
+        "years": years,
+        "communes": [(c, per_commune[c.pk]) for c in communes],
+        "district": district,
+    }
+
+
+# --- Party badges ---
+
+
+@dataclass
+class BadgeGroup:
+    commune: Commune
+    by_years: list[tuple[int, list[Member]]]
+
+    @property
+    def total(self) -> int:
+        return sum(len(members) for _years, members in self.by_years)
+
+
+def badge_members(scope: Scope, year: int):
+    """Members still in the Party who reach one of the badge anniversaries in `year`,
+    counted from the admission decision, with `membership_years` annotated."""
+    admitted_years = [year - n for n in BADGE_YEARS]
+    return (
+        _scoped_members(scope)
+        .current()
+        .filter(admitted_on__year__in=admitted_years)
+        .select_related("branch", "branch__commune")
+        .order_by("branch__commune__code", "admitted_on", "folded_name", "pk")
+    )
+
+
+def badges_by_commune(scope: Scope, year: int) -> list[BadgeGroup]:
+    """The award list of `year`, per commune then per anniversary. One query."""
+    groups: dict[int, dict[int, list[Member]]] = {}
+    communes: dict[int, Commune] = {}
+    for member in badge_members(scope, year):
+        member.membership_years = year - member.admitted_on.year
+        commune = member.branch.commune
+        communes[commune.pk] = commune
+        groups.setdefault(commune.pk, defaultdict(list))[member.membership_years].append(member)
+    return [
+        BadgeGroup(
+            commune=communes[pk],
+            by_years=sorted(groups[pk].items()),
+        )
+        for pk in sorted(communes, key=lambda pk: communes[pk].code)
+    ]
+
+
+# --- The yearly figures of the growth_report command ---
+
+REPORT_COLUMNS = [
+    "commune_code", "admitted", "became_full", "candidates_open",
+    "excellent", "good", "satisfactory", "not_satisfactory",
+]
+
+
+def growth_rows(year: int, communes) -> list[dict]:
+    """One row per commune for `year`: members admitted (decision date) and made
+    full, by their current branch; candidates still open at the end of the year; the
+    year's member ratings by the branch that rated. Four queries."""
+    communes = list(communes)
+    ids = [c.pk for c in communes]
+    rows = {c.pk: dict.fromkeys(REPORT_COLUMNS, 0) | {"commune_code": c.code} for c in communes}
+    members = Member.objects.filter(branch__commune_id__in=ids)
+    for commune_id, n in (
+        members.filter(admitted_on__year=year).values_list("branch__commune_id").annotate(n=Count("pk")).order_by()
+    ):
+        rows[commune_id]["admitted"] = n
+    for commune_id, n in (
+        members.filter(full_on__year=year).values_list("branch__commune_id").annotate(n=Count("pk")).order_by()
+    ):
+        rows[commune_id]["became_full"] = n
+    end_of_year = datetime.date(year, 12, 31)
+    for commune_id, n in (
+        Candidate.objects.open_on(end_of_year)
+        .filter(branch__commune_id__in=ids)
+        .values_list("branch__commune_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        rows[commune_id]["candidates_open"] = n
+    for commune_id, rating, n in (
+        Evaluation.objects.filter(year=year, member__isnull=False, branch__commune_id__in=ids)
+        .values_list("branch__commune_id", "rating")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        rows[commune_id][rating] = n
+    return [rows[c.pk] for c in communes]
+
+
+
+# --- For the lead's dashboard ---
+
+
+def probations_due_counts(scope: Scope, today: datetime.date) -> dict[str, int]:
+    """How many probations_due(scope, today) would list as "due" and "overdue", counted
+    by the database: the dashboard shows only the numbers, and building a thousand
+    members for them was most of its time in a province (issue 7). One query."""
+    end_of_month = _last_day_of_month(today)
+    latest_start = _last_day_of_month(add_months(end_of_month.replace(day=1), -settings.PROBATION_MONTHS))
+    # "Overdue" is probation_ends_on(start) < today; probation_ends_on never decreases
+    # as the start moves later, so it is start <= the last start still ending before today.
+    overdue_until = add_months(today, -settings.PROBATION_MONTHS) - datetime.timedelta(days=4)
+    while probation_ends_on(overdue_until + datetime.timedelta(days=1)) < today:
+        overdue_until += datetime.timedelta(days=1)
+    counts = (
+        _scoped_members(scope)
+        .probationary()
+        .annotate(probation_from=Coalesce(F("candidate__ceremony_on"), F("admitted_on")))
+        .filter(probation_from__lte=latest_start)
+        .aggregate(
+            listed=Count("pk"),
+            overdue=Count("pk", filter=Q(probation_from__lte=overdue_until)),
+        )
+    )
+    return {"due": counts["listed"] - counts["overdue"], "overdue": counts["overdue"]}
+
+
+# More communes than this (a province) and the dashboard shows yearly totals only.
+DASHBOARD_COMMUNES = 50
+
+
+def growth_dashboard(scope: Scope, today: datetime.date) -> dict:
+    """Everything templates/members/growth/_dashboard.html shows: candidates per step,
+    admissions over the last five years, probations due, last year's ratings.
+    Five queries."""
+    years = list(range(today.year - 4, today.year + 1))
+    steps = candidates_by_step(scope)
+    probations = probations_due_counts(scope, today)
+    return {
+        "candidates_by_step": steps,
+        "candidates_open": sum(n for _step, _label, n in steps),
+        "admissions": admissions_per_year(scope, years, commune_limit=DASHBOARD_COMMUNES),
+        "probations": probations,
+        "rating_year": today.year - 1,
+        "ratings": rating_distribution(scope, today.year - 1),
+    }

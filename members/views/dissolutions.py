@@ -1,0 +1,156 @@
+"""Pages for dissolving a branch (plan, confirm, review, undo) and the policy report.
+"""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from branches.access import Scope, editor_scope_or_404, get_in_scope_or_404, scope_for
+from branches.models import Branch
+from pacnam.errors import DomainError
+from pacnam.forms import report_outcome
+
+from ..forms.dissolutions import DissolutionForm
+from ..models import DissolutionBatch, TransferStatus
+from ..selectors.dissolutions import branch_dissolution_plan, policy_progress, with_assignments
+from ..services.dissolutions import branch_dissolve, dissolution_undo
+
+
+def _active_branches():
+    return Branch.objects.active().select_related("commune").order_by("commune__code", "name")
+
+
+# --- Dissolving a branch ------------------------------------------------------------
+
+
+@login_required
+def dissolution_choose(request: HttpRequest) -> HttpResponse:
+    scope = editor_scope_or_404(request.user)
+    branches = scope.branches(Branch.objects.active()).select_related("commune").order_by("commune__code", "kind", "name")
+    batches = (
+        DissolutionBatch.objects.filter(branch__in=scope.branches())
+        .select_related("branch__commune", "performed_by", "undone_by")
+        .order_by("-performed_at")[:50]
+    )
+    return render(request, "members/dissolution_choose.html", {"branches": branches, "batches": batches})
+
+
+def _dissolving_branch(request: HttpRequest, pk: int) -> tuple[Scope, Branch]:
+    scope = editor_scope_or_404(request.user)
+    branch = get_in_scope_or_404(scope.branches().select_related("commune"), pk=pk)
+    return scope, branch
+
+
+def _destinations(scope: Scope, branch: Branch) -> list[Branch]:
+    return list(
+        scope.branches(Branch.objects.active()).exclude(pk=branch.pk).select_related("commune").order_by("name")
+    )
+
+
+def _plan_date(data) -> datetime.date:
+    """The dissolution date typed so far (today until a valid one is): the plan
+    proposes the branches active on it."""
+    try:
+        return DissolutionForm.base_fields["on"].clean((data or {}).get("on")) or timezone.localdate()
+    except ValidationError:
+        return timezone.localdate()
+
+
+@login_required
+def dissolution_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    """Steps 2 and 3 of the wizard: the plan (a select for each member who needs a
+    decision, the decision and its date), then, when everything is placed, the
+    confirmation page. Nothing changes until the confirmation is posted."""
+    scope, branch = _dissolving_branch(request, pk)
+    if branch.is_dissolved:
+        messages.error(request, _("This branch is already dissolved."))
+        return redirect("transfers:dissolution_choose")
+    data = request.GET if "review" in request.GET else None
+    # The plan is built once: the choices made in the form are applied to it
+    # without another query.
+    rows = branch_dissolution_plan(branch=branch, on=_plan_date(data))
+    form = DissolutionForm(data, rows=rows, branches=_destinations(scope, branch))
+    if data is not None and form.is_valid():
+        rows = with_assignments(rows, form.assignments())
+        unplaced = [row for row in rows if row.needs_decision]
+        if not unplaced:
+            return render(
+                request,
+                "members/dissolution_confirm.html",
+                {"branch": branch, "rows": rows, "form": form, "data": request.GET},
+            )
+        form.add_error(None, _("Choose a branch for every member marked “needs a decision”."))
+    return render(request, "members/dissolution_plan.html", {"branch": branch, "rows": rows, "form": form})
+
+
+@require_POST
+@login_required
+def dissolution_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    scope, branch = _dissolving_branch(request, pk)
+    # No plan here: the service builds it once, under its lock.
+    form = DissolutionForm(request.POST, branches=_destinations(scope, branch))
+    if not form.is_valid():
+        messages.error(request, _("The plan was incomplete: nothing was changed."))
+        return redirect("transfers:dissolution_plan", branch.pk)
+    try:
+        batch = branch_dissolve(
+            branch=branch, decision=form.cleaned_data["decision"], on=form.cleaned_data["on"],
+            by=request.user, assignments=form.assignments(),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("transfers:dissolution_plan", branch.pk)
+    messages.success(request, _("The branch was dissolved and its members moved."))
+    return redirect("transfers:dissolution_detail", batch.pk)
+
+
+@login_required
+def dissolution_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = scope_for(request.user)
+    batch = get_in_scope_or_404(
+        DissolutionBatch.objects.filter(branch__in=scope.branches()).select_related(
+            "branch__commune", "performed_by", "undone_by"
+        ),
+        pk=pk,
+    )
+    moves = batch.moves.select_related("member", "to_branch", "from_membership", "new_membership")
+    return render(
+        request,
+        "members/dissolution_detail.html",
+        {"batch": batch, "moves": moves, "can_undo": scope.is_officer and not batch.is_undone},
+    )
+
+
+@require_POST
+@login_required
+def dissolution_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = scope_for(request.user)
+    batch = get_in_scope_or_404(DissolutionBatch.objects.filter(branch__in=scope.branches()), pk=pk)
+    report_outcome(
+        request, lambda: dissolution_undo(batch=batch, by=request.user), success=_("The dissolution was undone.")
+    )
+    return redirect(reverse("transfers:dissolution_detail", args=[batch.pk]))
+
+
+# --- Reports -------------------------------------------------------------------------
+
+
+@login_required
+def policy_report(request: HttpRequest) -> HttpResponse:
+    """Conclusion 38-KL/TW in figures: the district sees every commune, a commune
+    secretary their own."""
+    scope = editor_scope_or_404(request.user)
+    communes, village_branches = policy_progress(scope)
+    return render(
+        request,
+        "members/policy_report.html",
+        {"communes": communes, "village_branches": village_branches, "status": TransferStatus},
+    )

@@ -1,0 +1,114 @@
+"""The dashboard and its charts: where things stand, for the user's scope."""
+
+import datetime
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csp import csp_override
+
+from branches.access import NONE, PROVINCE, scope_for
+from branches.models import Province
+from meetings.selectors import first_branches_without_regular_meeting, meetings_per_month
+from members.selectors.growth import growth_dashboard
+from members.selectors.transfers import overdue_transfers
+from pacnam.dates import add_months
+
+from .. import charts
+from ..selectors import dashboard as stats
+
+# The dashboard names at most this many branches that missed last month's meeting;
+# the tile counts them all, and the meetings report lists them all.
+NO_MEETING_LIST_LIMIT = 20
+
+
+def _last_month(today: datetime.date) -> datetime.date:
+    return add_months(today.replace(day=1), -1)
+
+
+def dashboard_extras(scope, today) -> dict:
+    """Tiles from the other apps (transfers, meetings): a fixed number of queries."""
+    month = _last_month(today)
+    no_meeting, no_meeting_total = first_branches_without_regular_meeting(
+        scope.branches().active(), month.year, month.month, limit=NO_MEETING_LIST_LIMIT
+    )
+    return {
+        "overdue_transfers": overdue_transfers(scope).count(),
+        "no_meeting_month": month,
+        "no_meeting_branches": no_meeting,
+        "no_meeting_total": no_meeting_total,
+        "no_meeting_more": no_meeting_total - len(no_meeting),
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    scope = scope_for(request.user)
+    today = timezone.localdate()
+    context = {"scope": scope, "today": today}
+    if scope.level == PROVINCE:
+        context["scope_unit"] = Province.objects.get(pk=scope.province_ids[0]).name
+    if scope.level != NONE:
+        context.update(
+            totals=stats.member_totals(scope),
+            branch_kinds=stats.branches_by_kind(scope),
+            growth=growth_dashboard(scope, today),
+        )
+        probations = context["growth"]["probations"]
+        context["due_full"] = probations["due"] + probations["overdue"]
+        offices, context["offices_total"], context["offices_dissolved"] = stats.office_branches(scope)
+        context["offices"] = offices
+        context["offices_more"] = context["offices_total"] - len(offices)
+        context.update(dashboard_extras(scope, today))
+        context["charts"] = _charts_for(scope)
+    return render(request, "overview/dashboard.html", context)
+
+
+def _charts_for(scope) -> list[tuple[str, str]]:
+    names = ["members_by_commune", "branch_kinds", "age", "gender", "ethnicity", "policy", "meetings"]
+    if not scope.is_officer:
+        names.remove("members_by_commune")
+    titles = {
+        "members_by_commune": _("Members by commune"),
+        "branch_kinds": _("Branches by kind"),
+        "age": _("Members by age"),
+        "gender": _("Members by gender"),
+        "ethnicity": _("Members by ethnicity"),
+        "policy": _("Cadres moved to village branches"),
+        "meetings": _("Meetings held per month"),
+    }
+    return [(name, titles[name]) for name in names]
+
+
+# The chart is an image: its own inline <style> is allowed in its own response
+# (scripts in an <img> never run), while pages keep the strict policy.
+@login_required
+@csp_override({"default-src": ["'none'"], "style-src": ["'unsafe-inline'"]})
+def chart(request: HttpRequest, name: str) -> HttpResponse:
+    scope = scope_for(request.user)
+    if scope.level == NONE:
+        raise Http404
+    today = timezone.localdate()
+    if name == "members_by_commune" and scope.is_officer:
+        svg = charts.bar(_("Members by commune"), stats.members_by_commune(scope), horizontal=True)
+    elif name == "branch_kinds":
+        svg = charts.pie(_("Branches by kind"), stats.branches_by_kind(scope))
+    elif name == "age":
+        svg = charts.bar(_("Members by age"), stats.age_profile(scope, today))
+    elif name == "gender":
+        svg = charts.pie(_("Members by gender"), stats.gender_profile(scope))
+    elif name == "ethnicity":
+        svg = charts.pie(_("Members by ethnicity"), stats.ethnicity_profile(scope))
+    elif name == "policy":
+        rows = [(month.strftime("%m/%Y"), n) for month, n in stats.policy_progress(scope)]
+        svg = charts.line(_("Cadres moved to village branches"), rows)
+    elif name == "meetings":
+        rows = [(m.strftime("%m/%Y"), n) for m, n in meetings_per_month(scope.branches(), today, 12)]
+        svg = charts.bar(_("Meetings held per month"), rows)
+    else:
+        raise Http404
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "private, max-age=60"
+    return response

@@ -1,0 +1,140 @@
+"""The pages of a commune, a village and a branch: they draw on every app
+(rosters, meetings, dissolutions), so they live on the top floor."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from branches.access import get_in_scope_or_404, scope_for
+from branches.models import BranchKind
+from meetings.selectors import branch_recent_meetings
+from members.models import Member, Membership, MemberStatus
+from members.selectors.dissolutions import branch_dissolutions
+from pacnam.audit import audit_for_branch
+
+
+def _as_of(request: HttpRequest) -> tuple[datetime.date, str | None]:
+    """The ?as_of=YYYY-MM-DD date of a roster (today if absent), and an error if unreadable."""
+    today = timezone.localdate()
+    raw = request.GET.get("as_of", "").strip()
+    if not raw:
+        return today, None
+    try:
+        value = parse_date(raw)
+    except ValueError:
+        value = None
+    if value is None:
+        return today, _("“%(value)s” is not a date (YYYY-MM-DD); showing today.") % {"value": raw}
+    if value > today:
+        return today, _("Rosters of future dates are not known; showing today.")
+    return value, None
+
+
+@login_required
+def commune_detail(request: HttpRequest, code: str) -> HttpResponse:
+    scope = scope_for(request.user)
+    commune = get_in_scope_or_404(scope.communes(), code=code)
+    current = ~Q(members__status=MemberStatus.LEFT)
+    branches = list(
+        commune.branches.select_related("village")
+        .annotate(
+            member_count=Count("members", filter=current),
+            cadre_count=Count("members", filter=current & Q(members__is_commune_cadre=True)),
+        )
+        .order_by("dissolved_on", "kind", "name")
+    )
+    villages = list(
+        commune.villages.annotate(
+            branch_count=Count("branches", filter=Q(branches__dissolved_on__isnull=True), distinct=True)
+        ).order_by("name")
+    )
+    office = [b for b in branches if b.kind == BranchKind.COMMUNE_OFFICE]
+    return render(
+        request,
+        "overview/commune_detail.html",
+        {
+            "commune": commune,
+            "branches": branches,
+            "villages": villages,
+            "office_branches": office,
+            "active_count": sum(1 for b in branches if not b.is_dissolved),
+            "member_total": sum(b.member_count for b in branches),
+            "can_edit": scope.can_edit_commune(commune.pk),
+        },
+    )
+
+
+@login_required
+def branch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = scope_for(request.user)
+    branch = get_in_scope_or_404(scope.branches().select_related("commune", "village"), pk=pk)
+    as_of, as_of_error = _as_of(request)
+    if as_of_error:
+        messages.warning(request, as_of_error)
+    roster = list(
+        Membership.objects.roster(branch, as_of)
+        .select_related("member")
+        .order_by("kind", "member__folded_name")
+    )
+    for membership in roster:
+        membership.probationary = membership.member.is_probationary_on(as_of)
+    past = list(
+        Membership.objects.filter(branch=branch, ended_on__lte=as_of)
+        .select_related("member")
+        .order_by("-ended_on", "member__folded_name")[:100]
+    )
+    context = {
+        "branch": branch,
+        "as_of": as_of,
+        "is_today": as_of == timezone.localdate(),
+        "roster": roster,
+        "official_count": sum(1 for m in roster if m.kind == "official"),
+        "full_count": sum(1 for m in roster if not m.probationary),
+        "cadre_count": sum(1 for m in roster if m.member.is_commune_cadre),
+        "past": past,
+        "audit_entries": audit_for_branch(branch, limit=20),
+        "can_edit": scope.can_edit_commune(branch.commune_id),
+    }
+    context.update(_branch_page_extras(request, branch, scope))
+    return render(request, "overview/branch_detail.html", context)
+
+
+def _branch_page_extras(request, branch, scope) -> dict:
+    """The sections the other apps add to the branch page (meetings, dissolutions),
+    each a fixed number of queries."""
+    return {
+        "recent_meetings": list(branch_recent_meetings(branch, 6)),
+        "can_record_meetings": scope.can_edit_branch(branch),
+        "dissolutions": list(branch_dissolutions(branch)),
+    }
+
+
+@login_required
+def village_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = scope_for(request.user)
+    village = get_in_scope_or_404(scope.villages().select_related("commune"), pk=pk)
+    residents = list(
+        Member.objects.visible_to(scope)
+        .current()
+        .filter(residence_village=village)
+        .select_related("branch")
+        .order_by("folded_name")[:500]
+    )
+    return render(
+        request,
+        "overview/village_detail.html",
+        {
+            "village": village,
+            "branches": list(village.branches.order_by("dissolved_on", "name")),
+            "residents": residents,
+            "cadre_count": sum(1 for m in residents if m.is_commune_cadre),
+            "can_edit": scope.can_edit_commune(village.commune_id),
+        },
+    )

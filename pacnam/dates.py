@@ -1,0 +1,64 @@
+"""Date arithmetic shared by every app: months and years, and working days.
+
+Working days are Monday to Friday, minus settings.HOLIDAYS. Party deadlines ("present the letter within 30 working days") count working
+days, not calendar days; the holiday list is configurable because the
+government moves bridging days every year.
+"""
+
+import datetime
+from functools import lru_cache
+
+from django.conf import settings
+
+
+def dmy(day: datetime.date) -> str:
+    """A date as Vietnamese write it: 05/04/2019."""
+    return day.strftime("%d/%m/%Y")
+
+
+def add_years(date: datetime.date, years: int) -> datetime.date:
+    try:
+        return date.replace(year=date.year + years)
+    except ValueError:  # 29 February in a year without one
+        return date.replace(year=date.year + years, day=28)
+
+
+def add_months(date: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later, or the month's last day when it has no such day."""
+    month_index = date.month - 1 + months
+    year, month = date.year + month_index // 12, month_index % 12 + 1
+    for day in (date.day, 30, 29, 28):
+        try:
+            return date.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+@lru_cache(maxsize=8)
+def _holidays(raw: tuple[str, ...]) -> frozenset[datetime.date]:
+    return frozenset(datetime.date.fromisoformat(day) for day in raw)
+
+
+def holidays() -> frozenset[datetime.date]:
+    # Keyed on the setting's value so tests that override HOLIDAYS are seen.
+    return _holidays(tuple(settings.HOLIDAYS))
+
+
+def is_working_day(day: datetime.date) -> bool:
+    return day.weekday() < 5 and day not in holidays()
+
+
+def add_working_days(start: datetime.date, n: int) -> datetime.date:
+    """The day `n` working days after `start` (`start` itself does not count).
+
+    add_working_days(Friday, 1) is the next Monday, or Tuesday if Monday is a holiday.
+    """
+    if n < 0:
+        raise ValueError("n must not be negative")
+    day = start
+    while n:
+        day += datetime.timedelta(days=1)
+        if is_working_day(day):
+            n -= 1
+    return day
