@@ -36,10 +36,11 @@ def test_a_page_one_may_not_see_is_not_recorded_as_read(world, login):
 def test_the_members_page_has_a_fixed_number_of_queries(world, login, django_assert_num_queries):
     client = login(world.district)
     client.get(f"/members/{world.member.pk}/")
-    # session, user, role, the member, the read log's INSERT, the audit entries,
+    # session, user, role, does the district hold every commune (Scope.sees_all),
+    # the member, the read log's INSERT, the audit entries, the editable communes,
     # the timeline (memberships, transfers, status history), the sliding session's
     # save (savepoint, update, release): the same with more history.
-    with django_assert_num_queries(12) as few:
+    with django_assert_num_queries(14) as few:
         client.get(f"/members/{world.member.pk}/")
     member = world.member
     for n in range(5):
