@@ -251,8 +251,8 @@ def test_export_has_a_fixed_number_of_queries(world, login, django_assert_num_qu
     client.get(reverse("members:export_csv"))  # warm the session
     for n in range(10):
         make_member(world.branch, name=f"Nông Văn Số {n}")
-    # session, user, role, does the district hold every commune (Scope.sees_all);
-    # the sliding session's save (savepoint, update, release); the members: one
+    # session, user, role; the sliding session's save (savepoint, update, release);
+    # whether the district holds every commune (Scope.sees_all); the members: one
     # query, whatever their number; the read log's entry.
     with django_assert_num_queries(9):
         exported = exported_rows(client.get(reverse("members:export_csv")))
