@@ -18,11 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.contrib.auth.backends import BaseBackend
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from pacnam.errors import NotAllowed
+from pacnam.second_factor import REQUIRED_PERMISSION, REVIEW_READS_PERMISSION
 
 from .models import (
     Branch,
@@ -238,3 +240,21 @@ def get_in_scope_or_404(qs: QuerySet, **lookup):
         return qs.get(**lookup)
     except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+class RolePermissionBackend(BaseBackend):
+    """Django permissions that come with a role rather than with a group.
+
+    The base (pacnam) asks `user.has_perm(...)` and knows nothing of roles; the
+    roles live here. A district or province officer reviews the read log and
+    must sign in with a second factor. The role's query (cached on the user) when asked.
+    """
+
+    OFFICER_PERMISSIONS = frozenset({REVIEW_READS_PERMISSION, REQUIRED_PERMISSION})
+
+    def get_all_permissions(self, user_obj, obj=None) -> set[str]:
+        if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
+            return set()
+        if scope_for(user_obj).level in (PROVINCE, DISTRICT):
+            return set(self.OFFICER_PERMISSIONS)
+        return set()

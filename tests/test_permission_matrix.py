@@ -59,6 +59,8 @@ DISTRICT_WRITE = dict(COMMUNE_WRITE, secretary=403)
 EDITORS = dict(admin=200, district=200, secretary=200, branch_secretary=403, outsider=200, nobody=404)
 # Importing into the registry: district level and commune secretaries.
 IMPORTERS = dict(EDITORS, branch_secretary=404)
+# District level only (the read log).
+DISTRICT = dict(admin=200, district=200, secretary=404, branch_secretary=404, outsider=404, nobody=404)
 
 
 
@@ -275,11 +277,16 @@ def _matrix(w) -> dict[str, tuple]:
             then=_detail("transfers:dissolution_detail", lambda w: w.batch.pk),
         )),
         "transfers:policy_report": ("/reports/policy/", EDITORS),
+        "read_log": ("/read-log/", DISTRICT),
+        "second_factor_setup": ("/accounts/second-factor/setup/", ALL),
     }
 
 
 # Public or Django's own: not part of the role matrix (tested elsewhere).
-OUTSIDE_THE_MATRIX = {"healthz", "login", "logout", "set_language"}
+# The second factor's code page and recovery codes answer each user about their
+# own account, by the state of the sign-in: tests/test_second_factor.py, per role.
+OUTSIDE_THE_MATRIX = {"healthz", "login", "logout", "set_language", "second_factor",
+                      "second_factor_recovery_codes"}
 
 
 def _names(patterns, namespace=""):
