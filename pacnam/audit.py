@@ -68,6 +68,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Max
 from django.dispatch import receiver
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record
 
 from .models import GENESIS_HASH, LEGACY_KEY_ID, AuditEntry, AuditHead, AuditLink, canonical_json
@@ -213,6 +214,8 @@ def audit_batch(action: str, actor=None, description: str = "", *,
     if outer is not None:
         yield outer
         return
+    if actor is None:
+        actor = _request_user()
     batch = Batch(action=action, actor=actor, description=str(description), subject=subject)
     token = _current_batch.set(batch)
     try:
@@ -235,6 +238,39 @@ def audit_batch(action: str, actor=None, description: str = "", *,
     finally:
         if token is not None:
             _current_batch.reset(token)
+
+
+def current_batch() -> Batch | None:
+    """The batch being collected, for a service that writes rows in bulk (bulk_create,
+    bulk_update bypass simple-history): it records them with `batch.record(obj)`."""
+    return _current_batch.get()
+
+
+def _request_user():
+    """The user of the web request being served (simple-history's middleware keeps
+    it), for a batch whose service takes a scope rather than a user; None in a
+    command, which acts as the system."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def audited(action: str, *, subject: str | None = None):
+    """A service whose writes are ONE audit entry with its items: `action`, by the
+    service's `by` argument (else the request's user), about its `subject`
+    argument. For the steps that write several rows (a receipt, a candidate's
+    step, the attendance of a meeting)."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            about = kwargs.get(subject) if subject else None
+            with audit_batch(action, actor=kwargs.get("by"), subject=about):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def audit_log(action: str, *, actor=None, obj: models.Model | None = None,
