@@ -283,7 +283,27 @@ def test_scopes_in_time(pac_nam, login):
 
 
 def test_a_role_that_ended_sees_nothing(world, login):
-    user = make_user("retired", RoleKind.COMMUNE_SECRETARY, commune=world.commune,
-                     valid_from=D(2019, 1, 1), valid_to=D(2020, 12, 31))
+    user = world.retired  # our commune's secretary until 31/12/2020
     assert scope_for(user).level == "none"
     assert login(user).get(f"/branches/{world.branch.pk}/").status_code == 404
+
+
+def test_the_commune_page_shows_the_commune_of_the_day(pac_nam, login):
+    w = pac_nam
+    apply()
+    client = login(w.district)
+    then = client.get("/communes/01864/?as_of=30/06/2019")
+    assert then.status_code == 200 and then.context["commune"] == w.boc_bo
+    assert {b.pk for b in then.context["branches"]} == {w.boc_bo_branch.pk}
+    # Today the code is Bằng Thành's, which the district officer (of a district
+    # that ended) does not see; the province's officer does, with its predecessors.
+    thainguyen = make_user("thainguyen", RoleKind.PROVINCE_OFFICER, province=Province.objects.get(code="19"))
+    now = login(thainguyen).get("/communes/01864/")
+    assert now.context["commune"].name == "Bằng Thành"
+    assert {c.name for c in now.context["predecessors"]} == {"Giáo Hiệu", "Bộc Bố"}
+    assert {b.pk for b in now.context["branches"]} == {w.other_branch.pk, w.boc_bo_branch.pk}
+    # A ceased commune's page opens on its last day and says where it went.
+    ceased = login(w.district).get("/communes/01885/")
+    assert ceased.context["commune"] == w.commune and ceased.context["as_of"] == D(2025, 6, 30)
+    assert "Cao Minh" in ceased.content.decode()
+    assert w.branch.pk in {b.pk for b in ceased.context["branches"]}
