@@ -18,11 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.db.models import QuerySet
+from django.contrib.auth.backends import BaseBackend
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from pacnam.errors import NotAllowed
+from pacnam.second_factor import REQUIRED_PERMISSION, REVIEW_READS_PERMISSION
 
 from .models import (
     Branch,
@@ -51,14 +53,11 @@ OFFICER_LEVELS = (ALL, PROVINCE, DISTRICT)
 @dataclass(frozen=True)
 class Scope:
     level: str
-    # PROVINCE: the officer's province first, then the provinces merged into it.
-    province_ids: tuple[int, ...] = ()
+    province_id: int | None = None
     district_id: int | None = None
-    # COMMUNE: the secretary's commune first, then the communes merged into it.
-    commune_ids: tuple[int, ...] = ()
-    branch_id: int | None = None
     # COMMUNE: the secretary's commune; BRANCH: the branch's commune now.
     commune_id: int | None = None
+    branch_id: int | None = None
     title: str = ""
     is_admin: bool = False
 
@@ -68,13 +67,14 @@ class Scope:
         if self.level == ALL:
             return qs
         if self.level == PROVINCE:
-            periods = CommuneInProvince.objects.filter(province_id__in=self.province_ids)
+            provinces = Province.objects.filter(_with_merged(self.province_id))
+            periods = CommuneInProvince.objects.filter(province__in=provinces)
             return qs.filter(pk__in=periods.values("commune_id"))
         if self.level == DISTRICT:
             periods = CommuneInProvince.objects.filter(district_id=self.district_id)
             return qs.filter(pk__in=periods.values("commune_id"))
         if self.level == COMMUNE:
-            return qs.filter(pk__in=self.commune_ids)
+            return qs.filter(_with_merged(self.commune_id))
         return qs.none()
 
     def villages(self, qs: QuerySet | None = None) -> QuerySet:
@@ -100,16 +100,31 @@ class Scope:
         return qs.filter(pk__in=periods.values("branch_id"))
 
     @cached_property
+    def _officer_communes(self) -> tuple[bool, frozenset[int]]:
+        """For a province or district officer, in one query (once per request):
+        whether every commune registered is theirs, and the communes they may change."""
+        if self.level == PROVINCE:
+            editable = CommuneInProvince.objects.filter(province_id=self.province_id).valid_on(timezone.localdate())
+        else:
+            editable = CommuneInProvince.objects.filter(district_id=self.district_id)
+        flags = Commune.objects.annotate(
+            mine=Exists(self.communes(Commune.objects.filter(pk=OuterRef("pk")))),
+            editable=Exists(editable.filter(commune=OuterRef("pk"))),
+        ).values_list("pk", "mine", "editable")
+        rows = list(flags)
+        return all(mine for _pk, mine, _e in rows), frozenset(pk for pk, _m, editable in rows if editable)
+
+    @cached_property
     def sees_all(self) -> bool:
         """Whether nothing in the registry is outside the scope: an administrator, or
         an officer whose province (or district) holds every commune registered.
         Lists then need no filter at all, which keeps a province's pages on their
-        indexes (one query, once per request)."""
+        indexes."""
         if self.level == ALL:
             return True
         if self.level not in (PROVINCE, DISTRICT):
             return False
-        return not Commune.objects.exclude(pk__in=self.communes().values("pk")).exists()
+        return self._officer_communes[0]
 
     # --- What the pages link to (menus, breadcrumbs, buttons) ---
     @cached_property
@@ -171,11 +186,8 @@ class Scope:
         a commune secretary: their own commune, not those merged into it."""
         if self.level == ALL:
             return None
-        if self.level == PROVINCE:
-            periods = CommuneInProvince.objects.filter(province_id=self.province_ids[0]).valid_on(timezone.localdate())
-            return frozenset(periods.values_list("commune_id", flat=True))
-        if self.level == DISTRICT:
-            return frozenset(self.communes().values_list("pk", flat=True))
+        if self.level in (PROVINCE, DISTRICT):
+            return self._officer_communes[1]
         if self.level == COMMUNE:
             return frozenset([self.commune_id])
         return frozenset()
@@ -219,14 +231,11 @@ NO_SCOPE = Scope(level=NONE)
 SYSTEM_SCOPE = Scope(level=ALL)
 
 
-def _with_merged(model, first_id: int) -> tuple[int, ...]:
-    """`first_id` and the units merged into it, and into those, and so on (a
-    query per generation: one or two in practice)."""
-    ids, frontier = [first_id], [first_id]
-    while frontier:
-        frontier = list(model.objects.filter(merged_into__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True))
-        ids.extend(frontier)
-    return tuple(ids)
+def _with_merged(pk: int) -> Q:
+    """The unit `pk` and those merged into it, and into those: a condition in the
+    same query, no query of its own. Two generations of mergers (2025's, and one
+    more) are as far back as a registry reaches."""
+    return Q(pk=pk) | Q(merged_into=pk) | Q(merged_into__merged_into=pk)
 
 
 def scope_of_role(role: Role | None, *, is_superuser: bool = False) -> Scope:
@@ -234,13 +243,11 @@ def scope_of_role(role: Role | None, *, is_superuser: bool = False) -> Scope:
         return Scope(level=ALL, is_admin=True) if is_superuser else NO_SCOPE
     common = {"title": role.title, "is_admin": is_superuser}
     if role.kind == RoleKind.PROVINCE_OFFICER:
-        return Scope(level=PROVINCE, province_ids=_with_merged(Province, role.province_id), **common)
+        return Scope(level=PROVINCE, province_id=role.province_id, **common)
     if role.kind == RoleKind.DISTRICT_OFFICER:
         return Scope(level=DISTRICT, district_id=role.district_id, **common)
     if role.kind == RoleKind.COMMUNE_SECRETARY:
-        return Scope(
-            level=COMMUNE, commune_id=role.commune_id, commune_ids=_with_merged(Commune, role.commune_id), **common
-        )
+        return Scope(level=COMMUNE, commune_id=role.commune_id, **common)
     return Scope(level=BRANCH, branch_id=role.branch_id, commune_id=role.branch.commune_id, **common)
 
 
@@ -278,3 +285,21 @@ def get_in_scope_or_404(qs: QuerySet, **lookup):
         return qs.get(**lookup)
     except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+class RolePermissionBackend(BaseBackend):
+    """Django permissions that come with a role rather than with a group.
+
+    The base (pacnam) asks `user.has_perm(...)` and knows nothing of roles; the
+    roles live here. A district or province officer reviews the read log and
+    must sign in with a second factor. The role's query (cached on the user) when asked.
+    """
+
+    OFFICER_PERMISSIONS = frozenset({REVIEW_READS_PERMISSION, REQUIRED_PERMISSION})
+
+    def get_all_permissions(self, user_obj, obj=None) -> set[str]:
+        if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
+            return set()
+        if scope_for(user_obj).level in (PROVINCE, DISTRICT):
+            return set(self.OFFICER_PERMISSIONS)
+        return set()

@@ -259,18 +259,20 @@ def _grow(world, n):
 
 
 # The queries every logged-in page makes: 1 session, 2 user, 3 role (scope), and the
-# session saved on every request (SESSION_SAVE_EVERY_REQUEST): savepoint, update, release.
+# session saved on every request (SESSION_SAVE_EVERY_REQUEST): savepoint, update, release;
 BASE = 6
+# An officer's page asks once more: whether their district holds every commune (Scope.sees_all).
+OFFICER = BASE + 1
 PAGES = [
     # 4 candidates with their branch and commune.
-    ("growth:candidate_list", [], "", BASE + 1),
+    ("growth:candidate_list", [], "", OFFICER + 1),
     # 4 probationary members due or overdue, with branch and commune.
-    ("growth:probation_list", [], "", BASE + 1),
+    ("growth:probation_list", [], "", OFFICER + 1),
     # 4 communes, 5 counts per commune/year/rating, 6 branches with their count of ratings.
-    ("growth:rating_report", [], "?year=2025", BASE + 3),
+    ("growth:rating_report", [], "?year=2025", OFFICER + 3),
     # 4 the first admission (the years offered), 5 members reaching an anniversary,
     # with branch and commune.
-    ("growth:badge_list", [], "?year=2026", BASE + 2),
+    ("growth:badge_list", [], "?year=2026", OFFICER + 2),
 ]
 
 
@@ -360,6 +362,7 @@ def test_the_dashboard_piece_renders_in_a_fixed_number_of_queries(world, django_
     from members.selectors.growth import growth_dashboard
 
     scope = scope_for(world.district)
+    assert scope.sees_all  # asked once per request, before the pieces are drawn
     for rounds in (1, 3):
         _grow(world, rounds)
         # candidates per step; communes and admissions; probations; ratings.

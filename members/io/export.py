@@ -9,31 +9,36 @@ so that an export imports into an empty database unchanged.
 
 Each kind is one query, read with .iterator() so 100,000 rows never sit in memory
 as model instances. Text cells that a spreadsheet would take for a formula
-(starting with = + - @) get a leading single quote; the import takes it off.
+(starting with = + - @) get a leading single quote (pacnam.csv_writer, the
+one rule for every CSV the registry writes); the import takes it off.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 from collections.abc import Iterable, Iterator
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from branches.models import Branch, Commune, Village
+from branches.models import (
+    Branch,
+    BranchInCommune,
+    Commune,
+    CommuneInProvince,
+    Village,
+    VillageInCommune,
+    valid_on_q,
+)
+from pacnam.csv_writer import csv_chunks, neutralise, write_csv  # noqa: F401 - the writers of its callers
 
 from ..models import Member, Membership, MembershipKind
-from .read import FORMULA_STARTS, HEADERS
+from .read import HEADERS
 
 CHUNK = 2000
-
-
-def neutralise(value):
-    """Text that starts like a formula gets a leading quote (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+# The communes export carries each commune's province and validity after the
+# import's two columns (issue 13); an old two-column file still imports.
+EXPORT_HEADERS = {**HEADERS, "communes": ["code", "name", "province_code", "valid_from", "valid_to"]}
 
 
 def _date(value: datetime.date | None) -> str:
@@ -45,36 +50,64 @@ def _count(value: int | None) -> str:
 
 
 def _rows_communes(commune: Commune | None, as_of) -> Iterator[list]:
-    qs = Commune.objects.order_by("code")
+    """Every commune, ceased ones too, with its province (on `as_of`, else on its
+    last day) and its validity; with `as_of`, those valid that day, under the
+    names they bore then (a renamed commune is another record)."""
+    qs = Commune.objects.order_by("code", "valid_from")
     if commune is not None:
         qs = qs.filter(pk=commune.pk)
+    periods = CommuneInProvince.objects.filter(commune=OuterRef("pk"))
     if as_of is not None:
         qs = qs.valid_on(as_of)
-    for code, name in qs.values_list("code", "name").iterator(chunk_size=CHUNK):
-        yield [code, name]
+        periods = periods.valid_on(as_of)
+    province = periods.order_by("-valid_from").values("province__code")[:1]
+    values = qs.annotate(province_code=Subquery(province)).values_list(
+        "code", "name", "province_code", "valid_from", "valid_to"
+    )
+    for code, name, province_code, valid_from, valid_to in values.iterator(chunk_size=CHUNK):
+        yield [code, name, province_code or "", _date(valid_from), _date(valid_to)]
+
+
+def _commune_code_on(periods, as_of) -> Subquery:
+    """The code of the commune a village or branch was in on `as_of` (its period
+    that day), so an export of a past date shows the communes of that date."""
+    return Subquery(periods.filter(*valid_on_q(as_of)).order_by("-valid_from").values("commune__code")[:1])
 
 
 def _rows_villages(commune: Commune | None, as_of) -> Iterator[list]:
-    qs = Village.objects.order_by("code")
-    if commune is not None:
-        qs = qs.filter(commune=commune)
+    qs = Village.objects.order_by("code", "valid_from")
+    commune_code = "commune__code"
     if as_of is not None:
-        qs = qs.valid_on(as_of)
-    values = qs.values_list("commune__code", "code", "name", "households", "population")
-    for commune_code, code, name, households, population in values.iterator(chunk_size=CHUNK):
-        yield [commune_code, code, name, _count(households), _count(population)]
+        qs = qs.valid_on(as_of).annotate(
+            commune_then=_commune_code_on(VillageInCommune.objects.filter(village=OuterRef("pk")), as_of)
+        )
+        commune_code = "commune_then"
+        if commune is not None:
+            then = VillageInCommune.objects.filter(commune=commune).valid_on(as_of)
+            qs = qs.filter(pk__in=then.values("village_id"))
+    elif commune is not None:
+        qs = qs.filter(commune=commune)
+    values = qs.values_list(commune_code, "code", "name", "households", "population")
+    for commune_code_value, code, name, households, population in values.iterator(chunk_size=CHUNK):
+        yield [commune_code_value, code, name, _count(households), _count(population)]
 
 
 def _rows_branches(commune: Commune | None, as_of) -> Iterator[list]:
     # Dissolved branches are exported too: the memberships of the past point at them.
-    qs = Branch.objects.order_by("code")
-    if commune is not None:
-        qs = qs.filter(commune=commune)
+    qs = Branch.objects.order_by("code", "founded_on")
+    commune_code = "commune__code"
     if as_of is not None:
-        qs = qs.active_on(as_of)
-    values = qs.values_list("commune__code", "code", "name", "kind", "village__code", "founded_on")
-    for commune_code, code, name, kind, village_code, founded_on in values.iterator(chunk_size=CHUNK):
-        yield [commune_code, code, name, kind, village_code or "", _date(founded_on)]
+        qs = qs.active_on(as_of).annotate(
+            commune_then=_commune_code_on(BranchInCommune.objects.filter(branch=OuterRef("pk")), as_of)
+        )
+        commune_code = "commune_then"
+        if commune is not None:
+            qs = qs.in_commune_on(commune, as_of)
+    elif commune is not None:
+        qs = qs.filter(commune=commune)
+    values = qs.values_list(commune_code, "code", "name", "kind", "village__code", "founded_on")
+    for commune_code_value, code, name, kind, village_code, founded_on in values.iterator(chunk_size=CHUNK):
+        yield [commune_code_value, code, name, kind, village_code or "", _date(founded_on)]
 
 
 MEMBER_VALUES = [
@@ -120,7 +153,7 @@ def _rows_members(commune: Commune | None, as_of) -> Iterator[list]:
     # the branch and the start.
     qs = Membership.objects.official().on(as_of).order_by("member__citizen_id")
     if commune is not None:
-        qs = qs.filter(branch__commune=commune)
+        qs = qs.filter(branch__in=Branch.objects.in_commune_on(commune, as_of))
     fields = [f"member__{name}" for name in MEMBER_VALUES]
     for row in qs.values_list(*fields, "branch__code", "started_on").iterator(chunk_size=CHUNK):
         yield _member_row(row[:-2], row[-2], row[-1])
@@ -133,7 +166,9 @@ def _rows_memberships(commune: Commune | None, as_of) -> Iterator[list]:
         qs = qs.filter(member__in=Member.objects.current())
     else:
         qs = qs.on(as_of)
-    if commune is not None:
+    if commune is not None and as_of is not None:
+        qs = qs.filter(branch__in=Branch.objects.in_commune_on(commune, as_of))
+    elif commune is not None:
         qs = qs.filter(branch__commune=commune)
     values = qs.values_list("member__citizen_id", "branch__code", "kind", "started_on", "ended_on", "end_reason")
     for citizen_id, branch_code, kind, started_on, ended_on, end_reason in values.iterator(chunk_size=CHUNK):
@@ -154,35 +189,9 @@ def export_rows(kind: str, *, commune: Commune | None = None, as_of: datetime.da
     and as on a date (the rosters on that day)."""
     if kind not in _ROWS:
         raise ValueError(f"unknown export kind {kind!r}")
-    yield list(HEADERS[kind])
+    yield list(EXPORT_HEADERS[kind])
     for row in _ROWS[kind](commune, as_of):
         yield [neutralise(value) for value in row]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_chunks(rows: Iterable[list], *, bom: bool = False, rows_per_chunk: int = 500) -> Iterator[str]:
-    """CSV text in chunks, for a StreamingHttpResponse."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    if bom:
-        yield "\ufeff"
-    buffer: list[str] = []
-    for row in rows:
-        buffer.append(writer.writerow(row))
-        if len(buffer) >= rows_per_chunk:
-            yield "".join(buffer)
-            buffer = []
-    if buffer:
-        yield "".join(buffer)
-
-
-def write_csv(rows: Iterable[list], stream) -> None:
-    """Write CSV text to a text stream (standard output or a file)."""
-    for chunk in csv_chunks(rows):
-        stream.write(chunk)
 
 
 def write_xlsx(rows: Iterable[list], stream, *, title: str = "registry") -> None:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.models import Branch, BranchKind, Commune, Village
+from branches.models import Branch, BranchKind, Commune, Province, Village
 from pacnam.dates import add_years
 
 from ..models import (
@@ -27,6 +27,10 @@ from ..models import (
 from .read import HEADERS, CellError, parse_bool, parse_count, parse_date, parse_gender, unquote
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+
+# Other headers a kind accepts: the communes export's, which adds each commune's
+# province and validity (issue 13), imports too.
+ALTERNATIVE_HEADERS = {"communes": [["code", "name", "province_code", "valid_from", "valid_to"]]}
 
 
 @dataclass
@@ -109,6 +113,11 @@ class _Row:
         return value
 
 
+def _by_code(units, preference) -> dict:
+    """{code: unit}, keeping for each code the unit `preference` ranks highest."""
+    return {unit.code: unit for unit in sorted(units, key=preference)}
+
+
 class _Context:
     """Codes read once from the database, and who is importing."""
 
@@ -116,13 +125,18 @@ class _Context:
         self.kind = kind
         self.scope = scope
         self.today = today
-        self.communes = {c.code: c for c in Commune.objects.all()}
-        self.communes_by_id = {c.pk: c for c in self.communes.values()}
+        # A code may have meant other units in the past: a code names the unit
+        # that bears it today, else the last one that bore it.
+        communes = list(Commune.objects.all())
+        self.communes = _by_code(communes, lambda c: (c.is_valid_on(today), c.valid_from or datetime.date.min))
+        self.communes_by_start = {(c.code, c.valid_from): c for c in communes}
+        self.communes_by_id = {c.pk: c for c in communes}
         if kind in ("villages", "branches", "members", "memberships"):
-            self.villages = {v.code: v for v in Village.objects.all()}
+            self.villages = _by_code(Village.objects.all(), lambda v: (v.is_valid_on(today), v.valid_from or datetime.date.min))
         if kind in ("branches", "members", "memberships"):
-            self.branches = {b.code: b for b in Branch.objects.all()}
-            self.branches_by_id = {b.pk: b for b in self.branches.values()}
+            branches = list(Branch.objects.all())
+            self.branches = _by_code(branches, lambda b: (b.is_active_on(today), b.founded_on or datetime.date.min))
+            self.branches_by_id = {b.pk: b for b in branches}
 
     def covers(self, commune_id: int | None) -> bool:
         return self.scope is None or self.scope.can_edit_commune(commune_id)
@@ -171,6 +185,7 @@ def validate_table(*, kind: str, table: list[list[str]], scope=None, today: date
         raise ValueError(f"unknown import kind {kind!r}")
     plan = ImportPlan(kind=kind)
     expected = HEADERS[kind]
+    alternatives = [expected, *ALTERNATIVE_HEADERS.get(kind, [])]
     # read_table keeps every row at its place: the header is the first row that
     # is not blank, and row numbers are those of the file.
     start = next((index for index, cells in enumerate(table) if any(cells)), None)
@@ -180,11 +195,14 @@ def validate_table(*, kind: str, table: list[list[str]], scope=None, today: date
     header = [unquote(cell).strip() for cell in table[start]]
     while header and not header[-1]:
         header.pop()  # spreadsheets often carry empty columns on the right
-    if header != expected:
+    if header in alternatives:
+        expected = header
+    else:
         plan.errors.append(
             RowError(start + 1, "header", _("The columns must be, in this order: %(expected)s (found: %(found)s).")
                      % {"expected": ",".join(expected), "found": ",".join(header)})
         )
+    if plan.errors:
         return plan
     ctx = _Context(kind, scope, today or timezone.localdate())
     validator = _VALIDATORS[kind](ctx)
@@ -238,15 +256,30 @@ class _CommuneRows:
         name = row.text("name", required=True, max_length=100)
         if code and not re.fullmatch(r"[0-9]{5}", code):
             row.error("code", _("A commune code has exactly 5 digits."))
-        if row.failed or not self.keys.check(row, "code", code):
+        dated = "valid_from" in row.cells
+        valid_from = row.parsed("valid_from", parse_date) if dated else None
+        valid_to = row.parsed("valid_to", parse_date) if dated else None
+        province = None
+        if dated and row.cells.get("province_code"):
+            day = valid_from or self.ctx.today
+            province = Province.objects.by_code(row.cells["province_code"], day)
+            if province is None:
+                row.error("province_code", _("No province bears the code '%(code)s' on %(date)s.")
+                          % {"code": row.cells["province_code"], "date": day.strftime("%d/%m/%Y")})
+        if row.failed or not self.keys.check(row, "code", (code, valid_from)):
             return None
-        commune = self.ctx.communes.get(code)
+        commune = self.ctx.communes_by_start.get((code, valid_from)) if dated else self.ctx.communes.get(code)
         if not self.ctx.covers(commune.pk if commune else None):
             row.error("code", _("You may only change your own commune."))
             return None
         if commune is None:
-            return RowPlan(row.number, CREATE, code, name, obj=Commune(code=code, name=name))
-        changes = _changes(commune, {"name": name})
+            obj = Commune(code=code, name=name, valid_from=valid_from, valid_to=valid_to)
+            if province is not None:
+                districts = list(province.districts.valid_on(valid_from or self.ctx.today)[:2])
+                obj.place_in = (province, districts[0] if len(districts) == 1 else None)
+            return RowPlan(row.number, CREATE, code, name, obj=obj)
+        values = {"name": name, "valid_to": valid_to} if dated else {"name": name}
+        changes = _changes(commune, values)
         return RowPlan(row.number, UPDATE if changes else UNCHANGED, code, name, changes, obj=commune)
 
 
