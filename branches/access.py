@@ -138,12 +138,15 @@ class Scope:
     def sees_commune(self, commune_id: int | None) -> bool:
         """Whether the commune's page opens for the user: a page links it only then
         (a branch secretary's breadcrumb names their commune without a link).
-        At most one query per request, none for an administrator or a secretary."""
+        At most one query per request: none for an administrator, an officer who
+        sees every commune, or a secretary's own commune."""
         if commune_id is None or self.level in (BRANCH, NONE):
             return False
-        if self.level == COMMUNE:
-            return commune_id in self.commune_ids
-        return self.sees_all or commune_id in self._seen_commune_ids
+        if self.level == ALL or (self.level == COMMUNE and commune_id == self.commune_id):
+            return True
+        if self.level != COMMUNE and self.sees_all:
+            return True
+        return commune_id in self._seen_commune_ids
 
     @cached_property
     def _seen_branch_ids(self) -> frozenset[int]:

@@ -356,4 +356,6 @@ class ReadLogEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}".strip()
+        # As the pages say it: dd/mm/yyyy in local time, the action in words.
+        at = timezone.localtime(self.at)
+        return f"{at:%d/%m/%Y %H:%M} {self.actor_name} {self.get_action_display()} {self.object_repr}".strip()

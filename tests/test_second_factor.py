@@ -179,8 +179,8 @@ def test_every_role_sees_its_own_setup_page_with_fixed_queries(world, login, dja
     client = login(getattr(world, role))
     client.get(SETUP_PAGE)
     # session, user, the device; is-it-required (permissions, role: fewer for a
-    # superuser or with OTP_REQUIRED off); the session's save.
-    with django_assert_num_queries(6):
+    # superuser or with OTP_REQUIRED off); the menu's scope (the role); the session's save.
+    with django_assert_num_queries(7):
         assert client.get(SETUP_PAGE).status_code == 200
     assert client.post(CODES_PAGE).status_code == 404  # no device yet
 
