@@ -105,8 +105,9 @@ def test_what_the_catalogue_says_reaches_the_screen():
 
 
 # Words shown as values, capitalised in Vietnamese whatever the English does:
-# "Giới tính: Nam", and the chart's legend "Dân tộc khác".
-CAPITALISED_IN_VIETNAMESE = {"male", "female", "others"}
+# "Giới tính: Nam", and the chart's legend "Dân tộc khác"; and a step of a list in
+# lower case whose English begins with the Party's capital.
+CAPITALISED_IN_VIETNAMESE = {"male", "female", "others", "Party-awareness class certificate"}
 
 
 def test_a_translation_starts_as_its_english_does():
