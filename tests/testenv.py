@@ -11,3 +11,6 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
 os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("STATIC_MANIFEST", "0")
+# Background tasks run at once, inside the request that enqueues them; the tests that
+# need the real queue (a table and `db_worker`) switch to it themselves.
+os.environ.setdefault("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")

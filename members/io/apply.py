@@ -9,9 +9,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branches.models import CommuneInProvince
 from pacnam.audit import audit_batch
 from pacnam.errors import DomainError
-from pacnam.text import fold
+from pacnam.text import excerpt, fold
 
 from ..models import (
     Member,
@@ -71,6 +72,20 @@ def _update_members(updates: dict[int, RowPlan]) -> None:
         Member.history.bulk_history_create(members, update=True)
 
 
+def _place_commune(commune, province) -> None:
+    """The province the file names for a new commune, and its only district of the
+    commune's first day if it has one (before 2025). Commune.save has already placed
+    it when the registry knows one province that day: that is the same one."""
+    if commune.parent_periods.exists():
+        return
+    day = commune.valid_from or timezone.localdate()
+    districts = list(province.districts.valid_on(day)[:2])
+    CommuneInProvince.objects.create(
+        commune=commune, province=province, district=districts[0] if len(districts) == 1 else None,
+        valid_from=commune.valid_from, valid_to=commune.valid_to,
+    )
+
+
 @transaction.atomic
 def import_plan_apply(*, plan: ImportPlan, actor=None, source: str = "") -> dict[str, int]:
     """Apply a plan as ONE audit entry ("import"), each created or updated row an
@@ -117,6 +132,8 @@ def _import_plan_apply(*, plan: ImportPlan) -> dict[str, int]:
             for current in plan.rows:
                 if current.action == CREATE:
                     current.obj.save()
+                    if plan.kind == "communes" and current.extra.get("province") is not None:
+                        _place_commune(current.obj, current.extra["province"])
                 elif current.action == UPDATE:
                     fields = list(current.changes)
                     if hasattr(current.obj, "version"):
@@ -125,16 +142,17 @@ def _import_plan_apply(*, plan: ImportPlan) -> dict[str, int]:
                     current.obj.save(update_fields=fields)
     except (IntegrityError, DomainError) as exc:
         row = current.row if current else 1
-        raise ImportAborted(RowError(row, "row", _("The database refused this row (%(error)s); nothing was written.") % {"error": exc})) from exc
+        raise ImportAborted(RowError(row, "row", _("The database refused this row (%(error)s); nothing was written.") % {"error": excerpt(str(exc), 200)})) from exc
     return plan.counts
 
 
-def import_rows(*, kind: str, table: list[list[str]], scope=None, dry_run: bool = False,
+def import_rows(*, kind: str, table, scope=None, dry_run: bool = False,
                 today: datetime.date | None = None, actor=None, source: str = "") -> ImportPlan:
     """Validate `table` and, if every row is right and this is no dry run, write it.
 
-    Returns the plan: `plan.errors` (nothing written when there are any) and
-    `plan.counts` (created/updated/unchanged).
+    `table` is read_table's Table or plain rows of text, header first. Returns the
+    plan: `plan.errors` (nothing written when there are any) and `plan.counts`
+    (created/updated/unchanged).
     """
     plan = validate_table(kind=kind, table=table, scope=scope, today=today)
     if plan.errors or dry_run:
