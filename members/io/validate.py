@@ -24,6 +24,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from branches.access import COMMUNE
 from branches.models import Branch, BranchKind, Commune, Province, Village
 from pacnam.dates import add_years, dmy
 from pacnam.spreadsheets import Row, Table
@@ -294,8 +295,9 @@ class _Context:
 
     @property
     def scoped(self) -> bool:
-        """Whether the importer may change only some communes (a secretary, an officer)."""
-        return self.scope is not None and self.scope.editable_commune_ids is not None
+        """Whether the importer is a commune secretary, who is told nothing of the
+        registry beyond their commune, not even whether a code exists elsewhere."""
+        return self.scope is not None and self.scope.level == COMMUNE
 
     def covers(self, commune_id: int | None) -> bool:
         return self.scope is None or self.scope.can_edit_commune(commune_id)
@@ -303,7 +305,10 @@ class _Context:
     def outside(self, row: _Row, column: str, value: str | None = None) -> None:
         """Refuse a record outside the importer's communes, saying no more than that:
         not its name, not its branch, not whether it exists elsewhere."""
-        row.error(column, _("Not in your commune."), value)
+        if self.scoped:
+            row.error(column, _("Not in your commune."), value)
+        else:
+            row.error(column, _("Not in the communes you may change."), value)
 
     def _unit(self, row: _Row, column: str, units: _Units, day: datetime.date, *, required: bool,
               unknown: str, fallback: datetime.date | None = None):
