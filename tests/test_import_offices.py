@@ -203,8 +203,9 @@ def test_ids_whose_zeros_excel_dropped_are_given_back_and_said(world, tmp_path):
     status, out, errors = run_import("members", path, "--dry-run")
     assert status == 0, errors
     # Row 7: below the sheet's three title rows, its header (row 4), two rows.
-    assert "row 5: citizen_id: 6182339563 read as 006182339563" in out
-    assert "row 7: citizen_id: 96190000003 read as 096190000003" in out
+    # "6182339563 read as 006182339563", in the command's language, Vietnamese.
+    assert "row 5: citizen_id: 6182339563 được đọc là 006182339563" in out
+    assert "row 7: citizen_id: 96190000003 được đọc là 096190000003" in out
 
 
 def test_an_id_excel_wrote_in_short_form_is_an_error_that_says_the_digits_are_lost(world, tmp_path):
