@@ -28,9 +28,9 @@ from meetings.models import Attendance, Meeting, MeetingStatus, Task
 from members.io.read import HEADERS
 from members.models import (
     Candidate,
-    ImportJob,
     CandidateStep,
     DissolutionBatch,
+    ImportJob,
     Member,
     Transfer,
     TransferStatus,
