@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -51,14 +51,11 @@ OFFICER_LEVELS = (ALL, PROVINCE, DISTRICT)
 @dataclass(frozen=True)
 class Scope:
     level: str
-    # PROVINCE: the officer's province first, then the provinces merged into it.
-    province_ids: tuple[int, ...] = ()
+    province_id: int | None = None
     district_id: int | None = None
-    # COMMUNE: the secretary's commune first, then the communes merged into it.
-    commune_ids: tuple[int, ...] = ()
-    branch_id: int | None = None
     # COMMUNE: the secretary's commune; BRANCH: the branch's commune now.
     commune_id: int | None = None
+    branch_id: int | None = None
     title: str = ""
     is_admin: bool = False
 
@@ -68,13 +65,14 @@ class Scope:
         if self.level == ALL:
             return qs
         if self.level == PROVINCE:
-            periods = CommuneInProvince.objects.filter(province_id__in=self.province_ids)
+            provinces = Province.objects.filter(_with_merged(self.province_id))
+            periods = CommuneInProvince.objects.filter(province__in=provinces)
             return qs.filter(pk__in=periods.values("commune_id"))
         if self.level == DISTRICT:
             periods = CommuneInProvince.objects.filter(district_id=self.district_id)
             return qs.filter(pk__in=periods.values("commune_id"))
         if self.level == COMMUNE:
-            return qs.filter(pk__in=self.commune_ids)
+            return qs.filter(_with_merged(self.commune_id))
         return qs.none()
 
     def villages(self, qs: QuerySet | None = None) -> QuerySet:
@@ -127,7 +125,7 @@ class Scope:
         if self.level == ALL:
             return None
         if self.level == PROVINCE:
-            periods = CommuneInProvince.objects.filter(province_id=self.province_ids[0]).valid_on(timezone.localdate())
+            periods = CommuneInProvince.objects.filter(province_id=self.province_id).valid_on(timezone.localdate())
             return frozenset(periods.values_list("commune_id", flat=True))
         if self.level == DISTRICT:
             return frozenset(self.communes().values_list("pk", flat=True))
@@ -174,14 +172,11 @@ NO_SCOPE = Scope(level=NONE)
 SYSTEM_SCOPE = Scope(level=ALL)
 
 
-def _with_merged(model, first_id: int) -> tuple[int, ...]:
-    """`first_id` and the units merged into it, and into those, and so on (a
-    query per generation: one or two in practice)."""
-    ids, frontier = [first_id], [first_id]
-    while frontier:
-        frontier = list(model.objects.filter(merged_into__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True))
-        ids.extend(frontier)
-    return tuple(ids)
+def _with_merged(pk: int) -> Q:
+    """The unit `pk` and those merged into it, and into those: a condition in the
+    same query, no query of its own. Two generations of mergers (2025's, and one
+    more) are as far back as a registry reaches."""
+    return Q(pk=pk) | Q(merged_into=pk) | Q(merged_into__merged_into=pk)
 
 
 def scope_of_role(role: Role | None, *, is_superuser: bool = False) -> Scope:
@@ -189,13 +184,11 @@ def scope_of_role(role: Role | None, *, is_superuser: bool = False) -> Scope:
         return Scope(level=ALL, is_admin=True) if is_superuser else NO_SCOPE
     common = {"title": role.title, "is_admin": is_superuser}
     if role.kind == RoleKind.PROVINCE_OFFICER:
-        return Scope(level=PROVINCE, province_ids=_with_merged(Province, role.province_id), **common)
+        return Scope(level=PROVINCE, province_id=role.province_id, **common)
     if role.kind == RoleKind.DISTRICT_OFFICER:
         return Scope(level=DISTRICT, district_id=role.district_id, **common)
     if role.kind == RoleKind.COMMUNE_SECRETARY:
-        return Scope(
-            level=COMMUNE, commune_id=role.commune_id, commune_ids=_with_merged(Commune, role.commune_id), **common
-        )
+        return Scope(level=COMMUNE, commune_id=role.commune_id, **common)
     return Scope(level=BRANCH, branch_id=role.branch_id, commune_id=role.branch.commune_id, **common)
 
 

@@ -101,9 +101,8 @@ def test_the_jobs_page_has_a_fixed_number_of_queries(world, login, django_assert
                                    summary=summary, rows_done=10, rows_total=600)
     client = login(world.secretary)
     client.get(job.get_absolute_url())
-    # session, user, role, the communes merged into the secretary's; the job; the
-    # sliding session's save (savepoint, update, release).
-    with django_assert_num_queries(8):
+    # session, user, role; the job; the sliding session's save (savepoint, update, release).
+    with django_assert_num_queries(7):
         assert client.get(job.get_absolute_url()).status_code == 200
 
 

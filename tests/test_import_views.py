@@ -258,8 +258,8 @@ def test_export_has_a_fixed_number_of_queries(world, login, django_assert_num_qu
     client.get(reverse("members:export_csv"))  # warm the session
     for n in range(10):
         make_member(world.branch, name=f"Nông Văn Số {n}")
-    # session, user, role, whether the district holds every commune (Scope.sees_all);
-    # the sliding session's save (savepoint, update, release); the members: one
+    # session, user, role; the sliding session's save (savepoint, update, release);
+    # whether the district holds every commune (Scope.sees_all); the members: one
     # query, whatever their number.
     with django_assert_num_queries(8):
         exported = exported_rows(client.get(reverse("members:export_csv")))
@@ -318,9 +318,8 @@ def test_export_xlsx_is_404_without_a_role(world, login):
 def test_import_page_has_a_fixed_number_of_queries(world, login, django_assert_num_queries):
     client = login(world.secretary)
     client.get(reverse("members:import"))
-    # session, user, role, the communes merged into the secretary's; the sliding
-    # session's save (savepoint, update, release).
-    with django_assert_num_queries(7):
+    # session, user, role; the sliding session's save (savepoint, update, release).
+    with django_assert_num_queries(6):
         assert client.get(reverse("members:import")).status_code == 200
 
 

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from pacnam.fields import actor_field
 
@@ -26,6 +27,7 @@ class Reorganization(models.Model):
     changes = models.JSONField(_("changes"), default=dict)
     undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
     undone_by = actor_field(_("undone by"))
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("reorganisation of communes")

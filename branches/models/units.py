@@ -198,8 +198,17 @@ class Commune(Validity):
         self.name = clean_name(self.name)  # NFC, trimmed, Đ not Ð (issue 15)
         adding = self._state.adding
         super().save(*args, **kwargs)
-        if adding and not self.parent_periods.exists():
-            self.place_in_only_province()
+        if adding:
+            # A new commune's first period in its province (and district): the one
+            # its creator named in `place_in`, else the only one of its day.
+            place_in = getattr(self, "place_in", None)
+            if place_in is not None:
+                CommuneInProvince.objects.create(
+                    commune=self, province=place_in[0], district=place_in[1], valid_from=self.valid_from,
+                    valid_to=self.valid_to,
+                )
+            else:
+                self.place_in_only_province()
 
     def get_absolute_url(self) -> str:
         url = reverse("places:commune", args=[self.code])
@@ -243,8 +252,10 @@ class CommuneInProvince(Validity):
     """The province (and, until 2025, the district) a commune belonged to, for a
     period. One period at a time for each commune."""
 
+    # A period belongs to its unit: deleting a unit entered by mistake deletes its
+    # periods; the units it points at are protected.
     commune = models.ForeignKey(
-        Commune, verbose_name=_("commune"), on_delete=models.PROTECT, related_name="parent_periods"
+        Commune, verbose_name=_("commune"), on_delete=models.CASCADE, related_name="parent_periods"
     )
     province = models.ForeignKey(
         Province, verbose_name=_("province"), on_delete=models.PROTECT, related_name="commune_periods"
@@ -253,6 +264,8 @@ class CommuneInProvince(Validity):
         District, verbose_name=_("district"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="commune_periods",
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("commune's province and district")
@@ -320,11 +333,13 @@ class VillageInCommune(Validity):
     """The commune a village belonged to, for a period."""
 
     village = models.ForeignKey(
-        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="commune_periods"
+        Village, verbose_name=_("village"), on_delete=models.CASCADE, related_name="commune_periods"
     )
     commune = models.ForeignKey(
         Commune, verbose_name=_("commune"), on_delete=models.PROTECT, related_name="village_periods"
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("village's commune")
@@ -488,11 +503,13 @@ class BranchInCommune(Validity):
     code and its memberships are untouched."""
 
     branch = models.ForeignKey(
-        Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="commune_periods"
+        Branch, verbose_name=_("branch"), on_delete=models.CASCADE, related_name="commune_periods"
     )
     commune = models.ForeignKey(
         Commune, verbose_name=_("commune"), on_delete=models.PROTECT, related_name="branch_periods"
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("branch's commune")

@@ -9,7 +9,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.models import CommuneInProvince
 from pacnam.audit import audit_batch
 from pacnam.errors import DomainError
 from pacnam.text import excerpt, fold
@@ -72,20 +71,6 @@ def _update_members(updates: dict[int, RowPlan]) -> None:
         Member.history.bulk_history_create(members, update=True)
 
 
-def _place_commune(commune, province) -> None:
-    """The province the file names for a new commune, and its only district of the
-    commune's first day if it has one (before 2025). Commune.save has already placed
-    it when the registry knows one province that day: that is the same one."""
-    if commune.parent_periods.exists():
-        return
-    day = commune.valid_from or timezone.localdate()
-    districts = list(province.districts.valid_on(day)[:2])
-    CommuneInProvince.objects.create(
-        commune=commune, province=province, district=districts[0] if len(districts) == 1 else None,
-        valid_from=commune.valid_from, valid_to=commune.valid_to,
-    )
-
-
 @transaction.atomic
 def import_plan_apply(*, plan: ImportPlan, actor=None, source: str = "") -> dict[str, int]:
     """Apply a plan as ONE audit entry ("import"), each created or updated row an
@@ -132,8 +117,6 @@ def _import_plan_apply(*, plan: ImportPlan) -> dict[str, int]:
             for current in plan.rows:
                 if current.action == CREATE:
                     current.obj.save()
-                    if plan.kind == "communes" and current.extra.get("province") is not None:
-                        _place_commune(current.obj, current.extra["province"])
                 elif current.action == UPDATE:
                     fields = list(current.changes)
                     if hasattr(current.obj, "version"):

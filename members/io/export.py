@@ -23,12 +23,23 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from branches.models import Branch, Commune, Village
+from branches.models import (
+    Branch,
+    BranchInCommune,
+    Commune,
+    CommuneInProvince,
+    Village,
+    VillageInCommune,
+    valid_on_q,
+)
 
 from ..models import Member, Membership, MembershipKind
 from .read import FORMULA_STARTS, HEADERS, TITLES
 
 CHUNK = 2000
+# The communes export carries each commune's province and validity after the
+# import's two columns (issue 13); an old two-column file still imports.
+EXPORT_HEADERS = {**HEADERS, "communes": ["code", "name", "province_code", "valid_from", "valid_to"]}
 
 
 def neutralise(value):
@@ -47,36 +58,64 @@ def _count(value: int | None) -> str:
 
 
 def _rows_communes(commune: Commune | None, as_of) -> Iterator[list]:
-    qs = Commune.objects.order_by("code")
+    """Every commune, ceased ones too, with its province (on `as_of`, else on its
+    last day) and its validity; with `as_of`, those valid that day, under the
+    names they bore then (a renamed commune is another record)."""
+    qs = Commune.objects.order_by("code", "valid_from")
     if commune is not None:
         qs = qs.filter(pk=commune.pk)
+    periods = CommuneInProvince.objects.filter(commune=OuterRef("pk"))
     if as_of is not None:
         qs = qs.valid_on(as_of)
-    for code, name in qs.values_list("code", "name").iterator(chunk_size=CHUNK):
-        yield [code, name]
+        periods = periods.valid_on(as_of)
+    province = periods.order_by("-valid_from").values("province__code")[:1]
+    values = qs.annotate(province_code=Subquery(province)).values_list(
+        "code", "name", "province_code", "valid_from", "valid_to"
+    )
+    for code, name, province_code, valid_from, valid_to in values.iterator(chunk_size=CHUNK):
+        yield [code, name, province_code or "", _date(valid_from), _date(valid_to)]
+
+
+def _commune_code_on(periods, as_of) -> Subquery:
+    """The code of the commune a village or branch was in on `as_of` (its period
+    that day), so an export of a past date shows the communes of that date."""
+    return Subquery(periods.filter(*valid_on_q(as_of)).order_by("-valid_from").values("commune__code")[:1])
 
 
 def _rows_villages(commune: Commune | None, as_of) -> Iterator[list]:
-    qs = Village.objects.order_by("code")
-    if commune is not None:
-        qs = qs.filter(commune=commune)
+    qs = Village.objects.order_by("code", "valid_from")
+    commune_code = "commune__code"
     if as_of is not None:
-        qs = qs.valid_on(as_of)
-    values = qs.values_list("commune__code", "code", "name", "households", "population")
-    for commune_code, code, name, households, population in values.iterator(chunk_size=CHUNK):
-        yield [commune_code, code, name, _count(households), _count(population)]
+        qs = qs.valid_on(as_of).annotate(
+            commune_then=_commune_code_on(VillageInCommune.objects.filter(village=OuterRef("pk")), as_of)
+        )
+        commune_code = "commune_then"
+        if commune is not None:
+            then = VillageInCommune.objects.filter(commune=commune).valid_on(as_of)
+            qs = qs.filter(pk__in=then.values("village_id"))
+    elif commune is not None:
+        qs = qs.filter(commune=commune)
+    values = qs.values_list(commune_code, "code", "name", "households", "population")
+    for commune_code_value, code, name, households, population in values.iterator(chunk_size=CHUNK):
+        yield [commune_code_value, code, name, _count(households), _count(population)]
 
 
 def _rows_branches(commune: Commune | None, as_of) -> Iterator[list]:
     # Dissolved branches are exported too: the memberships of the past point at them.
-    qs = Branch.objects.order_by("code")
-    if commune is not None:
-        qs = qs.filter(commune=commune)
+    qs = Branch.objects.order_by("code", "founded_on")
+    commune_code = "commune__code"
     if as_of is not None:
-        qs = qs.active_on(as_of)
-    values = qs.values_list("commune__code", "code", "name", "kind", "village__code", "founded_on")
-    for commune_code, code, name, kind, village_code, founded_on in values.iterator(chunk_size=CHUNK):
-        yield [commune_code, code, name, kind, village_code or "", _date(founded_on)]
+        qs = qs.active_on(as_of).annotate(
+            commune_then=_commune_code_on(BranchInCommune.objects.filter(branch=OuterRef("pk")), as_of)
+        )
+        commune_code = "commune_then"
+        if commune is not None:
+            qs = qs.in_commune_on(commune, as_of)
+    elif commune is not None:
+        qs = qs.filter(commune=commune)
+    values = qs.values_list(commune_code, "code", "name", "kind", "village__code", "founded_on")
+    for commune_code_value, code, name, kind, village_code, founded_on in values.iterator(chunk_size=CHUNK):
+        yield [commune_code_value, code, name, kind, village_code or "", _date(founded_on)]
 
 
 MEMBER_VALUES = [
@@ -122,7 +161,7 @@ def _rows_members(commune: Commune | None, as_of) -> Iterator[list]:
     # the branch and the start.
     qs = Membership.objects.official().on(as_of).order_by("member__citizen_id")
     if commune is not None:
-        qs = qs.filter(branch__commune=commune)
+        qs = qs.filter(branch__in=Branch.objects.in_commune_on(commune, as_of))
     fields = [f"member__{name}" for name in MEMBER_VALUES]
     for row in qs.values_list(*fields, "branch__code", "started_on").iterator(chunk_size=CHUNK):
         yield _member_row(row[:-2], row[-2], row[-1])
@@ -135,7 +174,9 @@ def _rows_memberships(commune: Commune | None, as_of) -> Iterator[list]:
         qs = qs.filter(member__in=Member.objects.current())
     else:
         qs = qs.on(as_of)
-    if commune is not None:
+    if commune is not None and as_of is not None:
+        qs = qs.filter(branch__in=Branch.objects.in_commune_on(commune, as_of))
+    elif commune is not None:
         qs = qs.filter(branch__commune=commune)
     values = qs.values_list("member__citizen_id", "branch__code", "kind", "started_on", "ended_on", "end_reason")
     for citizen_id, branch_code, kind, started_on, ended_on, end_reason in values.iterator(chunk_size=CHUNK):
@@ -156,7 +197,7 @@ def export_rows(kind: str, *, commune: Commune | None = None, as_of: datetime.da
     and as on a date (the rosters on that day)."""
     if kind not in _ROWS:
         raise ValueError(f"unknown export kind {kind!r}")
-    yield list(HEADERS[kind])
+    yield list(EXPORT_HEADERS[kind])
     for row in _ROWS[kind](commune, as_of):
         yield [neutralise(value) for value in row]
 

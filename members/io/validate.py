@@ -461,7 +461,13 @@ class _CommuneRows:
                 row.error("province_code", _("No province had the code '%(code)s' on %(date)s.") % {"code": excerpt(province_code), "date": dmy(day)})
         if row.failed or not self.keys.check(row, "code", (code, valid_from)):
             return None
-        commune = ctx.communes.on(code, day) if dated else ctx.communes.last(code, day)
+        # A dated file names each commune by its code and first day (the export's
+        # five columns, issue 13); a file of two columns by the code of today, else
+        # the last commune that bore it.
+        if dated:
+            commune = next((c for c in ctx.communes.bearing(code) if c.valid_from == valid_from), None)
+        else:
+            commune = ctx.communes.last(code, day)
         if not ctx.covers(commune.pk if commune else None):
             ctx.outside(row, "code")
             return None
@@ -471,16 +477,15 @@ class _CommuneRows:
                 row.error("code", _("Another commune bears the code %(code)s on some of these days.") % {"code": code})
                 return None
             obj = Commune(code=code, name=name, valid_from=valid_from, valid_to=valid_to)
-            return RowPlan(row.number, CREATE, code, name, obj=obj, extra={"province": province})
-        for column in ("valid_from", "valid_to"):
-            if row.present(column) and getattr(commune, column) != (valid_from if column == "valid_from" else valid_to):
-                row.error(column, _(
-                    "Commune %(code)s is registered with other dates (%(from)s – %(to)s): its dates change "
-                    "only through a reorganisation."
-                ) % {"code": code, "from": shown(commune.valid_from) or "…", "to": shown(commune.valid_to) or "…"})
-                return None
+            if province is not None:
+                # Commune.save opens its first period in this province (and its only
+                # district of that day, before 2025); else in the only province of its day.
+                districts = list(province.districts.valid_on(day)[:2])
+                obj.place_in = (province, districts[0] if len(districts) == 1 else None)
+            return RowPlan(row.number, CREATE, code, name, obj=obj)
         diffs: list = []
-        changes = _changes(commune, {"name": name}, diffs)
+        values = {"name": name, "valid_to": valid_to} if row.present("valid_to") else {"name": name}
+        changes = _changes(commune, values, diffs)
         return RowPlan(row.number, UPDATE if changes else UNCHANGED, code, name, changes, obj=commune, diffs=diffs)
 
 

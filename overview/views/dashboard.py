@@ -49,7 +49,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     context = {"scope": scope, "today": today}
     if scope.level == PROVINCE:
-        context["scope_unit"] = Province.objects.get(pk=scope.province_ids[0]).name
+        context["scope_unit"] = Province.objects.get(pk=scope.province_id).name
     if scope.level != NONE:
         context.update(
             totals=stats.member_totals(scope),

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         translation.activate(settings.LANGUAGE_CODE)
         commune_obj = None
         if commune:
-            commune_obj = Commune.objects.filter(code=commune).first()
+            commune_obj = Commune.objects.last_by_code(commune, parse_date(as_of) if as_of else None)
             if commune_obj is None:
                 raise CommandError(_("No commune has the code '%(code)s'.") % {"code": commune})
         date = None
