@@ -269,3 +269,17 @@ def test_the_real_queue_and_worker(world, client, database_queue):
     member = Member.objects.get(citizen_id="006190000001")
     assert member.history.get().history_user == world.secretary  # who imported, kept by the worker
     assert client.get(response["Location"]).templates[0].name == "members/import_result.html"
+
+
+def test_the_member_lists_xlsx_export_offers_vietnamese_titles_and_imports_back(world, login):
+    from openpyxl import load_workbook
+
+    client = login(world.secretary)
+    listing = client.get(reverse("members:list")).content.decode()
+    assert "titles=vi" in listing
+    response = client.get(reverse("members:export_xlsx"), {"titles": "vi"})
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
+    header = [c.value for c in next(sheet.iter_rows())]
+    assert header[:3] == ["Số CCCD", "Họ và tên", "Giới tính"]
+    page = client.get(post_upload(client, response.content, name="export.xlsx")["Location"])
+    assert page.context["counts"] == {"created": 0, "updated": 0, "unchanged": 2}
