@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from branches.access import COMMUNE
 from branches.models import Branch, BranchKind, Commune, Province, Village
@@ -118,6 +119,8 @@ class ImportPlan:
     # Values read otherwise than written, said in the preview: a citizen ID whose
     # leading zeros Excel dropped.
     notices: Problems = field(default_factory=Problems)
+    # What garbled_reason said of each text of the file, asked once each.
+    garbled: dict = field(default_factory=dict, repr=False)
 
     def count(self, action: str) -> int:
         return sum(1 for plan in self.rows if plan.action == action)
@@ -191,7 +194,11 @@ class _Row:
         elif garbled and value:
             # Names, positions and ethnicities garbled by a wrong character set are
             # refused, never stored (issue 15): one such file once renamed 1,741 members.
-            reason = garbled_reason(value)
+            # Positions and ethnicities repeat: each is judged once per file.
+            cache = self.plan.garbled
+            if value not in cache:
+                cache[value] = garbled_reason(value)
+            reason = cache[value]
             if reason:
                 self.error(column, reason)
         return value
@@ -325,21 +332,21 @@ class _Context:
             if self.scoped:
                 self.outside(row, column)
             else:
-                row.error(column, unknown % {"code": excerpt(code), "date": dmy(day)})
+                row.error(column, _(unknown) % {"code": excerpt(code), "date": dmy(day)})
         return unit
 
     def commune(self, row: _Row, day: datetime.date, column: str = "commune_code") -> Commune | None:
         return self._unit(row, column, self.communes, day, required=True,
-                          unknown=_("No commune had the code '%(code)s' on %(date)s."))
+                          unknown=gettext_noop("No commune had the code '%(code)s' on %(date)s."))
 
     def village(self, row: _Row, column: str, day: datetime.date, *, required: bool,
                 fallback: datetime.date | None = None) -> Village | None:
         return self._unit(row, column, self.villages, day, required=required, fallback=fallback,
-                          unknown=_("No village had the code '%(code)s' on %(date)s."))
+                          unknown=gettext_noop("No village had the code '%(code)s' on %(date)s."))
 
     def branch(self, row: _Row, day: datetime.date, column: str = "branch_code") -> Branch | None:
         return self._unit(row, column, self.branches, day, required=True,
-                          unknown=_("No branch had the code '%(code)s' on %(date)s."))
+                          unknown=gettext_noop("No branch had the code '%(code)s' on %(date)s."))
 
 
 def as_table(kind: str, table: Table | Sequence[Sequence[str]]) -> Table | None:
