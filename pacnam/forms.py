@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import messages
 
 from .errors import DomainError
+from .text import clean_text
 
 # Dates are typed as Vietnamese write them or as ISO; both are read.
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
@@ -28,7 +29,22 @@ def date_field(label, *, required: bool = True, initial=None, help_text: str = "
     )
 
 
-class VersionedForm(forms.ModelForm):
+class CleanTextForm:
+    """A form whose typed text is read as it is stored (pacnam.text.clean_text: NFC,
+    trimmed, Đ not Ð) before its fields check it: a name typed in decomposed letters
+    is checked against max_length as the letters it will be stored as. Mixed in
+    before forms.Form or forms.ModelForm."""
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and hasattr(data, "lists"):
+            cleaned = data.copy()
+            for key, values in data.lists():
+                cleaned.setlist(key, [clean_text(v) if isinstance(v, str) else v for v in values])
+            data = cleaned
+        super().__init__(data, *args, **kwargs)
+
+
+class VersionedForm(CleanTextForm, forms.ModelForm):
     """A model form that carries the version it was opened with (see pacnam.versioning)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
