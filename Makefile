@@ -21,7 +21,8 @@ install-dev: $(VENV)/.installed-dev messages
 messages: $(VENV)/.installed
 	@$(PY) scripts/compile_messages.py
 
-# Serves the demo district on http://127.0.0.1:$(PORT) (SQLite unless DATABASE_URL is set).
+# Serves the demo district on http://127.0.0.1:$(PORT) (SQLite unless DATABASE_URL is set),
+# with the job runner's worker beside runserver for background imports; both stop together.
 run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --no-input
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty
@@ -30,7 +31,7 @@ run: install
 	@echo "caotan and giaohieu (commune secretaries), khauslom (branch secretary of Khâu Slôm)."
 	@echo "Open http://127.0.0.1:$(PORT)/"
 	@echo ""
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	DEBUG=$${DEBUG:-1} scripts/run-with-worker $(PY) $(PORT)
 
 # The whole suite, on SQLite by default or on PostgreSQL when DATABASE_URL=postgres://... is set.
 test: install-dev

@@ -15,6 +15,7 @@ member_patterns = [
     path("members/<int:pk>/edit/", members.member_edit, name="edit"),
     path("import/", io.import_upload, name="import"),
     path("import/confirm/", io.import_confirm, name="import_confirm"),
+    path("import/<uuid:pk>/", io.import_job, name="import_job"),
 ]
 
 transfer_patterns = [

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .dates import DATE_INPUT_FORMATS
 from .errors import DomainError
+from .text import clean_text
 
 
 class DateInput(forms.DateInput):
@@ -87,7 +88,22 @@ class RegistryModelForm(forms.ModelForm):
         formfield_callback = registry_formfield
 
 
-class VersionedForm(RegistryModelForm):
+class CleanTextForm:
+    """A form whose typed text is read as it is stored (pacnam.text.clean_text: NFC,
+    trimmed, Đ not Ð) before its fields check it: a name typed in decomposed letters
+    is checked against max_length as the letters it will be stored as. Mixed in
+    before forms.Form or forms.ModelForm."""
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and hasattr(data, "lists"):
+            cleaned = data.copy()
+            for key, values in data.lists():
+                cleaned.setlist(key, [clean_text(v) if isinstance(v, str) else v for v in values])
+            data = cleaned
+        super().__init__(data, *args, **kwargs)
+
+
+class VersionedForm(CleanTextForm, RegistryModelForm):
     """A model form that carries the version it was opened with (see pacnam.versioning)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -260,6 +261,17 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Background jobs (issue 15): Django's own django.tasks, with the database backend of
+# django-tasks-db: the queue is a table of the configured database, so nothing new is
+# served. `manage.py db_worker` runs the tasks (make run starts one beside runserver;
+# production runs one beside gunicorn, see the README). Tests run them at once
+# (TASKS_BACKEND=django.tasks.backends.immediate.ImmediateBackend).
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+    },
+}
+
 # Uploads: a registry import larger than this is refused with a message.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 # Checked before a file is parsed (pacnam.spreadsheets). A 100,000-row member
@@ -268,6 +280,12 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=200 * 1024 * 1024)
 IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=100)
+# The most row errors (and notes) an import keeps and lists; the rest are counted.
+IMPORT_MAX_ERRORS = env.int("IMPORT_MAX_ERRORS", default=500)
+# An import that would change the names of more members than this needs an explicit
+# confirmation (a checkbox on the page, --allow-mass-update on the command): a file
+# read in the wrong character set once renamed 1,741 members (issue 15).
+IMPORT_MASS_NAME_CHANGES = env.int("IMPORT_MASS_NAME_CHANGES", default=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

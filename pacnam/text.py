@@ -1,6 +1,8 @@
 """Text helpers shared by every app: how text is stored, searched and checked.
 
     clean_text(value)      -> the form text is stored in (NFC, trimmed, Đ not Ð)
+    clean_name(value)      -> clean_text, and one space between words
+    clean_text_fields(obj, names) -> clean_text on an object's text attributes, before saving
     fold(text)             -> the accent-free, lower-case form the search compares
     garbled_reason(text)   -> why a name or position looks garbled, or None
     excerpt(text)          -> a cell cut short enough to echo back in a message
@@ -29,6 +31,21 @@ def clean_text(value) -> str:
         # are, a name with them can never be found by searching "dang".
         text = text.replace("\u00d0", "\u0110").replace("\u00f0", "\u0111")
     return text.strip()
+
+
+def clean_name(value) -> str:
+    """A person's or a place's name as stored: clean_text, one space between words."""
+    return " ".join(clean_text(value).split())
+
+
+def clean_text_fields(obj, names, *, names_of_people=()) -> None:
+    """clean_text on the attributes `names` of `obj` (clean_name on `names_of_people`):
+    what a model's save() calls, so that every way in (forms, the admin, services,
+    imports) stores the same text."""
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, str):
+            setattr(obj, name, clean_name(value) if name in names_of_people else clean_text(value))
 
 
 def fold(text: str) -> str:

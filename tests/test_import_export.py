@@ -245,7 +245,8 @@ def test_a_file_over_the_size_limit_is_refused(world, tmp_path, settings):
 def test_errors_are_in_vietnamese_by_default(world, tmp_path):
     path = write(tmp_path, f"{MEMBER_HEADER}\n{member_line(world, citizen_id='1')}\n")
     _status, _out, errors = run_import("members", path)
-    assert errors[0] == "row 2: citizen_id: Số CCCD gồm đúng 12 chữ số."
+    # The message shows the value it read (issue 15).
+    assert errors[0] == "row 2: citizen_id: Số CCCD gồm đúng 12 chữ số. (đọc được: '1')"
 
 
 # --- Success: counts, BOM, re-import by key, never a silent move ---
@@ -313,9 +314,15 @@ KINDS = ["communes", "villages", "branches", "members", "memberships"]
 
 
 def wipe_registry():
+    from branches.models import BranchInCommune, CommuneInProvince, VillageInCommune
+
     Role.objects.all().delete()
     Membership.objects.all().delete()
     Member.objects.all().delete()
+    # The dated periods protect their units (issue 13): they go first.
+    BranchInCommune.objects.all().delete()
+    VillageInCommune.objects.all().delete()
+    CommuneInProvince.objects.all().delete()
     Branch.objects.all().delete()
     Village.objects.all().delete()
     Commune.objects.all().delete()

@@ -41,9 +41,15 @@ def new_member_row(village, branch, citizen_id="006190000001", name="Triệu Th�
 
 
 def upload(client, content: bytes, kind="members", name="members.csv"):
+    """Upload and follow to the import's page. The tests run tasks at once
+    (tests/testenv.py), so the page is already the preview."""
     file = io.BytesIO(content)
     file.name = name
-    return client.post(reverse("members:import"), {"kind": kind, "file": file})
+    return client.post(reverse("members:import"), {"kind": kind, "file": file}, follow=True)
+
+
+def confirm(client, token, **extra):
+    return client.post(reverse("members:import_confirm"), {"token": token, **extra}, follow=True)
 
 
 def exported_rows(response) -> list[list[str]]:
@@ -92,8 +98,9 @@ def test_secretary_previews_then_confirms_an_import(world, login):
     assert not Member.objects.filter(citizen_id="006190000001").exists()
 
     token = response.context["token"]
-    response = client.post(reverse("members:import_confirm"), {"token": token})
+    response = confirm(client, token)
     assert response.status_code == 200
+    assert response.templates[0].name == "members/import_result.html"
     assert response.context["counts"] == {"created": 1, "updated": 1, "unchanged": 0}
     member = Member.objects.get(citizen_id="006190000001")
     assert member.branch == world.branch
@@ -118,8 +125,8 @@ def test_preview_lists_every_row_error_and_offers_no_confirm(world, login):
     ]
     response = upload(client, member_csv(rows))
     errors = {(e.row, e.column) for e in response.context["plan"].errors}
-    # Row 3 is for another commune: a row error for a commune secretary.
-    assert errors == {(2, "citizen_id"), (3, "branch_code")}
+    # Row 3 is for another commune's village and branch: row errors for a commune secretary.
+    assert errors == {(2, "citizen_id"), (3, "residence_village_code"), (3, "branch_code")}
     assert response.context["token"] is None
     assert reverse("members:import_confirm") not in response.content.decode()
     assert Member.objects.count() == 3
@@ -129,7 +136,7 @@ def test_district_officer_may_import_any_commune(world, login):
     client = login(world.district)
     response = upload(client, member_csv([new_member_row(world.other_village, world.other_branch)]))
     assert response.context["plan"].errors == []
-    client.post(reverse("members:import_confirm"), {"token": response.context["token"]})
+    confirm(client, response.context["token"])
     assert Member.objects.get(citizen_id="006190000001").branch == world.other_branch
 
 
@@ -138,7 +145,7 @@ def test_confirm_revalidates_the_file(world, login):
     response = upload(client, member_csv([new_member_row(world.village, world.branch)]))
     # Meanwhile someone registers the same citizen ID in another branch.
     make_member(world.branch2, citizen_id="006190000001", name="Người Khác")
-    response = client.post(reverse("members:import_confirm"), {"token": response.context["token"]})
+    response = confirm(client, response.context["token"])
     assert response.context["plan"].errors
     assert Member.objects.filter(citizen_id="006190000001").get().full_name == "Người Khác"
 

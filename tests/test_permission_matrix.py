@@ -30,6 +30,7 @@ from members.models import (
     Candidate,
     CandidateStep,
     DissolutionBatch,
+    ImportJob,
     Member,
     Transfer,
     TransferStatus,
@@ -59,6 +60,8 @@ DISTRICT_WRITE = dict(COMMUNE_WRITE, secretary=403)
 EDITORS = dict(admin=200, district=200, secretary=200, branch_secretary=403, outsider=200, nobody=404)
 # Importing into the registry: district level and commune secretaries.
 IMPORTERS = dict(EDITORS, branch_secretary=404)
+# An import's page: the user who uploaded it (here our commune secretary), nobody else.
+UPLOADER = dict(admin=404, district=404, secretary=200, branch_secretary=404, outsider=404, nobody=404)
 # District level only (the read log, reorganisations of communes).
 DISTRICT = dict(admin=200, district=200, secretary=404, branch_secretary=404, outsider=404, nobody=404)
 
@@ -70,8 +73,9 @@ def _in_time(expected: dict) -> dict:
     return dict(expected, province=expected["district"], retired=expected["nobody"])
 
 
-ALL, WITH_ROLE, COMMUNE, COMMUNE_WRITE, BRANCH, DISTRICT_WRITE, EDITORS, IMPORTERS, DISTRICT = (
-    _in_time(d) for d in (ALL, WITH_ROLE, COMMUNE, COMMUNE_WRITE, BRANCH, DISTRICT_WRITE, EDITORS, IMPORTERS, DISTRICT)
+ALL, WITH_ROLE, COMMUNE, COMMUNE_WRITE, BRANCH, DISTRICT_WRITE, EDITORS, IMPORTERS, DISTRICT, UPLOADER = (
+    _in_time(d)
+    for d in (ALL, WITH_ROLE, COMMUNE, COMMUNE_WRITE, BRANCH, DISTRICT_WRITE, EDITORS, IMPORTERS, DISTRICT, UPLOADER)
 )
 
 
@@ -108,6 +112,7 @@ def _extras(w) -> None:
     # A branch that may be dissolved (branch2 may not: transfers into it are in progress).
     w.small_branch = make_branch(w.commune, village=make_village(w.commune, "Bản Nhỏ"), name="Chi bộ bản Nhỏ")
     w.small_member = make_member(w.small_branch, name="Lường Văn Nhỏ")
+    w.import_job = ImportJob.objects.create(user=w.secretary, kind="villages", filename="v.csv", status="checked")
 
 
 def _status(model, pk, value) -> Callable:
@@ -152,8 +157,12 @@ def _villages_uploaded(w, client, user) -> None:
 
 
 def _import_token(w, user) -> dict:
-    pending = w.client.session.get("registry_import") or {}
-    return {"token": pending.get("token", "")}
+    job = ImportJob.objects.filter(user=user, kind="villages", filename="villages.csv").first()
+    return {"token": str(job.pk) if job else ""}
+
+
+def _import_page(w) -> str:
+    return ImportJob.objects.get(filename="villages.csv").get_absolute_url()
 
 
 def _detail(name, pk_of) -> Callable:
@@ -184,8 +193,9 @@ def _matrix(w) -> dict[str, tuple]:
         "members:export_csv": ("/members/export.csv", WITH_ROLE),
         "members:export_xlsx": ("/members/export.xlsx", WITH_ROLE),
         "members:import": ("/import/", IMPORTERS),
+        "members:import_job": (w.import_job.get_absolute_url(), UPLOADER),
         "members:import_confirm": ("POST /import/confirm/", IMPORTERS, Post(
-            data=_import_token, prepare=_villages_uploaded, then=None,
+            data=_import_token, prepare=_villages_uploaded, then=_import_page,
             done=lambda w: Village.objects.filter(code="V77777", name="Thôn Mới").exists(),
         )),
         "meetings:branch": (f"/branches/{w.branch.pk}/meetings/", BRANCH),

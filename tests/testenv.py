@@ -15,3 +15,6 @@ os.environ.setdefault("STATIC_MANIFEST", "0")
 # Off here so that the page tests can sign in with force_login; the second
 # factor's own tests (tests/test_second_factor.py, the browser test) turn it on.
 os.environ.setdefault("OTP_REQUIRED", "0")
+# Background tasks run at once, inside the request that enqueues them; the tests that
+# need the real queue (a table and `db_worker`) switch to it themselves.
+os.environ.setdefault("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from pacnam.dates import dmy
+from pacnam.text import clean_name
 
 
 def _validity_in_order(prefix: str) -> models.CheckConstraint:
@@ -194,6 +195,7 @@ class Commune(Validity):
         return self.name
 
     def save(self, *args, **kwargs):
+        self.name = clean_name(self.name)  # NFC, trimmed, Đ not Ð (issue 15)
         adding = self._state.adding
         super().save(*args, **kwargs)
         if adding:
@@ -317,6 +319,7 @@ class Village(Validity):
     def save(self, *args, **kwargs):
         # A new village's first period in its commune starts with it. Later moves
         # are a reorganisation's, never an edit (branches.services.reorganizations).
+        self.name = clean_name(self.name)  # NFC, trimmed, Đ not Ð (issue 15)
         adding = self._state.adding
         super().save(*args, **kwargs)
         if adding:
@@ -450,6 +453,7 @@ class Branch(models.Model):
 
     def save(self, *args, **kwargs):
         # A new branch's first period in its commune starts when it is founded.
+        self.name = clean_name(self.name)  # NFC, trimmed, Đ not Ð (issue 15)
         adding = self._state.adding
         super().save(*args, **kwargs)
         if adding:

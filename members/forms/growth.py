@@ -7,12 +7,12 @@ the views turn into a form error.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pacnam.forms import RegistryModelForm, date_field
+from pacnam.forms import CleanTextForm, RegistryModelForm, date_field
 
 from ..models import Candidate, Member, Rating
 
 
-class CandidateForm(RegistryModelForm):
+class CandidateForm(CleanTextForm, RegistryModelForm):
     class Meta(RegistryModelForm.Meta):
         model = Candidate
         fields = ["full_name", "citizen_id", "birth_date", "gender", "ethnicity", "residence_village", "branch"]

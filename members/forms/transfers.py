@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch, Village
-from pacnam.forms import date_field
+from pacnam.forms import CleanTextForm, date_field
 
 from ..models import Gender, TransferKind
 
@@ -53,7 +53,7 @@ class TransferStartForm(forms.Form):
         return data
 
 
-class IncomingTransferForm(forms.Form):
+class IncomingTransferForm(CleanTextForm, forms.Form):
     """A member transferred into the district: their details until receipt."""
 
     to_branch = BranchChoiceField(label=_("Receiving branch"), queryset=Branch.objects.none())

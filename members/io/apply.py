@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from pacnam.audit import audit_batch
 from pacnam.errors import DomainError
-from pacnam.text import fold
+from pacnam.text import excerpt, fold
 
 from ..models import (
     Member,
@@ -125,16 +125,17 @@ def _import_plan_apply(*, plan: ImportPlan) -> dict[str, int]:
                     current.obj.save(update_fields=fields)
     except (IntegrityError, DomainError) as exc:
         row = current.row if current else 1
-        raise ImportAborted(RowError(row, "row", _("The database refused this row (%(error)s); nothing was written.") % {"error": exc})) from exc
+        raise ImportAborted(RowError(row, "row", _("The database refused this row (%(error)s); nothing was written.") % {"error": excerpt(str(exc), 200)})) from exc
     return plan.counts
 
 
-def import_rows(*, kind: str, table: list[list[str]], scope=None, dry_run: bool = False,
+def import_rows(*, kind: str, table, scope=None, dry_run: bool = False,
                 today: datetime.date | None = None, actor=None, source: str = "") -> ImportPlan:
     """Validate `table` and, if every row is right and this is no dry run, write it.
 
-    Returns the plan: `plan.errors` (nothing written when there are any) and
-    `plan.counts` (created/updated/unchanged).
+    `table` is read_table's Table or plain rows of text, header first. Returns the
+    plan: `plan.errors` (nothing written when there are any) and `plan.counts`
+    (created/updated/unchanged).
     """
     plan = validate_table(kind=kind, table=table, scope=scope, today=today)
     if plan.errors or dry_run:

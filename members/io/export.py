@@ -6,6 +6,8 @@ so that an export imports into an empty database unchanged.
                                                       member queryset (the web list's filters)
     write_csv(rows, stream) / csv_chunks(rows)     -> CSV text (file or streaming response)
     write_xlsx(rows, stream)                       -> an XLSX workbook (openpyxl write-only)
+    with_vietnamese_titles(rows, kind)             -> the same rows under the Vietnamese titles
+                                                      (the XLSX export's choice; the import reads both)
 
 Each kind is one query, read with .iterator() so 100,000 rows never sit in memory
 as model instances. Text cells that a spreadsheet would take for a formula
@@ -33,7 +35,7 @@ from branches.models import (
 from pacnam.csv_writer import csv_chunks, neutralise, write_csv  # noqa: F401 - the writers of its callers
 
 from ..models import Member, Membership, MembershipKind
-from .read import HEADERS
+from .read import HEADERS, TITLES
 
 CHUNK = 2000
 # The communes export carries each commune's province and validity after the
@@ -204,6 +206,18 @@ def write_xlsx(rows: Iterable[list], stream, *, title: str = "registry") -> None
     for row in rows:
         sheet.append(row)
     workbook.save(stream)
+
+
+def with_vietnamese_titles(rows: Iterable[list], kind: str) -> Iterator[list]:
+    """`rows` with their header in the titles district staff read ("Số CCCD", "Họ và
+    tên"); the import matches them as it matches the keys. For the XLSX export only:
+    the CSV keeps the keys, the contract other tools read."""
+    rows = iter(rows)
+    header = next(rows, None)
+    if header is None:
+        return
+    yield [TITLES[kind].get(key, [key])[0] for key in header]
+    yield from rows
 
 
 def xlsx_bytes(rows: Iterable[list], *, title: str = "registry") -> bytes:

@@ -1,7 +1,11 @@
-"""Reading import files: CSV or XLSX bytes into rows of text, and the cells' parsers.
+"""Reading import files: CSV or XLSX bytes into a table of text cells, the columns
+people write, and the cells' parsers.
 
-The contract other tools rely on (issue 2): the headers of each kind below,
-dates as YYYY-MM-DD or DD/MM/YYYY, yes/no in English or Vietnamese.
+The contract other tools rely on (issue 2): the headers of each kind below, as
+the export writes them. Issue 15 widened what is read: the same keys or their
+Vietnamese titles (`TITLES`), matched without regard to case, spaces or accents
+(pacnam.spreadsheets.header_key), in any order, with other columns (STT, notes)
+left out; dates as YYYY-MM-DD or DD/MM/YYYY; yes/no in English or Vietnamese.
 """
 
 from __future__ import annotations
@@ -9,16 +13,25 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
 
 from pacnam.csv_writer import FORMULA_STARTS
-from pacnam.spreadsheets import HeaderNotFound, SpreadsheetError, read_spreadsheet
+from pacnam.spreadsheets import (
+    HeaderNotFound,
+    SpreadsheetError,
+    Table,
+    header_key,
+    read_spreadsheet,
+)
+from pacnam.text import excerpt
 
 from ..models import (
     Gender,
 )
 
+# What the export writes and an import needs, in the export's order.
 HEADERS: dict[str, list[str]] = {
     "communes": ["code", "name"],
     "villages": ["commune_code", "code", "name", "households", "population"],
@@ -31,6 +44,125 @@ HEADERS: dict[str, list[str]] = {
     "memberships": ["citizen_id", "branch_code", "kind", "started_on", "ended_on", "end_reason"],
 }
 KINDS = list(HEADERS)
+# Columns a file may have after those: a commune's province and validity (issue 13).
+# An old two-column communes file still imports.
+OPTIONAL_COLUMNS: dict[str, list[str]] = {"communes": ["province_code", "valid_from", "valid_to"]}
+
+
+def columns_of(kind: str) -> list[str]:
+    """Every column an import of `kind` reads: the required ones, then the optional."""
+    return HEADERS[kind] + OPTIONAL_COLUMNS.get(kind, [])
+
+
+# The titles district offices give these columns. The first is the one the XLSX
+# export writes when asked for Vietnamese titles; the others are read as well.
+# Issue 15 names the members' titles; the other kinds' follow the same words.
+TITLES: dict[str, dict[str, list[str]]] = {
+    "communes": {
+        "code": ["Mã xã"], "name": ["Tên xã"], "province_code": ["Mã tỉnh"],
+        "valid_from": ["Hiệu lực từ ngày"], "valid_to": ["Hiệu lực đến ngày"],
+    },
+    "villages": {
+        "commune_code": ["Mã xã"], "code": ["Mã thôn"], "name": ["Tên thôn", "Tên thôn, bản"],
+        "households": ["Số hộ"], "population": ["Số khẩu", "Số nhân khẩu"],
+    },
+    "branches": {
+        "commune_code": ["Mã xã"], "code": ["Mã chi bộ"], "name": ["Tên chi bộ"],
+        "kind": ["Loại chi bộ"], "village_code": ["Mã thôn"], "founded_on": ["Ngày thành lập"],
+    },
+    "members": {
+        "citizen_id": ["Số CCCD", "Số căn cước công dân", "Số căn cước", "CCCD"],
+        "full_name": ["Họ và tên", "Họ tên"],
+        "gender": ["Giới tính"],
+        "birth_date": ["Ngày sinh"],
+        "ethnicity": ["Dân tộc"],
+        "residence_village_code": ["Mã thôn cư trú"],
+        "position": ["Chức vụ"],
+        "is_commune_cadre": ["Cán bộ xã", "Cán bộ, công chức xã"],
+        "admitted_on": ["Ngày vào Đảng"],
+        "full_on": ["Ngày chính thức"],
+        "card_number": ["Số thẻ đảng viên", "Số thẻ Đảng viên", "Số thẻ"],
+        "branch_code": ["Mã chi bộ"],
+        "since": ["Sinh hoạt từ ngày"],
+    },
+    "memberships": {
+        "citizen_id": ["Số CCCD", "Số căn cước công dân", "Số căn cước", "CCCD"],
+        "branch_code": ["Mã chi bộ"], "kind": ["Loại sinh hoạt"], "started_on": ["Từ ngày"],
+        "ended_on": ["Đến ngày"], "end_reason": ["Lý do kết thúc"],
+    },
+}
+
+
+def vietnamese_header(kind: str) -> list[str]:
+    """The export's header in the Vietnamese titles (the XLSX export's choice)."""
+    return [TITLES[kind][key][0] for key in HEADERS[kind]]
+
+
+# Columns people add that the import leaves out: the row number, notes.
+IGNORED_TITLES = {header_key(t) for t in ["STT", "TT", "Số TT", "Số thứ tự", "No", "Ghi chú", "Note", "Notes"]}
+# A title written like a key (lower case, digits, underscores) that is no key of
+# the kind is refused, not left out: it is a misspelt column of the contract or
+# another kind's, and leaving it out would import the file without it.
+_KEY_LIKE = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _known_keys(kind: str) -> dict[str, str]:
+    """{header_key(title): column} for every key and title of `kind`."""
+    known = {}
+    for key in columns_of(kind):
+        for title in [key, *TITLES[kind].get(key, [])]:
+            known.setdefault(header_key(title), key)
+    return known
+
+
+def header_test(kind: str):
+    """Whether a row is `kind`'s header: it names at least three of its columns (both
+    of a communes file's), so a title row above the list is never taken for it."""
+    known = _known_keys(kind)
+    minimum = min(3, len(HEADERS[kind]))
+
+    def is_header(cells: Sequence[str]) -> bool:
+        return len({known[k] for k in map(header_key, cells) if k in known}) >= minimum
+
+    return is_header
+
+
+def map_columns(kind: str, header: Sequence[str]) -> tuple[dict[str, int], str | None]:
+    """Which column of `header` holds each key of `kind`, and what is wrong with the
+    header if anything (a translated sentence): a required column missing, one
+    named twice, or a title written like a key that is none."""
+    known = _known_keys(kind)
+    found: dict[str, int] = {}
+    twice, unknown = [], []
+    for index, title in enumerate(header):
+        title = unquote(title).strip()
+        key = known.get(header_key(title))
+        if key is None:
+            if title and header_key(title) not in IGNORED_TITLES and _KEY_LIKE.fullmatch(title):
+                unknown.append(title)
+            continue
+        if key in found:
+            twice.append(title)
+        else:
+            found[key] = index
+    missing = [key for key in HEADERS[kind] if key not in found]
+    expected = ",".join(HEADERS[kind])
+    optional = ",".join(OPTIONAL_COLUMNS.get(kind, []))
+    if optional:
+        expected = _("%(required)s (and if you wish %(optional)s)") % {"required": expected, "optional": optional}
+    if missing or unknown or twice:
+        problems = []
+        if missing:
+            problems.append(_("missing: %(columns)s") % {"columns": ", ".join(missing)})
+        if unknown:
+            problems.append(_("unknown: %(columns)s") % {"columns": ", ".join(excerpt(t, 40) for t in unknown[:5])})
+        if twice:
+            problems.append(_("twice: %(columns)s") % {"columns": ", ".join(excerpt(t, 40) for t in twice[:5])})
+        return found, _(
+            "The columns must be %(expected)s, in any order, or their Vietnamese titles; "
+            "other columns such as STT are left out (%(problems)s)."
+        ) % {"expected": expected, "problems": "; ".join(problems)}
+    return found, None
 
 
 # FORMULA_STARTS (pacnam.csv_writer): exports prefix such text with a single
@@ -51,36 +183,24 @@ class ImportFileError(Exception):
 # --- Reading files -----------------------------------------------------------
 
 
-def _is_contract_header(cells) -> bool:
-    while cells and not cells[-1]:
-        cells = cells[:-1]
-    return list(cells) in HEADERS.values()
-
-
-def read_table(data: bytes, filename: str = "", *, encoding: str | None = None) -> list[list[str]]:
-    """The rows of a CSV or XLSX file as text (pacnam.spreadsheets), each at its
-    place: table[i] is row i + 1 of the file or sheet, blank rows and rows above
-    the header as []. Windows-1258, UTF-16, semicolons and tabs, the list on
-    another sheet are found without asking; `encoding` forces a CSV's character set.
+def read_table(data: bytes, filename: str = "", *, kind: str = "members", encoding: str | None = None) -> Table:
+    """The list in a CSV or XLSX file (pacnam.spreadsheets.Table), from the header of
+    `kind` down, every row with its number in the file or sheet. Windows-1258,
+    UTF-16, semicolons and tabs, title rows, the list on another sheet are found
+    without asking; `encoding` forces a CSV's character set.
 
     Raises ImportFileError with a message for the user when the file is too large,
     not readable text, or not a readable spreadsheet.
     """
     try:
         try:
-            sheet = read_spreadsheet(data, filename, is_header=_is_contract_header, encoding=encoding)
+            return read_spreadsheet(data, filename, is_header=header_test(kind), encoding=encoding)
         except HeaderNotFound:
-            # No header of the contract: the first row that is not blank, for
+            # No header of this kind: the first row that is not blank, for
             # validate_table to say which columns it expected.
-            sheet = read_spreadsheet(data, filename, encoding=encoding)
+            return read_spreadsheet(data, filename, encoding=encoding)
     except SpreadsheetError as exc:
         raise ImportFileError(exc.message) from exc
-    table: list[list[str]] = [[] for _ in range(sheet.header_row - 1)]
-    table.append(list(sheet.header))
-    for row in sheet.rows:
-        table.extend([] for _ in range(row.number - len(table) - 1))
-        table.append(list(row.cells))
-    return table
 
 
 # --- Parsing cells ---------------------------------------------------------------
@@ -108,12 +228,12 @@ def parse_date(text: str) -> datetime.date | None:
     else:
         match = _DMY.match(text)
         if not match:
-            raise CellError(_("'%(value)s' is not a date: write YYYY-MM-DD or DD/MM/YYYY.") % {"value": text})
+            raise CellError(_("'%(value)s' is not a date: write YYYY-MM-DD or DD/MM/YYYY.") % {"value": excerpt(text)})
         day, month, year = (int(g) for g in match.groups())
     try:
         return datetime.date(year, month, day)
     except ValueError as exc:
-        raise CellError(_("'%(value)s' is not a real date.") % {"value": text}) from exc
+        raise CellError(_("'%(value)s' is not a real date.") % {"value": excerpt(text)}) from exc
 
 
 def _normal(text: str) -> str:
@@ -129,7 +249,25 @@ def parse_bool(text: str) -> bool | None:
         return True
     if word in FALSE_WORDS:
         return False
-    raise CellError(_("'%(value)s' is not yes or no (write yes/no, true/false, 1/0 or có/không).") % {"value": text})
+    raise CellError(_("'%(value)s' is not yes or no (write yes/no, true/false, 1/0 or có/không).") % {"value": excerpt(text)})
+
+
+# A cross in a column of ticks ("x" for yes, the cell left empty for no): how a
+# list marks the commune cadres. Only for such columns: parse_bool stays the
+# contract's words.
+MARK_WORDS = {"x", "✓", "✔"}
+
+
+def parse_mark(text: str) -> bool | None:
+    """parse_bool's words, or a cross (x) for yes; empty is None."""
+    if _normal(text) in MARK_WORDS:
+        return True
+    try:
+        return parse_bool(text)
+    except CellError:
+        raise CellError(
+            _("'%(value)s' is not yes or no (write có/không, x or leave it empty, yes/no).") % {"value": excerpt(text)}
+        ) from None
 
 
 def parse_gender(text: str) -> str | None:
@@ -140,7 +278,7 @@ def parse_gender(text: str) -> str | None:
     try:
         return GENDER_WORDS[word]
     except KeyError:
-        raise CellError(_("'%(value)s' is not a gender: write male/female or Nam/Nữ.") % {"value": text}) from None
+        raise CellError(_("'%(value)s' is not a gender: write male/female or Nam/Nữ.") % {"value": excerpt(text)}) from None
 
 
 def parse_count(text: str) -> int | None:
@@ -148,7 +286,7 @@ def parse_count(text: str) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise CellError(_("'%(value)s' is not a whole number of zero or more.") % {"value": text})
+        raise CellError(_("'%(value)s' is not a whole number of zero or more.") % {"value": excerpt(text)})
     return int(text)
 
 

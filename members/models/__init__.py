@@ -4,6 +4,7 @@ members       members and their memberships of branches
 transfers     transfers between branches and their letters
 dissolutions  dissolution batches and their moves
 growth        admission candidates, recognition as full member, annual ratings
+imports       imports run in the background: the upload, its progress, what was found
 """
 
 from .dissolutions import DissolutionBatch, DissolutionMove
@@ -18,6 +19,8 @@ from .growth import (
     Rating,
     probation_ends_on,
 )
+from .imports import RUNNING as IMPORT_RUNNING
+from .imports import ImportJob, ImportJobStatus
 from .members import (
     EndReason,
     Gender,
@@ -50,6 +53,9 @@ __all__ = [
     "EndReason",
     "Evaluation",
     "FullMembershipRecognition",
+    "IMPORT_RUNNING",
+    "ImportJob",
+    "ImportJobStatus",
     "Gender",
     "LeftReason",
     "Member",

@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 from branches.models import Branch, Village
 from pacnam.dates import add_months, add_working_days
 from pacnam.fields import actor_field
-from pacnam.text import fold
+from pacnam.text import clean_text_fields, fold
 
 from .members import Gender, Member, citizen_id_validator
 
@@ -194,7 +194,10 @@ class Candidate(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    TEXT_FIELDS = ("full_name", "ethnicity", "withdrawal_reason")
+
     def save(self, *args, **kwargs):
+        clean_text_fields(self, self.TEXT_FIELDS, names_of_people=("full_name",))
         self.folded_name = fold(self.full_name)
         super().save(*args, **kwargs)
 

@@ -21,7 +21,7 @@ from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Village
 from pacnam.dates import add_years, dmy
-from pacnam.text import fold
+from pacnam.text import clean_text_fields, fold
 
 citizen_id_validator = RegexValidator(
     r"^[0-9]{12}$", _("A citizen ID has exactly 12 digits.")
@@ -216,7 +216,11 @@ class Member(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    # The text fields stored through clean_text (issue 15): NFC, trimmed, Đ not Ð.
+    TEXT_FIELDS = ("full_name", "ethnicity", "position", "card_number")
+
     def save(self, *args, **kwargs):
+        clean_text_fields(self, self.TEXT_FIELDS, names_of_people=("full_name",))
         self.folded_name = fold(self.full_name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "full_name" in update_fields:

@@ -16,7 +16,7 @@ from branches.services.units import branch_check_accepts, village_check_accepts
 from pacnam.bulk import copy_history, copy_insert
 from pacnam.dates import dmy
 from pacnam.errors import DomainError
-from pacnam.text import fold
+from pacnam.text import clean_text_fields, fold
 
 from ..models import (
     EndReason,
@@ -155,7 +155,9 @@ def member_create_many(
             raise DomainError(_("A membership cannot start before the admission date."), field="since")
         _check_branch_accepts(branch, since)
         member.branch = branch
-        member.folded_name = fold(member.full_name)  # bulk inserts skip Member.save
+        # Bulk inserts skip Member.save: its cleaning and folding are done here.
+        clean_text_fields(member, Member.TEXT_FIELDS, names_of_people=("full_name",))
+        member.folded_name = fold(member.full_name)
         members.append(member)
         starts.append(since)
     if connection.vendor == "postgresql":

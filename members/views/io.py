@@ -1,18 +1,15 @@
-"""Web import (upload -> preview -> confirm) and the member list's CSV/XLSX exports.
+"""Web import (upload -> progress -> preview -> confirm -> progress -> result) and the
+member list's CSV/XLSX exports.
 
-The import checks the file with members.io exactly as the command does,
-limited to the importer's scope: a commune secretary's rows for another commune
-are row errors. The upload waits in a temporary file named by a random token
-kept in the session; confirming validates it again, because the registry may
-have changed since the preview.
+The import checks the file with members.io exactly as the command does, limited to
+the importer's scope: a commune secretary's rows for another commune are row errors.
+The request only stores the upload and enqueues the work (members/io/jobs.py): the
+job runner reads, checks and writes it in the background while the page shows a
+progress bar, refreshed every two seconds without JavaScript. Confirming checks the
+file again, because the registry may have changed since the preview.
 """
 
 from __future__ import annotations
-
-import secrets
-import tempfile
-import time
-from pathlib import Path
 
 from django import forms
 from django.conf import settings
@@ -20,8 +17,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from branches.access import NONE, Scope, scope_for
@@ -29,14 +26,10 @@ from branches.models import Branch, Commune, Village
 from pacnam.readlog import log_member_export
 
 from ..forms.members import MemberFilterForm
-from ..io.apply import ImportAborted, import_plan_apply
-from ..io.export import csv_chunks, member_list_rows, xlsx_bytes
-from ..io.read import ImportFileError, read_table
-from ..io.validate import CREATE, UPDATE, ImportPlan, RowError, validate_table
-from ..models import Member, Membership
-
-SESSION_KEY = "registry_import"
-PREVIEW_ROWS = 500  # rows of changes listed on the preview; errors are always all listed
+from ..io.export import csv_chunks, member_list_rows, with_vietnamese_titles, xlsx_bytes
+from ..io.jobs import import_job_confirm, import_job_start, summary_plan
+from ..io.read import HEADERS, TITLES
+from ..models import ImportJob, ImportJobStatus, Member, Membership
 
 KIND_CHOICES = [
     ("members", gettext_lazy("members")),
@@ -76,8 +69,11 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 @login_required
 def export_xlsx(request: HttpRequest) -> HttpResponse:
-    """The same as export_csv, as an Excel workbook."""
+    """The same as export_csv, as an Excel workbook; `?titles=vi` puts the Vietnamese
+    column titles in its first row (the import reads them as it reads the keys)."""
     rows = log_member_export(member_list_rows(_export_queryset(request)), request=request)
+    if request.GET.get("titles") == "vi":
+        rows = with_vietnamese_titles(rows, "members")
     content = xlsx_bytes(rows, title="members")
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -92,8 +88,11 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("What the file holds"), choices=KIND_CHOICES)
     file = forms.FileField(
-        label=gettext_lazy("File (CSV in UTF-8 or Excel .xlsx)"),
-        help_text=gettext_lazy("The first row must be the header of the registry export."),
+        label=gettext_lazy("File (CSV or Excel .xlsx)"),
+        help_text=gettext_lazy(
+            "Column titles as in the registry export or in Vietnamese, in any order; "
+            "title rows and an STT column are left out."
+        ),
     )
 
     def clean_file(self):
@@ -106,6 +105,11 @@ class ImportForm(forms.Form):
         return upload
 
 
+class ConfirmForm(forms.Form):
+    token = forms.UUIDField()
+    allow_mass_update = forms.BooleanField(required=False)
+
+
 def _import_scope(request: HttpRequest) -> Scope:
     """District officers, commune secretaries and administrators import; others get 404."""
     scope = scope_for(request.user)
@@ -114,37 +118,12 @@ def _import_scope(request: HttpRequest) -> Scope:
     return scope
 
 
-PENDING_MAX_AGE_SECONDS = 24 * 3600
-
-
-def _upload_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / "pacnam-imports"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
-
-
-def _forget_abandoned_uploads() -> None:
-    """Previews nobody confirmed: their files go after a day, not never."""
-    limit = time.time() - PENDING_MAX_AGE_SECONDS
-    for pending in _upload_dir().glob("*.upload"):
-        try:
-            if pending.stat().st_mtime < limit:
-                pending.unlink()
-        except OSError:
-            pass  # another worker removed it first
-
-
-def _pending_path(token: str) -> Path:
-    # The token comes from secrets.token_hex: no path separators can sneak in.
-    return _upload_dir() / f"{token}.upload"
-
-
-def _plan_for(kind: str, data: bytes, filename: str, scope: Scope) -> ImportPlan:
+def _own_job(request: HttpRequest, pk) -> ImportJob:
+    """An import is seen by the user who uploaded it, and nobody else (404)."""
     try:
-        table = read_table(data, filename)
-    except ImportFileError as exc:
-        return ImportPlan(kind=kind, errors=[RowError(1, "file", exc.message)])
-    return validate_table(kind=kind, table=table, scope=scope)
+        return ImportJob.objects.get(pk=pk, user=request.user)
+    except (ImportJob.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
 
 
 MODELS = {"communes": Commune, "villages": Village, "branches": Branch, "members": Member, "memberships": Membership}
@@ -156,72 +135,75 @@ def _field_labels(kind: str, names: list[str]) -> str:
     return ", ".join(str(meta.get_field(name.removesuffix("_id")).verbose_name) for name in names)
 
 
-def _preview(request: HttpRequest, plan: ImportPlan, *, filename: str, token: str | None) -> HttpResponse:
-    changes = [row for row in plan.rows if row.action in (CREATE, UPDATE)][:PREVIEW_ROWS]
-    for row in changes:
-        row.change_labels = _field_labels(plan.kind, row.changes)
-    return render(request, "members/import_preview.html", {
-        "plan": plan,
-        "counts": plan.counts,
-        "filename": filename,
-        "kind_label": dict(KIND_CHOICES)[plan.kind],
-        "changes": changes,
-        "more_changes": max(0, plan.count(CREATE) + plan.count(UPDATE) - PREVIEW_ROWS),
-        "token": token,
-    })
+def _column_title(kind: str, column: str) -> str:
+    return TITLES[kind].get(column, [column])[0]
 
 
 @login_required
 def import_upload(request: HttpRequest) -> HttpResponse:
-    """Upload a file; the answer is a preview of every row (nothing written yet)."""
-    scope = _import_scope(request)
+    """Upload a file: it is stored and queued, and the page follows its check."""
+    _import_scope(request)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        kind = form.cleaned_data["kind"]
-        data = upload.read()
-        plan = _plan_for(kind, data, upload.name, scope)
-        token = None
-        if not plan.errors:
-            _discard_pending(request)
-            _forget_abandoned_uploads()
-            token = secrets.token_hex(16)
-            _pending_path(token).write_bytes(data)
-            request.session[SESSION_KEY] = {"token": token, "kind": kind, "filename": upload.name}
-        return _preview(request, plan, filename=upload.name, token=token)
-    return render(request, "members/import.html", {"form": form})
+        job = import_job_start(
+            user=request.user, kind=form.cleaned_data["kind"], filename=upload.name, data=upload.read(),
+            language=get_language(),
+        )
+        return redirect("members:import_job", pk=job.pk)
+    return render(request, "members/import.html", {
+        "form": form,
+        "columns": [(label, ",".join(HEADERS[kind])) for kind, label in KIND_CHOICES],
+        "titles": [(_column_title("members", key), key) for key in HEADERS["members"]],
+    })
 
 
-def _discard_pending(request: HttpRequest) -> None:
-    pending = request.session.pop(SESSION_KEY, None)
-    if pending:
-        _pending_path(pending["token"]).unlink(missing_ok=True)
+@login_required
+def import_job(request: HttpRequest, pk) -> HttpResponse:
+    """The import's page: its progress while the runner works, then the preview
+    (or the errors), then the result."""
+    _import_scope(request)
+    job = _own_job(request, pk)
+    plan = summary_plan(job.summary)
+    context = {
+        "job": job, "plan": plan, "counts": plan.counts, "filename": job.filename,
+        "kind_label": dict(KIND_CHOICES).get(job.kind, job.kind),
+    }
+    if job.is_running:
+        return render(request, "members/import_progress.html", context)
+    if job.status == ImportJobStatus.DONE:
+        return render(request, "members/import_result.html", context)
+    for change in plan.changes:
+        change["change_labels"] = _field_labels(job.kind, change["changes"])
+        change["diffs"] = [(_column_title(job.kind, column), old, new) for column, old, new in change["diffs"]]
+    return render(request, "members/import_preview.html", {
+        **context,
+        "changes": plan.changes,
+        "more_changes": plan.more_changes,
+        # A preview that may be confirmed: checked, without errors.
+        "token": job.pk if job.status == ImportJobStatus.CHECKED else None,
+        "mass_update": plan.name_changes > settings.IMPORT_MASS_NAME_CHANGES,
+        "mass_limit": settings.IMPORT_MASS_NAME_CHANGES,
+        "confirm_error": request.GET.get("confirm") == "needed",
+    })
 
 
 @require_POST
 @login_required
 def import_confirm(request: HttpRequest) -> HttpResponse:
-    """Write the previewed file, checked again: all rows or none."""
-    scope = _import_scope(request)
-    pending = request.session.get(SESSION_KEY)
-    token = request.POST.get("token", "")
-    path = _pending_path(pending["token"]) if pending else None
-    if not pending or not secrets.compare_digest(token, pending["token"]) or not path.exists():
-        # A stale tab or a second confirm: nothing to write.
+    """Queue the writing of the previewed file, which is checked again: all rows or none."""
+    _import_scope(request)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return redirect("members:import")  # a stale tab: nothing to write
+    try:
+        job = ImportJob.objects.get(pk=form.cleaned_data["token"], user=request.user)
+    except ImportJob.DoesNotExist:
         return redirect("members:import")
-    plan = _plan_for(pending["kind"], path.read_bytes(), pending["filename"], scope)
-    if not plan.errors:
-        try:
-            import_plan_apply(plan=plan, actor=request.user, source=pending["filename"])
-        except ImportAborted as exc:
-            plan.errors.append(exc.error)
-    if plan.errors:
-        # Someone changed the registry since the preview: show why, write nothing.
-        _discard_pending(request)
-        return _preview(request, plan, filename=pending["filename"], token=None)
-    _discard_pending(request)
-    return render(request, "members/import_result.html", {
-        "counts": plan.counts,
-        "filename": pending["filename"],
-        "kind_label": dict(KIND_CHOICES)[plan.kind],
-    })
+    plan = summary_plan(job.summary)
+    allowed = form.cleaned_data["allow_mass_update"]
+    if plan.name_changes > settings.IMPORT_MASS_NAME_CHANGES and not allowed:
+        # Many names would change: nothing is queued without the box ticked.
+        return redirect(f"{job.get_absolute_url()}?confirm=needed")
+    import_job_confirm(job=job, allow_mass_update=allowed)
+    return redirect(job.get_absolute_url())

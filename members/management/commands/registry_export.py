@@ -1,8 +1,10 @@
 """python manage.py registry_export KIND [--commune CODE] [--as-of YYYY-MM-DD]
-[--format csv|xlsx] [-o PATH]
+[--format csv|xlsx] [--titles keys|vi] [-o PATH]
 
 Writes the headers of registry_import, so an export imports into an empty
-database unchanged. CSV goes to standard output unless -o is given.
+database unchanged. CSV goes to standard output unless -o is given. An XLSX
+export may carry the Vietnamese column titles instead (--titles vi), which the
+import reads too; the CSV always keeps the keys, the contract other tools read.
 """
 
 import sys
@@ -13,7 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from branches.models import Commune
-from members.io.export import csv_chunks, export_rows, write_csv, write_xlsx
+from members.io.export import csv_chunks, export_rows, with_vietnamese_titles, write_csv, write_xlsx
 from members.io.read import KINDS, CellError, parse_date
 from pacnam.files import open_private
 from pacnam.readlog import log_member_export
@@ -30,9 +32,13 @@ class Command(BaseCommand):
         parser.add_argument("--commune", metavar="CODE", help="Only this commune (official code).")
         parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="The rosters on this date.")
         parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+        parser.add_argument(
+            "--titles", choices=["keys", "vi"], default="keys",
+            help="XLSX only: the column titles, the contract's keys or Vietnamese titles.",
+        )
         parser.add_argument("-o", "--output", metavar="PATH", help="Write here instead of standard output.")
 
-    def handle(self, *args, kind, commune, as_of, format, output, **options):
+    def handle(self, *args, kind, commune, as_of, format, titles, output, **options):
         translation.activate(settings.LANGUAGE_CODE)
         commune_obj = None
         if commune:
@@ -46,10 +52,14 @@ class Command(BaseCommand):
             except CellError as exc:
                 raise CommandError(str(exc)) from exc
         rows = export_rows(kind, commune=commune_obj, as_of=date)
+        if titles == "vi" and format != "xlsx":
+            raise CommandError(_("Vietnamese titles are for the XLSX export: a CSV keeps the keys, so that it imports unchanged."))
         if kind in PERSONAL_KINDS:
             rows = log_member_export(rows, where=f"manage.py registry_export {kind}",
                                      query={k: v for k, v in (("commune", commune), ("as_of", as_of)) if v})
         if format == "xlsx":
+            if titles == "vi":
+                rows = with_vietnamese_titles(rows, kind)
             if not output:
                 if sys.stdout.isatty():
                     raise CommandError(_("An XLSX export needs -o PATH (it is not text)."))

@@ -1,0 +1,254 @@
+"""Imports in the background (issue 15): the web page stores the upload and enqueues
+a task; the job runner's worker (`manage.py db_worker`, django-tasks-db) reads and
+checks the file, then, once the user has seen the preview and confirmed, checks it
+again and writes it. The page shows the job's progress meanwhile. One user's large
+or hostile file costs the worker's time, never a web worker's: another user's pages
+are served as usual, and their own imports wait their turn.
+
+    import_job_start(user=, kind=, filename=, data=, language=)  -> ImportJob (queued)
+    import_job_confirm(job=, allow_mass_update=)                  -> whether it was queued
+    import_check(job_id) / import_write(job_id)                   -> the tasks
+    summary_plan(job.summary)                                     -> the preview's view of it
+
+The command-line import (registry_import) stays in the foreground.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import F
+from django.tasks import task
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from simple_history.models import HistoricalRecords
+
+from branches.access import scope_for
+
+from ..models import ImportJob, ImportJobStatus
+from .apply import ImportAborted, import_plan_apply
+from .read import ImportFileError, read_table
+from .validate import CREATE, UPDATE, ImportPlan, RowError, validate_table
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_ROWS = 500  # changes listed on the preview; the counts are always whole
+# A job is kept this long: its page still shows what happened; then it goes.
+JOB_MAX_AGE = datetime.timedelta(days=7)
+# A job's upload is kept this long for a confirmation that may never come.
+UPLOAD_MAX_AGE = datetime.timedelta(days=1)
+
+
+# --- What the page shows --------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """The stored outcome of a check or a write, shaped as the templates read an
+    ImportPlan: errors and notes as RowErrors, counts, the changes."""
+
+    counts: dict = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0})
+    errors: list[RowError] = field(default_factory=list)
+    errors_total: int = 0
+    notices: list[RowError] = field(default_factory=list)
+    notices_total: int = 0
+    changes: list[dict] = field(default_factory=list)
+    more_changes: int = 0
+    name_changes: int = 0
+
+    def count(self, action: str) -> int:
+        return self.counts.get({CREATE: "created", UPDATE: "updated"}.get(action, "unchanged"), 0)
+
+    @property
+    def errors_left_out(self) -> int:
+        return self.errors_total - len(self.errors)
+
+    @property
+    def notices_left_out(self) -> int:
+        return self.notices_total - len(self.notices)
+
+
+def _summarise(plan: ImportPlan) -> dict:
+    changes = []
+    for row in plan.rows:
+        if row.action in (CREATE, UPDATE):
+            if len(changes) < PREVIEW_ROWS:
+                changes.append({
+                    "row": row.row, "action": row.action, "key": str(row.key), "label": str(row.label)[:300],
+                    "changes": list(row.changes), "diffs": [list(d) for d in row.diffs],
+                })
+    return {
+        "counts": plan.counts,
+        "errors": [e.as_list() for e in plan.errors],
+        "errors_total": plan.errors.total,
+        "notices": [n.as_list() for n in plan.notices],
+        "notices_total": plan.notices.total,
+        "changes": changes,
+        "more_changes": plan.count(CREATE) + plan.count(UPDATE) - len(changes),
+        "name_changes": plan.name_changes,
+    }
+
+
+def _failure(message: str, row: int = 1, column: str = "file") -> dict:
+    return {"errors": [[row, column, str(message), ""]], "errors_total": 1}
+
+
+def summary_plan(summary: dict) -> Summary:
+    """The stored summary as the preview reads it."""
+    return Summary(
+        counts=summary.get("counts") or {"created": 0, "updated": 0, "unchanged": 0},
+        errors=[RowError(*e) for e in summary.get("errors", [])],
+        errors_total=summary.get("errors_total", 0),
+        notices=[RowError(*n) for n in summary.get("notices", [])],
+        notices_total=summary.get("notices_total", 0),
+        changes=summary.get("changes", []),
+        more_changes=summary.get("more_changes", 0),
+        name_changes=summary.get("name_changes", 0),
+    )
+
+
+# --- Services the views call ------------------------------------------------------------
+
+
+def import_job_start(*, user, kind: str, filename: str, data: bytes, language: str = "") -> ImportJob:
+    """Store an upload and enqueue its check. Jobs past their age go first: a
+    preview nobody confirmed keeps its file a day, its page a week."""
+    now = timezone.now()
+    ImportJob.objects.filter(created_at__lt=now - JOB_MAX_AGE).delete()
+    ImportJob.objects.filter(created_at__lt=now - UPLOAD_MAX_AGE).exclude(data=b"").update(data=b"")
+    job = ImportJob.objects.create(
+        user=user, kind=kind, filename=filename[:255], data=data,
+        language=language or settings.LANGUAGE_CODE,
+    )
+    import_check.enqueue(str(job.pk))
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def import_job_confirm(*, job: ImportJob, allow_mass_update: bool) -> bool:
+    """Queue the writing of a checked job; False if it is not waiting for confirmation.
+
+    The status moves in one conditional UPDATE: a double click, or the same page
+    confirmed in two tabs, queues one write, not two.
+    """
+    queued = ImportJob.objects.filter(pk=job.pk, status=ImportJobStatus.CHECKED).update(
+        status=ImportJobStatus.WRITE_QUEUED, allow_mass_update=allow_mass_update, rows_done=0,
+        updated_at=timezone.now(),
+    )
+    if queued:
+        import_write.enqueue(str(job.pk))
+    return bool(queued)
+
+
+# --- The tasks ----------------------------------------------------------------------------
+
+
+def _claim(job_id: str, expected: str, running: str) -> ImportJob | None:
+    """Take a job from `expected` to `running`, once: a task delivered twice runs once."""
+    if not ImportJob.objects.filter(pk=job_id, status=expected).update(status=running, updated_at=timezone.now()):
+        return None
+    return ImportJob.objects.select_related("user").get(pk=job_id)
+
+
+def _progress(job: ImportJob):
+    def report(done: int, total: int) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total), rows_total=total)
+    return report
+
+
+def _finish(job: ImportJob, status: str, summary: dict, *, keep_data: bool = False) -> None:
+    fields = {"status": status, "summary": summary, "updated_at": timezone.now()}
+    if not keep_data:
+        fields["data"] = b""
+    if status in (ImportJobStatus.DONE, ImportJobStatus.CHECKED):
+        fields["rows_done"] = F("rows_total")
+    ImportJob.objects.filter(pk=job.pk).update(**fields)
+
+
+@contextmanager
+def _acting_as(user):
+    """Who the history rows name, as HistoryRequestMiddleware does for a request."""
+    context = HistoricalRecords.context
+    previous = getattr(context, "request", None)
+    context.request = SimpleNamespace(user=user)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del context.request
+        else:
+            context.request = previous
+
+
+def _plan(job: ImportJob) -> ImportPlan:
+    """Read and check the job's file as its user may import it today."""
+    user = get_user_model().objects.get(pk=job.user_id)
+    scope = scope_for(user)
+    if not scope.can_edit_registry():
+        plan = ImportPlan(kind=job.kind)
+        plan.errors.append(RowError(1, "file", _("You may no longer import into the registry.")))
+        return plan
+    try:
+        table = read_table(bytes(job.data), job.filename, kind=job.kind)
+    except ImportFileError as exc:
+        plan = ImportPlan(kind=job.kind)
+        plan.errors.append(RowError(1, "file", exc.message))
+        return plan
+    ImportJob.objects.filter(pk=job.pk).update(rows_done=0, rows_total=len(table.rows))
+    return validate_table(kind=job.kind, table=table, scope=scope, progress=_progress(job))
+
+
+@task()
+def import_check(job_id: str) -> str:
+    """Read and check an uploaded file; the preview is the job's summary."""
+    job = _claim(job_id, ImportJobStatus.QUEUED, ImportJobStatus.CHECKING)
+    if job is None:
+        return "skipped"
+    with translation.override(job.language):
+        try:
+            plan = _plan(job)
+        except Exception:
+            logger.exception("import %s: the check stopped", job_id)
+            _finish(job, ImportJobStatus.REFUSED, _failure(_("The check stopped on an unexpected error; nothing was written.")))
+            return ImportJobStatus.REFUSED
+        if plan.errors:
+            _finish(job, ImportJobStatus.REFUSED, _summarise(plan))
+            return ImportJobStatus.REFUSED
+        _finish(job, ImportJobStatus.CHECKED, _summarise(plan), keep_data=True)
+        return ImportJobStatus.CHECKED
+
+
+@task()
+def import_write(job_id: str) -> str:
+    """Check the confirmed file again (the registry may have changed since the
+    preview) and write it in one transaction: all rows or none."""
+    job = _claim(job_id, ImportJobStatus.WRITE_QUEUED, ImportJobStatus.WRITING)
+    if job is None:
+        return "skipped"
+    with translation.override(job.language):
+        try:
+            plan = _plan(job)
+            if not plan.errors and plan.name_changes > settings.IMPORT_MASS_NAME_CHANGES and not job.allow_mass_update:
+                plan.errors.append(RowError(1, "full_name", _(
+                    "This import would now change the names of %(n)d members; confirm it again."
+                ) % {"n": plan.name_changes}))
+            if not plan.errors:
+                with _acting_as(job.user):
+                    import_plan_apply(plan=plan, actor=job.user, source=job.filename)
+        except ImportAborted as exc:
+            plan.errors.append(exc.error)
+        except Exception:
+            logger.exception("import %s: the write stopped", job_id)
+            _finish(job, ImportJobStatus.FAILED, _failure(_("The import stopped on an unexpected error; nothing was written.")))
+            return ImportJobStatus.FAILED
+        if plan.errors:
+            # Someone changed the registry since the preview: say why, write nothing.
+            _finish(job, ImportJobStatus.FAILED, _summarise(plan))
+            return ImportJobStatus.FAILED
+        _finish(job, ImportJobStatus.DONE, _summarise(plan))
+        return ImportJobStatus.DONE
