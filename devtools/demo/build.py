@@ -26,12 +26,14 @@ from simple_history.utils import bulk_create_with_history
 import branches
 from branches.models import (
     Branch,
+    BranchInCommune,
     Commune,
     District,
     Province,
     Role,
     RoleKind,
     Village,
+    VillageInCommune,
 )
 from branches.services.reorganizations import (
     lines_from_rows,
@@ -110,11 +112,16 @@ class DemoBuilder:
         district = pac_nam()
         for commune in data.communes:
             commune.place_in = (district.province, district)
-            # One save each (a few hundred places): save() opens each unit's first
-            # period in its commune, as the forms and imports do.
             commune.save()
-        for unit in [*data.villages, *data.branches]:
-            unit.save()  # save() takes the id of its commune (and village), saved above
+        # In bulk, with the first period in its commune that Village.save and
+        # Branch.save would open: a few hundred saves, each with its audit entry,
+        # were most of the demo's first seconds.
+        bulk_create_with_history(data.villages, Village, batch_size=500)
+        bulk_create_with_history([VillageInCommune(village=v, commune=v.commune, valid_from=v.valid_from)
+                                  for v in data.villages], VillageInCommune, batch_size=500)
+        bulk_create_with_history(data.branches, Branch, batch_size=500)
+        bulk_create_with_history([BranchInCommune(branch=b, commune=b.commune, valid_from=b.founded_on)
+                                  for b in data.branches], BranchInCommune, batch_size=500)
         villages = {v.code: v for v in data.villages}
         branches_by_code = {b.code: b for b in data.branches}
         members, memberships = members_2019(data, villages, branches_by_code)

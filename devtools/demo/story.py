@@ -197,11 +197,24 @@ class Story(TransfersMixin):
         return sum(1 for life in self.rosters[branch.pk].values()
                    if life is not without and not life.exempt and life.is_full_on(day))
 
-    def free(self, life: Life, day: datetime.date) -> bool:
-        """May take part in an event that removes them from their branch."""
-        return (not life.pinned and life.busy_until < day and life.member.status == MemberStatus.ACTIVE
-                and not (day <= REPORT_DAY and life.branch.code in STORY_BRANCHES)
-                and (not life.is_full_on(day) or self.full_left(life.branch, day, life) >= 4))
+    def free_lives(self, day: datetime.date) -> list[Life]:
+        """The members who may take part in an event that takes them out of their
+        branch on `day`: active, not in another event, not in the report's branches
+        before it was written, and whose branch keeps at least 3 full members (plus
+        the chair and secretary's margin)."""
+        result = []
+        for roster in self.rosters.values():
+            full = None
+            for life in roster.values():
+                if (life.pinned or life.busy_until >= day or life.member.status != MemberStatus.ACTIVE
+                        or (day <= REPORT_DAY and life.branch.code in STORY_BRANCHES)):
+                    continue
+                if life.is_full_on(day):
+                    full = self.full_left(life.branch, day) if full is None else full
+                    if full - 1 < 4:
+                        continue
+                result.append(life)
+        return result
 
     # --- Writing -------------------------------------------------------------------
 
@@ -281,8 +294,9 @@ class Story(TransfersMixin):
         their first steps, transfers in progress (one overdue)."""
         today, rng = self.today, self.rng
         year_ago = add_months(today, -12)
-        for ceremony, late in ((year_ago.replace(day=min(year_ago.day, 2)), False),
-                               (year_ago.replace(day=1), False),
+        # Probation ends today (due), on the 1st (due on the 1st, overdue after it),
+        # and one and two months ago with the recognition late (overdue).
+        for ceremony, late in ((year_ago, False), (year_ago.replace(day=1), False),
                                (add_months(year_ago, -1).replace(day=12), True),
                                (add_months(year_ago, -2).replace(day=20), True)):
             self.plant_candidate(ceremony, late)
@@ -320,12 +334,13 @@ class Story(TransfersMixin):
         self.add(candidate)
         self.record(candidate, CandidateStep.REGISTERED, day)
         self.record(candidate, CandidateStep.AWARENESS, day)
+        withdraw_at = None
         if dates is None:
             dates, step_day = [], day
             for _field, (low, high) in STEP_GAPS:
                 step_day += DAY * rng.randint(low, high)
                 dates.append(step_day)
-        withdraw_at = rng.randrange(len(STEP_GAPS) - 1) if rng.random() < 0.05 and not late else None
+            withdraw_at = rng.randrange(len(STEP_GAPS) - 1) if rng.random() < 0.05 else None
         for index, ((field, _gap), step_day) in enumerate(zip(STEP_GAPS, dates, strict=True)):
             if index == withdraw_at:
                 self.at(step_day, self.candidate_withdraw, candidate)
@@ -452,8 +467,7 @@ class Story(TransfersMixin):
 
     def remove_one(self, day: datetime.date) -> None:
         """Removed from the Party (xóa tên): months without attending or paying dues."""
-        lives = [life for roster in self.rosters.values() for life in roster.values() if self.free(life, day)]
-        self.leave(day, self.rng.choice(lives), LeftReason.REMOVED)
+        self.leave(day, self.rng.choice(self.free_lives(day)), LeftReason.REMOVED)
 
     # --- Ratings ----------------------------------------------------------------------
 

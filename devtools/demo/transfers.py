@@ -82,8 +82,8 @@ class TransfersMixin:
         era = "old" if day < self.reorganized_on else "new"
         if kind == "into":
             return self.transfer_into(day, steps, to_commune)
-        movers = [life for roster in self.rosters.values() for life in roster.values()
-                  if self.free(life, day) and life.official.started_on < day and life.branch.is_active_on(day)
+        movers = [life for life in self.free_lives(day)
+                  if life.official.started_on < day and life.branch.is_active_on(day)
                   and not (to_commune and self.commune_key(life.branch, day)[0] == to_commune)]
         if not movers:
             return
