@@ -128,7 +128,6 @@ class Story(TransfersMixin):
         self.new_code = new_code
         self.users = users
         self.branches = sorted(branches, key=lambda b: b.code)
-        self.branch_by_code = {b.code: b for b in self.branches}
         # The commune of each branch and village before the reorganisation, by code.
         self.old_code = {b.pk: b.commune.code for b in self.branches}
         self.villages_of: dict[str, list[Village]] = defaultdict(list)
@@ -185,7 +184,8 @@ class Story(TransfersMixin):
         logins = {("01885", "old"): "caotan", ("01870", "old"): "giaohieu", ("01879", "new"): "caominh"}
         return self.users.get(logins.get(key, ""), None) or self.officer(day)
 
-    def number(self, series: str, day: datetime.date) -> int:
+    def number(self, series, day: datetime.date) -> int:
+        """The next number of a series (a commune's letters, decisions, resolutions) in the year."""
         self.numbers[(series, day.year)] += 1
         return self.numbers[(series, day.year)]
 
