@@ -295,9 +295,12 @@ def test_snippet_shows_who_when_and_the_change_in_vietnamese(world):
 def test_chain_restarts_cleanly_on_an_empty_log(db):
     assert AuditHead.objects.count() == 0
     commune = Commune.objects.create(code="01858", name="Bằng Thành")
-    first = AuditEntry.objects.get()
+    # The commune, then its first period in its province (units in time, issue 13).
+    first, period = AuditEntry.objects.order_by("seq")
     assert first.seq == 1 and first.prev_hash == GENESIS_HASH
-    assert audit_entries_for(commune) == [first]
+    assert (first.object_type, period.object_type) == ("branches.commune", "branches.communeinprovince")
+    assert period.seq == 2 and period.prev_hash == first.hash
+    assert first in audit_entries_for(commune)
     assert verify_chain().ok
 
 

@@ -310,18 +310,20 @@ def test_meeting_page_queries_do_not_grow(world, login, django_assert_num_querie
 def test_other_pages_queries_do_not_grow(world, login, django_assert_num_queries, members, tasks):
     meeting = build(world, members, tasks)
     client = login(world.district)
-    # session, user, role, meeting, attendance, tasks, assignees, reviews, open tasks, addenda
-    with django_assert_num_queries(10 + SESSION_SAVE):
+    # session, user, role, whether the district holds every commune (Scope.sees_all),
+    # meeting, attendance, tasks, assignees, reviews, open tasks, addenda
+    with django_assert_num_queries(11 + SESSION_SAVE):
         assert client.get(reverse("meetings:minutes", args=[meeting.pk])).status_code == 200
-    # session, user, role, meeting, attendance
-    with django_assert_num_queries(5 + SESSION_SAVE):
+    # session, user, role, sees all?, meeting, attendance
+    with django_assert_num_queries(6 + SESSION_SAVE):
         assert client.get(reverse("meetings:sheet", args=[meeting.pk])).status_code == 200
-    # session, user, role, branch, meetings with counts
-    with django_assert_num_queries(5 + SESSION_SAVE):
+    # session, user, role, sees all?, branch, the communes the user may edit (units
+    # in time: a district's ceased communes), meetings with counts
+    with django_assert_num_queries(7 + SESSION_SAVE):
         assert client.get(reverse("meetings:branch", args=[world.branch.pk])).status_code == 200
-    # session, user, role, communes (counted, then the form's), branches with
-    # monthly counts, attendance per branch, per member, cadres
-    with django_assert_num_queries(9 + SESSION_SAVE):
+    # session, user, role, sees all?, communes (counted, then the form's), branches
+    # with monthly counts, attendance per branch, per member, cadres
+    with django_assert_num_queries(10 + SESSION_SAVE):
         assert client.get(reverse("meetings:reports"), {"year": "2019"}).status_code == 200
 
 
@@ -367,8 +369,9 @@ def test_a_province_report_has_a_line_per_commune_until_one_is_chosen(world, log
     by_branch = client.get(reverse("meetings:reports"), {"month": "2019-05"}).context
     monkeypatch.setattr(reports, "COMMUNE_SUMMARY_FROM", 1)
     for period in ({"month": "2019-05"}, {"year": "2019"}):
-        # session, user, role, communes counted, the form's communes, the per-commune counts
-        with django_assert_num_queries(6 + SESSION_SAVE):
+        # session, user, role, whether the district holds every commune (Scope.sees_all),
+        # communes counted, the form's communes, the per-commune counts
+        with django_assert_num_queries(7 + SESSION_SAVE):
             response = client.get(reverse("meetings:reports"), period)
         rows = {c.code: c for c in response.context["by_commune"]}
         assert set(rows) == {world.commune.code, world.other_commune.code}
