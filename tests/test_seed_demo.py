@@ -34,6 +34,7 @@ from members.models import (
 )
 from members.selectors.growth import badge_members, probations_due_counts
 from members.selectors.transfers import overdue_transfers
+from overview.selectors.dashboard import member_totals
 
 D = datetime.date
 OLD_CODES = {"01858", "01861", "01864", "01867", "01870", "01873", "01876", "01879", "01882", "01885"}
@@ -229,6 +230,9 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
     context = client.get("/").context
     assert context["meetings_this_month"] > 0 and context["overdue_transfers"] == 1
     assert probations_due_counts(SYSTEM_SCOPE, today)["due"] >= 1
+    # The district's tiles (on PostgreSQL, tallies kept by triggers through the bulk writes).
+    totals = member_totals(scope_for(logins["admin"]))
+    assert (totals["total"], totals["full"]) == (Member.objects.current().count(), Member.objects.full().count())
     assert badge_members(SYSTEM_SCOPE, today.year).exists()
     office = Branch.objects.get(code="01885-CQ")
     html = client.get(office.get_absolute_url()).content.decode()
