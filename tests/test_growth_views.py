@@ -361,7 +361,7 @@ def test_the_dashboard_piece_renders_in_a_fixed_number_of_queries(world, django_
     from members.selectors.growth import growth_dashboard
 
     scope = scope_for(world.district)
-    scope.sees_all  # asked once per request (Scope.sees_all), before the piece's own queries
+    _ = scope.sees_all  # asked once per request (Scope.sees_all), before the piece's own queries
     for rounds in (1, 3):
         _grow(world, rounds)
         # candidates per step; communes and admissions; probations; ratings.
