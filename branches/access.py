@@ -18,11 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth.backends import BaseBackend
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from pacnam.errors import NotAllowed
+from pacnam.second_factor import REQUIRED_PERMISSION, REVIEW_READS_PERMISSION
 
 from .models import (
     Branch,
@@ -98,16 +100,31 @@ class Scope:
         return qs.filter(pk__in=periods.values("branch_id"))
 
     @cached_property
+    def _officer_communes(self) -> tuple[bool, frozenset[int]]:
+        """For a province or district officer, in one query (once per request):
+        whether every commune registered is theirs, and the communes they may change."""
+        if self.level == PROVINCE:
+            editable = CommuneInProvince.objects.filter(province_id=self.province_id).valid_on(timezone.localdate())
+        else:
+            editable = CommuneInProvince.objects.filter(district_id=self.district_id)
+        flags = Commune.objects.annotate(
+            mine=Exists(self.communes(Commune.objects.filter(pk=OuterRef("pk")))),
+            editable=Exists(editable.filter(commune=OuterRef("pk"))),
+        ).values_list("pk", "mine", "editable")
+        rows = list(flags)
+        return all(mine for _pk, mine, _e in rows), frozenset(pk for pk, _m, editable in rows if editable)
+
+    @cached_property
     def sees_all(self) -> bool:
         """Whether nothing in the registry is outside the scope: an administrator, or
         an officer whose province (or district) holds every commune registered.
         Lists then need no filter at all, which keeps a province's pages on their
-        indexes (one query, once per request)."""
+        indexes."""
         if self.level == ALL:
             return True
         if self.level not in (PROVINCE, DISTRICT):
             return False
-        return not Commune.objects.exclude(pk__in=self.communes().values("pk")).exists()
+        return self._officer_communes[0]
 
     # --- What the user may change ---
     @property
@@ -124,11 +141,8 @@ class Scope:
         a commune secretary: their own commune, not those merged into it."""
         if self.level == ALL:
             return None
-        if self.level == PROVINCE:
-            periods = CommuneInProvince.objects.filter(province_id=self.province_id).valid_on(timezone.localdate())
-            return frozenset(periods.values_list("commune_id", flat=True))
-        if self.level == DISTRICT:
-            return frozenset(self.communes().values_list("pk", flat=True))
+        if self.level in (PROVINCE, DISTRICT):
+            return self._officer_communes[1]
         if self.level == COMMUNE:
             return frozenset([self.commune_id])
         return frozenset()
@@ -226,3 +240,21 @@ def get_in_scope_or_404(qs: QuerySet, **lookup):
         return qs.get(**lookup)
     except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+class RolePermissionBackend(BaseBackend):
+    """Django permissions that come with a role rather than with a group.
+
+    The base (pacnam) asks `user.has_perm(...)` and knows nothing of roles; the
+    roles live here. A district or province officer reviews the read log and
+    must sign in with a second factor. The role's query (cached on the user) when asked.
+    """
+
+    OFFICER_PERMISSIONS = frozenset({REVIEW_READS_PERMISSION, REQUIRED_PERMISSION})
+
+    def get_all_permissions(self, user_obj, obj=None) -> set[str]:
+        if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
+            return set()
+        if scope_for(user_obj).level in (PROVINCE, DISTRICT):
+            return set(self.OFFICER_PERMISSIONS)
+        return set()

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacnam.errors import DomainError, NotAllowed
@@ -14,6 +15,7 @@ from pacnam.versioning import save_if_unchanged
 from .access import NONE, get_in_scope_or_404, scope_for
 from .forms import BranchForm, VillageForm
 from .models import Branch
+from .services.units import commune_check_accepts
 
 
 def _edit(request, *, form_class, instance, template, scope, success_message):
@@ -27,6 +29,9 @@ def _edit(request, *, form_class, instance, template, scope, success_message):
             if obj.pk:
                 save_if_unchanged(obj, expected_version=form.opened_version)
             else:
+                # A ceased commune takes no new village or branch (issue 13).
+                start = getattr(obj, "valid_from", None) or getattr(obj, "founded_on", None)
+                commune_check_accepts(obj.commune, start or timezone.localdate())
                 obj.save()
         except DomainError as exc:
             form.add_error(None, exc.message)

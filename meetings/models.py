@@ -161,6 +161,9 @@ class MeetingAddendum(models.Model):
     created_by = actor_field(keep_user=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # In the audit trail with who and when (issue 16).
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("addendum to the minutes")
         verbose_name_plural = _("addenda to the minutes")
@@ -213,6 +216,9 @@ class Attendance(models.Model):
         _("presence"), max_length=10, choices=Presence.choices, blank=True
     )
     reason = models.CharField(_("reason for absence"), max_length=200, blank=True)
+
+    # In the audit trail with who and when (issue 16).
+    history = HistoricalRecords()
 
     objects = AttendanceQuerySet.as_manager()
 
@@ -314,6 +320,9 @@ class TaskReview(models.Model):
     )
     outcome = models.CharField(_("outcome"), max_length=15, choices=ReviewOutcome.choices)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    # In the audit trail with who and when (issue 16).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("task review")

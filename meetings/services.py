@@ -16,7 +16,9 @@ from django.utils.translation import gettext as _
 
 from branches.access import Scope
 from branches.models import Branch, Village
+from branches.services.units import branch_check_accepts
 from members.models import Member, Membership, MembershipKind, MemberStatus
+from pacnam.audit import audited, current_batch
 from pacnam.errors import DomainError
 
 from .models import (
@@ -87,12 +89,8 @@ def _check_people(meeting: Meeting) -> None:
 
 def _check_meeting(meeting: Meeting) -> None:
     branch = meeting.branch
-    if not branch.is_active_on(meeting.date):
-        raise DomainError(
-            _("Branch %(branch)s did not exist on %(date)s.")
-            % {"branch": branch.name, "date": meeting.date.strftime("%d/%m/%Y")},
-            field="date",
-        )
+    # Not before it was founded, not once it was dissolved or its commune ceased.
+    branch_check_accepts(branch, meeting.date, field="date")
     if meeting.kind == MeetingKind.THEMATIC and not meeting.topic.strip():
         raise DomainError(_("A thematic meeting needs a topic."), field="topic")
     if meeting.kind == MeetingKind.REGULAR:
@@ -204,6 +202,7 @@ def _roll_lines(meeting: Meeting) -> list[Attendance]:
     return list(lines.values())
 
 
+@audited("meeting_roll_open", subject="meeting")
 @transaction.atomic
 def meeting_open_roll(*, scope: Scope, meeting: Meeting) -> int:
     """Create the attendance lines from the branch's roster on the meeting date.
@@ -216,14 +215,17 @@ def meeting_open_roll(*, scope: Scope, meeting: Meeting) -> int:
     _check_not_adopted(current)
     if current.roll_opened:
         return 0
-    lines = _roll_lines(current)
-    Attendance.objects.bulk_create(lines)
+    lines = Attendance.objects.bulk_create(_roll_lines(current))
+    # bulk_create writes no history: each line is an item of the roll's entry.
+    for line in lines:
+        current_batch().record(line)
     current.roll_opened = True
     current.save(update_fields=["roll_opened", "updated_at"])
     meeting.roll_opened = True
     return len(lines)
 
 
+@audited("meeting_attendance", subject="meeting")
 @transaction.atomic
 def meeting_mark_attendance(
     *, scope: Scope, meeting: Meeting, marks: Mapping[int, tuple[str, str]]
@@ -251,11 +253,16 @@ def meeting_mark_attendance(
             raise DomainError(
                 _("Give the reason %(name)s was absent.") % {"name": line.member.full_name}
             )
+        before = {"presence": line.presence, "reason": line.reason}
         line.presence = presence
         line.reason = reason if presence == Presence.EXCUSED else ""
-        changed.append(line)
-    Attendance.objects.bulk_update(changed, ["presence", "reason"])
-    return len(changed)
+        if before != {"presence": line.presence, "reason": line.reason}:
+            changed.append((line, before))
+    Attendance.objects.bulk_update([line for line, _before in changed], ["presence", "reason"])
+    # bulk_update writes no history: each mark changed is an item of the entry.
+    for line, before in changed:
+        current_batch().record(line, op="update", before=before)
+    return len(marks)
 
 
 @transaction.atomic
@@ -315,6 +322,7 @@ def meeting_add_addendum(
     )
 
 
+@audited("task_create", subject="meeting")
 @transaction.atomic
 def task_create(
     *,
@@ -353,6 +361,7 @@ def task_create(
     return task
 
 
+@audited("task_review", subject="meeting")
 @transaction.atomic
 def task_review(
     *, scope: Scope, meeting: Meeting, outcomes: Mapping[int, tuple[str, str]]

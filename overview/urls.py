@@ -3,7 +3,7 @@ as LOGIN_REDIRECT_URL names the dashboard) and the place pages (namespace `place
 
 from django.urls import include, path
 
-from .views import dashboard, places
+from .views import dashboard, places, reorganizations
 
 place_patterns = [
     path("communes/<str:code>/", places.commune_detail, name="commune"),
@@ -15,4 +15,9 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("charts/<slug:name>.svg", dashboard.chart, name="chart"),
     path("", include((place_patterns, "places"))),
+    path("reorganizations/", reorganizations.reorganization_list, name="reorganization_list"),
+    path("reorganizations/new/", reorganizations.reorganization_new, name="reorganization_new"),
+    path("reorganizations/<int:pk>/", reorganizations.reorganization_detail, name="reorganization_detail"),
+    path("reorganizations/<int:pk>/undo/", reorganizations.reorganization_undo_confirm, name="reorganization_undo_confirm"),
+    path("reorganizations/<int:pk>/undo/confirm/", reorganizations.reorganization_undo_view, name="reorganization_undo"),
 ]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEntry
+from .models import AuditEntry, ReadLogEntry
 
 
 @admin.register(AuditEntry)
@@ -35,3 +35,29 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
+
+
+@admin.register(ReadLogEntry)
+class ReadLogEntryAdmin(admin.ModelAdmin):
+    """The read log, readable and nothing else (the model and the database refuse
+    changes too). Seen by administrators and staff users with its view permission."""
+
+    list_display = ["at", "actor_name", "action", "object_repr", "rows", "where"]
+    list_filter = ["action"]
+    search_fields = ["actor_name", "object_repr", "object_id"]
+    date_hierarchy = "at"
+    ordering = ["-at", "-id"]
+    actions = None
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

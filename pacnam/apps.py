@@ -8,4 +8,8 @@ class PacnamConfig(AppConfig):
 
     def ready(self):
         # Connects the audit trail to simple-history's post_create_historical_record.
-        from . import audit  # noqa: F401
+        # Records at each sign-in whether the session still owes a second factor.
+        from . import (
+            audit,  # noqa: F401
+            second_factor,  # noqa: F401
+        )

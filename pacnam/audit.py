@@ -1,4 +1,5 @@
-"""Writing and reading the audit trail (the log itself is pacnam.models.AuditEntry).
+"""Writing, sealing, verifying and reading the audit trail (the log itself is
+pacnam.models.AuditEntry).
 
 Every change to a registry model is logged without anyone calling anything:
 each model has simple-history's HistoricalRecords, and `_record_change` below
@@ -36,6 +37,12 @@ Changes made with QuerySet.update() or bulk_create() bypass simple-history and
 so the log: services that change registry rows use save(), or log the change
 with `audit_log`.
 
+Sealing: each entry is sealed with HMAC-SHA256 under settings.AUDIT_KEY over
+every stored field, its links and the previous seal (AuditEntry.sealed_fields);
+`verify_chain` recomputes the seals with AUDIT_KEY and AUDIT_OLD_KEYS, and
+`reseal` appends a seal entry under the current key after the upgrade from the
+unkeyed log or after a key rotation (docs/audit.md).
+
 Reading: `audit_entries_for(obj)`, `audit_for_member(member)`,
 `audit_for_branch(branch)`, one query each; render them with
 `{% include "pacnam/_audit.html" with audit_entries=... %}`.
@@ -47,19 +54,24 @@ import base64
 import contextvars
 import datetime
 import decimal
+import functools
 import hashlib
+import hmac
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Max
 from django.dispatch import receiver
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record
 
-from .models import GENESIS_HASH, AuditEntry, AuditHead, AuditLink
+from .models import GENESIS_HASH, LEGACY_KEY_ID, AuditEntry, AuditHead, AuditLink, canonical_json
 
 REPR_MAX = 300
 OPS = {"+": "create", "~": "update", "-": "delete"}
@@ -104,6 +116,36 @@ def _actor(user):
     if user is None or not getattr(user, "is_authenticated", False):
         return None, ""
     return user.pk, user.get_username()
+
+
+# --- Keys ---
+
+
+def key_id(key: str) -> str:
+    """A short name for a key, stored with each entry it sealed. An HMAC of a
+    constant: it tells which key sealed an entry without telling the key."""
+    return hmac.new(key.encode(), b"pacnam audit key id", hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    current_id: str
+    current_key: bytes
+    keys: dict  # key id -> key bytes, the current key and every old one
+
+
+def key_ring() -> KeyRing:
+    """AUDIT_KEY seals new entries; AUDIT_OLD_KEYS only verify older ones."""
+    return _key_ring(settings.AUDIT_KEY, tuple(getattr(settings, "AUDIT_OLD_KEYS", ())))
+
+
+@functools.lru_cache(maxsize=8)
+def _key_ring(current: str, old: tuple) -> KeyRing:
+    if not current:
+        raise RuntimeError("AUDIT_KEY is not set: the audit trail cannot be sealed.")
+    keys = {key_id(k): k.encode() for k in old if k}
+    keys[key_id(current)] = current.encode()
+    return KeyRing(current_id=key_id(current), current_key=current.encode(), keys=keys)
 
 
 # --- Batches ---
@@ -172,6 +214,8 @@ def audit_batch(action: str, actor=None, description: str = "", *,
     if outer is not None:
         yield outer
         return
+    if actor is None:
+        actor = _request_user()
     batch = Batch(action=action, actor=actor, description=str(description), subject=subject)
     token = _current_batch.set(batch)
     try:
@@ -194,6 +238,39 @@ def audit_batch(action: str, actor=None, description: str = "", *,
     finally:
         if token is not None:
             _current_batch.reset(token)
+
+
+def current_batch() -> Batch | None:
+    """The batch being collected, for a service that writes rows in bulk (bulk_create,
+    bulk_update bypass simple-history): it records them with `batch.record(obj)`."""
+    return _current_batch.get()
+
+
+def _request_user():
+    """The user of the web request being served (simple-history's middleware keeps
+    it), for a batch whose service takes a scope rather than a user; None in a
+    command, which acts as the system."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def audited(action: str, *, subject: str | None = None):
+    """A service whose writes are ONE audit entry with its items: `action`, by the
+    service's `by` argument (else the request's user), about its `subject`
+    argument. For the steps that write several rows (a receipt, a candidate's
+    step, the attendance of a meeting)."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            about = kwargs.get(subject) if subject else None
+            with audit_batch(action, actor=kwargs.get("by"), subject=about):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def audit_log(action: str, *, actor=None, obj: models.Model | None = None,
@@ -237,10 +314,12 @@ def _lock_head() -> AuditHead:
         return head
     # No head yet (a new database, or one emptied by `flush`): start where the log ends.
     last = AuditEntry.objects.order_by("-seq").first()
+    last_id = AuditEntry.objects.aggregate(last_id=Max("id"))["last_id"] or 0
     try:
         with transaction.atomic():
             return AuditHead.objects.create(
-                pk=1, seq=last.seq if last else 0, hash=last.hash if last else GENESIS_HASH
+                pk=1, seq=last.seq if last else 0, hash=last.hash if last else GENESIS_HASH,
+                entry_id=last_id,
             )
     except IntegrityError:
         # Another writer created it first: wait for it like everyone else.
@@ -256,9 +335,13 @@ COPY_LINKS_FROM = 500
 def _append(*, actor, action, object_type, object_id, object_repr, description,
             before, after, items, links) -> AuditEntry:
     actor_id, actor_name = _actor(actor)
+    ring = key_ring()
+    keys = [(t, i) for t, i in sorted(links) if t]
     with transaction.atomic():
         head = _lock_head()
         entry = AuditEntry(
+            # The id is chosen here, not by the database, so that the seal covers it.
+            id=head.entry_id + 1,
             seq=head.seq + 1,
             at=timezone.now(),
             actor_id=actor_id,
@@ -271,11 +354,11 @@ def _append(*, actor, action, object_type, object_id, object_repr, description,
             before=before,
             after=after,
             items=items,
+            key_id=ring.current_id,
             prev_hash=head.hash,
         )
-        entry.hash = entry.compute_hash()
+        entry.hash = entry.compute_seal(ring.current_key, keys)
         entry.save()
-        keys = [(t, i) for t, i in sorted(links) if t]
         if len(keys) > COPY_LINKS_FROM and connection.vendor == "postgresql":
             from .bulk import copy_insert_values
 
@@ -284,8 +367,8 @@ def _append(*, actor, action, object_type, object_id, object_repr, description,
             )
         else:
             AuditLink.objects.bulk_create(AuditLink(entry=entry, object_type=t, object_id=i) for t, i in keys)
-        head.seq, head.hash = entry.seq, entry.hash
-        head.save(update_fields=["seq", "hash"])
+        head.seq, head.hash, head.entry_id = entry.seq, entry.hash, entry.pk
+        head.save(update_fields=["seq", "hash", "entry_id"])
     return entry
 
 
@@ -364,6 +447,9 @@ def _record_change(sender, instance, history_instance, history_user=None,
 
 # --- Verifying ---
 
+# The action of the entries that `reseal` appends.
+SEAL_ACTION = "audit_seal"
+
 
 @dataclass
 class ChainReport:
@@ -371,31 +457,164 @@ class ChainReport:
     checked: int
     broken_seq: int | None = None
     reason: str = ""
+    # The last entry, for `audit_verify --head`.
+    head_seq: int = 0
+    head_seal: str = GENESIS_HASH
+    # True when the only trouble is what `reseal` seals: entries from before the
+    # log was keyed, or a newest entry sealed with an old key.
+    fixable: bool = False
+    legacy_entries: int = 0
+    legacy_digest: str = ""
+
+
+def _chunks(queryset, size: int) -> Iterator[list]:
+    chunk = []
+    for row in queryset.iterator(chunk_size=size):
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _links_by_entry(entry_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    links: dict[int, list[tuple[str, str]]] = {}
+    rows = AuditLink.objects.filter(entry_id__in=entry_ids).order_by().values_list(
+        "entry_id", "object_type", "object_id"
+    )
+    for entry_id, object_type, object_id in rows.iterator(chunk_size=10000):
+        links.setdefault(entry_id, []).append((object_type, object_id))
+    return links
+
+
+def _legacy_line(entry: AuditEntry, links) -> bytes:
+    """Every stored field of an unkeyed entry and its links, for the digest that
+    the seal entry records: the unkeyed hash covered neither the id nor the links."""
+    fields = entry.sealed_fields(links)
+    fields["hash"] = entry.hash
+    return canonical_json(fields).encode() + b"\n"
 
 
 def verify_chain(chunk_size: int = 2000) -> ChainReport:
-    """Recompute every hash in order; stop at the first entry that does not fit."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    checked = 0
-    for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk_size):
-        if entry.seq != expected_seq:
-            return ChainReport(False, checked, expected_seq,
-                               f"entry #{expected_seq} is missing (next is #{entry.seq})")
-        if entry.prev_hash != expected_prev:
-            return ChainReport(False, checked, entry.seq,
-                               "its previous-hash does not match the entry before it")
-        if entry.compute_hash() != entry.hash:
-            return ChainReport(False, checked, entry.seq,
-                               "its content does not match its hash (it was changed)")
-        expected_prev = entry.hash
-        expected_seq += 1
-        checked += 1
+    """Recompute every seal in order; stop at the first entry that does not fit.
+
+    An entry fits when its number follows the one before, its previous seal is
+    that entry's seal, its key is AUDIT_KEY or one of AUDIT_OLD_KEYS, and the
+    HMAC of its fields and links under that key is its seal. Then the head must
+    name the last entry, every link must belong to an entry, and the newest
+    entry must be sealed with AUDIT_KEY (after a rotation: `reseal`).
+    """
+    ring = key_ring()
+    expected_prev, expected_seq = GENESIS_HASH, 1
+    checked = links_seen = legacy = 0
+    legacy_digest = hashlib.sha256()
+    legacy_sealed = False
+    last = None
+
+    def broken(seq, reason) -> ChainReport:
+        return ChainReport(False, checked, seq, reason)
+
+    for chunk in _chunks(AuditEntry.objects.order_by("seq"), chunk_size):
+        links = _links_by_entry([entry.pk for entry in chunk])
+        for entry in chunk:
+            entry_links = links.get(entry.pk, [])
+            links_seen += len(entry_links)
+            if entry.seq != expected_seq:
+                return broken(expected_seq, f"entry #{expected_seq} is missing (next is #{entry.seq})")
+            if entry.prev_hash != expected_prev:
+                return broken(entry.seq, "its previous seal does not match the entry before it")
+            if entry.key_id == LEGACY_KEY_ID:
+                if legacy != checked:
+                    return broken(entry.seq, "it claims to be from before the log was keyed, "
+                                             "but keyed entries come before it (it was changed)")
+                if entry.legacy_hash() != entry.hash:
+                    return broken(entry.seq, "its content does not match its hash (it was changed)")
+                legacy += 1
+                legacy_digest.update(_legacy_line(entry, entry_links))
+            else:
+                key = ring.keys.get(entry.key_id)
+                if key is None:
+                    return broken(entry.seq, f"it was sealed with key {entry.key_id}, which is neither "
+                                             "AUDIT_KEY nor one of AUDIT_OLD_KEYS: the key differs from "
+                                             "the one that sealed the log (or the entry was changed)")
+                if not hmac.compare_digest(entry.compute_seal(key, entry_links), entry.hash):
+                    return broken(entry.seq, "its content, links or place in the chain do not match "
+                                             "its seal (it was changed)")
+                recorded = entry.after if entry.action == SEAL_ACTION else None
+                if isinstance(recorded, dict) and "legacy_entries" in recorded:
+                    if (recorded["legacy_entries"], recorded.get("legacy_digest")) != (
+                        legacy, legacy_digest.hexdigest()
+                    ):
+                        return broken(entry.seq, f"the {legacy} entries from before the log was keyed no "
+                                                 "longer match what this seal entry recorded of them "
+                                                 "(one of them or a link was changed)")
+                    legacy_sealed = True
+            expected_prev, expected_seq = entry.hash, entry.seq + 1
+            last = entry
+            checked += 1
+
     head = AuditHead.objects.filter(pk=1).first()
+    if last is not None and head is None:
+        return broken(checked, "the chain head is missing")
     if head is not None and (head.seq, head.hash) != (checked, expected_prev):
-        return ChainReport(False, checked, checked + 1,
-                           f"the chain head records entry #{head.seq}, the log ends at #{checked}")
-    return ChainReport(True, checked)
+        return broken(head.seq if head.seq > checked else checked,
+                      f"the chain head records entry #{head.seq}, the log ends at #{checked}")
+    if last is not None and head.entry_id != last.pk:
+        return broken(checked, "the chain head does not name the last entry")
+    stray = AuditLink.objects.count() - links_seen
+    if stray:
+        return broken(None, f"{stray} audit link(s) belong to no entry (they were added or moved)")
+
+    report = ChainReport(True, checked, head_seq=checked, head_seal=expected_prev)
+    if legacy and not legacy_sealed:
+        report.ok, report.fixable, report.broken_seq = False, True, 1
+        report.reason = (
+            f"entries #1-#{legacy} were written before the log was sealed with a key and are not "
+            "sealed yet: check them, then run `manage.py audit_verify --reseal` once"
+        )
+    elif last is not None and last.key_id not in (ring.current_id, LEGACY_KEY_ID):
+        report.ok, report.fixable, report.broken_seq = False, True, last.seq
+        report.reason = (
+            "the newest entry is sealed with an old key (AUDIT_OLD_KEYS), not with AUDIT_KEY: "
+            "after rotating the key, run `manage.py audit_verify --reseal`"
+        )
+    if report.fixable and legacy and not legacy_sealed:
+        report.legacy_entries, report.legacy_digest = legacy, legacy_digest.hexdigest()
+    return report
+
+
+class ChainBroken(Exception):
+    def __init__(self, report: ChainReport):
+        super().__init__(report.reason)
+        self.report = report
+
+
+def reseal(*, actor=None) -> AuditEntry | None:
+    """Append one entry under the current AUDIT_KEY that seals everything before it:
+    once after the upgrade from the unkeyed log (it records a digest of every
+    field and link of the unkeyed entries), and after each key rotation.
+
+    Refuses (ChainBroken) a chain that is broken otherwise: sealing a changed log
+    would bless the change. Returns None when there is nothing to seal.
+    """
+    with transaction.atomic():
+        # The race: an entry appended between the check and the seal entry would
+        # be sealed unchecked. The head's lock (or SQLite's write lock) keeps
+        # writers out until this transaction ends.
+        AuditHead.objects.select_for_update().filter(pk=1).first()
+        report = verify_chain()
+        if report.ok:
+            return None
+        if not report.fixable:
+            raise ChainBroken(report)
+        after = {"key_id": key_ring().current_id}
+        if report.legacy_entries:
+            after.update(legacy_entries=report.legacy_entries, legacy_digest=report.legacy_digest)
+        return _append(
+            actor=actor, action=SEAL_ACTION, object_type="", object_id="", object_repr="",
+            description="audit_verify --reseal", before=None, after=after, items=[], links=set(),
+        )
 
 
 # --- Reading: one query each, for the member and branch pages ---

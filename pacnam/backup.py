@@ -7,13 +7,19 @@ bytes: backup -> restore into an empty database -> backup is byte-identical.
 
 What is in it: every model of the apps in BACKUP_APPS (their simple-history
 tables included, since historical models live in their app), any other
-historical model, the audit trail (pacnam), users and groups with their
+historical model, the audit trail and the read log (pacnam), users and groups with their
 memberships and permissions (password hashes included: it is a backup; keep
 it as secret as the database). Permissions and content types are written as
 natural keys (app, model, codename), because their ids differ between
 databases. Not in it: sessions, login-failure records (django-axes), the
-admin's own action log. New models of the apps below are included without
+admin's own action log. Second-factor devices and recovery codes are in
+it (BACKUP_APPS). New models of the apps below are included without
 any change here.
+
+The file is written with mode 0600 (only its owner can read it: it holds
+every password hash and all personal data), and with a passphrase
+(BACKUP_KEY) it is encrypted in chunks (pacnam.encryption); the restore reads
+both kinds.
 
 For production, pg_dump is the primary backup (docs/backups.md); this archive
 is the portable, checkable one.
@@ -26,7 +32,10 @@ import datetime
 import gzip
 import io
 import json
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -38,10 +47,13 @@ from django.db.migrations.recorder import MigrationRecorder
 from simple_history.models import HistoricalChanges
 
 from .audit import jsonable
+from .encryption import MAGIC, DecryptingReader, DecryptionError, EncryptingWriter, is_encrypted
 
 FORMAT = "pacnam-registry-backup"
 VERSION = 1
-BACKUP_APPS = ("pacnam", "branches", "members", "meetings")
+# otp_totp and otp_static: the users' second-factor devices and recovery codes,
+# so that officers still sign in with their phones after a restore.
+BACKUP_APPS = ("pacnam", "branches", "members", "meetings", "otp_totp", "otp_static")
 BATCH = 1000
 
 
@@ -197,9 +209,29 @@ def write_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     return counts
 
 
-def backup_to_path(path) -> dict:
-    with open(path, "wb") as f:
-        return write_backup(f)
+def backup_to_path(path, *, passphrase: str = "") -> dict:
+    """Write the archive to `path`, encrypted when a passphrase is given.
+
+    The file is created with mode 0600 from the start (mkstemp), never readable
+    by others even for a moment, and takes its name only once complete: a
+    failed backup leaves no half-written archive under the name of a good one.
+    """
+    path = Path(path)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if passphrase:
+                with EncryptingWriter(f, passphrase) as encrypted:
+                    counts = write_backup(encrypted)
+            else:
+                counts = write_backup(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return counts
 
 
 def _read_lines(fileobj) -> Iterator[dict]:
@@ -289,6 +321,17 @@ def restore_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     return counts
 
 
-def restore_from_path(path) -> dict:
+def restore_from_path(path, *, passphrase: str = "") -> dict:
+    """Restore a plain or an encrypted archive (which needs the passphrase it was made with)."""
     with open(path, "rb") as f:
-        return restore_backup(f)
+        if not is_encrypted(f.read(len(MAGIC))):
+            f.seek(0)
+            return restore_backup(f)
+        if not passphrase:
+            raise BackupError("This archive is encrypted: set BACKUP_KEY to the key it was made with.")
+        f.seek(0)
+        try:
+            return restore_backup(io.BufferedReader(DecryptingReader(f, passphrase)))
+        except DecryptionError as exc:
+            raise BackupError(f"This archive cannot be decrypted with BACKUP_KEY: {exc}.") from exc
+

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 
 class VietnameseFirstLocaleMiddleware(LocaleMiddleware):
@@ -18,3 +19,25 @@ class VietnameseFirstLocaleMiddleware(LocaleMiddleware):
         language = chosen if chosen in supported else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class NoStoreMiddleware:
+    """Every response the registry's own code makes is `Cache-Control: no-store, private`.
+
+    Pages and downloads show members' personal data, and a shared office PC's
+    browser (or a proxy) must not keep a copy for the next person. The honest
+    rule is the simple one: every response that comes through Django, whoever
+    asked, replaces any caching header a view set. Static files are untouched:
+    WhiteNoise, earlier in MIDDLEWARE, answers them before this runs. It reads
+    nothing from the database.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.pop("Cache-Control", None)
+        add_never_cache_headers(response)
+        patch_cache_control(response, private=True)
+        return response

@@ -1,16 +1,23 @@
-"""The audit trail: an append-only, hash-chained log of every change.
+"""The audit trail: an append-only, sealed chain of every change.
 
 Modelled on byro's `common/models/log.py`: each entry stores who, when, what,
-before and after, and the hash of the previous entry, so that rewriting or
-removing any entry breaks the chain from that point on (`manage.py
-audit_verify` finds the first break). Entries are written by `pacnam.audit`,
-never by hand; the application can neither change nor delete them (save(),
-delete(), the QuerySet and the admin all refuse, and a database trigger stops
-UPDATE/DELETE that bypasses Django).
+before and after, and the seal of the previous entry. The seal is an
+HMAC-SHA256 under `AUDIT_KEY`, a key that is not in the database, over every
+stored field of the entry, the records it is linked to and the previous seal
+(`AuditEntry.sealed_fields`). Someone who owns the database but not the key
+can rewrite rows, but cannot compute the seals that would make them fit:
+`manage.py audit_verify` names the first entry that does not (docs/audit.md).
+Entries are written by `pacnam.audit`, never by hand; the application can
+neither change nor delete them (save(), delete(), the QuerySet and the admin
+all refuse, and a database trigger stops UPDATE/DELETE that bypasses Django).
+
+The read log (`ReadLogEntry`) is append-only in the same way, but not chained:
+it records who opened which member's page or exported which list.
 """
 
 import datetime
 import hashlib
+import hmac
 import json
 
 from django.apps import apps
@@ -23,6 +30,8 @@ from simple_history import register
 
 # prev_hash of the first entry of a chain.
 GENESIS_HASH = "0" * 64
+# key_id of the entries written before the log was keyed (plain SHA-256, see legacy_hash).
+LEGACY_KEY_ID = ""
 
 
 class AppendOnlyError(Exception):
@@ -90,8 +99,12 @@ class AuditEntry(AppendOnlyModel):
     after = models.JSONField(_("after"), null=True, blank=True)
     # Bulk operations (imports, dissolutions, undos): one entry, one item per changed record.
     items = models.JSONField(_("items"), default=list, blank=True)
-    prev_hash = models.CharField(_("previous hash"), max_length=64)
-    hash = models.CharField(_("hash"), max_length=64, unique=True)
+    # Which key sealed the entry (pacnam.audit.key_id): old entries stay
+    # verifiable with AUDIT_OLD_KEYS after the key is rotated. Empty for the
+    # entries written before the log was keyed.
+    key_id = models.CharField(_("key id"), max_length=32, blank=True, default=LEGACY_KEY_ID)
+    prev_hash = models.CharField(_("previous seal"), max_length=64)
+    hash = models.CharField(_("seal"), max_length=64, unique=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -104,11 +117,43 @@ class AuditEntry(AppendOnlyModel):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_repr}".strip()
 
-    def hashed_fields(self) -> dict:
-        """Everything the hash covers: the entry's content and its predecessor's hash."""
+    def sealed_fields(self, links) -> dict:
+        """Everything the seal covers: every stored field but the seal itself (the
+        predecessor's seal included), and the records the entry is linked to.
+
+        `links` are (object type, object id) pairs, as stored in AuditLink. A new
+        field of the model must be added here: tests/test_audit_seal.py fails until it is.
+        """
         return {
+            "id": self.pk,
             "seq": self.seq,
-            "at": self.at.astimezone(datetime.UTC).isoformat(),
+            "at": _utc_text(self.at),
+            "actor": self.actor_id,
+            "actor_name": self.actor_name,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "object_repr": self.object_repr,
+            "description": self.description,
+            "before": self.before,
+            "after": self.after,
+            "items": self.items,
+            "key_id": self.key_id,
+            "prev_hash": self.prev_hash,
+            "links": sorted([str(t), str(i)] for t, i in links),
+        }
+
+    def compute_seal(self, key: bytes, links) -> str:
+        message = canonical_json(self.sealed_fields(links)).encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+    def legacy_hash(self) -> str:
+        """The unkeyed SHA-256 of the entries written before the log was keyed.
+        Anyone can recompute it: those entries are protected by the keyed seal
+        entry that `audit_verify --reseal` writes after them (docs/audit.md)."""
+        fields = {
+            "seq": self.seq,
+            "at": _utc_text(self.at),
             "actor": self.actor_id,
             "actor_name": self.actor_name,
             "action": self.action,
@@ -121,9 +166,7 @@ class AuditEntry(AppendOnlyModel):
             "items": self.items,
             "prev_hash": self.prev_hash,
         }
-
-    def compute_hash(self) -> str:
-        return hashlib.sha256(canonical_json(self.hashed_fields()).encode()).hexdigest()
+        return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
 
     # --- For the pages (pacnam/_audit.html) ---
     @property
@@ -134,6 +177,10 @@ class AuditEntry(AppendOnlyModel):
     def changes(self) -> list[tuple[str, object, object]]:
         """(field label, before, after) for each field that changed, labels translated."""
         return _changes(self.object_type, self.before, self.after)
+
+
+def _utc_text(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).isoformat()
 
 
 def _model_field(object_type: str, attname: str):
@@ -205,15 +252,18 @@ class AuditLink(AppendOnlyModel):
 
 
 class AuditHead(models.Model):
-    """The end of the chain: one row (pk=1) holding the last entry's seq and hash.
+    """The end of the chain: one row (pk=1) holding the last entry's seq, seal and id.
 
     Appending locks this row (select_for_update) in the writer's transaction, so
     appends are serialised: see pacnam.audit._append. It also lets audit_verify
     notice entries cut off the end of the chain (the head remembers them).
+    The next entry's id is entry_id + 1, known before the entry is written, so
+    that the seal can cover the id too.
     """
 
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    entry_id = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("audit chain head")
@@ -230,3 +280,60 @@ class AuditHead(models.Model):
 # member's. Their history table lives here (pacnam_historicaluser), so the user
 # model itself stays Django's. last_login is left out: a login is not a change.
 register(get_user_model(), app="pacnam", excluded_fields=["last_login"])
+
+
+class ReadAction(models.TextChoices):
+    MEMBER_VIEW = "member_view", _("opened a member's page")
+    MEMBER_EXPORT = "member_export", _("exported members")
+
+
+class ReadLogEntry(AppendOnlyModel):
+    """Who read whose personal data: a member's page opened, a list of members
+    exported (the processing record the personal-data decree expects).
+
+    Append-only like the audit trail (model, QuerySet, admin and database
+    triggers refuse changes), but not sealed: it is written on every page view,
+    and a chain would make every reader wait for the others. Written by
+    pacnam.readlog, reviewed by district officers at /read-log/ and in the admin.
+    """
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The username for a user; the system account for a command (manage.py).
+    actor_name = models.CharField(_("who (username)"), max_length=150, blank=True)
+    action = models.CharField(_("what"), max_length=30, choices=ReadAction.choices)
+    object_type = models.CharField(_("record type"), max_length=100, blank=True)
+    object_id = models.CharField(_("record number"), max_length=64, blank=True)
+    object_repr = models.CharField(_("record"), max_length=300, blank=True)
+    # An export's filter as the user gave it ({"commune": ["01885"], ...}) and
+    # how many rows it wrote.
+    query = models.JSONField(_("filter"), default=dict, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    where = models.CharField(_("where"), max_length=300, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("read log entry")
+        verbose_name_plural = _("read log")
+        ordering = ["-at", "-id"]
+        default_permissions = ("view",)
+        permissions = [
+            # Granted to roles by the app that knows them (branches.access.RolePermissionBackend),
+            # or to any user or group in the admin.
+            ("second_factor_required", _("Must sign in with a second factor")),
+        ]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="read_log_object"),
+            models.Index(fields=["actor", "at"], name="read_log_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}".strip()

@@ -40,6 +40,30 @@ if not SECRET_KEY:
     # Development only: DEBUG is on, so a fixed insecure key is acceptable.
     SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"
 
+# The audit trail's seals (pacnam.audit, docs/audit.md): an HMAC key that is
+# not in the database, so that whoever owns the database cannot reseal a
+# rewritten log. Old keys only verify the entries they sealed.
+AUDIT_KEY = env.str("AUDIT_KEY", default="")
+AUDIT_OLD_KEYS = env.list("AUDIT_OLD_KEYS", default=[])
+if not AUDIT_KEY and not DEBUG and _command in KEYLESS_COMMANDS:
+    AUDIT_KEY = secrets.token_urlsafe(32)  # these commands write no audit entry
+if not AUDIT_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "AUDIT_KEY is not set. With DEBUG off the registry refuses to start without one: "
+            "set AUDIT_KEY to a long random string kept outside the database (for example the "
+            "output of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`); "
+            "docs/audit.md says how to keep and rotate it."
+        )
+    # Development only (DEBUG is on), like SECRET_KEY: the demo district's log is sealed with it.
+    AUDIT_KEY = "development-audit-key-do-not-use-in-production"
+elif len(AUDIT_KEY) < 32 and not DEBUG:
+    raise ImproperlyConfigured("AUDIT_KEY is too short: use at least 32 random characters.")
+
+# registry_backup encrypts its archives with this passphrase when it is set;
+# registry_restore needs it to read them (docs/backups.md).
+BACKUP_KEY = env.str("BACKUP_KEY", default="")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -54,6 +78,9 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "pacnam",
     "branches",
     "members",
@@ -70,9 +97,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the password, a code: a session that still owes one sees only the code page.
+    "pacnam.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "pacnam.middleware.NoStoreMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a lockout into its response.
     "axes.middleware.AxesMiddleware",
@@ -128,6 +158,8 @@ AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out login before the password is checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Permissions that come with a role (reviewing the read log, the second factor).
+    "branches.access.RolePermissionBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -146,13 +178,22 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 
-# django-axes: lock a username+address pair after repeated failures.
+# django-axes: lock a username+address pair after repeated failures, and an
+# address after LOGIN_IP_FAILURE_LIMIT failures across all usernames (password
+# spraying); higher, because a commune office's staff share one address.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "pacnam.lockout.LockoutHandler"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+
+# Second factor (pacnam.second_factor): required for administrators and for roles
+# with the permission pacnam.second_factor_required when on; on unless DEBUG.
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = "Pác Nặm"
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]

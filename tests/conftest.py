@@ -135,6 +135,11 @@ def world(db):
     w.branch_secretary = make_user("coclai", RoleKind.BRANCH_SECRETARY, branch=w.branch)
     w.outsider = make_user("giaohieu", RoleKind.COMMUNE_SECRETARY, commune=w.other_commune)
     w.nobody = make_user("nobody")
+    # Roles in time (issue 13): the province's officer, and our commune's former
+    # secretary, whose role ended in 2020 (they see nothing now).
+    w.province = make_user("province", RoleKind.PROVINCE_OFFICER, province=pac_nam().province)
+    w.retired = make_user("retired", RoleKind.COMMUNE_SECRETARY, commune=w.commune,
+                          valid_from=D(2019, 1, 1), valid_to=D(2020, 12, 31))
     return w
 
 

@@ -29,7 +29,8 @@ def manage(*args, **env) -> subprocess.CompletedProcess:
     """manage.py in a fresh process with exactly these settings in the environment."""
     clean = {k: v for k, v in os.environ.items() if k not in {
         "DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_COOKIES",
-        "SESSION_IDLE_SECONDS", "DJANGO_SETTINGS_MODULE",
+        "SESSION_IDLE_SECONDS", "DJANGO_SETTINGS_MODULE", "AUDIT_KEY", "AUDIT_OLD_KEYS", "BACKUP_KEY",
+        "OTP_REQUIRED",
     }}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
@@ -108,6 +109,8 @@ def test_check_deploy_is_clean_with_production_settings():
         "check", "--deploy", "--fail-level", "WARNING",
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
+        AUDIT_KEY=secrets.token_urlsafe(32),
+        BACKUP_KEY=secrets.token_urlsafe(32),
         SECURE_SSL_REDIRECT="1",
         SECURE_HSTS_SECONDS="31536000",
         SECURE_COOKIES="1",
@@ -121,6 +124,15 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = manage("check", DEBUG="0")
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_long_audit_key():
+    result = manage("check", DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50))
+    assert result.returncode != 0 and "AUDIT_KEY is not set" in result.stderr
+    short = manage("check", DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), AUDIT_KEY="short")
+    assert short.returncode != 0 and "AUDIT_KEY is too short" in short.stderr
+    # The commands that write no audit entry run without it, as they do without SECRET_KEY.
+    assert manage("makemigrations", "--check", "--dry-run", DEBUG="0").returncode == 0
 
 
 @pytest.mark.parametrize("path", ["/accounts/login/", "/", "/admin/"])

@@ -42,10 +42,11 @@ def test_an_import_is_one_entry_with_its_rows(world):
     entries = _new_entries(before)
     assert [e.action for e in entries] == ["import"]
     assert entries[0].description == "communes communes.csv"
-    # Each commune, and its first period in the province (units in time, issue 13).
+    # Each commune, and its period in the registry's only province.
     communes = [item["repr"] for item in entries[0].items if item["type"] == "branches.commune"]
     assert sorted(communes) == ["Bằng Thành", "Nhạn Môn"]
-    assert len(entries[0].items) == 4
+    periods = [item for item in entries[0].items if item["type"] == "branches.communeinprovince"]
+    assert len(periods) == 2
 
 
 def test_a_move_records_the_members_new_branch(world):

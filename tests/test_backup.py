@@ -31,6 +31,16 @@ def fill(world):
     clerks = Group.objects.create(name="Văn thư")
     clerks.permissions.set(Permission.objects.filter(codename__in=["view_member", "change_member"]))
     world.district.groups.add(clerks)
+    # A second factor, and a read of a member's page.
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from pacnam.models import ReadLogEntry
+    from pacnam.second_factor import new_recovery_codes
+
+    TOTPDevice.objects.create(user=world.district, name="authenticator", confirmed=True)
+    new_recovery_codes(world.district)
+    ReadLogEntry.objects.create(actor=world.district, actor_name="district", action="member_view",
+                                object_type="members.member", object_id=str(world.member.pk))
 
 
 def tables_rows():
@@ -57,6 +67,8 @@ def test_backup_restore_backup_gives_the_same_archive(world, tmp_path):
     assert tables_rows() == rows_before
     assert rows_before["members.historicalmember"] > 0
     assert rows_before["pacnam.auditentry"] > 0
+    assert rows_before["otp_totp.totpdevice"] == 1 and rows_before["otp_static.statictoken"] == 10
+    assert rows_before["pacnam.readlogentry"] == 1
     assert list(AuditEntry.objects.order_by("seq").values_list("hash", flat=True)) == hashes_before
     assert verify_chain().ok
     call_command("audit_verify")  # exits 0
@@ -137,4 +149,122 @@ def test_a_damaged_archive_restores_nothing(world, tmp_path):
         call_command("registry_restore", str(bad))
     assert refused.value.returncode == 1 and "damaged" in str(refused.value)
     # One transaction: not even the rows before the bad line stay.
+    assert get_user_model().objects.count() == 0 and Branch.objects.count() == 0
+
+
+# --- Private and encrypted archives (issue 16) ---
+
+BACKUP_KEY = "backup-passphrase-for-tests-only"
+
+
+def test_the_archive_is_created_readable_by_its_owner_only(world, tmp_path, settings):
+    import os
+    import stat
+
+    previous = os.umask(0)  # even where the umask would let everyone read
+    try:
+        plain = tmp_path / "plain.jsonl.gz"
+        call_command("registry_backup", str(plain))
+        old = tmp_path / "old.jsonl.gz"
+        old.write_bytes(b"an older archive")
+        old.chmod(0o644)
+        settings.BACKUP_KEY = BACKUP_KEY
+        call_command("registry_backup", str(old))  # replaces a world-readable file
+    finally:
+        os.umask(previous)
+    for path in (plain, old):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not list(tmp_path.glob(".*.part"))  # no temporary file left behind
+
+
+def test_the_archive_is_never_world_readable_while_it_is_written(world, tmp_path, monkeypatch):
+    """Created with 0600, not chmod-ed afterwards: check the mode in the middle of writing."""
+    import stat
+
+    from pacnam import backup
+
+    modes = []
+    original = backup._line
+
+    def spy(data):
+        if not modes:
+            [part] = tmp_path.glob(".*.part")
+            modes.append(stat.S_IMODE(part.stat().st_mode))
+        return original(data)
+
+    monkeypatch.setattr(backup, "_line", spy)
+    call_command("registry_backup", str(tmp_path / "a.jsonl.gz"))
+    assert modes == [0o600]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_encrypted_backup_restores_identically(world, tmp_path, settings, monkeypatch):
+    from pacnam import encryption
+
+    monkeypatch.setattr(encryption, "CHUNK", 1024)  # many chunks, as a large registry has
+    fill(world)
+    plain_before, encrypted, plain_after = (
+        tmp_path / "plain.jsonl.gz", tmp_path / "secret.jsonl.gz.enc", tmp_path / "after.jsonl.gz"
+    )
+    call_command("registry_backup", str(plain_before))
+    settings.BACKUP_KEY = BACKUP_KEY
+    call_command("registry_backup", str(encrypted))
+    data = encrypted.read_bytes()
+    assert data.startswith(encryption.MAGIC) and len(data) > 3 * 1024
+    assert b"caotan" not in data and not data[len(encryption.MAGIC):].startswith(b"\x1f\x8b")
+
+    call_command("flush", interactive=False, verbosity=0)
+    call_command("registry_restore", str(encrypted))
+    settings.BACKUP_KEY = ""
+    call_command("registry_backup", str(plain_after))
+    assert plain_after.read_bytes() == plain_before.read_bytes()
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wrong_or_missing_key_refuses_and_restores_nothing(world, tmp_path, settings):
+    settings.BACKUP_KEY = BACKUP_KEY
+    path = tmp_path / "secret.jsonl.gz.enc"
+    call_command("registry_backup", str(path))
+    call_command("flush", interactive=False, verbosity=0)
+
+    settings.BACKUP_KEY = "not-the-right-passphrase"
+    with pytest.raises(CommandError) as wrong:
+        call_command("registry_restore", str(path))
+    assert wrong.value.returncode == 1
+    assert "cannot be decrypted with BACKUP_KEY" in str(wrong.value)
+    assert "passphrase does not open it" in str(wrong.value)
+
+    settings.BACKUP_KEY = ""
+    with pytest.raises(CommandError) as missing:
+        call_command("registry_restore", str(path))
+    assert "encrypted: set BACKUP_KEY" in str(missing.value)
+    assert get_user_model().objects.count() == 0 and Member.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cut_or_changed_encrypted_archive_restores_nothing(world, tmp_path, settings, monkeypatch):
+    from pacnam import encryption
+
+    monkeypatch.setattr(encryption, "CHUNK", 1024)
+    settings.BACKUP_KEY = BACKUP_KEY
+    path = tmp_path / "secret.jsonl.gz.enc"
+    call_command("registry_backup", str(path))
+    data = path.read_bytes()
+    call_command("flush", interactive=False, verbosity=0)
+    cut, changed = tmp_path / "cut.enc", tmp_path / "changed.enc"
+    # Cut at a chunk boundary: every chunk left decrypts, but the last one is missing.
+    offsets, offset = [], encryption._HEADER.size
+    while offset < len(data):
+        offsets.append(offset)
+        offset += 4 + int.from_bytes(data[offset:offset + 4], "big")
+    assert offset == len(data) and len(offsets) > 3
+    cut.write_bytes(data[:offsets[-1]])
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 1
+    changed.write_bytes(bytes(flipped))
+    for bad, words in ((cut, "cut off"), (changed, "was changed")):
+        with pytest.raises(CommandError) as refused:
+            call_command("registry_restore", str(bad))
+        assert refused.value.returncode == 1 and words in str(refused.value), str(refused.value)
     assert get_user_model().objects.count() == 0 and Branch.objects.count() == 0

@@ -183,7 +183,7 @@ def test_admissions_per_year_per_commune(world, django_assert_num_queries):
     advance(world, make_candidate(world), CandidateStep.CEREMONY)  # decision in 2024
     make_member(world.other_branch, name="Khác", admitted_on=D(2025, 1, 5), full_on=None)
     scope = scope_for(world.district)
-    _ = scope.sees_all  # asked once per request (Scope.sees_all), before the selector's own queries
+    assert scope.sees_all  # asked once per request, before any of the pieces
     with django_assert_num_queries(2):
         result = admissions_per_year(scope, [2024, 2025])
     assert result["rows"][world.commune.pk] == {2024: 1, 2025: 0}
@@ -193,7 +193,7 @@ def test_admissions_per_year_per_commune(world, django_assert_num_queries):
 
 def test_dashboard_pieces_have_a_fixed_number_of_queries(world, django_assert_num_queries):
     scope = scope_for(world.district)
-    _ = scope.sees_all  # asked once per request (Scope.sees_all), before the selectors' own queries
+    assert scope.sees_all  # asked once per request, before any of the pieces
     for i in range(3):
         make_member(world.branch, name=f"Dự {i}", admitted_on=D(2025, 1, 5), full_on=None)
         make_member(world.branch, name=f"Lão {i}", admitted_on=D(1986, 1, 5), birth_date=D(1960, 1, 1), since=SINCE)

@@ -314,15 +314,16 @@ def test_other_pages_queries_do_not_grow(world, login, django_assert_num_queries
     # meeting, attendance, tasks, assignees, reviews, open tasks, addenda
     with django_assert_num_queries(11 + SESSION_SAVE):
         assert client.get(reverse("meetings:minutes", args=[meeting.pk])).status_code == 200
-    # session, user, role, sees all?, meeting, attendance
+    # session, user, role, whether the district holds every commune, meeting, attendance
     with django_assert_num_queries(6 + SESSION_SAVE):
         assert client.get(reverse("meetings:sheet", args=[meeting.pk])).status_code == 200
-    # session, user, role, sees all?, branch, the communes the user may edit (units
-    # in time: a district's ceased communes), meetings with counts
-    with django_assert_num_queries(7 + SESSION_SAVE):
+    # session, user, role, the district's communes (Scope._officer_communes), branch,
+    # meetings with counts
+    with django_assert_num_queries(6 + SESSION_SAVE):
         assert client.get(reverse("meetings:branch", args=[world.branch.pk])).status_code == 200
-    # session, user, role, sees all?, communes (counted, then the form's), branches
-    # with monthly counts, attendance per branch, per member, cadres
+    # session, user, role, the district's communes (Scope._officer_communes), communes
+    # (counted, then the form's), branches with monthly counts, attendance per
+    # branch, per member, cadres
     with django_assert_num_queries(10 + SESSION_SAVE):
         assert client.get(reverse("meetings:reports"), {"year": "2019"}).status_code == 200
 

@@ -80,7 +80,7 @@ def _roster_and_past(html: str) -> tuple[str, str]:
 def test_an_unreadable_as_of_date_is_a_message_not_an_error(world, login):
     response = login(world.district).get(f"/branches/{world.branch.pk}/?as_of=31-13-2019", follow=True)
     assert response.status_code == 200
-    assert "YYYY-MM-DD" in response.content.decode()
+    assert "dd/mm/yyyy" in response.content.decode()
 
 
 def test_branch_page_query_count_does_not_grow_with_the_roster(world, login):

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from branches.access import scope_for
-from branches.models import Village
+from branches.models import Reorganization, Village
 from meetings import services as meetings
 from meetings.models import Attendance, Meeting, MeetingStatus, Task
 from members.io.read import HEADERS
@@ -41,7 +41,7 @@ from tests.growth_helpers import make_candidate
 
 D = datetime.date
 
-ROLES = ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody"]
+ROLES = ["admin", "district", "province", "secretary", "branch_secretary", "outsider", "nobody", "retired"]
 
 # Who gets what, as healthchecks does it: outside one's scope a record is a
 # 404; inside it but read-only (the branch secretary, for registry changes) 403.
@@ -59,6 +59,20 @@ DISTRICT_WRITE = dict(COMMUNE_WRITE, secretary=403)
 EDITORS = dict(admin=200, district=200, secretary=200, branch_secretary=403, outsider=200, nobody=404)
 # Importing into the registry: district level and commune secretaries.
 IMPORTERS = dict(EDITORS, branch_secretary=404)
+# District level only (the read log, reorganisations of communes).
+DISTRICT = dict(admin=200, district=200, secretary=404, branch_secretary=404, outsider=404, nobody=404)
+
+
+def _in_time(expected: dict) -> dict:
+    """The roles of issue 13: the province's officer sees and does what the
+    district officer does (all the world's communes are in the province); a
+    secretary whose role ended sees what a user without a role sees."""
+    return dict(expected, province=expected["district"], retired=expected["nobody"])
+
+
+ALL, WITH_ROLE, COMMUNE, COMMUNE_WRITE, BRANCH, DISTRICT_WRITE, EDITORS, IMPORTERS, DISTRICT = (
+    _in_time(d) for d in (ALL, WITH_ROLE, COMMUNE, COMMUNE_WRITE, BRANCH, DISTRICT_WRITE, EDITORS, IMPORTERS, DISTRICT)
+)
 
 
 
@@ -78,6 +92,8 @@ def _extras(w) -> None:
     if hasattr(w, "meeting"):
         return
     w.meeting = Meeting.objects.create(branch=w.branch, date=D(2024, 5, 10), kind="regular")
+    # A reorganisation on record (one that changed nothing: the world stays as it is).
+    w.reorganization = Reorganization.objects.create(decision="1683/NQ-UBTVQH15", on=D(2025, 7, 1))
     w.candidate = make_candidate(w, name="Hà Thị Mai")
     # Admitted in 2023: the 12 months' probation ended in January 2024.
     w.probationer = make_member(
@@ -275,11 +291,25 @@ def _matrix(w) -> dict[str, tuple]:
             then=_detail("transfers:dissolution_detail", lambda w: w.batch.pk),
         )),
         "transfers:policy_report": ("/reports/policy/", EDITORS),
+        "read_log": ("/read-log/", DISTRICT),
+        "reorganization_list": ("/reorganizations/", DISTRICT),
+        "reorganization_new": ("/reorganizations/new/", DISTRICT),
+        "reorganization_detail": (f"/reorganizations/{w.reorganization.pk}/", DISTRICT),
+        "reorganization_undo_confirm": (f"/reorganizations/{w.reorganization.pk}/undo/", DISTRICT),
+        "reorganization_undo": (f"POST /reorganizations/{w.reorganization.pk}/undo/confirm/", DISTRICT, Post(
+            data=lambda w, user: {},
+            done=lambda w: Reorganization.objects.filter(pk=w.reorganization.pk, undone_at__isnull=False).exists(),
+            then=_detail("reorganization_detail", lambda w: w.reorganization.pk),
+        )),
+        "second_factor_setup": ("/accounts/second-factor/setup/", ALL),
     }
 
 
 # Public or Django's own: not part of the role matrix (tested elsewhere).
-OUTSIDE_THE_MATRIX = {"healthz", "login", "logout", "set_language"}
+# The second factor's code page and recovery codes answer each user about their
+# own account, by the state of the sign-in: tests/test_second_factor.py, per role.
+OUTSIDE_THE_MATRIX = {"healthz", "login", "logout", "set_language", "second_factor",
+                      "second_factor_recovery_codes"}
 
 
 def _names(patterns, namespace=""):

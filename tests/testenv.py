@@ -7,7 +7,11 @@ the settings rightly refuse to invent. A throwaway one is set here.
 import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("AUDIT_KEY", "tests-only-audit-key-not-a-secret-0123456789")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
 os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("STATIC_MANIFEST", "0")
+# Off here so that the page tests can sign in with force_login; the second
+# factor's own tests (tests/test_second_factor.py, the browser test) turn it on.
+os.environ.setdefault("OTP_REQUIRED", "0")

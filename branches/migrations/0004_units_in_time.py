@@ -43,10 +43,33 @@ def units_in_time(apps, schema_editor):
 
 
 def units_in_time_undone(apps, schema_editor):
-    """Back to one role per user (the latest), a validity's end as its first day after."""
+    """Back to units without time: the schema before this migration cannot hold a
+    code borne by two communes one after the other, so every reorganisation is
+    undone first (its new communes removed, the old ones reopened, the villages and
+    branches back in the commune of their first period); then one role per user
+    (the latest), and a validity's end as its first day after."""
     Role = apps.get_model("branches", "Role")
+    Commune = apps.get_model("branches", "Commune")
+    created, ended = set(), set()
+    for reorganization in apps.get_model("branches", "Reorganization").objects.filter(undone_at__isnull=True):
+        created.update(reorganization.changes.get("created", {}).get("commune", []))
+        ended.update(reorganization.changes.get("ended", {}).get("commune", []))
+    for name, key in (("BranchInCommune", "branch"), ("VillageInCommune", "village")):
+        periods = apps.get_model("branches", name).objects.order_by(key, "valid_from")
+        first = {}
+        for period in periods:
+            first.setdefault(getattr(period, f"{key}_id"), period.commune_id)
+        model = apps.get_model("branches", key.capitalize())
+        for pk, commune_id in first.items():
+            model.objects.filter(pk=pk).update(commune_id=commune_id)
+    Role.objects.filter(commune_id__in=created).delete()
+    Commune.objects.filter(merged_into__isnull=False).update(merged_into=None)
+    apps.get_model("branches", "Province").objects.update(merged_into=None)
     for name in ("BranchInCommune", "VillageInCommune", "CommuneInProvince", "Reorganization"):
         apps.get_model("branches", name).objects.all().delete()
+    # The new communes go before the old reopen: a code is open once at a time.
+    Commune.objects.filter(pk__in=created).delete()
+    Commune.objects.filter(pk__in=ended).update(valid_to=None)
     Role.objects.exclude(kind__in=["district_officer", "commune_secretary", "branch_secretary"]).delete()
     Role.objects.filter(kind="district_officer").update(district=None)
     kept = {}
@@ -436,10 +459,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='role',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('branch__isnull', True), ('commune__isnull', True), ('district__isnull', True), ('kind', 'province_officer'), ('province__isnull', False)), models.Q(('branch__isnull', True), ('commune__isnull', True), ('district__isnull', False), ('kind', 'district_officer'), ('province__isnull', True)), models.Q(('branch__isnull', True), ('commune__isnull', False), ('district__isnull', True), ('kind', 'commune_secretary'), ('province__isnull', True)), models.Q(('branch__isnull', False), ('commune__isnull', True), ('district__isnull', True), ('kind', 'branch_secretary'), ('province__isnull', True)), _connector='OR'), name='role_scope_matches_kind'),
-        ),
-        migrations.AddConstraint(
-            model_name='role',
             constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_from__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='role_validity_in_order'),
         ),
         migrations.AddConstraint(
@@ -543,4 +562,10 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=('village', 'valid_from'), name='village_commune_starts_once'),
         ),
         migrations.RunPython(units_in_time, units_in_time_undone),
+        # After the data: undone, the rule goes first, so district officers can
+        # lose their district before the old rule returns.
+        migrations.AddConstraint(
+            model_name='role',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('branch__isnull', True), ('commune__isnull', True), ('district__isnull', True), ('kind', 'province_officer'), ('province__isnull', False)), models.Q(('branch__isnull', True), ('commune__isnull', True), ('district__isnull', False), ('kind', 'district_officer'), ('province__isnull', True)), models.Q(('branch__isnull', True), ('commune__isnull', False), ('district__isnull', True), ('kind', 'commune_secretary'), ('province__isnull', True)), models.Q(('branch__isnull', False), ('commune__isnull', True), ('district__isnull', True), ('kind', 'branch_secretary'), ('province__isnull', True)), _connector='OR'), name='role_scope_matches_kind'),
+        ),
     ]

@@ -105,15 +105,17 @@ def lines_from_rows(header: list[str], rows: list[tuple[int, list[str]]]) -> tup
     return lines, []
 
 
-def reorganization_plan(*, lines: list[PlanLine], on: datetime.date) -> ReorganizationPlan:
+def reorganization_plan(*, lines: list[PlanLine], on: datetime.date, scope=None) -> ReorganizationPlan:
     """Check every row of a plan against the registry as it is; write nothing.
 
     Refused, each with its row: an unknown old code, or one that already ended
     (the same plan applied twice); an old commune with a change dated on or after
     `on` (the reorganisation must come after it); a new code still borne on `on`
     by a commune that is not in the plan; rows of one new commune that disagree
-    on its name or province; malformed codes. A fixed number of queries for the
-    communes, and one per old commune for its villages and branches.
+    on its name or province; malformed codes; with a `scope` (an officer's), an
+    old commune they may not change ("not in your district" and no more). A fixed
+    number of queries for the communes, and one per old commune for its villages
+    and branches.
     """
     plan = ReorganizationPlan(on=on, lines=lines)
     seen: set[str] = set()
@@ -124,6 +126,8 @@ def reorganization_plan(*, lines: list[PlanLine], on: datetime.date) -> Reorgani
             continue
         seen.add(line.old_code)
         old, error = _old_commune(line.old_code, on)
+        if old is not None and scope is not None and not scope.can_edit_commune(old.pk):
+            old, error = None, _("Not in your district or province.")
         if error:
             plan.errors.append(PlanError(line.row, "old_code", error))
             continue
@@ -252,7 +256,7 @@ def _apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool) ->
     # Locking the old communes makes the second wait and then find them ended.
     old_ids = [old.pk for old in plan.old_communes]
     list(Commune.objects.select_for_update().filter(pk__in=old_ids).order_by("pk"))
-    fresh = reorganization_plan(lines=plan.lines, on=on)
+    fresh = reorganization_plan(lines=plan.lines, on=on, scope=None if by is None else acting_scope(by))
     if fresh.errors:
         raise DomainError(_("The registry changed since the plan was checked: %(error)s") % {"error": fresh.errors[0]})
     changes: dict = {"created": {}, "ended": {}, "moved": {}}
@@ -281,6 +285,7 @@ def _apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool) ->
         commune.place_in = (province, None)
         commune.save()
         note("created", "commune", commune.pk)
+        note("created", "commune_period", commune.parent_periods.get().pk)
         for old in new.olds:
             old.merged_into = commune
             old.save(update_fields=["merged_into"])

@@ -9,12 +9,12 @@ so that an export imports into an empty database unchanged.
 
 Each kind is one query, read with .iterator() so 100,000 rows never sit in memory
 as model instances. Text cells that a spreadsheet would take for a formula
-(starting with = + - @) get a leading single quote; the import takes it off.
+(starting with = + - @) get a leading single quote (pacnam.csv_writer, the
+one rule for every CSV the registry writes); the import takes it off.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 from collections.abc import Iterable, Iterator
@@ -30,21 +30,15 @@ from branches.models import (
     VillageInCommune,
     valid_on_q,
 )
+from pacnam.csv_writer import csv_chunks, neutralise, write_csv  # noqa: F401 - the writers of its callers
 
 from ..models import Member, Membership, MembershipKind
-from .read import FORMULA_STARTS, HEADERS
+from .read import HEADERS
 
 CHUNK = 2000
 # The communes export carries each commune's province and validity after the
 # import's two columns (issue 13); an old two-column file still imports.
 EXPORT_HEADERS = {**HEADERS, "communes": ["code", "name", "province_code", "valid_from", "valid_to"]}
-
-
-def neutralise(value):
-    """Text that starts like a formula gets a leading quote (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _date(value: datetime.date | None) -> str:
@@ -198,32 +192,6 @@ def export_rows(kind: str, *, commune: Commune | None = None, as_of: datetime.da
     yield list(EXPORT_HEADERS[kind])
     for row in _ROWS[kind](commune, as_of):
         yield [neutralise(value) for value in row]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_chunks(rows: Iterable[list], *, bom: bool = False, rows_per_chunk: int = 500) -> Iterator[str]:
-    """CSV text in chunks, for a StreamingHttpResponse."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    if bom:
-        yield "\ufeff"
-    buffer: list[str] = []
-    for row in rows:
-        buffer.append(writer.writerow(row))
-        if len(buffer) >= rows_per_chunk:
-            yield "".join(buffer)
-            buffer = []
-    if buffer:
-        yield "".join(buffer)
-
-
-def write_csv(rows: Iterable[list], stream) -> None:
-    """Write CSV text to a text stream (standard output or a file)."""
-    for chunk in csv_chunks(rows):
-        stream.write(chunk)
 
 
 def write_xlsx(rows: Iterable[list], stream, *, title: str = "registry") -> None:

@@ -12,6 +12,7 @@ import unicodedata
 
 from django.utils.translation import gettext as _
 
+from pacnam.csv_writer import FORMULA_STARTS
 from pacnam.spreadsheets import HeaderNotFound, SpreadsheetError, read_spreadsheet
 
 from ..models import (
@@ -32,9 +33,8 @@ HEADERS: dict[str, list[str]] = {
 KINDS = list(HEADERS)
 
 
-# Characters a spreadsheet reads as the start of a formula (CSV injection).
-# Exports prefix such text with a single quote; the import takes it off again.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# FORMULA_STARTS (pacnam.csv_writer): exports prefix such text with a single
+# quote; the import takes it off again (unquote).
 
 
 class ImportFileError(Exception):

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from branches.models import Branch
 from pacnam.fields import actor_field
@@ -28,6 +29,9 @@ class DissolutionBatch(models.Model):
     via_command = models.BooleanField(_("applied with the command"), default=False)
     undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
     undone_by = actor_field(_("undone by"))
+
+    # In the audit trail with who and when (issue 16).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("branch dissolution")
@@ -74,6 +78,9 @@ class DissolutionMove(models.Model):
         default=False,
         help_text=_("The member's village had no branch: a person chose the destination."),
     )
+
+    # In the audit trail with who and when (issue 16).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("dissolution move")

@@ -269,6 +269,9 @@ class CandidateStepRecord(models.Model):
     recorded_by = actor_field(_("recorded by"), keep_user=False, blank=False)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
+    # In the audit trail with who and when (issue 16).
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("candidate step record")
         verbose_name_plural = _("candidate step records")
@@ -291,6 +294,9 @@ class CandidateIntroducer(models.Model):
         Member, verbose_name=_("introducer"), on_delete=models.PROTECT, related_name="introduced"
     )
     worked_together_since = models.DateField(_("worked together since"))
+
+    # In the audit trail with who and when (issue 16).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("introducer")
@@ -318,6 +324,9 @@ class FullMembershipRecognition(models.Model):
     decision_on = models.DateField(_("decision date"))
     recorded_by = actor_field(_("recorded by"), keep_user=False, blank=False)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    # In the audit trail with who and when (issue 16).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("recognition as full member")

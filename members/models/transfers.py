@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Commune
 from pacnam.dates import add_working_days
@@ -142,6 +143,9 @@ class Transfer(models.Model):
     received_at = models.DateTimeField(_("receipt recorded at"), null=True, blank=True)
     closed_by = actor_field(_("cancelled or refused by"))
     closed_at = models.DateTimeField(_("cancelled or refused at"), null=True, blank=True)
+
+    # In the audit trail with who and when (issue 16).
+    history = HistoricalRecords()
 
     objects = TransferQuerySet.as_manager()
 

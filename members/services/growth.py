@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 
 from branches.access import Scope, scope_for
 from branches.models import Branch, Village
+from branches.services.units import branch_check_accepts
+from pacnam.audit import audited
 from pacnam.dates import add_years, dmy
 from pacnam.errors import DomainError
 
@@ -133,8 +135,7 @@ def candidate_create(
     """Start following a person towards admission in `branch`."""
     scope = scope_for(by)
     _require_commune_rights(scope, branch)
-    if branch.dissolved_on is not None:
-        raise DomainError(_("Branch %(branch)s is dissolved.") % {"branch": branch.name}, field="branch")
+    branch_check_accepts(branch, timezone.localdate(), field="branch")
     if residence_village.commune_id != branch.commune_id:
         raise DomainError(_("The village of residence is in another commune."), field="residence_village")
     if Member.objects.filter(citizen_id=citizen_id).exists():
@@ -159,6 +160,7 @@ def candidate_create(
     return candidate
 
 
+@audited("candidate_step", subject="candidate")
 @transaction.atomic
 def candidate_step_record(
     *, by, candidate: Candidate, step: str, on: datetime.date, number: str = ""
@@ -200,6 +202,7 @@ def introducer_refusal(
     return None
 
 
+@audited("candidate_step", subject="candidate")
 @transaction.atomic
 def candidate_introducers_record(
     *,
@@ -230,6 +233,7 @@ def candidate_introducers_record(
     return candidate
 
 
+@audited("candidate_step", subject="candidate")
 @transaction.atomic
 def candidate_decision_record(
     *, by, candidate: Candidate, number: str, on: datetime.date
@@ -252,6 +256,7 @@ def candidate_decision_record(
     return candidate
 
 
+@audited("candidate_admit", subject="candidate")
 @transaction.atomic
 def candidate_admit(*, by, candidate: Candidate, on: datetime.date) -> Member:
     """Hold the admission ceremony on `on`: the candidate becomes a probationary
@@ -281,6 +286,7 @@ def candidate_admit(*, by, candidate: Candidate, on: datetime.date) -> Member:
     return member
 
 
+@audited("candidate_withdraw", subject="candidate")
 @transaction.atomic
 def candidate_withdraw(*, by, candidate: Candidate, on: datetime.date, reason: str) -> Candidate:
     """Stop following a candidate (they gave up, moved away, were not approved)."""
@@ -304,6 +310,7 @@ def _probation_started_on(member: Member) -> datetime.date:
     return candidate.ceremony_on if candidate else member.admitted_on
 
 
+@audited("member_recognize_full", subject="member")
 @transaction.atomic
 def member_recognize_full(
     *,
@@ -361,6 +368,7 @@ def rateable_members(branch: Branch, year: int):
     return Member.objects.filter(pk__in=member_ids, status__in=RATEABLE_STATUSES)
 
 
+@audited("ratings", subject="branch")
 @transaction.atomic
 def evaluations_record(
     *,

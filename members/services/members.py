@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from branches.models import Branch
+from branches.services.units import branch_check_accepts, village_check_accepts
 from pacnam.bulk import copy_history, copy_insert
 from pacnam.dates import dmy
 from pacnam.errors import DomainError
@@ -27,16 +28,9 @@ from ..models import (
 
 
 def _check_branch_accepts(branch: Branch, on: datetime.date) -> None:
-    if branch.dissolved_on is not None and branch.dissolved_on <= on:
-        raise DomainError(
-            _("Branch %(branch)s was dissolved on %(date)s and accepts no new members.")
-            % {"branch": branch.name, "date": dmy(branch.dissolved_on)}
-        )
-    if branch.founded_on is not None and branch.founded_on > on:
-        raise DomainError(
-            _("Branch %(branch)s was founded only on %(date)s.")
-            % {"branch": branch.name, "date": dmy(branch.founded_on)}
-        )
+    """A branch takes no one on a day it did not exist, or when its commune of that
+    day had ceased (issue 13)."""
+    branch_check_accepts(branch, on)
 
 
 @transaction.atomic
@@ -47,6 +41,9 @@ def member_create(*, member: Member, branch: Branch, since: datetime.date | None
     if since < member.admitted_on:
         raise DomainError(_("A membership cannot start before the admission date."), field="since")
     _check_branch_accepts(branch, since)
+    village = member.residence_village
+    if village.valid_to is not None and village.valid_to < since:
+        village_check_accepts(village, since, field="residence_village")
     member.branch = branch
     member.save()
     Membership.objects.create(

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from branches.access import Scope, acting_scope
 from branches.models import Branch, Commune
+from pacnam.audit import audited
 from pacnam.dates import add_months, dmy
 from pacnam.errors import DomainError, NotAllowed
 
@@ -333,6 +334,7 @@ def transfer_issue_letter(
     return transfer
 
 
+@audited("transfer_receive", subject="transfer")
 @transaction.atomic
 def transfer_receive(*, transfer: Transfer, by, on: datetime.date | None = None) -> Transfer:
     """Record that the receiving branch got the member: the move takes effect on `on`.

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from branches.access import NONE, Scope, scope_for
 from branches.models import Branch, Commune, Village
+from pacnam.readlog import log_member_export
 
 from ..forms.members import MemberFilterForm
 from ..io.apply import ImportAborted, import_plan_apply
@@ -66,7 +67,7 @@ def _export_name(extension: str) -> str:
 @login_required
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The member list the user sees, in `registry_export members` columns, streamed."""
-    rows = member_list_rows(_export_queryset(request))
+    rows = log_member_export(member_list_rows(_export_queryset(request)), request=request)
     # A BOM so that Excel opens the Vietnamese names as UTF-8; the import accepts it.
     response = StreamingHttpResponse(csv_chunks(rows, bom=True), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
@@ -76,7 +77,8 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 def export_xlsx(request: HttpRequest) -> HttpResponse:
     """The same as export_csv, as an Excel workbook."""
-    content = xlsx_bytes(member_list_rows(_export_queryset(request)), title="members")
+    rows = log_member_export(member_list_rows(_export_queryset(request)), request=request)
+    content = xlsx_bytes(rows, title="members")
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )

@@ -10,6 +10,7 @@ from branches.access import NONE, get_in_scope_or_404, scope_for
 from pacnam.audit import audit_for_member
 from pacnam.errors import DomainError, NotAllowed
 from pacnam.pagination import CappedPaginator
+from pacnam.readlog import log_member_view
 from pacnam.versioning import save_if_unchanged
 
 from ..forms.members import MemberFilterForm, MemberForm
@@ -54,6 +55,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Member.objects.visible_to(scope).select_related("branch__commune", "residence_village__commune"),
         pk=pk,
     )
+    log_member_view(request, member)
     context = {
         "member": member,
         "audit_entries": audit_for_member(member, limit=20),

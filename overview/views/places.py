@@ -6,32 +6,43 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from branches.access import get_in_scope_or_404, scope_for
-from branches.models import BranchKind
+from branches.models import (
+    Branch,
+    BranchInCommune,
+    BranchKind,
+    CommuneInProvince,
+    Village,
+    VillageInCommune,
+)
 from meetings.selectors import branch_recent_meetings
-from members.models import Member, Membership, MemberStatus
+from members.models import Member, Membership, MembershipKind
 from members.selectors.dissolutions import branch_dissolutions
 from pacnam.audit import audit_for_branch
+from pacnam.forms import DATE_INPUT_FORMATS
 
 
 def _as_of(request: HttpRequest) -> tuple[datetime.date, str | None]:
-    """The ?as_of=YYYY-MM-DD date of a roster (today if absent), and an error if unreadable."""
+    """The ?as_of= date of a page (dd/mm/yyyy or yyyy-mm-dd; today if absent), and
+    an error if unreadable."""
     today = timezone.localdate()
     raw = request.GET.get("as_of", "").strip()
     if not raw:
         return today, None
-    try:
-        value = parse_date(raw)
-    except ValueError:
-        value = None
+    value = None
+    for pattern in DATE_INPUT_FORMATS:
+        try:
+            value = datetime.datetime.strptime(raw, pattern).date()
+            break
+        except ValueError:
+            continue
     if value is None:
-        return today, _("“%(value)s” is not a date (YYYY-MM-DD); showing today.") % {"value": raw}
+        return today, _("“%(value)s” is not a date (dd/mm/yyyy); showing today.") % {"value": raw[:20]}
     if value > today:
         return today, _("Rosters of future dates are not known; showing today.")
     return value, None
@@ -39,19 +50,37 @@ def _as_of(request: HttpRequest) -> tuple[datetime.date, str | None]:
 
 @login_required
 def commune_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A commune as it was on ?as_of (today by default): the commune that bore the
+    code that day (01864 is Bộc Bố in 2019, Bằng Thành in 2026), its branches and
+    villages of that day with their rosters' figures, and where it came from and
+    went. A code no commune bears that day opens the last commune that bore it,
+    on its last day."""
     scope = scope_for(request.user)
-    commune = get_in_scope_or_404(scope.communes(), code=code)
-    current = ~Q(members__status=MemberStatus.LEFT)
+    as_of, as_of_error = _as_of(request)
+    if as_of_error:
+        messages.warning(request, as_of_error)
+    communes = scope.communes().select_related("merged_into")
+    commune = communes.by_code(code, as_of) or communes.last_by_code(code, as_of)
+    if commune is None:
+        raise Http404
+    day = as_of if commune.is_valid_on(as_of) else commune.valid_to
+    running = (
+        Q(memberships__kind=MembershipKind.OFFICIAL, memberships__started_on__lte=day)
+        & (Q(memberships__ended_on__isnull=True) | Q(memberships__ended_on__gt=day))
+    )
     branches = list(
-        commune.branches.select_related("village")
+        Branch.objects.in_commune_on(commune, day).select_related("village")
         .annotate(
-            member_count=Count("members", filter=current),
-            cadre_count=Count("members", filter=current & Q(members__is_commune_cadre=True)),
+            member_count=Count("memberships", filter=running),
+            cadre_count=Count("memberships", filter=running & Q(memberships__member__is_commune_cadre=True)),
         )
         .order_by("dissolved_on", "kind", "name")
     )
+    for branch in branches:
+        branch.active_then = branch.is_active_on(day)
     villages = list(
-        commune.villages.annotate(
+        Village.objects.filter(pk__in=VillageInCommune.objects.filter(commune=commune).valid_on(day).values("village_id"))
+        .annotate(
             branch_count=Count("branches", filter=Q(branches__dissolved_on__isnull=True), distinct=True)
         ).order_by("name")
     )
@@ -61,12 +90,17 @@ def commune_detail(request: HttpRequest, code: str) -> HttpResponse:
         "overview/commune_detail.html",
         {
             "commune": commune,
+            "as_of": day,
+            "is_today": day == timezone.localdate(),
+            "parent": CommuneInProvince.objects.filter(commune=commune).valid_on(day)
+            .select_related("province", "district").first(),
+            "predecessors": list(commune.merged_from.order_by("code")),
             "branches": branches,
             "villages": villages,
             "office_branches": office,
-            "active_count": sum(1 for b in branches if not b.is_dissolved),
+            "active_count": sum(1 for b in branches if b.active_then),
             "member_total": sum(b.member_count for b in branches),
-            "can_edit": scope.can_edit_commune(commune.pk),
+            "can_edit": scope.can_edit_commune(commune.pk) and not commune.has_ceased,
         },
     )
 
@@ -92,6 +126,9 @@ def branch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "branch": branch,
+        # The commune the branch was in that day: a merger does not move 2019.
+        "commune_then": BranchInCommune.objects.filter(branch=branch).valid_on(as_of)
+        .select_related("commune").first(),
         "as_of": as_of,
         "is_today": as_of == timezone.localdate(),
         "roster": roster,

@@ -5,15 +5,16 @@
 One row per branch active in the month:
 commune_code,branch_code,regular_meetings,attendance_rate (present / counted
 members at the month's regular meetings, two decimals, empty when none).
+Cells that a spreadsheet would run as formulas are neutralised (pacnam.csv_writer).
 """
 
-import csv
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.models import Branch, Commune
 from meetings.reports import rate_text, regularity
+from pacnam.csv_writer import write_csv
 
 
 class Command(BaseCommand):
@@ -35,9 +36,9 @@ class Command(BaseCommand):
             if commune is None:
                 raise CommandError(f"Unknown commune code {code!r}.")
             branches = branches.filter(commune=commune)
-        writer = csv.writer(self.stdout, lineterminator="\n")
-        writer.writerow(["commune_code", "branch_code", "regular_meetings", "attendance_rate"])
-        for row in regularity(branches, month.year, month.month):
-            writer.writerow(
-                [row.branch.commune.code, row.branch.code, row.regular_meetings, rate_text(row.attendance_rate)]
-            )
+        header = [["commune_code", "branch_code", "regular_meetings", "attendance_rate"]]
+        rows = (
+            [row.branch.commune.code, row.branch.code, row.regular_meetings, rate_text(row.attendance_rate)]
+            for row in regularity(branches, month.year, month.month)
+        )
+        write_csv([*header, *rows], self.stdout, lineterminator="\n")

@@ -1,12 +1,12 @@
 """`manage.py growth_report --year YYYY [--commune CODE]`: the year's growth figures
-per commune as CSV, for the district's yearly report."""
-
-import csv
+per commune as CSV, for the district's yearly report. Cells that a spreadsheet
+would run as formulas are neutralised (pacnam.csv_writer)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.models import Commune
 from members.selectors.growth import REPORT_COLUMNS, growth_rows
+from pacnam.csv_writer import write_csv
 
 
 class Command(BaseCommand):
@@ -22,7 +22,5 @@ class Command(BaseCommand):
             communes = communes.filter(code=commune)
             if not communes.exists():
                 raise CommandError(f"No commune with code {commune}.")
-        writer = csv.DictWriter(self.stdout, fieldnames=REPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in growth_rows(year, communes):
-            writer.writerow(row)
+        rows = ([row.get(column, "") for column in REPORT_COLUMNS] for row in growth_rows(year, communes))
+        write_csv([REPORT_COLUMNS, *rows], self.stdout, lineterminator="\n")

@@ -15,6 +15,11 @@ from django.utils.translation import gettext as _
 from branches.models import Commune
 from members.io.export import csv_chunks, export_rows, write_csv, write_xlsx
 from members.io.read import KINDS, CellError, parse_date
+from pacnam.files import open_private
+from pacnam.readlog import log_member_export
+
+# Exports of people, recorded in the read log; communes, villages and branches are not.
+PERSONAL_KINDS = {"members", "memberships"}
 
 
 class Command(BaseCommand):
@@ -41,17 +46,20 @@ class Command(BaseCommand):
             except CellError as exc:
                 raise CommandError(str(exc)) from exc
         rows = export_rows(kind, commune=commune_obj, as_of=date)
+        if kind in PERSONAL_KINDS:
+            rows = log_member_export(rows, where=f"manage.py registry_export {kind}",
+                                     query={k: v for k, v in (("commune", commune), ("as_of", as_of)) if v})
         if format == "xlsx":
             if not output:
                 if sys.stdout.isatty():
                     raise CommandError(_("An XLSX export needs -o PATH (it is not text)."))
                 write_xlsx(rows, sys.stdout.buffer, title=kind)
                 return
-            with open(output, "wb") as stream:
+            with open_private(output, "wb") as stream:
                 write_xlsx(rows, stream, title=kind)
             return
         if output:
-            with open(output, "w", encoding="utf-8", newline="") as stream:
+            with open_private(output, "w", encoding="utf-8", newline="") as stream:
                 write_csv(rows, stream)
         else:
             for chunk in csv_chunks(rows):

@@ -1,20 +1,93 @@
+"""manage.py audit_verify [--head] [--expect-head "#N SEAL"] [--reseal]
+
+Recomputes every seal of the audit trail with AUDIT_KEY (and AUDIT_OLD_KEYS).
+docs/audit.md says what it proves and what it cannot.
+"""
+
+import re
+
 from django.core.management.base import BaseCommand, CommandError
 
-from pacnam.audit import verify_chain
+from pacnam.audit import ChainBroken, reseal, verify_chain
+from pacnam.models import AuditEntry
+
+HEAD = re.compile(r"^\s*#?(\d+)[\s:]+([0-9a-f]{64})\s*$")
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the audit trail's hash chain. Exit status 0 and 'intact' when every "
-        "entry fits; status 1 naming the first broken entry otherwise."
+        "Recompute the audit trail's seals. Exit status 0 and 'intact' when every entry fits; "
+        "status 1 naming the first bad entry otherwise."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--head", action="store_true",
+            help="After verifying, print the last entry's number and seal, to note down off this machine.",
+        )
+        parser.add_argument(
+            "--expect-head", metavar='"#N SEAL"',
+            help="Also check that entry N still carries SEAL (a head noted earlier with --head).",
+        )
+        parser.add_argument(
+            "--reseal", action="store_true",
+            help="Once after upgrading from the unkeyed log, and after each key rotation: verify, "
+                 "then append an entry sealed with AUDIT_KEY that seals everything before it.",
+        )
+
+    def handle(self, *args, head=False, expect_head=None, reseal=False, **options):
+        expected = None
+        if expect_head:
+            match = HEAD.match(expect_head)
+            if match is None:
+                raise CommandError('Give --expect-head as "#N SEAL", as printed by --head.', returncode=2)
+            expected = int(match.group(1)), match.group(2)
+        if reseal:
+            self._reseal()
         report = verify_chain()
         if not report.ok:
+            where = f" at entry #{report.broken_seq}" if report.broken_seq is not None else ""
+            if report.fixable:
+                raise CommandError(
+                    f"Audit chain NOT SEALED{where}: {report.reason}. "
+                    f"Otherwise all {report.checked} entries fit.",
+                    returncode=1,
+                )
             raise CommandError(
-                f"Audit chain BROKEN at entry #{report.broken_seq}: {report.reason}. "
+                f"Audit chain BROKEN{where}: {report.reason}. "
                 f"{report.checked} entries before it are intact.",
                 returncode=1,
             )
+        if expected is not None:
+            seq, seal = expected
+            if not AuditEntry.objects.filter(seq=seq, hash=seal).exists():
+                raise CommandError(
+                    f"Audit chain BROKEN at entry #{seq}: it does not carry the seal noted earlier "
+                    "(the log was rewritten from there on, or cut before it).",
+                    returncode=1,
+                )
         self.stdout.write(f"Audit chain intact: {report.checked} entries verified.")
+        if head:
+            self.stdout.write(f"#{report.head_seq} {report.head_seal}")
+
+    def _reseal(self):
+        try:
+            entry = reseal()
+        except ChainBroken as exc:
+            where = f" at entry #{exc.report.broken_seq}" if exc.report.broken_seq is not None else ""
+            raise CommandError(
+                f"Nothing sealed. Audit chain BROKEN{where}: {exc.report.reason}.", returncode=1
+            ) from exc
+        if entry is None:
+            self.stdout.write("Nothing to seal: every entry is already sealed with AUDIT_KEY.")
+            return
+        legacy = (entry.after or {}).get("legacy_entries")
+        if legacy:
+            last_legacy = AuditEntry.objects.get(seq=legacy)
+            self.stdout.write(
+                f"Sealed the {legacy} entries from before the log was keyed (their last hash: "
+                f"#{legacy} {last_legacy.hash}; compare it with any head noted before) "
+                f"with entry #{entry.seq}."
+            )
+        else:
+            self.stdout.write(f"Sealed the chain under the new AUDIT_KEY with entry #{entry.seq}.")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from pacnam.backup import BackupError, restore_from_path
@@ -6,7 +7,8 @@ from pacnam.backup import BackupError, restore_from_path
 class Command(BaseCommand):
     help = (
         "Restore an archive written by registry_backup into a new, migrated, EMPTY database, "
-        "in one transaction. Refuses (exit status 1) a database that already holds registry data."
+        "in one transaction. Reads plain and encrypted archives (the latter with BACKUP_KEY). "
+        "Refuses (exit status 1) a database that already holds registry data."
     )
 
     def add_arguments(self, parser):
@@ -14,7 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, **options):
         try:
-            counts = restore_from_path(path)
+            counts = restore_from_path(path, passphrase=settings.BACKUP_KEY)
         except FileNotFoundError as exc:
             raise CommandError(f"No such file: {path}", returncode=1) from exc
         except BackupError as exc:
