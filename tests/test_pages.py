@@ -326,3 +326,33 @@ def test_dashboard_counts_members_due_to_become_full(world, login):
     response = login(world.secretary).get("/")
     assert response.context["due_full"] == 1
     assert response.context["totals"]["probationary"] == 1
+
+
+def test_dashboard_shows_this_months_meetings_and_the_transfers_in_progress(world, login):
+    """What a newcomer sees first: the meetings held this month and last month and
+    the transfers in progress, each for the user's own scope; a planned meeting has
+    not been held."""
+    from django.utils import timezone
+
+    from meetings.models import Meeting, MeetingStatus
+    from members.services.transfers import transfer_request
+    from pacnam.dates import add_months
+
+    today = timezone.localdate()
+    Meeting.objects.create(branch=world.branch, date=today, status=MeetingStatus.HELD)
+    Meeting.objects.create(branch=world.branch2, date=today, status=MeetingStatus.PLANNED)
+    last_month = add_months(today.replace(day=1), -1)
+    Meeting.objects.create(branch=world.other_branch, date=last_month, status=MeetingStatus.ADOPTED,
+                           adopted_on=last_month)
+    transfer_request(by=world.secretary, member=world.member, to_branch=world.branch2)
+    expected = {
+        # user: (held this month, held last month, transfers in progress)
+        "district": (1, 1, 1),
+        "secretary": (1, 0, 1),
+        "branch_secretary": (1, 0, 1),
+        "outsider": (0, 1, 0),
+    }
+    for role, figures in expected.items():
+        context = login(getattr(world, role)).get("/").context
+        assert (context["meetings_this_month"], context["meetings_last_month"],
+                context["transfers_in_progress"]) == figures, role

@@ -13,7 +13,7 @@ from branches.access import NONE, PROVINCE, scope_for
 from branches.models import Province
 from meetings.selectors import first_branches_without_regular_meeting, meetings_per_month
 from members.selectors.growth import growth_dashboard
-from members.selectors.transfers import overdue_transfers
+from members.selectors.transfers import overdue_transfers, transfers_in_progress
 from pacnam.dates import add_months
 
 from .. import charts
@@ -34,7 +34,11 @@ def dashboard_extras(scope, today) -> dict:
     no_meeting, no_meeting_total = first_branches_without_regular_meeting(
         scope.branches().active(), month.year, month.month, limit=NO_MEETING_LIST_LIMIT
     )
+    (_last, held_last_month), (_this, held_this_month) = meetings_per_month(scope.branches(), today, 2)
     return {
+        "meetings_this_month": held_this_month,
+        "meetings_last_month": held_last_month,
+        "transfers_in_progress": transfers_in_progress(scope).count(),
         "overdue_transfers": overdue_transfers(scope).count(),
         "no_meeting_month": month,
         "no_meeting_branches": no_meeting,
