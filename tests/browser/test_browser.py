@@ -14,7 +14,8 @@ def test_log_in_and_see_the_dashboard(world, page_for):
     log_in(page, "district", "pw-district")
     assert page.url.endswith("/")
     assert page.locator("h1").inner_text() == "Đảng bộ huyện Pác Nặm"
-    # The charts are our own SVG images and they load.
+    # The charts are our own SVG images and they load, once their section is opened.
+    page.click("details.fold summary:has-text('Biểu đồ')")
     first_chart = page.locator("img.chart").first
     first_chart.scroll_into_view_if_needed()
     page.wait_for_function(
