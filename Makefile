@@ -27,8 +27,9 @@ run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --no-input
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty
 	@echo ""
-	@echo "Demo logins (password 'demo'): admin (administrator), district (district officer),"
-	@echo "caotan and giaohieu (commune secretaries), khauslom (branch secretary of Khâu Slôm)."
+	@echo "Demo logins (password 'demo'): admin (administrator), district (district officer until 2025),"
+	@echo "thainguyen (province officer from 2025), caotan and giaohieu (commune secretaries until 2025),"
+	@echo "caominh (commune secretary of Cao Minh from 2025), khauslom (branch secretary of Khâu Slôm)."
 	@echo "Open http://127.0.0.1:$(PORT)/"
 	@echo ""
 	DEBUG=$${DEBUG:-1} scripts/run-with-worker $(PY) $(PORT)

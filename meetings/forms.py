@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from branches.models import Commune, Village
+from branches.models import BranchInCommune, Commune, Village, VillageInCommune
 from members.models import Member, Membership
 from pacnam.dates import parse_month
 from pacnam.forms import (
@@ -74,9 +74,13 @@ class TaskForm(RegistryModelForm):
         self.fields["assignees"].queryset = (
             members if members is not None else roster_members(meeting.branch, meeting.date)
         )
-        self.fields["household_village"].queryset = Village.objects.filter(
-            commune_id=meeting.branch.commune_id
-        )
+        # The villages of the branch's commune on the meeting's date: before a
+        # merger, the old commune's; after it, the merged commune's.
+        commune_then = BranchInCommune.objects.filter(branch=meeting.branch).valid_on(meeting.date)
+        villages_then = VillageInCommune.objects.filter(
+            commune_id__in=commune_then.values("commune_id")
+        ).valid_on(meeting.date)
+        self.fields["household_village"].queryset = Village.objects.filter(pk__in=villages_then.values("village_id"))
 
 
 def parse_marks(data, member_ids) -> tuple[dict[int, tuple[str, str]], list[str]]:

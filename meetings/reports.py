@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from branches.models import Branch, BranchKind
+from branches.models import Branch, BranchInCommune, BranchKind
 
 from .models import Attendance, MeetingKind, Presence, Standing
 from .selectors import TOOK_PLACE, active_in, month_bounds, regular_meetings_in
@@ -83,9 +83,8 @@ def regularity(branches_qs: QuerySet, year: int, month: int | None = None) -> li
     }
     branches = (
         active_in(branches_qs, first, last)
-        .select_related("commune")
-        .annotate(**annotations)
-        .order_by("commune__code", "code")
+        .annotate(**annotations, **commune_on(last))
+        .order_by("commune_then_code", "code")
     )
     lines = Attendance.objects.filter(
         meeting__branch__in=branches_qs,
@@ -101,6 +100,16 @@ def regularity(branches_qs: QuerySet, year: int, month: int | None = None) -> li
         counted, present = attendance.get(branch.pk, (0, 0))
         rows.append(BranchRow(branch, sum(per_month), counted, present, per_month))
     return rows
+
+
+def commune_on(day: datetime.date) -> dict:
+    """Annotations naming the commune a branch was in on `day` (its period then): a
+    report of 2019 groups the branches by the communes of 2019, not today's."""
+    period = BranchInCommune.objects.filter(branch=OuterRef("pk")).valid_on(day).order_by("-valid_from")
+    return {
+        f"commune_then_{name}": Subquery(period.values(f"commune__{field}")[:1])
+        for name, field in (("id", "id"), ("code", "code"), ("name", "name"))
+    }
 
 
 # More communes than this in the scope (a province) and none chosen: the report
@@ -145,12 +154,14 @@ def regularity_by_commune(branches_qs: QuerySet, year: int, month: int | None = 
         )
         missed = Q(held__lt=12)
     rows = (
-        branches.values("commune_id", "commune__code", "commune__name")
+        branches.annotate(**commune_on(last))
+        .values("commune_then_id", "commune_then_code", "commune_then_name")
         .annotate(n=Count("pk"), without=Count("pk", filter=missed))
-        .order_by("commune__code")
+        .order_by("commune_then_code")
     )
     return [
-        CommuneRow(r["commune_id"], r["commune__code"], r["commune__name"], r["n"], r["without"]) for r in rows
+        CommuneRow(r["commune_then_id"], r["commune_then_code"], r["commune_then_name"], r["n"], r["without"])
+        for r in rows
     ]
 
 

@@ -376,10 +376,12 @@ def reports(request: HttpRequest) -> HttpResponse:
             month_date = form.cleaned_data["month"]
         elif form.cleaned_data["year"]:
             year, month_date = form.cleaned_data["year"], None
+    period = (month_date.year, month_date.month) if month_date is not None else (year, None)
     branches = scope.branches()
     if commune is not None:
-        branches = branches.filter(commune=commune)
-    period = (month_date.year, month_date.month) if month_date is not None else (year, None)
+        # The commune's branches of the period (a merged commune's, after the merger).
+        last = month_bounds(month_date.year, month_date.month)[1] if month_date else datetime.date(year, 12, 31)
+        branches = branches.in_commune_on(commune, last)
     context = {"form": form, "month_date": month_date, "year": year, "months": range(1, 13)}
     if commune is None and summarise_by_commune(scope):
         # A province: a line per commune; its branches and members once it is chosen.

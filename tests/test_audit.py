@@ -19,8 +19,8 @@ from pacnam.audit import (
     audit_for_branch,
     audit_for_member,
     audit_log,
-    verify_chain,
 )
+from pacnam.audit_chain import verify_chain
 from pacnam.models import GENESIS_HASH, AppendOnlyError, AuditEntry, AuditHead, AuditLink
 from tests.conftest import make_branch, make_member
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from branches.models import Commune
 from members.models import Member
-from pacnam import audit
+from pacnam import audit, audit_chain
 from pacnam.models import GENESIS_HASH, AuditEntry, AuditHead, AuditLink
 
 OTHER_KEY = "another-key-of-the-same-length-0123456789abcdef"
@@ -247,7 +247,7 @@ def test_a_rotated_key_keeps_old_entries_verifiable(world, settings):
     status, output = run_verify("--reseal")
     assert status == 0 and "intact" in output
     seal_entry = AuditEntry.objects.order_by("-seq").first()
-    assert seal_entry.action == audit.SEAL_ACTION and seal_entry.key_id == audit.key_id(OTHER_KEY)
+    assert seal_entry.action == audit_chain.SEAL_ACTION and seal_entry.key_id == audit.key_id(OTHER_KEY)
     Commune.objects.create(code="01858", name="Bằng Thành")
     assert AuditEntry.objects.order_by("-seq").first().key_id == audit.key_id(OTHER_KEY)
     assert run_verify()[0] == 0
@@ -286,7 +286,7 @@ def test_the_unkeyed_log_is_sealed_once_with_reseal(db):
     assert status == 0 and "Sealed the 4 entries" in output and legacy[-1].hash in output
     assert run_verify()[0] == 0
     assert run_verify("--reseal")[1].startswith("Nothing to seal")
-    seal_entry = AuditEntry.objects.get(action=audit.SEAL_ACTION)
+    seal_entry = AuditEntry.objects.get(action=audit_chain.SEAL_ACTION)
 
     # A link of an unkeyed entry, which its plain hash never covered, is covered now.
     tamper("UPDATE pacnam_auditlink SET object_id = %s WHERE entry_id = %s", ["77", legacy[1].pk])
@@ -299,7 +299,7 @@ def test_a_changed_unkeyed_entry_is_caught_and_not_resealed(db):
     expect_broken_at(2, "changed")
     status, message = run_verify("--reseal")
     assert status == 1 and "Nothing sealed" in message
-    assert not AuditEntry.objects.filter(action=audit.SEAL_ACTION).exists()
+    assert not AuditEntry.objects.filter(action=audit_chain.SEAL_ACTION).exists()
 
 
 def test_unkeyed_entries_rehashed_after_the_upgrade_are_caught(db):

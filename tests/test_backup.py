@@ -13,7 +13,8 @@ from django.core.management.base import CommandError
 from branches.models import Branch, Role
 from members.models import Member, Membership
 from members.services.members import member_leave, membership_move
-from pacnam.audit import audit_batch, verify_chain
+from pacnam.audit import audit_batch
+from pacnam.audit_chain import verify_chain
 from pacnam.backup import backup_models
 from pacnam.models import AuditEntry, AuditHead
 from tests.conftest import make_member

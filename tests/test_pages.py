@@ -326,3 +326,67 @@ def test_dashboard_counts_members_due_to_become_full(world, login):
     response = login(world.secretary).get("/")
     assert response.context["due_full"] == 1
     assert response.context["totals"]["probationary"] == 1
+
+
+def test_dashboard_shows_this_months_meetings_and_the_transfers_in_progress(world, login):
+    """What a newcomer sees first: the meetings held this month and last month and
+    the transfers in progress, each for the user's own scope; a planned meeting has
+    not been held."""
+    from django.utils import timezone
+
+    from meetings.models import Meeting, MeetingStatus
+    from members.services.transfers import transfer_request
+    from pacnam.dates import add_months
+
+    today = timezone.localdate()
+    Meeting.objects.create(branch=world.branch, date=today, status=MeetingStatus.HELD)
+    Meeting.objects.create(branch=world.branch2, date=today, status=MeetingStatus.PLANNED)
+    last_month = add_months(today.replace(day=1), -1)
+    Meeting.objects.create(branch=world.other_branch, date=last_month, status=MeetingStatus.ADOPTED,
+                           adopted_on=last_month)
+    transfer_request(by=world.secretary, member=world.member, to_branch=world.branch2)
+    expected = {
+        # user: (held this month, held last month, transfers in progress)
+        "district": (1, 1, 1),
+        "secretary": (1, 0, 1),
+        "branch_secretary": (1, 0, 1),
+        "outsider": (0, 1, 0),
+    }
+    for role, figures in expected.items():
+        context = login(getattr(world, role)).get("/").context
+        assert (context["meetings_this_month"], context["meetings_last_month"],
+                context["transfers_in_progress"]) == figures, role
+
+
+def test_the_dashboard_shows_the_month_asked_for_or_the_latest_with_data(world, login):
+    """Issue 17: the dashboard picks its month, by default the latest month that has
+    ended with meetings recorded, so an older registry still shows figures."""
+    from meetings.models import Meeting
+
+    Meeting.objects.create(branch=world.branch, date=datetime.date(2019, 5, 10), kind="regular", status="held")
+    client = login(world.district)
+    default = client.get("/").context
+    assert default["month"] == datetime.date(2019, 5, 1)
+    assert default["meetings_last_month"] == 1
+    assert world.branch not in default["no_meeting_branches"] and world.branch2 in default["no_meeting_branches"]
+    june = client.get("/?month=2019-06").context
+    assert june["month"] == datetime.date(2019, 6, 1) and june["meetings_last_month"] == 0
+    assert world.branch in june["no_meeting_branches"]
+    # A month to come is today's month; a word that is not a month, the default.
+    assert client.get("/?month=2999-01").context["month"] == datetime.date.today().replace(day=1)
+    assert client.get("/?month=mai").context["month"] == datetime.date(2019, 5, 1)
+
+
+def test_the_communes_table_sorts_by_its_columns_without_javascript(world, login):
+    make_member(world.other_branch, name="Người Thứ Hai")
+    make_member(world.other_branch, name="Người Thứ Ba")
+    client = login(world.district)
+    by_name = [r["commune"].name for r in client.get("/").context["communes"]]
+    assert by_name == sorted(by_name)
+    most = client.get("/?sort=-members").context["communes"]
+    assert [r["commune"] for r in most] == [world.other_commune, world.commune]
+    assert [r["members"] for r in most] == [3, 2]
+    html = client.get("/?sort=members").content.decode()
+    assert "sort=-members" in html  # the header links to the other direction
+    # The commune secretary's dashboard has no table of communes.
+    assert "communes" not in login(world.secretary).get("/").context

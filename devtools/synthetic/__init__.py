@@ -18,12 +18,7 @@ The same seed gives the same registry (the reference date is fixed, not
 today), so benchmark figures are comparable between runs.
 """
 
-from .generator import (
-    BRANCHES_PER_COMMUNE,
-    MEMBERS_PER_BRANCH,
-    REFERENCE_DAY,
-    generate,
-    is_empty,
-)
+from .generator import generate, is_empty
+from .plan import BRANCHES_PER_COMMUNE, MEMBERS_PER_BRANCH, REFERENCE_DAY
 
 __all__ = ["BRANCHES_PER_COMMUNE", "MEMBERS_PER_BRANCH", "REFERENCE_DAY", "generate", "is_empty"]

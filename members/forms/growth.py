@@ -22,7 +22,7 @@ class CandidateForm(CleanTextForm, RegistryModelForm):
         # Only places the user may change: a pk from another commune is a form error.
         branches = scope.branches().active() if scope.can_edit_registry() else scope.branches().none()
         self.fields["branch"].queryset = branches.select_related("commune")
-        self.fields["residence_village"].queryset = scope.villages().select_related("commune")
+        self.fields["residence_village"].queryset = scope.villages().valid_on().select_related("commune")
         # Village and branch names repeat across communes: say which commune.
         self.fields["residence_village"].label_from_instance = lambda v: f"{v.name} ({v.commune.name})"
         self.fields["branch"].label_from_instance = lambda b: f"{b.name} ({b.commune.name})"

@@ -37,7 +37,7 @@ class MemberForm(VersionedForm):
 
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["residence_village"].queryset = scope.villages().select_related("commune")
+        self.fields["residence_village"].queryset = scope.villages().valid_on().select_related("commune")
         if self.instance.pk:
             # The branch changes only through a transfer.
             del self.fields["branch"]

@@ -88,7 +88,7 @@ def transfer_start(request: HttpRequest, member_id: int) -> HttpResponse:
 def transfer_incoming(request: HttpRequest) -> HttpResponse:
     scope = editor_scope_or_404(request.user)
     branches = scope.branches(_active_branches())
-    villages = scope.villages().select_related("commune").order_by("commune__code", "name")
+    villages = scope.villages().valid_on().select_related("commune").order_by("commune__code", "name")
     form = IncomingTransferForm(request.POST or None, branches=branches, villages=villages)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -8,13 +8,15 @@ cached, so a figure is never stale after a change.
 import datetime
 
 from django.db import connection
-from django.db.models import Count, F, Q, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches.access import Scope
-from branches.models import BranchKind
+from branches.models import Branch, BranchKind
+from meetings.selectors import active_in, regular_meetings_in
 from members.models import EndReason, Gender, Member, Membership, MembershipKind
 from pacnam.dates import add_years
 
@@ -134,3 +136,57 @@ def policy_progress(scope: Scope) -> list[tuple[datetime.date, int]]:
         total += r["n"]
         points.append((r["month"], total))
     return points
+
+
+# The dashboard's table of communes names at most this many (a province has
+# thousands; the meetings report lists them all, commune by commune).
+COMMUNE_TABLE_LIMIT = 50
+COMMUNE_SORTS = {"name", "members", "branches", "missed"}
+
+
+def commune_table(scope: Scope, month_first: datetime.date, month_last: datetime.date,
+                  sort: str = "name") -> tuple[list[dict], int]:
+    """One line per commune of the scope valid at the end of the month: its current
+    members, its active branches, and how many of them held no regular meeting in
+    the month; sorted by `sort` ("members", "-members", ...), at most
+    COMMUNE_TABLE_LIMIT lines, and how many communes there are. Three queries."""
+    communes = {
+        c.pk: {"commune": c, "members": 0, "branches": 0, "missed": 0}
+        for c in scope.communes().valid_on(month_last).order_by("code")
+    }
+    if connection.vendor == "postgresql":
+        # The per-branch tallies the triggers keep (members migration 0005), summed.
+        members = (
+            Branch.objects.filter(commune_id__in=list(communes))
+            .annotate(n=RawSQL(
+                "SELECT coalesce(sum(t.members), 0) FROM members_branch_tally t WHERE t.branch_id = branches_branch.id",
+                [],
+            ))
+            .values_list("commune_id")
+            .annotate(total=Sum("n"))
+            .values_list("commune_id", "total")
+        )
+    else:
+        members = (
+            Member.objects.current().filter(branch__commune_id__in=list(communes))
+            .values_list("branch__commune_id").annotate(n=Count("pk")).order_by()
+        )
+    for commune_id, n in members:
+        communes[commune_id]["members"] = n or 0
+    held = regular_meetings_in(month_first, month_last).filter(branch=OuterRef("pk"))
+    branches = (
+        active_in(Branch.objects.filter(commune_id__in=list(communes)), month_first, month_last)
+        .values("commune_id")
+        .annotate(n=Count("pk"), missed=Count("pk", filter=~Exists(held)))
+        .order_by()
+    )
+    for row in branches:
+        communes[row["commune_id"]].update(branches=row["n"], missed=row["missed"])
+    key = sort.lstrip("-")
+    key = key if key in COMMUNE_SORTS else "name"
+    rows = sorted(
+        communes.values(),
+        key=(lambda r: r["commune"].name) if key == "name" else (lambda r: (r[key], r["commune"].name)),
+        reverse=sort.startswith("-"),
+    )
+    return rows[:COMMUNE_TABLE_LIMIT], len(rows)

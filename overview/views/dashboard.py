@@ -3,6 +3,7 @@
 import datetime
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -11,9 +12,15 @@ from django.views.decorators.csp import csp_override
 
 from branches.access import NONE, PROVINCE, scope_for
 from branches.models import Province
-from meetings.selectors import first_branches_without_regular_meeting, meetings_per_month
+from meetings.models import Meeting
+from meetings.selectors import (
+    TOOK_PLACE,
+    first_branches_without_regular_meeting,
+    meetings_per_month,
+    month_bounds,
+)
 from members.selectors.growth import growth_dashboard
-from members.selectors.transfers import overdue_transfers
+from members.selectors.transfers import overdue_transfers, transfers_in_progress
 from pacnam.dates import add_months
 
 from .. import charts
@@ -24,17 +31,41 @@ from ..selectors import dashboard as stats
 NO_MEETING_LIST_LIMIT = 20
 
 
-def _last_month(today: datetime.date) -> datetime.date:
-    return add_months(today.replace(day=1), -1)
+def _month(request: HttpRequest, scope, today: datetime.date) -> datetime.date:
+    """The first day of the month the dashboard is about: ?month=YYYY-MM (not after
+    this month), else the latest month that has ended with meetings recorded in the
+    scope (a registry whose recent data is older still shows figures), else last
+    month. One query when no month is asked for."""
+    raw = request.GET.get("month", "")
+    try:
+        asked = datetime.datetime.strptime(raw, "%Y-%m").date()
+    except ValueError:
+        asked = None
+    this_month = today.replace(day=1)
+    if asked is not None:
+        return min(asked, this_month)
+    latest = (
+        Meeting.objects.filter(branch__in=scope.branches(), status__in=TOOK_PLACE, date__lt=this_month)
+        .aggregate(latest=Max("date"))["latest"]
+    )
+    return latest.replace(day=1) if latest else add_months(this_month, -1)
 
 
-def dashboard_extras(scope, today) -> dict:
-    """Tiles from the other apps (transfers, meetings): a fixed number of queries."""
-    month = _last_month(today)
+def dashboard_extras(scope, today, month: datetime.date) -> dict:
+    """Tiles from the other apps (transfers, meetings) for `month` and the month
+    after it (so far): a fixed number of queries."""
     no_meeting, no_meeting_total = first_branches_without_regular_meeting(
         scope.branches().active(), month.year, month.month, limit=NO_MEETING_LIST_LIMIT
     )
+    (_month_then, held_in_month), (_next, held_next_month) = meetings_per_month(
+        scope.branches(), add_months(month, 1), 2
+    )
     return {
+        # Named for the default: the latest month that has ended, and the month after it.
+        "meetings_this_month": held_next_month,
+        "meetings_last_month": held_in_month,
+        "next_month": add_months(month, 1),
+        "transfers_in_progress": transfers_in_progress(scope).count(),
         "overdue_transfers": overdue_transfers(scope).count(),
         "no_meeting_month": month,
         "no_meeting_branches": no_meeting,
@@ -48,6 +79,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     today = timezone.localdate()
     context = {"scope": scope, "today": today}
+    month = _month(request, scope, today) if scope.level != NONE else today.replace(day=1)
+    context.update(
+        month=month,
+        previous_month=add_months(month, -1),
+        following_month=add_months(month, 1) if add_months(month, 1) <= today else None,
+    )
     if scope.level == PROVINCE:
         context["scope_unit"] = Province.objects.get(pk=scope.province_id).name
     if scope.level != NONE:
@@ -61,8 +98,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         offices, context["offices_total"], context["offices_dissolved"] = stats.office_branches(scope)
         context["offices"] = offices
         context["offices_more"] = context["offices_total"] - len(offices)
-        context.update(dashboard_extras(scope, today))
+        context.update(dashboard_extras(scope, today, month))
         context["charts"] = _charts_for(scope)
+        if scope.is_officer:
+            sort = request.GET.get("sort", "name")
+            context["communes"], context["communes_total"] = stats.commune_table(
+                scope, month, month_bounds(month.year, month.month)[1], sort=sort
+            )
+            context["commune_sort"] = sort
+            context["commune_columns"] = [
+                ("name", _("Commune"), False), ("members", _("Members"), True),
+                ("branches", _("Active branches"), True), ("missed", _("Without a regular meeting"), True),
+            ]
     return render(request, "overview/dashboard.html", context)
 
 
@@ -105,7 +152,8 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
         rows = [(month.strftime("%m/%Y"), n) for month, n in stats.policy_progress(scope)]
         svg = charts.line(_("Cadres moved to village branches"), rows)
     elif name == "meetings":
-        rows = [(m.strftime("%m/%Y"), n) for m, n in meetings_per_month(scope.branches(), today, 12)]
+        end = _month(request, scope, today)
+        rows = [(m.strftime("%m/%Y"), n) for m, n in meetings_per_month(scope.branches(), add_months(end, 1), 12)]
         svg = charts.bar(_("Meetings held per month"), rows)
     else:
         raise Http404

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from branches.models import Branch, Commune
 from meetings.reports import rate_text, regularity
+from meetings.selectors import month_bounds
 from pacnam.csv_writer import write_csv
 
 
@@ -32,13 +33,15 @@ class Command(BaseCommand):
         branches = Branch.objects.all()
         code = options.get("commune")
         if code:
-            commune = Commune.objects.filter(code=code).first()
+            # The commune that bore the code in that month, and its branches then.
+            last = month_bounds(month.year, month.month)[1]
+            commune = Commune.objects.last_by_code(code, last)
             if commune is None:
                 raise CommandError(f"Unknown commune code {code!r}.")
-            branches = branches.filter(commune=commune)
+            branches = branches.in_commune_on(commune, last)
         header = [["commune_code", "branch_code", "regular_meetings", "attendance_rate"]]
         rows = (
-            [row.branch.commune.code, row.branch.code, row.regular_meetings, rate_text(row.attendance_rate)]
+            [row.branch.commune_then_code, row.branch.code, row.regular_meetings, rate_text(row.attendance_rate)]
             for row in regularity(branches, month.year, month.month)
         )
         write_csv([*header, *rows], self.stdout, lineterminator="\n")

@@ -1,5 +1,6 @@
-"""The demo district: Pác Nặm in March 2019, before the commune-office branches
-were dissolved (DOMAIN.md, "The story").
+"""The demo district as it stood on 1 March 2019, before the commune-office
+branches were dissolved (DOMAIN.md, "The story"): the first page of the demo's
+story (devtools/demo/build.py tells the rest, to today).
 
 Real: the district, its 10 communes and their official codes; Cốc Lải village
 in Cao Tân; Khâu Slôm village in Giáo Hiệu (58 households, 305 people) and its
@@ -11,8 +12,6 @@ a number, so nobody takes them for real places), every other person, every
 citizen ID and card number, every date. Generation is deterministic
 (random.Random with a fixed seed), so two runs build the same district.
 
-`build_demo()` only creates what is missing (keys: codes, citizen IDs,
-usernames), so a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -21,11 +20,7 @@ import datetime
 import random
 from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
-from django.db import transaction
-from simple_history.utils import bulk_create_with_history
-
-from branches.models import Branch, BranchKind, Commune, District, Province, Role, RoleKind, Village
+from branches.models import Branch, BranchKind, Commune, Village
 from members.models import Member, Membership, MembershipKind, MemberStatus
 from pacnam.dates import add_months, add_years
 from pacnam.text import fold
@@ -33,7 +28,6 @@ from pacnam.text import fold
 D = datetime.date
 SEED = 20190301
 SNAPSHOT = D(2019, 3, 1)  # the registry as it stood before the April 2019 moves
-DEMO_PASSWORD = "demo"
 
 # (code, name, number of villages, extra branches besides villages and office)
 COMMUNES = [
@@ -271,13 +265,13 @@ def plan_demo() -> DemoData:
     return data
 
 
-def _citizen_id(serial: int, birth: datetime.date, gender: str) -> str:
+def citizen_id(serial: int, birth: datetime.date, gender: str) -> str:
     # 006 = Bắc Kạn; then the century-and-gender digit, the year of birth, a serial.
     century_gender = (0 if birth.year < 2000 else 2) + (1 if gender == "female" else 0)
     return f"006{century_gender}{birth.year % 100:02d}{serial:06d}"
 
 
-def _members(data: DemoData, villages: dict[str, Village], branches: dict[str, Branch]):
+def members_2019(data: DemoData, villages: dict[str, Village], branches: dict[str, Branch]):
     """Member and Membership rows (unsaved) with dates that keep every rule."""
     rng = random.Random(SEED + 1)
     members, memberships = [], []
@@ -300,7 +294,7 @@ def _members(data: DemoData, villages: dict[str, Village], branches: dict[str, B
             admitted = max(admitted, D(branch.founded_on.year + 1, 1, 1))
             full_on = add_months(admitted, 12)
         member = Member(
-            citizen_id=_citizen_id(serial, birth, person.gender),
+            citizen_id=citizen_id(serial, birth, person.gender),
             full_name=person.full_name,
             folded_name=fold(person.full_name),  # bulk_create skips Member.save
             gender=person.gender,
@@ -318,88 +312,3 @@ def _members(data: DemoData, villages: dict[str, Village], branches: dict[str, B
         members.append(member)
         memberships.append(Membership(member=member, branch=branch, kind=MembershipKind.OFFICIAL, started_on=admitted))
     return members, memberships
-
-
-def _create_missing(model, objects: list, key: str) -> list:
-    existing = set(model.objects.values_list(key, flat=True))
-    missing = [obj for obj in objects if getattr(obj, key) not in existing]
-    if model is Member:
-        bulk_create_with_history(missing, model, batch_size=500)
-        return missing
-    # One save each (a few hundred places): save() opens each village's and
-    # branch's first period in its commune, as the forms and imports do.
-    for obj in missing:
-        obj.save()
-    return missing
-
-
-def _pac_nam() -> District:
-    """Bắc Kạn (06) and Pác Nặm (060) as they were in 2019 (the migrations make them;
-    a database emptied by a test run may not have them)."""
-    district = District.objects.filter(code="060").first()
-    if district is None:
-        province = Province.objects.filter(code="06").first() or Province.objects.create(code="06", name="Bắc Kạn")
-        district = District.objects.create(code="060", name="Pác Nặm", province=province)
-    return district
-
-
-DEMO_USERS = [
-    # username, role kind, commune code, branch code, title
-    ("admin", None, None, None, ""),
-    ("district", RoleKind.DISTRICT_OFFICER, None, None, "Ban Tổ chức Huyện ủy"),
-    ("caotan", RoleKind.COMMUNE_SECRETARY, "01885", None, "Phó Bí thư Đảng ủy xã Cao Tân"),
-    ("giaohieu", RoleKind.COMMUNE_SECRETARY, "01870", None, "Bí thư Đảng ủy xã Giáo Hiệu"),
-    ("khauslom", RoleKind.BRANCH_SECRETARY, None, "01870-T01", "Bí thư Chi bộ thôn Khâu Slôm"),
-]
-
-
-@transaction.atomic
-def build_demo() -> dict[str, int]:
-    """Create whatever part of the demo district is missing; return what was created."""
-    data = plan_demo()
-    created = {}
-    district = _pac_nam()
-    created["communes"] = len(_create_missing(Commune, data.communes, "code"))
-    communes = {c.code: c for c in Commune.objects.all()}
-    for village in data.villages:
-        village.commune = communes[village.commune.code]
-    created["villages"] = len(_create_missing(Village, data.villages, "code"))
-    villages = {v.code: v for v in Village.objects.all()}
-    for branch in data.branches:
-        branch.commune = communes[branch.commune.code]
-        if branch.village is not None:
-            branch.village = villages[branch.village.code]
-    created["branches"] = len(_create_missing(Branch, data.branches, "code"))
-    branches = {b.code: b for b in Branch.objects.all()}
-
-    members, memberships = _members(data, villages, branches)
-    new_members = _create_missing(Member, members, "citizen_id")
-    created["members"] = len(new_members)
-    if new_members:
-        saved = dict(Member.objects.filter(citizen_id__in=[m.citizen_id for m in new_members]).values_list("citizen_id", "pk"))
-        new_ids = set(saved)
-        rows = []
-        for membership in memberships:
-            if membership.member.citizen_id in new_ids:
-                membership.member_id = saved[membership.member.citizen_id]
-                rows.append(membership)
-        bulk_create_with_history(rows, Membership, batch_size=500)
-    created["memberships"] = len(new_members)
-
-    User = get_user_model()
-    created["users"] = 0
-    for username, kind, commune_code, branch_code, title in DEMO_USERS:
-        if User.objects.filter(username=username).exists():
-            continue
-        user = User(username=username, is_staff=kind is None, is_superuser=kind is None)
-        user.set_password(DEMO_PASSWORD)
-        user.save()
-        if kind:
-            Role.objects.create(
-                user=user, kind=kind, title=title,
-                district=district if kind == RoleKind.DISTRICT_OFFICER else None,
-                commune=communes[commune_code] if commune_code else None,
-                branch=branches[branch_code] if branch_code else None,
-            )
-        created["users"] += 1
-    return created
