@@ -9,6 +9,13 @@ from django.db import migrations, models
 ONE_DAY = __import__("datetime").timedelta(days=1)
 
 
+def _check_now(schema_editor) -> None:
+    """PostgreSQL checks foreign keys at commit; a table with pending checks cannot
+    be altered in the same transaction, as the next operations do: check them now."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def units_in_time(apps, schema_editor):
     """The registry so far is Pác Nặm's (district 060, Bắc Kạn province 06): its
     communes are linked to them, each village and branch gets the period of its
@@ -40,6 +47,7 @@ def units_in_time(apps, schema_editor):
         BranchInCommune(branch=b, commune_id=b.commune_id, valid_from=b.founded_on) for b in Branch.objects.all()
     )
     Role.objects.filter(kind="district_officer").update(district=pac_nam)
+    _check_now(schema_editor)
 
 
 def units_in_time_undone(apps, schema_editor):
@@ -55,7 +63,10 @@ def units_in_time_undone(apps, schema_editor):
         created.update(reorganization.changes.get("created", {}).get("commune", []))
         ended.update(reorganization.changes.get("ended", {}).get("commune", []))
     for name, key in (("BranchInCommune", "branch"), ("VillageInCommune", "village")):
-        periods = apps.get_model("branches", name).objects.order_by(key, "valid_from")
+        # A period with no start is the first (PostgreSQL sorts NULL last unless told).
+        periods = apps.get_model("branches", name).objects.order_by(
+            key, models.F("valid_from").asc(nulls_first=True)
+        )
         first = {}
         for period in periods:
             first.setdefault(getattr(period, f"{key}_id"), period.commune_id)
@@ -82,6 +93,7 @@ def units_in_time_undone(apps, schema_editor):
             model.objects.filter(pk=unit.pk).update(valid_to=unit.valid_to + ONE_DAY)
     for name in ("District", "Province"):
         apps.get_model("branches", name).objects.all().delete()
+    _check_now(schema_editor)
 
 
 class Migration(migrations.Migration):

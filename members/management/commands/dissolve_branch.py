@@ -36,7 +36,10 @@ class Command(BaseCommand):
             on = datetime.date.fromisoformat(date)
         except ValueError as exc:
             raise CommandError(f"--date must be YYYY-MM-DD, not {date!r}.") from exc
-        branch = Branch.objects.filter(code=branch_code).first()
+        # The branch that bore the code on the date (else the last one that bore it).
+        branch = Branch.objects.by_code(branch_code, on) or (
+            Branch.objects.filter(code=branch_code).order_by("-founded_on", "-pk").first()
+        )
         if branch is None:
             raise CommandError(f"No branch has the code {branch_code!r}.")
         if branch.is_dissolved:
@@ -44,7 +47,7 @@ class Command(BaseCommand):
                 f"Branch {branch.code} ({branch.name}) is already dissolved "
                 f"({branch.dissolved_on:%d/%m/%Y}, {branch.dissolution_decision})."
             )
-        assignments = self._assignments(assign)
+        assignments = self._assignments(assign, on)
         rows = branch_dissolution_plan(branch=branch, assignments=assignments, on=on)
         unplaced = []
         for row in rows:
@@ -66,14 +69,14 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Branch {branch.code} dissolved on {on:%d/%m/%Y}: {batch.moves.count()} member(s) moved.")
 
-    def _assignments(self, pairs: list[str]) -> dict:
+    def _assignments(self, pairs: list[str], on: datetime.date) -> dict:
         wanted = {}
         for pair in pairs:
             citizen_id, sep, code = pair.partition("=")
             if not sep or not citizen_id or not code:
                 raise CommandError(f"--assign takes CITIZEN_ID=BRANCH_CODE, not {pair!r}.")
             wanted[citizen_id.strip()] = code.strip()
-        branches = {b.code: b for b in Branch.objects.filter(code__in=wanted.values())}
+        branches = {b.code: b for b in Branch.objects.active_on(on).filter(code__in=wanted.values())}
         missing = sorted(set(wanted.values()) - set(branches))
         if missing:
             raise CommandError(f"Unknown branch code(s) in --assign: {', '.join(missing)}.")

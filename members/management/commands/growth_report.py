@@ -2,7 +2,10 @@
 per commune as CSV, for the district's yearly report. Cells that a spreadsheet
 would run as formulas are neutralised (pacnam.csv_writer)."""
 
+import datetime
+
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
 
 from branches.models import Commune
 from members.selectors.growth import REPORT_COLUMNS, growth_rows
@@ -17,7 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--commune", help="official commune code (5 digits)")
 
     def handle(self, *args, year, commune=None, **options):
-        communes = Commune.objects.order_by("code")
+        # The communes of that year (a merger ends some and begins others).
+        communes = Commune.objects.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=datetime.date(year, 12, 31)),
+            Q(valid_to__isnull=True) | Q(valid_to__gte=datetime.date(year, 1, 1)),
+        ).order_by("code", "valid_from")
         if commune:
             communes = communes.filter(code=commune)
             if not communes.exists():
