@@ -167,21 +167,8 @@ class AuditEntry(AppendOnlyModel):
         """The unkeyed SHA-256 of the entries written before the log was keyed.
         Anyone can recompute it: those entries are protected by the keyed seal
         entry that `audit_verify --reseal` writes after them (docs/audit.md)."""
-        fields = {
-            "seq": self.seq,
-            "at": _utc_text(self.at),
-            "actor": self.actor_id,
-            "actor_name": self.actor_name,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "object_repr": self.object_repr,
-            "description": self.description,
-            "before": self.before,
-            "after": self.after,
-            "items": self.items,
-            "prev_hash": self.prev_hash,
-        }
+        # The fields the old hash covered: the seal's, without the id, the key and the links.
+        fields = {k: v for k, v in self.sealed_fields(()).items() if k not in ("id", "key_id", "links")}
         return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
 
     # --- For the pages (pacnam/_audit.html) ---

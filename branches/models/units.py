@@ -36,6 +36,16 @@ def _validity_in_order(prefix: str) -> models.CheckConstraint:
     )
 
 
+def _one_period_at_a_time(unit: str) -> list:
+    """A village's or a branch's periods in its communes: in order, at most one
+    open, no two beginning on the same day (overlaps are the services' to refuse)."""
+    return [
+        _validity_in_order(f"{unit}_commune"),
+        models.UniqueConstraint(fields=[unit], condition=Q(valid_to__isnull=True), name=f"{unit}_commune_open_once"),
+        models.UniqueConstraint(fields=[unit, "valid_from"], name=f"{unit}_commune_starts_once"),
+    ]
+
+
 def valid_on_q(date: datetime.date, prefix: str = "") -> tuple[Q, Q]:
     """Valid on `date`: started on or before it (or always), not ended before it.
     `prefix` reaches a related unit's dates ("commune_periods__")."""
@@ -345,13 +355,7 @@ class VillageInCommune(Validity):
         verbose_name = _("village's commune")
         verbose_name_plural = _("villages' communes")
         ordering = ["village", "valid_from"]
-        constraints = [
-            _validity_in_order("village_commune"),
-            models.UniqueConstraint(
-                fields=["village"], condition=Q(valid_to__isnull=True), name="village_commune_open_once"
-            ),
-            models.UniqueConstraint(fields=["village", "valid_from"], name="village_commune_starts_once"),
-        ]
+        constraints = _one_period_at_a_time("village")
         indexes = [models.Index(fields=["commune", "valid_from"], name="village_commune_dates")]
 
     def __str__(self) -> str:
@@ -515,13 +519,7 @@ class BranchInCommune(Validity):
         verbose_name = _("branch's commune")
         verbose_name_plural = _("branches' communes")
         ordering = ["branch", "valid_from"]
-        constraints = [
-            _validity_in_order("branch_commune"),
-            models.UniqueConstraint(
-                fields=["branch"], condition=Q(valid_to__isnull=True), name="branch_commune_open_once"
-            ),
-            models.UniqueConstraint(fields=["branch", "valid_from"], name="branch_commune_starts_once"),
-        ]
+        constraints = _one_period_at_a_time("branch")
         indexes = [models.Index(fields=["commune", "valid_from"], name="branch_commune_dates")]
 
     def __str__(self) -> str:
