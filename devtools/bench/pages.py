@@ -1,5 +1,10 @@
 """The pages the benchmark measures, for whom, and the floor of each: the best
 single hand-written SQL query for the same rows.
+
+Every page is measured as each role that uses it (issue 14): the officer who
+sees the whole province, the secretary of the target commune and the
+secretary of the target branch; the Django admin's pages as an administrator.
+The floor is measured once, for the officer's rows.
 """
 
 from __future__ import annotations
@@ -16,8 +21,14 @@ from django.db import connection
 from branches.models import Branch, BranchKind, Province, Role, RoleKind
 from meetings.models import Meeting
 from members.models import Member, MemberStatus
+from pacnam.second_factor import STATE_KEY, VERIFIED
 
-OFFICER = "bench-district"
+# The roles, as results.json's `role` field names them.
+OFFICER = "district officer"
+COMMUNE_SECRETARY = "commune secretary"
+BRANCH_SECRETARY = "branch secretary"
+ADMINISTRATOR = "administrator"
+ROLES = (OFFICER, COMMUNE_SECRETARY, BRANCH_SECRETARY)
 
 
 @dataclass
@@ -27,6 +38,8 @@ class Page:
     floor_sql: str
     floor_params: list = field(default_factory=list)
     streaming: bool = False
+    # Who uses the page: it is measured as each of them.
+    roles: tuple[str, ...] = ROLES
 
 
 @dataclass
@@ -48,17 +61,45 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def officer():
-    """The district officer the pages are measured as (created once per database)."""
+def _user(username: str, *, superuser: bool = False, **role):
+    """A bench user (created once per database) with one open role."""
     User = get_user_model()
-    user, created = User.objects.get_or_create(username=OFFICER)
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"is_superuser": superuser, "is_staff": superuser}
+    )
     if created:
         user.set_unusable_password()
         user.save()
-        # The synthetic registry is one province's: its officer sees all of it.
-        province = Province.objects.order_by("pk").first()
-        Role.objects.create(user=user, kind=RoleKind.PROVINCE_OFFICER, province=province)
+    if role:
+        # Its unit is the targets' of this database (they move as rows are added).
+        Role.objects.update_or_create(user=user, valid_to=None, defaults=role)
     return user
+
+
+def officer():
+    """The officer the pages are measured as: the synthetic registry is one
+    province's, and its officer sees all of it."""
+    province = Province.objects.order_by("pk").first()
+    return _user("bench-district", kind=RoleKind.PROVINCE_OFFICER, province=province)
+
+
+def user_for(role: str, t: Targets):
+    if role == OFFICER:
+        return officer()
+    if role == COMMUNE_SECRETARY:
+        return _user("bench-commune", kind=RoleKind.COMMUNE_SECRETARY, commune_id=t.commune_id)
+    if role == BRANCH_SECRETARY:
+        return _user("bench-branch", kind=RoleKind.BRANCH_SECRETARY, branch_id=t.branch_id)
+    return _user("bench-admin", superuser=True)
+
+
+def signed_in(client, user) -> None:
+    """Logged in, and past the second factor as after a real sign-in (officers and
+    administrators need one when DEBUG is off)."""
+    client.force_login(user)
+    session = client.session
+    session[STATE_KEY] = VERIFIED
+    session.save()
 
 
 def pick_targets() -> Targets:
@@ -123,7 +164,7 @@ def pages(t: Targets, today: datetime.date) -> list[Page]:
     """Each page and its floor: one hand-written query returning the rows the page shows."""
     result = [
         Page(
-            "district dashboard",
+            "dashboard",
             "/",
             # The figures of the tiles, in one statement.
             """
@@ -149,6 +190,7 @@ def pages(t: Targets, today: datetime.date) -> list[Page]:
             ORDER BY b.dissolved_on, b.kind, b.name
             """,
             [t.commune_id],
+            roles=(OFFICER, COMMUNE_SECRETARY),
         ),
         Page(
             "branch roster",
@@ -225,6 +267,43 @@ def pages(t: Targets, today: datetime.date) -> list[Page]:
                 """,
                 [t.commune_id],
                 streaming=True,
+                roles=(OFFICER, COMMUNE_SECRETARY),
             )
         )
-    return result
+    return result + admin_pages(t)
+
+
+def admin_pages(t: Targets) -> list[Page]:
+    """The Django admin's pages that administrators use every day, at the registry's size."""
+    return [
+        Page(
+            "admin: member list",
+            "/admin/members/member/",
+            MEMBER_LIST_SQL.format(where="true"),
+            roles=(ADMINISTRATOR,),
+        ),
+        Page(
+            "admin: member search",
+            "/admin/members/member/?" + urllib.parse.urlencode({"q": t.search}),
+            MEMBER_LIST_SQL.format(where=_name_match()),
+            [f"%{t.search}%"],
+            roles=(ADMINISTRATOR,),
+        ),
+        Page(
+            "admin: member change form",
+            f"/admin/members/member/{t.member_id}/change/",
+            "SELECT * FROM members_membership WHERE member_id = %s ORDER BY started_on",
+            [t.member_id],
+            roles=(ADMINISTRATOR,),
+        ),
+        Page(
+            "admin: branch change form",
+            f"/admin/branches/branch/{t.branch_id}/change/",
+            """
+            SELECT s.*, m.full_name FROM members_membership s JOIN members_member m ON m.id = s.member_id
+            WHERE s.branch_id = %s AND s.ended_on IS NULL ORDER BY m.folded_name
+            """,
+            [t.branch_id],
+            roles=(ADMINISTRATOR,),
+        ),
+    ]

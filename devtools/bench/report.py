@@ -22,6 +22,7 @@ from .measure import (
     measure_gunicorn,
     measure_pages,
 )
+from .pages import ADMINISTRATOR, OFFICER, ROLES
 
 # --- The machine and the report ---------------------------------------------
 
@@ -56,6 +57,74 @@ def machine() -> dict:
     }
 
 
+def _cell(p: dict, size: str = "") -> str:
+    return f"{p['p50_ms' + size]} / {p['p95_ms' + size]}" if p.get("p50_ms" + size) is not None else "–"
+
+
+def _role_tables(results: dict, small: int, large: int) -> list[str]:
+    """The issue's table (each page's p50 / p95 at the large size, one column per
+    role), then each role's own table at both sizes, then the admin's."""
+    rows = results["pages"]
+    roles = [r for r in ROLES if any(p.get("role") == r for p in rows)]
+    by_page: dict[str, dict[str, dict]] = {}
+    for p in rows:
+        by_page.setdefault(p["name"], {})[p.get("role", OFFICER)] = p
+    lines = [
+        f"## Every role at {large:,} members (p50 / p95, ms)",
+        "",
+        "| page | " + " | ".join(roles) + " |",
+        "|---|" + "---|" * len(roles),
+    ]
+    for name, per_role in by_page.items():
+        if ADMINISTRATOR in per_role:
+            continue
+        cells = [_cell(per_role[r]) if r in per_role else "–" for r in roles]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for role in [*roles, ADMINISTRATOR]:
+        mine = [p for p in rows if p.get("role", OFFICER) == role]
+        if not mine:
+            continue
+        title = "The Django admin, as an administrator" if role == ADMINISTRATOR else f"As a {role}"
+        lines += [
+            f"### {title}",
+            "",
+            f"| page | queries at {small:,} | queries at {large:,} | p50 / p95 ms at {small:,} "
+            f"| p50 / p95 ms at {large:,} | floor ms | p50 / floor |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for p in mine:
+            floor = p.get("floor_ms")
+            ratio = f"{p['p50_ms'] / floor:.1f}" if floor else "–"
+            lines.append(
+                f"| {p['name']} | {p['queries_small']} | {p['queries_large']} | {_cell(p, '_small')} | "
+                f"{_cell(p)} | {floor if floor else '–'} | {ratio} |"
+            )
+        lines.append("")
+    return lines
+
+
+def _national(n: dict) -> list[str]:
+    """The one run at the national party's size (`bench --national`)."""
+    m = n["machine"]
+    lines = [
+        f"## At {n['members']:,} members, the national party's size",
+        "",
+        f"Measured once by `manage.py bench --national {n['members']}` on {m['date']} ({m['database']}, "
+        f"load average {', '.join(str(x) for x in m['load_average'])} when it started). "
+        f"Generating the data took {n['generation']['seconds']} s ({n['generation']['rows']:,} rows).",
+        "",
+        "| page | role | queries | p50 ms | p95 ms | floor ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in n["pages"]:
+        lines.append(
+            f"| {p['name']} | {p['role']} | {p['queries']} | {p['p50_ms']} | {p['p95_ms']} | "
+            f"{p['floor_ms'] if p.get('floor_ms') else '–'} |"
+        )
+    return [*lines, ""]
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     small, large = results["sizes"]
@@ -69,20 +138,17 @@ def markdown(results: dict) -> str:
         "",
         f"Synthetic registries of {small:,} and {large:,} members "
         "(`manage.py generate_synthetic`, seed 1). Server time is measured in-process with "
-        "Django's test client logged in as a district officer, warm, "
-        f"{results['runs']} requests per page after {results['warmup']} warm-up requests; "
-        "the floor is the median time of the best single hand-written SQL query returning the "
-        f"rows the page shows (at {large:,} members).",
+        "Django's test client, warm, signed in as each role that uses the page: the officer "
+        "of the whole province, the secretary of one commune, the secretary of one of its "
+        "branches, and an administrator for the Django admin's pages; "
+        f"{results['runs']} requests per page after {results['warmup']} warm-up requests. "
+        "The floor is the median time of the best single hand-written SQL query returning the "
+        f"rows the page shows to the first role listed (at {large:,} members).",
         "",
-        f"| page | queries at {small:,} | queries at {large:,} | p50 ms | p95 ms | floor ms | p50 / floor |",
-        "|---|---|---|---|---|---|---|",
+        *_role_tables(results, small, large),
     ]
-    for p in results["pages"]:
-        ratio = f"{p['p50_ms'] / p['floor_ms']:.1f}" if p["floor_ms"] else "–"
-        lines.append(
-            f"| {p['name']} | {p['queries_small']} | {p['queries_large']} | {p['p50_ms']} | "
-            f"{p['p95_ms']} | {p['floor_ms']} | {ratio} |"
-        )
+    if results.get("national"):
+        lines += _national(results["national"])
     lines.append("")
     generation = results.get("generation", {})
     if generation:
@@ -117,6 +183,8 @@ def markdown(results: dict) -> str:
             f"requests per second (latency p50 {g['latency_p50_ms']} ms, p95 "
             f"{g['latency_p95_ms']} ms, {g['failures']} failures)."
         )
+    # Measured by another command (manage.py bench_import), kept across bench runs.
+    other += results.get("kept_measurements", [])
     if other:
         lines += ["## Other measurements", "", *other, ""]
     notes = results.get("notes")
@@ -126,12 +194,14 @@ def markdown(results: dict) -> str:
 
 
 def combine(small: dict, large: dict) -> list[dict]:
-    by_name = {p["name"]: p for p in small["pages"]}
+    """One row per page and role, with both sizes."""
+    by_key = {(p["name"], p.get("role")): p for p in small["pages"]}
     combined = []
     for p in large["pages"]:
-        s = by_name.get(p["name"], {})
+        s = by_key.get((p["name"], p.get("role")), {})
         combined.append({
             "name": p["name"],
+            "role": p.get("role"),
             "queries_small": s.get("queries"),
             "queries_large": p["queries"],
             "p50_ms": p["p50_ms"],
@@ -140,13 +210,22 @@ def combine(small: dict, large: dict) -> list[dict]:
             "p50_ms_small": s.get("p50_ms"),
             "p95_ms_small": s.get("p95_ms"),
             "floor_ms_small": s.get("floor_ms"),
+            "bytes": p.get("bytes"),
             "url": p["url"],
         })
     return combined
 
 
 def explains(large: dict) -> list[dict]:
-    return [{"name": p["name"], "queries": p.get("explain", [])} for p in large["pages"]]
+    """Each role's two slowest queries over all the pages it uses."""
+    by_role: dict[str, list[dict]] = {}
+    for p in large["pages"]:
+        for q in p.get("explain", []):
+            by_role.setdefault(p.get("role") or OFFICER, []).append({**q, "page": p["name"]})
+    return [
+        {"role": role, "queries": sorted(queries, key=lambda q: q["ms"], reverse=True)[:2]}
+        for role, queries in by_role.items()
+    ]
 
 
 def run_size(
@@ -182,16 +261,17 @@ def run_size(
 
 def explain_markdown(results: dict) -> str:
     lines = [
-        "# EXPLAIN (ANALYZE) of each page's slowest queries",
+        "# EXPLAIN (ANALYZE) of each role's two slowest queries",
         "",
         f"At {results['sizes'][1]:,} members, written by `make bench` with "
         "docs/benchmarks.md. Times are those of the measured request.",
         "",
     ]
-    for page in results.get("explain", []):
-        lines += [f"## {page['name']}", ""]
-        for q in page["queries"]:
-            lines += [f"{q['ms']} ms:", "", "```sql", q["sql"], "```", "", "```", q["plan"] or "-", "```", ""]
+    for role in results.get("explain", []):
+        lines += [f"## {role['role']}", ""]
+        for q in role["queries"]:
+            lines += [f"{q['page']}, {q['ms']} ms:", "", "```sql", q["sql"], "```", "",
+                      "```", q["plan"] or "-", "```", ""]
     return "\n".join(lines)
 
 
