@@ -159,6 +159,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # JIT off: this is an OLTP registry whose queries read a few hundred rows from
+    # indexes; JIT only ever fired on plans gone wrong, and then cost more than the
+    # query (a commune's totals at 1M members: 774 ms with JIT, 491 ms of it
+    # compiling, 215 ms without; docs/benchmarks.md). JIT_ON=1 brings it back.
+    if not env.bool("JIT_ON", default=False):
+        DATABASES["default"].setdefault("OPTIONS", {})
+        DATABASES["default"]["OPTIONS"]["options"] = (
+            DATABASES["default"]["OPTIONS"].get("options", "") + " -c jit=off"
+        ).strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
