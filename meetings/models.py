@@ -142,6 +142,14 @@ class Meeting(models.Model):
                 condition=Q(kind="regular", status__in=["held", "adopted"]),
                 name="meeting_regular_held",
             ),
+            # Meetings that took place, of every kind, by date: the dashboard's
+            # "latest month with meetings" (a backward walk) and its meetings per
+            # month (an index-only count) for a whole province (issue 14).
+            models.Index(
+                fields=["date", "branch"],
+                condition=Q(status__in=["held", "adopted"]),
+                name="meeting_took_place",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from branches.access import scope_for
+from branches.access import ALL, COMMUNE, Scope, scope_for
 from branches.models import Branch
 from meetings import services
 from meetings.models import Meeting, MeetingKind
@@ -161,10 +161,13 @@ def test_the_first_branches_without_a_meeting_come_with_how_many_there_are(world
 def test_meetings_per_month_in_one_query(world, may):
     held_meeting(world, world.branch, D(2019, 3, 8), {world.member: "present"})
     with CaptureQueriesContext(connection) as queries:
-        series = meetings_per_month(Branch.objects.all(), D(2019, 5, 20), months=3)
+        series = meetings_per_month(Scope(level=ALL), D(2019, 5, 20), months=3)
     assert len(queries) == 1
     # March: 1; April: none; May: the regular and the thematic (the planned one does not count).
     assert series == [(D(2019, 3, 1), 1), (D(2019, 4, 1), 0), (D(2019, 5, 1), 2)]
+    # The other commune's secretary sees none of them.
+    other = Scope(level=COMMUNE, commune_id=world.other_commune.pk)
+    assert [n for _m, n in meetings_per_month(other, D(2019, 5, 20), months=3)] == [0, 0, 0]
 
 
 def test_branch_recent_meetings(world, may):

@@ -53,8 +53,9 @@ class TransferQuerySet(models.QuerySet):
         """Transfers the scope sees: either end in one of its branches."""
         if scope.sees_all:
             return self
-        branches = scope.branches()
-        return self.filter(Q(from_branch__in=branches) | Q(to_branch__in=branches))
+        # Values, not a subquery: PostgreSQL then ORs the two branch indexes (issue 14).
+        ids = sorted(scope.branch_ids)
+        return self.filter(Q(from_branch_id__in=ids) | Q(to_branch_id__in=ids))
 
 
 class Transfer(models.Model):

@@ -8,8 +8,7 @@ cached, so a figure is never stale after a change.
 import datetime
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Exists, F, OuterRef, Q, Window
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,20 +23,26 @@ AGE_BANDS = [(18, 30), (31, 45), (46, 60), (61, 75), (76, 120)]
 
 
 def member_totals(scope: Scope) -> dict:
-    """The tiles' figures. For the whole district on PostgreSQL they are the sums of
-    the per-branch tallies that triggers keep in the same transaction as every
-    change (members migration 0005): one small scan instead of counting every
-    member, and never stale. A commune or a branch is counted directly (a few
-    hundred rows through the branch index), as is everything on SQLite."""
-    if scope.sees_all and connection.vendor == "postgresql":
+    """The tiles' figures: the members of the scope's branches (a member temporarily
+    attached elsewhere is counted in their own branch, once). On PostgreSQL they are
+    the sums of the per-branch tallies that triggers keep in the same transaction as
+    every change (members migration 0005), for a province as for a commune or a
+    branch: a small read whatever the number of members, and never stale. SQLite
+    counts the members."""
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT coalesce(sum(members), 0), coalesce(sum(full_members), 0), "
+            "coalesce(sum(cadres), 0) FROM members_branch_tally"
+        )
+        params = []
+        if not scope.sees_all:
+            sql += " WHERE branch_id = ANY(%s)"
+            params = [sorted(scope.branch_ids)]
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT coalesce(sum(members), 0), coalesce(sum(full_members), 0), "
-                "coalesce(sum(cadres), 0) FROM members_branch_tally"
-            )
+            cursor.execute(sql, params)
             total, full, cadres = cursor.fetchone()
         return {"total": total, "full": full, "probationary": total - full, "cadres": cadres}
-    members = Member.objects.visible_to(scope).current()
+    members = scope.by_branch(Member.objects.current())
     return members.aggregate(
         total=Count("pk"),
         full=Count("pk", filter=Q(full_on__isnull=False)),
@@ -149,23 +154,40 @@ def commune_table(scope: Scope, month_first: datetime.date, month_last: datetime
     """One line per commune of the scope valid at the end of the month: its current
     members, its active branches, and how many of them held no regular meeting in
     the month; sorted by `sort` ("members", "-members", ...), at most
-    COMMUNE_TABLE_LIMIT lines, and how many communes there are. Three queries."""
+    COMMUNE_TABLE_LIMIT lines, and how many communes there are. Three queries.
+
+    Sorted by name (the default), the figures are counted for the lines shown
+    only; sorted by a figure, for every commune (a province has thousands)."""
+    key = sort.lstrip("-")
+    key = key if key in COMMUNE_SORTS else "name"
+    reverse = sort.startswith("-")
     communes = {
         c.pk: {"commune": c, "members": 0, "branches": 0, "missed": 0}
         for c in scope.communes().valid_on(month_last).order_by("code")
     }
+    if key == "name":
+        rows = sorted(communes.values(), key=lambda r: r["commune"].name, reverse=reverse)[:COMMUNE_TABLE_LIMIT]
+        _count_figures({r["commune"].pk: r for r in rows}, month_first, month_last)
+        return rows, len(communes)
+    _count_figures(communes, month_first, month_last)
+    rows = sorted(communes.values(), key=lambda r: (r[key], r["commune"].name), reverse=reverse)
+    return rows[:COMMUNE_TABLE_LIMIT], len(rows)
+
+
+def _count_figures(communes: dict[int, dict], month_first: datetime.date, month_last: datetime.date) -> None:
+    """Fill in each commune's line: members, active branches, branches without a
+    regular meeting in the month. Two queries."""
     if connection.vendor == "postgresql":
-        # The per-branch tallies the triggers keep (members migration 0005), summed.
-        members = (
-            Branch.objects.filter(commune_id__in=list(communes))
-            .annotate(n=RawSQL(
-                "SELECT coalesce(sum(t.members), 0) FROM members_branch_tally t WHERE t.branch_id = branches_branch.id",
-                [],
-            ))
-            .values_list("commune_id")
-            .annotate(total=Sum("n"))
-            .values_list("commune_id", "total")
-        )
+        # The per-branch tallies the triggers keep (members migration 0005), summed
+        # per commune.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT b.commune_id, coalesce(sum(t.members), 0) FROM members_branch_tally t "
+                "JOIN branches_branch b ON b.id = t.branch_id WHERE b.commune_id = ANY(%s) "
+                "GROUP BY b.commune_id",
+                [list(communes)],
+            )
+            members = cursor.fetchall()
     else:
         members = (
             Member.objects.current().filter(branch__commune_id__in=list(communes))
@@ -182,11 +204,4 @@ def commune_table(scope: Scope, month_first: datetime.date, month_last: datetime
     )
     for row in branches:
         communes[row["commune_id"]].update(branches=row["n"], missed=row["missed"])
-    key = sort.lstrip("-")
-    key = key if key in COMMUNE_SORTS else "name"
-    rows = sorted(
-        communes.values(),
-        key=(lambda r: r["commune"].name) if key == "name" else (lambda r: (r[key], r["commune"].name)),
-        reverse=sort.startswith("-"),
-    )
-    return rows[:COMMUNE_TABLE_LIMIT], len(rows)
+

@@ -45,7 +45,7 @@ def _month(request: HttpRequest, scope, today: datetime.date) -> datetime.date:
     if asked is not None:
         return min(asked, this_month)
     latest = (
-        Meeting.objects.filter(branch__in=scope.branches(), status__in=TOOK_PLACE, date__lt=this_month)
+        scope.by_branch(Meeting.objects.filter(status__in=TOOK_PLACE, date__lt=this_month))
         .aggregate(latest=Max("date"))["latest"]
     )
     return latest.replace(day=1) if latest else add_months(this_month, -1)
@@ -58,7 +58,7 @@ def dashboard_extras(scope, today, month: datetime.date) -> dict:
         scope.branches().active(), month.year, month.month, limit=NO_MEETING_LIST_LIMIT
     )
     (_month_then, held_in_month), (_next, held_next_month) = meetings_per_month(
-        scope.branches(), add_months(month, 1), 2
+        scope, add_months(month, 1), 2
     )
     return {
         # Named for the default: the latest month that has ended, and the month after it.
@@ -153,7 +153,7 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
         svg = charts.line(_("Cadres moved to village branches"), rows)
     elif name == "meetings":
         end = _month(request, scope, today)
-        rows = [(m.strftime("%m/%Y"), n) for m, n in meetings_per_month(scope.branches(), add_months(end, 1), 12)]
+        rows = [(m.strftime("%m/%Y"), n) for m, n in meetings_per_month(scope, add_months(end, 1), 12)]
         svg = charts.bar(_("Meetings held per month"), rows)
     else:
         raise Http404
