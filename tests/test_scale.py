@@ -6,11 +6,12 @@ import json
 import pytest
 from django.db import connection
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from branches.access import scope_for
 from branches.models import BranchKind
 from devtools import bench
-from members.models import Member, MemberStatus
+from members.models import Member, Membership, MemberStatus
 from members.services.members import member_leave, membership_move
 from overview.selectors import dashboard as stats
 from pacnam import forms as pacnam_forms
@@ -334,3 +335,23 @@ def test_jit_is_off_for_the_registrys_connections():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_the_scopes_members_are_its_branches_and_those_attached_to_them_for_now(world):
+    # Issue 14: the two sets are read apart and joined by a UNION of ids, so that
+    # each is one index range; no OR across tables in the SQL.
+    today = timezone.localdate()
+    attached = Membership.objects.create(
+        member=world.other_member, branch=world.branch, kind="temporary",
+        started_on=today - datetime.timedelta(days=30), ended_on=today + datetime.timedelta(days=30),
+    )
+    secretary, branch_secretary = scope_for(world.secretary), scope_for(world.branch_secretary)
+    assert set(Member.objects.visible_to(secretary)) == {world.member, world.cadre, world.other_member}
+    assert set(Member.objects.visible_to(branch_secretary)) == {world.member, world.other_member}
+    assert set(Member.objects.visible_to(scope_for(world.outsider))) == {world.other_member}
+    sql = str(Member.objects.visible_to(secretary).query).upper()
+    assert "UNION" in sql and " OR " not in sql
+    # The attachment over, the member is their own commune's only.
+    Membership.objects.filter(pk=attached.pk).update(ended_on=today)
+    assert set(Member.objects.visible_to(scope_for(world.branch_secretary))) == {world.member}
+    assert set(Member.objects.visible_to(scope_for(world.secretary))) == {world.member, world.cadre}
