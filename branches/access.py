@@ -96,7 +96,10 @@ class Scope:
             return qs.filter(pk=self.branch_id)
         if self.level == NONE:
             return qs.none()
-        return qs.filter(pk__in=sorted(self.branch_ids))
+        return qs.filter(pk__in=self._branch_periods().values("branch_id"))
+
+    def _branch_periods(self) -> QuerySet:
+        return BranchInCommune.objects.filter(commune__in=self.communes())
 
     def by_branch(self, qs: QuerySet, field: str = "branch") -> QuerySet:
         """`qs` (rows with a branch `field`) narrowed to the scope's branches: not at
@@ -165,8 +168,7 @@ class Scope:
             return frozenset([self.branch_id])
         if self.level == NONE:
             return frozenset()
-        periods = BranchInCommune.objects.filter(commune__in=self.communes())
-        return frozenset(periods.values_list("branch_id", flat=True))
+        return frozenset(self._branch_periods().values_list("branch_id", flat=True))
 
     def sees_branch(self, branch_id: int | None) -> bool:
         """Whether the branch's page opens for the user (as sees_commune)."""

@@ -341,8 +341,8 @@ def test_form_pages_have_a_fixed_number_of_queries(world, login, django_assert_n
         # 7 branches offered (with commune), 8 villages offered (with commune).
         with django_assert_num_queries(BASE + 2):
             assert client.get(create_url).status_code == 200
-        # 7 the member with branch and commune.
-        with django_assert_num_queries(BASE + 1):
+        # The scope's branch ids (issue 14), the member with branch and commune.
+        with django_assert_num_queries(BASE + 2):
             assert client.get(recognize_url).status_code == 200
         _grow(world, 3)
         make_branch(world.commune, name="Chi bộ thôn Mới")  # one more branch and village offered
