@@ -1,6 +1,6 @@
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Prefetch
 from django.utils import timezone

@@ -9,7 +9,12 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from branches.admin import BranchAdmin, commune_filter
 from branches.models import Branch
-from pacnam.admin_scale import CappedInlineFormSet, LargeTableAdmin, LoadedAutocompleteInline, year_filter
+from pacnam.admin_scale import (
+    CappedInlineFormSet,
+    LargeTableAdmin,
+    LoadedAutocompleteInline,
+    year_filter,
+)
 from pacnam.versioning import VersionCheckedAdmin
 
 from .forms.members import MEMBER_FIELDS
