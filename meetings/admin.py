@@ -1,13 +1,19 @@
 from django.contrib import admin
 
+from branches.admin import commune_filter
+from pacnam.admin_scale import LargeTableAdmin, LoadedAutocompleteInline, year_filter
+
 from .models import Attendance, Meeting, MeetingAddendum, Task, TaskReview
 
 
-class AttendanceInline(admin.TabularInline):
+class AttendanceInline(LoadedAutocompleteInline, admin.TabularInline):
     model = Attendance
     extra = 0
     autocomplete_fields = ["member"]
     fields = ["member", "standing", "is_full", "temporary", "presence", "reason"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("member")
 
 
 class TaskInline(admin.TabularInline):
@@ -25,11 +31,14 @@ class AddendumInline(admin.TabularInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(admin.ModelAdmin):
+class MeetingAdmin(LargeTableAdmin, admin.ModelAdmin):
     list_display = ["date", "branch", "kind", "status"]
-    list_filter = ["kind", "status", "branch__commune"]
+    # Years in place of date_hierarchy, which reads every meeting's date (SELECT DISTINCT).
+    list_filter = ["kind", "status", commune_filter("branch__commune"), year_filter("date", first_year=2000)]
     search_fields = ["branch__name", "branch__code", "topic"]
-    date_hierarchy = "date"
+    # Newest first on the primary key: the model's order (date) has an index only
+    # after the branch, and sorting every meeting for one page is a scan.
+    ordering = ["-pk"]
     autocomplete_fields = ["branch", "chair", "secretary"]
     list_select_related = ["branch"]
     inlines = [AttendanceInline, TaskInline, AddendumInline]
@@ -42,9 +51,9 @@ class TaskReviewInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(LargeTableAdmin, admin.ModelAdmin):
     list_display = ["description", "meeting", "due_on", "status"]
-    list_filter = ["status", "meeting__branch__commune"]
+    list_filter = ["status", commune_filter("meeting__branch__commune")]
     search_fields = ["description", "household_head", "meeting__branch__name"]
     autocomplete_fields = ["meeting", "assignees", "closed_at", "household_village"]
     list_select_related = ["meeting__branch"]

@@ -1,11 +1,20 @@
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from branches.admin import BranchAdmin
+from branches.admin import BranchAdmin, commune_filter
 from branches.models import Branch
+from pacnam.admin_scale import (
+    CappedInlineFormSet,
+    LargeTableAdmin,
+    LoadedAutocompleteInline,
+    year_filter,
+)
 from pacnam.versioning import VersionCheckedAdmin
 
 from .forms.members import MEMBER_FIELDS
@@ -32,7 +41,22 @@ class SuperuserDeleteOnly:
         return request.user.is_superuser
 
 
-class MemberMembershipInline(SuperuserDeleteOnly, admin.TabularInline):
+class SearchesMembers:
+    """Mixin for the admin of a record about a member: its search is the
+    registry's member search (Member.objects.search: an ID or card-number prefix,
+    or the accent-free name through its trigram index on PostgreSQL), not the
+    admin's UPPER(...) LIKE '%...%' over joined columns, which reads every row."""
+
+    member_path = "member"
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        members = Member.objects.search(search_term).order_by().values("pk")
+        return queryset.filter(**{f"{self.member_path}__in": members}), False
+
+
+class MemberMembershipInline(SuperuserDeleteOnly, LoadedAutocompleteInline, admin.TabularInline):
     model = Membership
     fk_name = "member"
     extra = 0
@@ -40,17 +64,31 @@ class MemberMembershipInline(SuperuserDeleteOnly, admin.TabularInline):
     autocomplete_fields = ["branch"]
     ordering = ["started_on"]
 
+    def get_queryset(self, request):
+        # The row's title (Membership.__str__) and its branch's label read these.
+        return super().get_queryset(request).select_related("member", "branch")
 
-class BranchMembershipInline(SuperuserDeleteOnly, admin.TabularInline):
+
+class BranchMembershipFormSet(CappedInlineFormSet):
+    cap = 50
+
+
+class BranchMembershipInline(SuperuserDeleteOnly, LoadedAutocompleteInline, admin.TabularInline):
+    """The branch's current memberships, the first BranchMembershipFormSet.cap by
+    name: a branch's whole history can run to thousands of rows. All of them,
+    ended ones too, are a link away (BranchWithMembershipsAdmin.all_memberships)."""
+
     model = Membership
     fk_name = "branch"
     extra = 0
+    formset = BranchMembershipFormSet
     fields = ["member", "kind", "started_on", "ended_on", "end_reason"]
     autocomplete_fields = ["member"]
-    ordering = ["-ended_on", "member__folded_name"]
+    ordering = ["member__folded_name", "pk"]
+    verbose_name_plural = _("current memberships")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("member")
+        return super().get_queryset(request).open().select_related("member", "branch")
 
 
 # The branch's admin page lists its memberships: members sits above branches,
@@ -65,14 +103,26 @@ class BranchWithMembershipsAdmin(BranchAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj else []
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "all_memberships"] if obj is not None else fields
+
+    @admin.display(description=_("memberships"))
+    def all_memberships(self, branch):
+        url = reverse("admin:members_membership_changelist") + f"?branch__id__exact={branch.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("All memberships of this branch, ended ones too"))
+
 
 class MemberAddForm(forms.ModelForm):
     """Adding a member in the admin: Member.branch is kept by the services, so the
     first branch is asked here and the save goes through member_create."""
 
+    # An autocomplete, not a select of every active branch (tens of thousands at a
+    # national size); the queryset still refuses a dissolved one.
     branch = forms.ModelChoiceField(
         label=_("branch"),
-        queryset=Branch.objects.active().select_related("commune").order_by("commune__code", "code"),
+        queryset=Branch.objects.active(),
+        widget=AutocompleteSelect(Member._meta.get_field("branch"), admin.site),
         help_text=_("The official branch the member joins."),
     )
     since = forms.DateField(
@@ -97,19 +147,54 @@ class MemberAddForm(forms.ModelForm):
         return cleaned
 
 
+# Viet Nam's 54 ethnic groups (Danh mục các dân tộc Việt Nam), the choices of the
+# ethnicity filter: the admin's own filter read them with SELECT DISTINCT over
+# every member.
+ETHNIC_GROUPS = [
+    "Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "Mông", "Dao", "Gia Rai", "Ê Đê",
+    "Ba Na", "Sán Chay", "Chăm", "Cơ Ho", "Xơ Đăng", "Sán Dìu", "Hrê", "Ra Glai", "Mnông", "Thổ",
+    "Xtiêng", "Khơ Mú", "Bru - Vân Kiều", "Cơ Tu", "Giáy", "Tà Ôi", "Mạ", "Giẻ - Triêng", "Co",
+    "Chơ Ro", "Xinh Mun", "Hà Nhì", "Chu Ru", "Lào", "Kháng", "La Chí", "Phù Lá", "La Hủ", "La Ha",
+    "Pà Thẻn", "Lự", "Ngái", "Chứt", "Lô Lô", "Mảng", "Cơ Lao", "Bố Y", "Cống", "Si La", "Pu Péo",
+    "Rơ Măm", "Brâu", "Ơ Đu",
+]
+
+
+class EthnicityFilter(admin.SimpleListFilter):
+    title = _("ethnicity")
+    parameter_name = "ethnicity"  # the parameter of the filter it replaces
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in ETHNIC_GROUPS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(ethnicity=self.value()) if self.value() else queryset
+
+
 @admin.register(Member)
-class MemberAdmin(SuperuserDeleteOnly, VersionCheckedAdmin, SimpleHistoryAdmin):
+class MemberAdmin(SuperuserDeleteOnly, LargeTableAdmin, VersionCheckedAdmin, SimpleHistoryAdmin):
     list_display = [
         "full_name", "citizen_id", "branch", "status", "is_commune_cadre",
         "admitted_on", "full_on", "card_number",
     ]
     list_select_related = ["branch"]
-    search_fields = ["full_name", "folded_name", "citizen_id", "card_number"]
-    list_filter = ["status", "is_commune_cadre", "gender", "ethnicity", "branch__commune", "branch__kind"]
+    # Shows the search box and lets autocompletes ask this admin; the search
+    # itself is get_search_results.
+    search_fields = ["full_name"]
+    search_help_text = _("A name, with or without accents, or the first digits of a citizen ID or card number.")
+    # Years of admission in place of date_hierarchy (SELECT DISTINCT over the table).
+    list_filter = [
+        "status", "is_commune_cadre", "gender", EthnicityFilter, commune_filter("branch__commune"),
+        "branch__kind", year_filter("admitted_on", first_year=1930),
+    ]
     autocomplete_fields = ["residence_village"]
     readonly_fields = ["branch"]
     inlines = [MemberMembershipInline]
-    date_hierarchy = "admitted_on"
+
+    def get_search_results(self, request, queryset, search_term):
+        """The registry's search (Member.objects.search), here and in every
+        autocomplete of members: on the folded-name index, accent-free."""
+        return queryset.search(search_term), False
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -136,21 +221,27 @@ class MemberAdmin(SuperuserDeleteOnly, VersionCheckedAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SuperuserDeleteOnly, SimpleHistoryAdmin):
+class MembershipAdmin(SuperuserDeleteOnly, SearchesMembers, LargeTableAdmin, SimpleHistoryAdmin):
     list_display = ["member", "branch", "kind", "started_on", "ended_on", "end_reason"]
     list_select_related = ["member", "branch"]
-    list_filter = ["kind", "end_reason", "branch__commune"]
-    search_fields = ["member__full_name", "member__folded_name", "member__citizen_id", "branch__code"]
+    list_filter = ["kind", "end_reason", commune_filter("branch__commune")]
+    search_fields = ["member__full_name"]  # see SearchesMembers
     autocomplete_fields = ["member", "branch"]
+    # Newest first, on the primary key: the model's order (started_on) has no
+    # index of its own, and sorting every membership for one page is a scan.
+    ordering = ["-pk"]
 
 
 # --- Admission, probation, ratings (issue 6) ---
 
 
-class CandidateIntroducerInline(admin.TabularInline):
+class CandidateIntroducerInline(LoadedAutocompleteInline, admin.TabularInline):
     model = CandidateIntroducer
     extra = 0
     autocomplete_fields = ["member"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("member")
 
 
 class CandidateStepRecordInline(admin.TabularInline):
@@ -167,18 +258,20 @@ class CandidateStepRecordInline(admin.TabularInline):
 class CandidateAdmin(SimpleHistoryAdmin):
     list_display = ["full_name", "citizen_id", "branch", "decision_on", "ceremony_on", "withdrawn_on"]
     list_select_related = ["branch"]
-    list_filter = ["branch__commune"]
+    list_filter = [commune_filter("branch__commune")]
     search_fields = ["full_name", "folded_name", "citizen_id"]
     autocomplete_fields = ["branch", "residence_village", "member"]
     inlines = [CandidateIntroducerInline, CandidateStepRecordInline]
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(SimpleHistoryAdmin):
+class EvaluationAdmin(SearchesMembers, LargeTableAdmin, SimpleHistoryAdmin):
+    """One row per member and year: a table that grows like the members."""
+
     list_display = ["year", "branch", "member", "rating", "recorded_by"]
     list_select_related = ["branch", "member", "recorded_by"]
-    list_filter = ["year", "rating", "branch__commune"]
-    search_fields = ["member__full_name", "member__folded_name", "branch__name"]
+    list_filter = [year_filter("year", first_year=2020, parameter="year"), "rating", commune_filter("branch__commune")]
+    search_fields = ["member__full_name"]  # see SearchesMembers
     autocomplete_fields = ["branch", "member"]
     readonly_fields = ["recorded_by", "recorded_at"]
 
@@ -195,15 +288,21 @@ class FullMembershipRecognitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(SearchesMembers, LargeTableAdmin, admin.ModelAdmin):
     """Read-mostly: steps are taken through the services (pages), which check
     who may take them and keep memberships in step."""
 
     list_display = ["__str__", "kind", "scope", "status", "letter_reference", "letter_date", "requested_on"]
     list_select_related = ["member", "from_branch", "to_branch"]
-    list_filter = ["status", "kind", "scope", "letter_year"]
-    search_fields = ["member__full_name", "member__folded_name", "member__citizen_id", "other_organisation"]
-    date_hierarchy = "requested_on"
+    # Years computed, not read with SELECT DISTINCT (letter_year's own filter and
+    # date_hierarchy both did).
+    list_filter = [
+        "status", "kind", "scope", year_filter("letter_year", first_year=2016, parameter="letter_year"),
+        year_filter("requested_on", first_year=2016),
+    ]
+    search_fields = ["member__full_name"]  # see SearchesMembers
+    # Newest first on the primary key: requested_at has no index of its own.
+    ordering = ["-pk"]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -31,3 +31,19 @@ class CappedPaginator(Paginator):
     def capped(self) -> bool:
         """More rows match than were counted."""
         return self._counted > self.cap
+
+
+# The admin's lists count as the registry's own do: exactly up to the cap, then
+# "more than" (templates/admin/pagination.html). 50 pages of the admin's 100 rows.
+ADMIN_COUNT_CAP = 5000
+
+
+class AdminPaginator(CappedPaginator):
+    """CappedPaginator with the signature the admin calls (ModelAdmin.get_paginator
+    passes orphans and allow_empty_first_page by position)."""
+
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True):
+        super().__init__(
+            object_list, per_page, cap=ADMIN_COUNT_CAP,
+            orphans=orphans, allow_empty_first_page=allow_empty_first_page,
+        )
