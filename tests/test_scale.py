@@ -206,7 +206,7 @@ def test_member_filters_stay_small_when_there_are_many_communes_and_branches(wor
 # Each page's queries as each role (issue 14), the same at every size: the test
 # client's (it reads the session and saves it, as in production).
 PAGE_QUERIES = {
-    "dashboard": {"district officer": 24, "commune secretary": 20, "branch secretary": 18},
+    "dashboard": {"district officer": 25, "commune secretary": 20, "branch secretary": 18},
     "commune page": {"district officer": 12, "commune secretary": 11},
     "branch roster": {"district officer": 14, "commune secretary": 14, "branch secretary": 14},
     "member page": {"district officer": 13, "commune secretary": 13, "branch secretary": 13},
@@ -375,3 +375,22 @@ def test_the_scopes_members_are_its_branches_and_those_attached_to_them_for_now(
     Membership.objects.filter(pk=attached.pk).update(ended_on=today)
     assert set(Member.objects.visible_to(scope_for(world.branch_secretary))) == {world.member}
     assert set(Member.objects.visible_to(scope_for(world.secretary))) == {world.member, world.cadre}
+
+
+def test_the_communes_table_counts_the_lines_it_shows_and_all_of_them_for_a_figure_sort(world, login, monkeypatch):
+    # A province has thousands of communes: by name only the lines shown are read.
+    monkeypatch.setattr(stats, "COMMUNE_TABLE_LIMIT", 1)
+    make_member(world.other_branch, name="Người Thứ Hai")
+    client = login(world.district)
+    context = client.get("/").context
+    # Cao Tân before Giáo Hiệu; its two members counted, the total still both communes.
+    assert [(r["commune"], r["members"]) for r in context["communes"]] == [(world.commune, 2)]
+    assert context["communes_total"] == 2
+    assert [(r["commune"], r["members"]) for r in client.get("/?sort=-name").context["communes"]] == [
+        (world.other_commune, 2)
+    ]
+    # Sorted by a figure, every commune is counted to find the first line.
+    make_member(world.other_branch, name="Người Thứ Ba")
+    most = client.get("/?sort=-members").context["communes"]
+    assert [(r["commune"], r["members"], r["branches"]) for r in most] == [(world.other_commune, 3, 1)]
+    assert [r["commune"] for r in client.get("/?sort=members").context["communes"]] == [world.commune]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches.access import Scope
-from branches.models import Branch, BranchKind
+from branches.models import Branch, BranchKind, Commune
 from meetings.selectors import active_in, regular_meetings_in
 from members.models import EndReason, Gender, Member, Membership, MembershipKind
 from pacnam.dates import add_years
@@ -154,24 +154,30 @@ def commune_table(scope: Scope, month_first: datetime.date, month_last: datetime
     """One line per commune of the scope valid at the end of the month: its current
     members, its active branches, and how many of them held no regular meeting in
     the month; sorted by `sort` ("members", "-members", ...), at most
-    COMMUNE_TABLE_LIMIT lines, and how many communes there are. Three queries.
+    COMMUNE_TABLE_LIMIT lines, and how many communes there are. Four queries.
 
-    Sorted by name (the default), the figures are counted for the lines shown
-    only; sorted by a figure, for every commune (a province has thousands)."""
+    A province has thousands of communes: sorted by name (the default), only the
+    lines shown are read and counted; sorted by a figure, every commune's figures
+    are counted from (id, name) pairs, and only the lines shown become objects."""
     key = sort.lstrip("-")
     key = key if key in COMMUNE_SORTS else "name"
     reverse = sort.startswith("-")
-    communes = {
-        c.pk: {"commune": c, "members": 0, "branches": 0, "missed": 0}
-        for c in scope.communes().valid_on(month_last).order_by("code")
-    }
+    communes = scope.communes().valid_on(month_last)
     if key == "name":
-        rows = sorted(communes.values(), key=lambda r: r["commune"].name, reverse=reverse)[:COMMUNE_TABLE_LIMIT]
+        shown = communes.order_by(f"{'-' if reverse else ''}name", "code")[:COMMUNE_TABLE_LIMIT]
+        rows = [{"commune": c, "members": 0, "branches": 0, "missed": 0} for c in shown]
         _count_figures({r["commune"].pk: r for r in rows}, month_first, month_last)
-        return rows, len(communes)
-    _count_figures(communes, month_first, month_last)
-    rows = sorted(communes.values(), key=lambda r: (r[key], r["commune"].name), reverse=reverse)
-    return rows[:COMMUNE_TABLE_LIMIT], len(rows)
+        return rows, communes.count()
+    lines = {
+        pk: {"name": name, "members": 0, "branches": 0, "missed": 0}
+        for pk, name in communes.values_list("pk", "name")
+    }
+    _count_figures(lines, month_first, month_last)
+    ranked = sorted(lines.items(), key=lambda item: (item[1][key], item[1]["name"]), reverse=reverse)
+    ranked = ranked[:COMMUNE_TABLE_LIMIT]
+    objects = Commune.objects.in_bulk([pk for pk, _line in ranked])
+    rows = [{**line, "commune": objects[pk]} for pk, line in ranked]
+    return rows, len(lines)
 
 
 def _count_figures(communes: dict[int, dict], month_first: datetime.date, month_last: datetime.date) -> None:
