@@ -8,6 +8,7 @@ look regular.
 import calendar
 import datetime
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import TruncMonth
 
@@ -77,14 +78,23 @@ def meetings_per_month(
     end = end_month_date.replace(day=1)
     start = add_months(end, -(months - 1))
     last = month_bounds(end.year, end.month)[1]
-    rows = (
-        scope.by_branch(Meeting.objects.filter(status__in=TOOK_PLACE, date__gte=start, date__lte=last))
-        .annotate(month=TruncMonth("date"))
-        .values("month")
-        # count(*): answered from the meeting_took_place index alone.
-        .annotate(n=Count("*"))
-        .order_by()
-    )
+    if scope.sees_all and connection.vendor == "postgresql":
+        # A province's: the monthly tally the triggers keep (meetings 0005).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT month, took_place FROM meetings_month_tally WHERE month BETWEEN %s AND %s",
+                [start, end],
+            )
+            rows = [{"month": month, "n": n} for month, n in cursor.fetchall()]
+    else:
+        rows = (
+            scope.by_branch(Meeting.objects.filter(status__in=TOOK_PLACE, date__gte=start, date__lte=last))
+            .annotate(month=TruncMonth("date"))
+            .values("month")
+            # count(*): answered from the meeting_took_place index alone.
+            .annotate(n=Count("*"))
+            .order_by()
+        )
     counts = {}
     for row in rows:
         month = row["month"]

@@ -176,3 +176,32 @@ def test_branch_recent_meetings(world, may):
     assert recent[0].date == D(2019, 5, 24)
     regular = branch_recent_meetings(world.branch, 5)[1]
     assert (regular.n_present, regular.n_counted) == (5, 7)
+
+
+@pytest.mark.postgres
+def test_a_provinces_meetings_per_month_follow_every_kind_of_change(world):
+    """Issue 14: a province reads its meetings per month from a tally kept by
+    triggers (meetings 0005); after each kind of change it says what a count says."""
+    everything = Scope(level=ALL)
+
+    def tallied():
+        return meetings_per_month(everything, D(2019, 6, 1), months=3)
+
+    def counted():
+        # The commune secretary's scope counts the meetings directly (no tally).
+        return meetings_per_month(scope_for(world.secretary), D(2019, 6, 1), months=3)
+
+    april = held_meeting(world, world.branch, D(2019, 4, 10))
+    planned = held_meeting(world, world.branch2, D(2019, 5, 8), hold=False)
+    assert tallied() == counted() == [(D(2019, 4, 1), 1), (D(2019, 5, 1), 0), (D(2019, 6, 1), 0)]
+    services.meeting_hold(scope=scope_for(world.secretary), meeting=planned)  # planned -> held
+    Meeting.objects.filter(pk=april.pk).update(date=D(2019, 6, 3))  # moved to another month
+    assert tallied() == counted() == [(D(2019, 4, 1), 0), (D(2019, 5, 1), 1), (D(2019, 6, 1), 1)]
+    Meeting.objects.filter(pk=planned.pk).update(status="planned")  # back to planned
+    Meeting.objects.bulk_create([
+        Meeting(branch=world.branch2, date=D(2019, 6, 20), kind="thematic", topic="Chuyên đề", status="held"),
+        Meeting(branch=world.branch, date=D(2019, 6, 21), kind="extraordinary", status="planned"),
+    ])
+    assert tallied() == counted() == [(D(2019, 4, 1), 0), (D(2019, 5, 1), 0), (D(2019, 6, 1), 2)]
+    Meeting.objects.filter(date__month=6, status="held").delete()
+    assert tallied() == counted() == [(D(2019, 4, 1), 0), (D(2019, 5, 1), 0), (D(2019, 6, 1), 0)]
