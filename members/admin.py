@@ -76,16 +76,23 @@ class BranchMembershipFormSet(CappedInlineFormSet):
 class BranchMembershipInline(SuperuserDeleteOnly, LoadedAutocompleteInline, admin.TabularInline):
     """The branch's current memberships, the first BranchMembershipFormSet.cap by
     name: a branch's whole history can run to thousands of rows. All of them,
-    ended ones too, are a link away (BranchWithMembershipsAdmin.all_memberships)."""
+    ended ones too, are a link away (BranchWithMembershipsAdmin.all_memberships).
+
+    Read only: a membership is opened and closed by the services (a move, a
+    transfer, a dissolution), and a correction is made on the member's page or
+    the membership's own. Fifty rows of editable widgets took 200 ms to render."""
 
     model = Membership
     fk_name = "branch"
     extra = 0
     formset = BranchMembershipFormSet
     fields = ["member", "kind", "started_on", "ended_on", "end_reason"]
-    autocomplete_fields = ["member"]
+    readonly_fields = fields
     ordering = ["member__folded_name", "pk"]
     verbose_name_plural = _("current memberships")
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).open().select_related("member", "branch")
