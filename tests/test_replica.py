@@ -73,6 +73,7 @@ def real_replica(db, settings):
     }
     settings.REPLICA_READS = True
     try:
+        resume_replay()  # in case a killed run left it paused
         caught_up(timeout=60)  # the CREATE DATABASE of the session may still be on its way
         yield connection
     finally:
