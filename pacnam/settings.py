@@ -169,6 +169,33 @@ else:
             DATABASES["default"]["OPTIONS"].get("options", "") + " -c jit=off"
         ).strip()
 
+# A PostgreSQL streaming replica (optional): GET pages and exports read from it,
+# everything else uses the primary, and a browser that has just written reads
+# from the primary for REPLICA_STICKY_SECONDS (pacnam.replica says why and how;
+# the README, how several nodes share one primary and its replicas).
+# REPLICA_READS=0 keeps it configured but reads from the primary only.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+REPLICA_STICKY_SECONDS = env.float("REPLICA_STICKY_SECONDS", default=5)
+REPLICA_READS = env.bool("REPLICA_READS", default=True)
+if DATABASE_REPLICA_URL:
+    replica = environ.Env.db_url_config(DATABASE_REPLICA_URL)
+    if replica["ENGINE"] != DATABASES["default"]["ENGINE"] or replica["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL names a PostgreSQL streaming replica of DATABASE_URL: "
+            "both must be postgres:// URLs."
+        )
+    replica.setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    replica["CONN_HEALTH_CHECKS"] = True
+    # The tests make no second test database: the alias reads the primary's test
+    # database, which is what a replica is (tests/test_replica.py points it at the
+    # real replica, where the test database arrives by replication).
+    replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = replica
+    DATABASE_ROUTERS = ["pacnam.replica.ReplicaRouter"]
+    # Before SessionMiddleware: the session is read under the request's rule too.
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+                      "pacnam.replica.ReplicaMiddleware")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -18,3 +18,7 @@ os.environ.setdefault("OTP_REQUIRED", "0")
 # Background tasks run at once, inside the request that enqueues them; the tests that
 # need the real queue (a table and `db_worker`) switch to it themselves.
 os.environ.setdefault("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")
+# With DATABASE_REPLICA_URL set (CI's PostgreSQL step), reads still go to the primary:
+# the tests run inside transactions that a replica (or the mirror alias, another
+# connection) cannot see. tests/test_replica.py turns replica reads on where it means to.
+os.environ.setdefault("REPLICA_READS", "0")
