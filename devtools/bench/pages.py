@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Exists, OuterRef
 
 from branches.models import Branch, BranchKind, Province, Role, RoleKind
 from meetings.models import Meeting
@@ -29,6 +30,8 @@ COMMUNE_SECRETARY = "commune secretary"
 BRANCH_SECRETARY = "branch secretary"
 ADMINISTRATOR = "administrator"
 ROLES = (OFFICER, COMMUNE_SECRETARY, BRANCH_SECRETARY)
+# The search that matches the most names ("Văn", as in half the men's names).
+COMMON_NAME_PART = "van"
 
 
 @dataclass
@@ -106,9 +109,19 @@ def pick_targets() -> Targets:
     """Typical records, chosen the same way at every size: the middle commune, its
     first village branch, that branch's first member by name, and that member's
     name without accents as the search (a person typing a full name)."""
-    branches = Branch.objects.filter(kind=BranchKind.VILLAGE, dissolved_on__isnull=True)
+    branches = Branch.objects.filter(kind=BranchKind.VILLAGE, dissolved_on__isnull=True).order_by("pk")
     count = branches.count()
-    branch = branches.order_by("pk").select_related("commune")[count // 2]
+    middle = branches[count // 2]
+    # The first from the middle on where the common name part finds someone: in a
+    # branch secretary's list an empty page costs a query less, and the table
+    # would show a difference in queries that is the data's, not the size's.
+    common = Member.objects.filter(
+        branch=OuterRef("pk"), folded_name__contains=COMMON_NAME_PART
+    ).exclude(status=MemberStatus.LEFT)
+    branch = (
+        branches.filter(pk__gte=middle.pk).filter(Exists(common)).select_related("commune").first()
+        or Branch.objects.select_related("commune").get(pk=middle.pk)
+    )
     member = (
         Member.objects.filter(branch=branch)
         .exclude(status=MemberStatus.LEFT)
@@ -235,9 +248,9 @@ def pages(t: Targets, today: datetime.date) -> list[Page]:
         ),
         Page(
             "member search, common name part",
-            "/members/?q=van",
+            f"/members/?q={COMMON_NAME_PART}",
             MEMBER_LIST_SQL.format(where=_name_match() + " AND m.status <> 'left'"),
-            ["%van%"],
+            [f"%{COMMON_NAME_PART}%"],
         ),
     ]
     if t.meeting_id is not None:
