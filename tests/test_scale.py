@@ -256,7 +256,7 @@ def test_bench_measures_every_page_as_every_role_with_the_same_queries_at_two_si
         written["pages"][0]
     )
     table = (tmp_path / "docs" / "benchmarks.md").read_text()
-    assert "| branch roster |" in table and "cores" in table and "Measured elsewhere: kept." in table
+    assert "| branch roster |" in table and "cores" in table and "- Measured elsewhere: kept." in table
     assert "### As a commune secretary" in table and "### The Django admin, as an administrator" in table
     explained = (tmp_path / "bench" / "explain.md").read_text()
     assert "## branch secretary" in explained and "## administrator" in explained

@@ -184,7 +184,7 @@ def markdown(results: dict) -> str:
             f"{g['latency_p95_ms']} ms, {g['failures']} failures)."
         )
     # Measured by another command (manage.py bench_import), kept across bench runs.
-    other += results.get("kept_measurements", [])
+    other += [f"- {text}" for text in results.get("kept_measurements", [])]
     if other:
         lines += ["## Other measurements", "", *other, ""]
     notes = results.get("notes")

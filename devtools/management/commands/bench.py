@@ -32,7 +32,13 @@ NOTES = [
     "scope predicate took 774 ms with JIT (491 ms of it compiling) and 215 ms without; the UNION "
     "takes under 1 ms, far below JIT's threshold.",
     "The Django admin counts at most a capped number of rows, has no date hierarchy, searches "
-    "through the registry's folded-name search and caps its inlines (members/admin.py).",
+    "through the registry's folded-name search and caps its inlines (members/admin.py); the "
+    "branch change form lists the branch's current memberships read only.",
+    "The officer's dashboard is the one page that grows between the sizes, because the synthetic "
+    "province grows with them (556 communes and 6,672 branches at 200,000 members, 2,778 and 33,336 "
+    "at 1,000,000): its table of communes and its list of branches without last month's meeting "
+    "look at every commune and branch. Its figures come from tallies; the meetings per month from "
+    "a monthly tally (meetings 0005).",
     "The member lists count at most 5,000 matches (pacnam/pagination.py): beyond that the page "
     "says \"more than 5,000\" and asks for a narrower search, so the unfiltered list and a search "
     "for \"van\" cost the same at any size. Their floor is the first page of rows alone.",
