@@ -38,7 +38,9 @@ NOTES = [
     "province grows with them (556 communes and 6,672 branches at 200,000 members, 2,778 and 33,336 "
     "at 1,000,000): its table of communes and its list of branches without last month's meeting "
     "look at every commune and branch. Its figures come from tallies; the meetings per month from "
-    "a monthly tally (meetings 0005).",
+    "a monthly tally (meetings 0005). At the national size (15,278 communes, 183,336 branches) it "
+    "is over the target; the officer's other pages grow too, because deciding that the officer "
+    "sees every commune reads every commune once per request. A secretary's pages do not grow.",
     "The member lists count at most 5,000 matches (pacnam/pagination.py): beyond that the page "
     "says \"more than 5,000\" and asks for a narrower search, so the unfiltered list and a search "
     "for \"van\" cost the same at any size. Their floor is the first page of rows alone.",
