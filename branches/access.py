@@ -2,7 +2,9 @@
 
 Every view, form, export and service asks the user's `Scope` for its
 querysets, so a record outside one's scope simply is not found: a 404, never
-a hint that it exists. Members and meetings filter through `Scope.branches()`.
+a hint that it exists. The big tables (members, meetings, transfers) filter on
+the scope's branch ids as values (`Scope.branch_ids`, `Scope.by_branch`), the
+others through `Scope.branches()`.
 
 Scopes are in time (issue 13). A user's role is the one valid today. A province
 officer sees the communes that were ever in the province or in a province merged
@@ -161,7 +163,8 @@ class Scope:
     @cached_property
     def branch_ids(self) -> frozenset[int]:
         """The ids of the branches the scope sees (not meant for sees_all), in one
-        query per request. The scoped reads filter on these values rather than on
+        query per request: a Scope lives for one request (scope_for) and is never
+        kept across a change of the units, which would leave these stale. The scoped reads filter on these values rather than on
         a subquery: PostgreSQL then estimates a commune's few hundred members from
         its statistics instead of guessing, and keeps to the indexes (issue 14)."""
         if self.level == BRANCH:

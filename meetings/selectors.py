@@ -17,6 +17,8 @@ from pacnam.dates import add_months
 
 from .models import Meeting, MeetingKind, MeetingStatus, Presence, Standing, Task, TaskStatus
 
+# Also in the monthly tally's triggers (migration 0005) and the partial indexes
+# (models.py): tests/test_meetings_reports.py checks that they agree.
 TOOK_PLACE = (MeetingStatus.HELD, MeetingStatus.ADOPTED)
 
 

@@ -186,8 +186,10 @@ if DATABASE_REPLICA_URL:
         )
     replica.setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
     replica["CONN_HEALTH_CHECKS"] = True
-    # The same session settings as the primary's (JIT off).
-    replica.setdefault("OPTIONS", {}).update(DATABASES["default"].get("OPTIONS", {}))
+    # The same session settings as the primary's (JIT off); the URL's own options
+    # (sslmode, ...) stay.
+    if "options" in DATABASES["default"].get("OPTIONS", {}):
+        replica.setdefault("OPTIONS", {})["options"] = DATABASES["default"]["OPTIONS"]["options"]
     # The tests make no second test database: the alias reads the primary's test
     # database, which is what a replica is (tests/test_replica.py points it at the
     # real replica, where the test database arrives by replication).

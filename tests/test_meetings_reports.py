@@ -205,3 +205,14 @@ def test_a_provinces_meetings_per_month_follow_every_kind_of_change(world):
     assert tallied() == counted() == [(D(2019, 4, 1), 0), (D(2019, 5, 1), 0), (D(2019, 6, 1), 2)]
     Meeting.objects.filter(date__month=6, status="held").delete()
     assert tallied() == counted() == [(D(2019, 4, 1), 0), (D(2019, 5, 1), 0), (D(2019, 6, 1), 0)]
+
+
+def test_the_monthly_tally_counts_the_statuses_the_selectors_count():
+    # The triggers of meetings 0005 hold their own copy of TOOK_PLACE (a migration
+    # must not import the app's code): the two must not drift apart.
+    import importlib
+
+    from meetings.selectors import TOOK_PLACE
+
+    migration = importlib.import_module("meetings.migrations.0005_month_tally")
+    assert migration.TOOK_PLACE == "(" + ", ".join(f"'{status}'" for status in TOOK_PLACE) + ")"

@@ -394,3 +394,19 @@ def test_the_communes_table_counts_the_lines_it_shows_and_all_of_them_for_a_figu
     most = client.get("/?sort=-members").context["communes"]
     assert [(r["commune"], r["members"], r["branches"]) for r in most] == [(world.other_commune, 3, 1)]
     assert [r["commune"] for r in client.get("/?sort=members").context["communes"]] == [world.commune]
+
+
+def test_a_secretarys_tiles_and_charts_count_the_same_members(world):
+    # A member of the other commune temporarily attached to ours is counted once, in
+    # their own branch: the tiles (tallies on PostgreSQL) and the charts agree.
+    today = timezone.localdate()
+    Membership.objects.create(
+        member=world.other_member, branch=world.branch, kind="temporary",
+        started_on=today - datetime.timedelta(days=3), ended_on=today + datetime.timedelta(days=30),
+    )
+    for user, expected in ((world.secretary, 2), (world.branch_secretary, 1), (world.outsider, 1)):
+        scope = scope_for(user)
+        assert stats.member_totals(scope)["total"] == expected
+        assert sum(n for _g, n in stats.gender_profile(scope)) == expected
+        assert sum(n for _a, n in stats.age_profile(scope)) == expected
+        assert sum(n for _e, n in stats.ethnicity_profile(scope)) == expected

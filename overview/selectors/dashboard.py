@@ -22,6 +22,13 @@ from pacnam.dates import add_years
 AGE_BANDS = [(18, 30), (31, 45), (46, 60), (61, 75), (76, 120)]
 
 
+def _members(scope: Scope):
+    """The members the dashboard counts: the current members of the scope's branches.
+    A member temporarily attached to one of them is counted once, in their own
+    branch, as the tiles' tallies count them (the member list shows them too)."""
+    return scope.by_branch(Member.objects.current())
+
+
 def member_totals(scope: Scope) -> dict:
     """The tiles' figures: the members of the scope's branches (a member temporarily
     attached elsewhere is counted in their own branch, once). On PostgreSQL they are
@@ -42,8 +49,7 @@ def member_totals(scope: Scope) -> dict:
             cursor.execute(sql, params)
             total, full, cadres = cursor.fetchone()
         return {"total": total, "full": full, "probationary": total - full, "cadres": cadres}
-    members = scope.by_branch(Member.objects.current())
-    return members.aggregate(
+    return _members(scope).aggregate(
         total=Count("pk"),
         full=Count("pk", filter=Q(full_on__isnull=False)),
         probationary=Count("pk", filter=Q(full_on__isnull=True)),
@@ -82,8 +88,7 @@ def office_branches(scope: Scope, limit: int | None = None) -> tuple[list, int, 
 
 def members_by_commune(scope: Scope) -> list[tuple[str, int]]:
     rows = (
-        Member.objects.visible_to(scope)
-        .current()
+        _members(scope)
         .values("branch__commune__name", "branch__commune__code")
         .annotate(n=Count("pk"))
         .order_by("branch__commune__code")
@@ -100,19 +105,19 @@ def age_profile(scope: Scope, today: datetime.date | None = None) -> list[tuple[
             "pk",
             filter=Q(birth_date__lte=add_years(today, -low), birth_date__gt=add_years(today, -(high + 1))),
         )
-    row = Member.objects.visible_to(scope).current().aggregate(**buckets)
+    row = _members(scope).aggregate(**buckets)
     return [(f"{low}–{high}" if high < 120 else f"{low}+", row[f"b{low}"]) for low, high in AGE_BANDS]
 
 
 def gender_profile(scope: Scope) -> list[tuple[str, int]]:
     labels = dict(Gender.choices)
-    rows = Member.objects.visible_to(scope).current().values("gender").annotate(n=Count("pk")).order_by("gender")
+    rows = _members(scope).values("gender").annotate(n=Count("pk")).order_by("gender")
     return [(str(labels.get(r["gender"], r["gender"])), r["n"]) for r in rows]
 
 
 def ethnicity_profile(scope: Scope, top: int = 6) -> list[tuple[str, int]]:
     rows = list(
-        Member.objects.visible_to(scope).current().values("ethnicity").annotate(n=Count("pk")).order_by("-n", "ethnicity")
+        _members(scope).values("ethnicity").annotate(n=Count("pk")).order_by("-n", "ethnicity")
     )
     head, tail = rows[:top], rows[top:]
     result = [(r["ethnicity"], r["n"]) for r in head]
