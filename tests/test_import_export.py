@@ -466,3 +466,23 @@ def test_parse_gender():
     assert parse_gender("") is None
     with pytest.raises(CellError):
         parse_gender("khác")
+
+
+def test_creating_many_members_checks_their_branches_in_one_query_whatever_their_number(world):
+    # Issue 13's rule (a branch takes no one on a day it did not exist) was checked
+    # with a query per member: an import of 100,000 rows ran 100,000 of them.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from members.services.members import member_create_many
+
+    def checks(n):
+        rows = [(Member(citizen_id=f"0099{n:02d}{i:06d}", full_name=f"Người Mới {i}", gender="male",
+                        birth_date=D(1980, 1, 1), ethnicity="Tày", residence_village=world.village,
+                        admitted_on=D(2010, 1, 1)), world.branch if i % 2 else world.branch2, None)
+                for i in range(n)]
+        with CaptureQueriesContext(connection) as queries:
+            member_create_many(rows=rows)
+        return sum("branches_branchincommune" in q["sql"] for q in queries.captured_queries)
+
+    assert checks(3) == checks(30) == 1

@@ -53,6 +53,26 @@ def village_check_accepts(village: Village, on: datetime.date, *, field: str | N
 def branch_check_accepts(branch: Branch, on: datetime.date, *, field: str | None = None) -> None:
     """Refuse anything dated `on` in a branch not active that day (founded later,
     dissolved by then) or whose commune of that day has ceased."""
+    _branch_dates_check(branch, on, field)
+    period = BranchInCommune.objects.filter(branch=branch).valid_on(on).select_related("commune__merged_into").first()
+    _branch_period_check(branch, period, on, field)
+
+
+def branch_check_accepts_many(pairs: list[tuple[Branch, datetime.date]], *, field: str | None = None) -> None:
+    """branch_check_accepts for many (branch, day) pairs at once, as an import of
+    100,000 members needs: the branches' periods in one query, then the same
+    checks in memory. (One query per member made such an import ten times slower.)"""
+    periods: dict[int, list[BranchInCommune]] = {}
+    branch_ids = {branch.pk for branch, _on in pairs}
+    for period in BranchInCommune.objects.filter(branch_id__in=branch_ids).select_related("commune__merged_into"):
+        periods.setdefault(period.branch_id, []).append(period)
+    for branch, on in pairs:
+        _branch_dates_check(branch, on, field)
+        period = next((p for p in periods.get(branch.pk, ()) if p.is_valid_on(on)), None)
+        _branch_period_check(branch, period, on, field)
+
+
+def _branch_dates_check(branch: Branch, on: datetime.date, field: str | None) -> None:
     if branch.dissolved_on is not None and branch.dissolved_on <= on:
         raise DomainError(
             _("Branch %(branch)s was dissolved on %(date)s and accepts nothing dated after it.")
@@ -65,7 +85,11 @@ def branch_check_accepts(branch: Branch, on: datetime.date, *, field: str | None
             % {"branch": branch.name, "date": dmy(branch.founded_on)},
             field=field,
         )
-    period = BranchInCommune.objects.filter(branch=branch).valid_on(on).select_related("commune__merged_into").first()
+
+
+def _branch_period_check(branch: Branch, period: BranchInCommune | None, on: datetime.date,
+                         field: str | None) -> None:
+    """The branch's commune of that day (its period) must exist and accept the day."""
     if period is None:
         commune = Commune.objects.select_related("merged_into").get(pk=branch.commune_id)
         raise _ceased(_("Commune %(name)s") % {"name": commune.name}, commune, on, field)

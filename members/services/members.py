@@ -12,7 +12,11 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from branches.models import Branch
-from branches.services.units import branch_check_accepts, village_check_accepts
+from branches.services.units import (
+    branch_check_accepts,
+    branch_check_accepts_many,
+    village_check_accepts,
+)
 from pacnam.bulk import copy_history, copy_insert
 from pacnam.dates import dmy
 from pacnam.errors import DomainError
@@ -148,18 +152,19 @@ def member_create_many(
     each member validated beforehand, but written with bulk inserts (history rows
     included) so 100,000 members take seconds, not minutes. All or nothing."""
 
-    members, starts = [], []
-    for member, branch, since in rows:
-        since = since or member.admitted_on
+    starts = [since or member.admitted_on for member, _branch, since in rows]
+    for (member, _branch, _since), since in zip(rows, starts, strict=True):
         if since < member.admitted_on:
             raise DomainError(_("A membership cannot start before the admission date."), field="since")
-        _check_branch_accepts(branch, since)
+    # Every branch takes its members on their days (issue 13), checked in one query.
+    branch_check_accepts_many([(branch, since) for (_m, branch, _s), since in zip(rows, starts, strict=True)])
+    members = []
+    for member, branch, _since in rows:
         member.branch = branch
         # Bulk inserts skip Member.save: its cleaning and folding are done here.
         clean_text_fields(member, Member.TEXT_FIELDS, names_of_people=("full_name",))
         member.folded_name = fold(member.full_name)
         members.append(member)
-        starts.append(since)
     if connection.vendor == "postgresql":
         # COPY: a fraction of bulk_create's time for the members, memberships and
         # their history rows of a 100,000-row import (issue 7); the same rows.
