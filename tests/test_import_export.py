@@ -486,3 +486,22 @@ def test_creating_many_members_checks_their_branches_in_one_query_whatever_their
         return sum("branches_branchincommune" in q["sql"] for q in queries.captured_queries)
 
     assert checks(3) == checks(30) == 1
+
+
+def test_creating_many_members_refuses_them_all_when_one_branch_was_dissolved_by_then(world):
+    # The batched check keeps the one-by-one rule: a dissolved branch takes no one,
+    # and nothing of the batch is written.
+    from branches.models import Branch
+    from members.services.members import member_create_many
+    from pacnam.errors import DomainError
+
+    Branch.objects.filter(pk=world.branch2.pk).update(dissolved_on=D(2015, 1, 1), dissolution_decision="1-QĐ/ĐU")
+    world.branch2.refresh_from_db()
+    rows = [(Member(citizen_id=f"00980000000{i}", full_name=f"Người Mới {i}", gender="male",
+                    birth_date=D(1980, 1, 1), ethnicity="Tày", residence_village=world.village,
+                    admitted_on=D(2016, 1, 1)), branch, None)
+            for i, branch in enumerate([world.branch, world.branch2])]
+    before = Member.objects.count()
+    with pytest.raises(DomainError, match="đã giải thể ngày 01/01/2015"):
+        member_create_many(rows=rows)
+    assert Member.objects.count() == before
