@@ -116,7 +116,9 @@ class Scope:
         """For a province or district officer, in one query (once per request):
         whether every commune registered is theirs, and the communes they may change."""
         if self.level == PROVINCE:
-            editable = CommuneInProvince.objects.filter(province_id=self.province_id).valid_on(timezone.localdate())
+            editable = CommuneInProvince.objects.filter(province_id=self.province_id).valid_on(
+                timezone.localdate()
+            )
         else:
             editable = CommuneInProvince.objects.filter(district_id=self.district_id)
         flags = Commune.objects.annotate(
@@ -124,7 +126,9 @@ class Scope:
             editable=Exists(editable.filter(commune=OuterRef("pk"))),
         ).values_list("pk", "mine", "editable")
         rows = list(flags)
-        return all(mine for _pk, mine, _e in rows), frozenset(pk for pk, _m, editable in rows if editable)
+        return all(mine for _pk, mine, _e in rows), frozenset(
+            pk for pk, _m, editable in rows if editable
+        )
 
     @cached_property
     def sees_all(self) -> bool:
@@ -272,7 +276,9 @@ def scope_of_role(role: Role | None, *, is_superuser: bool = False) -> Scope:
         return Scope(level=DISTRICT, district_id=role.district_id, **common)
     if role.kind == RoleKind.COMMUNE_SECRETARY:
         return Scope(level=COMMUNE, commune_id=role.commune_id, **common)
-    return Scope(level=BRANCH, branch_id=role.branch_id, commune_id=role.branch.commune_id, **common)
+    return Scope(
+        level=BRANCH, branch_id=role.branch_id, commune_id=role.branch.commune_id, **common
+    )
 
 
 def scope_for(user) -> Scope:

@@ -50,13 +50,18 @@ def commune_filter(path: str) -> type[admin.SimpleListFilter]:
 
         def lookups(self, request, model_admin):
             communes = list(
-                Commune.objects.filter(valid_to__isnull=True).order_by("name")
+                Commune.objects.filter(valid_to__isnull=True)
+                .order_by("name")
                 .values_list("pk", "name")[: COMMUNE_FILTER_MAX + 1]
             )
             if len(communes) > COMMUNE_FILTER_MAX:
                 # Only the chosen one, if any: a filter without choices is not applied.
                 value = self.value()
-                communes = Commune.objects.filter(pk=value).values_list("pk", "name") if value and value.isdigit() else []
+                communes = (
+                    Commune.objects.filter(pk=value).values_list("pk", "name")
+                    if value and value.isdigit()
+                    else []
+                )
             return [(str(pk), name) for pk, name in communes]
 
         def queryset(self, request, queryset):
@@ -108,7 +113,16 @@ class RoleInline(admin.StackedInline):
     model = Role
     can_delete = True
     extra = 0
-    fields = ["kind", "province", "district", "commune", "branch", "title", "valid_from", "valid_to"]
+    fields = [
+        "kind",
+        "province",
+        "district",
+        "commune",
+        "branch",
+        "title",
+        "valid_from",
+        "valid_to",
+    ]
     autocomplete_fields = ["province", "district", "commune", "branch"]
     verbose_name_plural = _("registry roles")
 
@@ -120,16 +134,29 @@ admin.site.unregister(User)
 @admin.register(User)
 class RegistryUserAdmin(UserAdmin):
     inlines = [RoleInline]
-    list_display = ["username", "first_name", "last_name", "role_display", "is_active", "is_superuser"]
+    list_display = [
+        "username",
+        "first_name",
+        "last_name",
+        "role_display",
+        "is_active",
+        "is_superuser",
+    ]
 
     def get_queryset(self, request):
         # The roles valid today, one query for the page (not one per user).
         today = timezone.localdate()
-        return super().get_queryset(request).prefetch_related(
-            Prefetch(
-                "registry_roles",
-                queryset=Role.objects.valid_on(today).select_related("province", "district", "commune", "branch"),
-                to_attr="roles_today",
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch(
+                    "registry_roles",
+                    queryset=Role.objects.valid_on(today).select_related(
+                        "province", "district", "commune", "branch"
+                    ),
+                    to_attr="roles_today",
+                )
             )
         )
 
@@ -140,7 +167,17 @@ class RegistryUserAdmin(UserAdmin):
 
 @admin.register(Role)
 class RoleAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "province", "district", "commune", "branch", "title", "valid_from", "valid_to"]
+    list_display = [
+        "user",
+        "kind",
+        "province",
+        "district",
+        "commune",
+        "branch",
+        "title",
+        "valid_from",
+        "valid_to",
+    ]
     list_select_related = ["user", "province", "district", "commune", "branch"]
     list_filter = ["kind"]
     search_fields = ["user__username", "title"]
@@ -169,7 +206,16 @@ class ReorganizationAdmin(admin.ModelAdmin):
 
     list_display = ["decision", "on", "performed_by", "performed_at", "undone_at"]
     list_select_related = ["performed_by"]
-    readonly_fields = ["decision", "on", "performed_by", "performed_at", "via_command", "merges", "undone_at", "undone_by"]
+    readonly_fields = [
+        "decision",
+        "on",
+        "performed_by",
+        "performed_at",
+        "via_command",
+        "merges",
+        "undone_at",
+        "undone_by",
+    ]
     exclude = ["changes"]
 
     def has_add_permission(self, request):

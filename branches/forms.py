@@ -14,7 +14,9 @@ def _commune_fixed_once_saved(form) -> None:
         field = form.fields["commune"]
         field.disabled = True
         field.queryset = field.queryset.model.objects.filter(pk=form.instance.commune_id)
-        field.help_text = _("It moves to another commune only through a reorganisation of communes.")
+        field.help_text = _(
+            "It moves to another commune only through a reorganisation of communes."
+        )
 
 
 class VillageForm(VersionedForm):

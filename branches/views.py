@@ -1,7 +1,6 @@
 """The forms for villages and branches. The pages of a commune, a village and a
 branch draw on every app and live on the top floor (overview/views/places.py)."""
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -53,8 +52,12 @@ def village_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if not scope.can_edit_registry() or (pk and not scope.can_edit_commune(village.commune_id)):
         raise NotAllowed
     return _edit(
-        request, form_class=VillageForm, instance=village, template="branches/village_form.html",
-        scope=scope, success_message=_("The village was saved."),
+        request,
+        form_class=VillageForm,
+        instance=village,
+        template="branches/village_form.html",
+        scope=scope,
+        success_message=_("The village was saved."),
     )
 
 
@@ -67,6 +70,10 @@ def branch_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if not scope.can_edit_registry() or (pk and not scope.can_edit_commune(branch.commune_id)):
         raise NotAllowed
     return _edit(
-        request, form_class=BranchForm, instance=branch, template="branches/branch_form.html",
-        scope=scope, success_message=_("The branch was saved."),
+        request,
+        form_class=BranchForm,
+        instance=branch,
+        template="branches/branch_form.html",
+        scope=scope,
+        success_message=_("The branch was saved."),
     )

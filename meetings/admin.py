@@ -34,7 +34,12 @@ class AddendumInline(admin.TabularInline):
 class MeetingAdmin(LargeTableAdmin, admin.ModelAdmin):
     list_display = ["date", "branch", "kind", "status"]
     # Years in place of date_hierarchy, which reads every meeting's date (SELECT DISTINCT).
-    list_filter = ["kind", "status", commune_filter("branch__commune"), year_filter("date", first_year=2000)]
+    list_filter = [
+        "kind",
+        "status",
+        commune_filter("branch__commune"),
+        year_filter("date", first_year=2000),
+    ]
     search_fields = ["branch__name", "branch__code", "topic"]
     # Newest first on the primary key: the model's order (date) has an index only
     # after the branch, and sorting every meeting for one page is a scan.

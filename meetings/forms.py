@@ -29,8 +29,16 @@ class MeetingForm(RegistryModelForm):
     class Meta(RegistryModelForm.Meta):
         model = Meeting
         fields = [
-            "date", "starts_at", "place", "kind", "topic", "chair", "secretary",
-            "agenda", "minutes", "resolution",
+            "date",
+            "starts_at",
+            "place",
+            "kind",
+            "topic",
+            "chair",
+            "secretary",
+            "agenda",
+            "minutes",
+            "resolution",
         ]
         widgets = {"starts_at": TimeInput()}
 
@@ -80,7 +88,9 @@ class TaskForm(RegistryModelForm):
         villages_then = VillageInCommune.objects.filter(
             commune_id__in=commune_then.values("commune_id")
         ).valid_on(meeting.date)
-        self.fields["household_village"].queryset = Village.objects.filter(pk__in=villages_then.values("village_id"))
+        self.fields["household_village"].queryset = Village.objects.filter(
+            pk__in=villages_then.values("village_id")
+        )
 
 
 def parse_marks(data, member_ids) -> tuple[dict[int, tuple[str, str]], list[str]]:
@@ -106,15 +116,16 @@ def parse_outcomes(data, task_ids) -> dict[int, tuple[str, str]]:
 
 
 class PeriodForm(forms.Form):
-    month = forms.CharField(
-        label=_("month"), required=False, widget=MonthInput()
-    )
+    month = forms.CharField(label=_("month"), required=False, widget=MonthInput())
     year = forms.IntegerField(label=_("year"), required=False, min_value=1990, max_value=2100)
     # A province's thousands of communes are not listed: there the report's table
     # of communes links to each (pacnam.forms.MAX_OPTIONS).
     commune = BoundedModelChoiceField(
-        label=_("commune"), queryset=Commune.objects.none(), required=False,
-        empty_label=_("all communes"), widget=BoundedSelect(),
+        label=_("commune"),
+        queryset=Commune.objects.none(),
+        required=False,
+        empty_label=_("all communes"),
+        widget=BoundedSelect(),
     )
 
     def __init__(self, *args, communes, **kwargs):

@@ -4,7 +4,6 @@ Writes go through meetings/services.py (which checks who may write); reads
 that other pages reuse live in meetings/selectors.py.
 """
 
-
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import ExtractMonth, ExtractYear
@@ -34,8 +33,10 @@ def default_agenda() -> str:
     return "\n".join(
         str(step)
         for step in (
-            _("1. Opening: members called (present, absent with or without reason, exempt); "
-              "agenda adopted; secretary appointed."),
+            _(
+                "1. Opening: members called (present, absent with or without reason, exempt); "
+                "agenda adopted; secretary appointed."
+            ),
             _("2. Current affairs."),
             _("3. Review of last month's tasks."),
             _("4. Next month's tasks and who does what."),
@@ -78,7 +79,9 @@ class Meeting(models.Model):
     minutes = models.TextField(_("minutes"), blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
     status = models.CharField(
-        pgettext_lazy("progress", "status"), max_length=10, choices=MeetingStatus.choices,
+        pgettext_lazy("progress", "status"),
+        max_length=10,
+        choices=MeetingStatus.choices,
         default=MeetingStatus.PLANNED,
     )
     adopted_on = models.DateField(_("minutes adopted on"), null=True, blank=True)
@@ -110,9 +113,13 @@ class Meeting(models.Model):
                 name="meeting_adopted_after_date",
             ),
             models.CheckConstraint(
-                condition=Q(chair__isnull=True) | Q(secretary__isnull=True) | ~Q(chair=F("secretary")),
+                condition=Q(chair__isnull=True)
+                | Q(secretary__isnull=True)
+                | ~Q(chair=F("secretary")),
                 name="meeting_chair_is_not_secretary",
-                violation_error_message=_("The chair and the secretary must be two different members."),
+                violation_error_message=_(
+                    "The chair and the secretary must be two different members."
+                ),
             ),
             # The regular meeting is *the* monthly meeting (Hướng dẫn 12): a second
             # one in a month would be counted twice in the regularity report and
@@ -222,9 +229,7 @@ class Attendance(models.Model):
     # member later becomes full or moves away.
     is_full = models.BooleanField(_("full member"), default=True)
     temporary = models.BooleanField(_("temporarily attached"), default=False)
-    presence = models.CharField(
-        _("presence"), max_length=10, choices=Presence.choices, blank=True
-    )
+    presence = models.CharField(_("presence"), max_length=10, choices=Presence.choices, blank=True)
     reason = models.CharField(_("reason for absence"), max_length=200, blank=True)
 
     # In the audit trail with who and when (issue 16).
@@ -239,7 +244,8 @@ class Attendance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["meeting", "member"], name="one_attendance_per_member"),
             models.CheckConstraint(
-                condition=Q(reason="") | Q(presence="excused"), name="attendance_reason_only_excused"
+                condition=Q(reason="") | Q(presence="excused"),
+                name="attendance_reason_only_excused",
             ),
         ]
 
@@ -275,7 +281,10 @@ class Task(models.Model):
         related_name="+",
     )
     status = models.CharField(
-        pgettext_lazy("progress", "status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN
+        pgettext_lazy("progress", "status"),
+        max_length=10,
+        choices=TaskStatus.choices,
+        default=TaskStatus.OPEN,
     )
     closed_at = models.ForeignKey(
         Meeting,

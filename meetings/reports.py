@@ -105,7 +105,9 @@ def regularity(branches_qs: QuerySet, year: int, month: int | None = None) -> li
 def commune_on(day: datetime.date) -> dict:
     """Annotations naming the commune a branch was in on `day` (its period then): a
     report of 2019 groups the branches by the communes of 2019, not today's."""
-    period = BranchInCommune.objects.filter(branch=OuterRef("pk")).valid_on(day).order_by("-valid_from")
+    period = (
+        BranchInCommune.objects.filter(branch=OuterRef("pk")).valid_on(day).order_by("-valid_from")
+    )
     return {
         f"commune_then_{name}": Subquery(period.values(f"commune__{field}")[:1])
         for name, field in (("id", "id"), ("code", "code"), ("name", "name"))
@@ -120,7 +122,7 @@ COMMUNE_SUMMARY_FROM = 50
 
 def summarise_by_commune(scope) -> bool:
     """Whether the report of the whole scope is a line per commune (a province)."""
-    return scope.communes()[:COMMUNE_SUMMARY_FROM + 1].count() > COMMUNE_SUMMARY_FROM
+    return scope.communes()[: COMMUNE_SUMMARY_FROM + 1].count() > COMMUNE_SUMMARY_FROM
 
 
 @dataclass
@@ -132,7 +134,9 @@ class CommuneRow:
     without: int
 
 
-def regularity_by_commune(branches_qs: QuerySet, year: int, month: int | None = None) -> list[CommuneRow]:
+def regularity_by_commune(
+    branches_qs: QuerySet, year: int, month: int | None = None
+) -> list[CommuneRow]:
     """Per commune: the branches active in the period and how many of them held no
     regular meeting in the month (for a year: missed at least one month, as
     BranchRow.months_without counts). One query, grouped in the database."""
@@ -146,8 +150,12 @@ def regularity_by_commune(branches_qs: QuerySet, year: int, month: int | None = 
         # At most one regular meeting per branch and month (a constraint): the
         # count is the number of months with a meeting.
         months = (
-            regular_meetings_in(first, last).filter(branch=OuterRef("pk"))
-            .order_by().values("branch").annotate(n=Count("pk")).values("n")
+            regular_meetings_in(first, last)
+            .filter(branch=OuterRef("pk"))
+            .order_by()
+            .values("branch")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
         branches = active_in(branches_qs, first, last).annotate(
             held=Coalesce(Subquery(months, output_field=IntegerField()), 0)
@@ -160,7 +168,13 @@ def regularity_by_commune(branches_qs: QuerySet, year: int, month: int | None = 
         .order_by("commune_then_code")
     )
     return [
-        CommuneRow(r["commune_then_id"], r["commune_then_code"], r["commune_then_name"], r["n"], r["without"])
+        CommuneRow(
+            r["commune_then_id"],
+            r["commune_then_code"],
+            r["commune_then_name"],
+            r["n"],
+            r["without"],
+        )
         for r in rows
     ]
 
@@ -181,7 +195,11 @@ class MemberRow:
 
 
 def member_attendance(
-    branches_qs: QuerySet, first: datetime.date, last: datetime.date, *, cadres_in_villages: bool = False
+    branches_qs: QuerySet,
+    first: datetime.date,
+    last: datetime.date,
+    *,
+    cadres_in_villages: bool = False,
 ) -> list[MemberRow]:
     """Attendance per member at the meetings (all kinds) held in the period. One query.
 
@@ -196,7 +214,9 @@ def member_attendance(
         meeting__date__lte=last,
     )
     if cadres_in_villages:
-        lines = lines.filter(member__is_commune_cadre=True, meeting__branch__kind=BranchKind.VILLAGE)
+        lines = lines.filter(
+            member__is_commune_cadre=True, meeting__branch__kind=BranchKind.VILLAGE
+        )
     rows = (
         lines.values("member_id", "member__full_name", "meeting__branch__name")
         .annotate(
@@ -209,8 +229,13 @@ def member_attendance(
     )
     return [
         MemberRow(
-            r["member_id"], r["member__full_name"], r["meeting__branch__name"],
-            r["counted"], r["present"], r["excused"], r["absent"],
+            r["member_id"],
+            r["member__full_name"],
+            r["meeting__branch__name"],
+            r["counted"],
+            r["present"],
+            r["excused"],
+            r["absent"],
         )
         for r in rows
     ]

@@ -24,7 +24,9 @@ TOOK_PLACE = (MeetingStatus.HELD, MeetingStatus.ADOPTED)
 
 def month_bounds(year: int, month: int) -> tuple[datetime.date, datetime.date]:
     """First and last day of a month."""
-    return datetime.date(year, month, 1), datetime.date(year, month, calendar.monthrange(year, month)[1])
+    return datetime.date(year, month, 1), datetime.date(
+        year, month, calendar.monthrange(year, month)[1]
+    )
 
 
 def active_in(branches_qs: QuerySet, first: datetime.date, last: datetime.date) -> QuerySet:
@@ -90,7 +92,9 @@ def meetings_per_month(
             rows = [{"month": month, "n": n} for month, n in cursor.fetchall()]
     else:
         rows = (
-            scope.by_branch(Meeting.objects.filter(status__in=TOOK_PLACE, date__gte=start, date__lte=last))
+            scope.by_branch(
+                Meeting.objects.filter(status__in=TOOK_PLACE, date__gte=start, date__lte=last)
+            )
             .annotate(month=TruncMonth("date"))
             .values("month")
             # count(*): answered from the meeting_took_place index alone.
@@ -120,7 +124,11 @@ def with_attendance_counts(qs: QuerySet) -> QuerySet:
 
 def branch_recent_meetings(branch, limit: int = 5) -> list[Meeting]:
     """The branch's latest meetings with their attendance counts (one query)."""
-    return list(with_attendance_counts(Meeting.objects.filter(branch=branch)).order_by("-date", "-pk")[:limit])
+    return list(
+        with_attendance_counts(Meeting.objects.filter(branch=branch)).order_by("-date", "-pk")[
+            :limit
+        ]
+    )
 
 
 def tasks_to_review(meeting: Meeting) -> QuerySet:

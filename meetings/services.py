@@ -39,13 +39,23 @@ from .models import (
 from .selectors import tasks_to_review
 
 EDITABLE_FIELDS = (
-    "date", "starts_at", "place", "kind", "topic", "chair", "secretary",
-    "agenda", "minutes", "resolution",
+    "date",
+    "starts_at",
+    "place",
+    "kind",
+    "topic",
+    "chair",
+    "secretary",
+    "agenda",
+    "minutes",
+    "resolution",
 )
 
 
 def _check_rights(scope: Scope, branch: Branch) -> None:
-    scope.require_branch(branch, _("You may not record meetings of branch %(branch)s.") % {"branch": branch.name})
+    scope.require_branch(
+        branch, _("You may not record meetings of branch %(branch)s.") % {"branch": branch.name}
+    )
 
 
 def _lock_meeting(meeting: Meeting) -> Meeting:
@@ -61,8 +71,10 @@ def _lock_meeting(meeting: Meeting) -> Meeting:
 def _check_not_adopted(meeting: Meeting) -> None:
     if meeting.is_adopted:
         raise DomainError(
-            _("The minutes of this meeting were adopted on %(date)s and can no longer be "
-              "changed; add a dated addendum instead.")
+            _(
+                "The minutes of this meeting were adopted on %(date)s and can no longer be "
+                "changed; add a dated addendum instead."
+            )
             % {"date": meeting.adopted_on.strftime("%d/%m/%Y")}
         )
 
@@ -85,7 +97,9 @@ def _check_people(meeting: Meeting) -> None:
                 field=field,
             )
     if meeting.chair_id and meeting.chair_id == meeting.secretary_id:
-        raise DomainError(_("The chair and the secretary must be two different members."), field="secretary")
+        raise DomainError(
+            _("The chair and the secretary must be two different members."), field="secretary"
+        )
 
 
 def _check_meeting(meeting: Meeting) -> None:
@@ -103,8 +117,10 @@ def _check_meeting(meeting: Meeting) -> None:
         ).exclude(pk=meeting.pk)
         if clash.exists():
             raise DomainError(
-                _("Branch %(branch)s already has a regular meeting in %(month)s; record this "
-                  "one as thematic or extraordinary.")
+                _(
+                    "Branch %(branch)s already has a regular meeting in %(month)s; record this "
+                    "one as thematic or extraordinary."
+                )
                 % {"branch": branch.name, "month": meeting.date.strftime("%m/%Y")},
                 field="date",
             )
@@ -170,9 +186,11 @@ def meeting_update(*, scope: Scope, meeting: Meeting, changes: Mapping) -> Meeti
 def _roll_lines(meeting: Meeting) -> list[Attendance]:
     """The roll on the meeting date: who is on the roster and where each one stands."""
     date = meeting.date
-    away = Membership.objects.on(date).filter(
-        member=OuterRef("member_id"), kind=MembershipKind.TEMPORARY
-    ).exclude(branch=meeting.branch)
+    away = (
+        Membership.objects.on(date)
+        .filter(member=OuterRef("member_id"), kind=MembershipKind.TEMPORARY)
+        .exclude(branch=meeting.branch)
+    )
     memberships = (
         Membership.objects.roster(meeting.branch, date)
         .annotate(away=Exists(away))
@@ -241,7 +259,9 @@ def meeting_mark_attendance(
     _check_not_adopted(current)
     if not current.roll_opened:
         meeting_open_roll(scope=scope, meeting=current)
-    lines = {a.member_id: a for a in Attendance.objects.filter(meeting=current).select_related("member")}
+    lines = {
+        a.member_id: a for a in Attendance.objects.filter(meeting=current).select_related("member")
+    }
     changed = []
     for member_id, (presence, reason) in marks.items():
         line = lines.get(member_id)
@@ -316,7 +336,9 @@ def meeting_add_addendum(
     if not text.strip():
         raise DomainError(_("Write the correction."), field="text")
     if dated < current.adopted_on:
-        raise DomainError(_("An addendum cannot be dated before the minutes were adopted."), field="dated")
+        raise DomainError(
+            _("An addendum cannot be dated before the minutes were adopted."), field="dated"
+        )
     return MeetingAddendum.objects.create(
         meeting=current,
         dated=dated,
@@ -346,7 +368,9 @@ def task_create(
         raise DomainError(_("Assign the task to at least one member."), field="assignees")
     roster = _roster_member_ids(current.branch, current.date)
     if any(m.pk not in roster for m in assignees):
-        raise DomainError(_("A task can only be assigned to members of the branch."), field="assignees")
+        raise DomainError(
+            _("A task can only be assigned to members of the branch."), field="assignees"
+        )
     if not description.strip():
         raise DomainError(_("Describe the task."), field="description")
     if due_on < current.date:

@@ -98,15 +98,16 @@ def meeting_new(request: HttpRequest, pk: int) -> HttpResponse:
 def _sheet(meeting: Meeting) -> dict:
     """The attendance sheet, split as the minutes state it, with the counts. One query."""
     lines = list(
-        Attendance.objects.filter(meeting=meeting).select_related("member").order_by(
-            "member__folded_name", "pk"
-        )
+        Attendance.objects.filter(meeting=meeting)
+        .select_related("member")
+        .order_by("member__folded_name", "pk")
     )
     counted = [a for a in lines if a.standing == Standing.COUNTED]
 
     def count(presence=None, full=None):
         return sum(
-            1 for a in counted
+            1
+            for a in counted
             if (presence is None or a.presence == presence) and (full is None or a.is_full == full)
         )
 
@@ -143,9 +144,7 @@ def _review(meeting: Meeting) -> list[dict]:
     """Review of last month: tasks this meeting reviewed, then open ones it has not."""
     if meeting.kind != MeetingKind.REGULAR:
         return []
-    reviewed = list(
-        meeting.reviews.select_related("task__meeting", "task__household_village")
-    )
+    reviewed = list(meeting.reviews.select_related("task__meeting", "task__household_village"))
     seen = {r.task_id for r in reviewed}
     rows = [{"task": r.task, "review": r} for r in reviewed]
     if not meeting.is_adopted:
@@ -190,12 +189,16 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _writable_meeting_or_404(request, pk)
-    form = MeetingForm(request.POST, instance=Meeting.objects.get(pk=meeting.pk), branch=meeting.branch)
+    form = MeetingForm(
+        request.POST, instance=Meeting.objects.get(pk=meeting.pk), branch=meeting.branch
+    )
     if form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         report_outcome(
             request,
-            lambda: services.meeting_update(scope=scope_for(request.user), meeting=meeting, changes=changes),
+            lambda: services.meeting_update(
+                scope=scope_for(request.user), meeting=meeting, changes=changes
+            ),
             success=_("Meeting saved."),
         )
     else:
@@ -264,7 +267,9 @@ def meeting_adopt(request: HttpRequest, pk: int) -> HttpResponse:
     on = form.cleaned_data["on"] or meeting.date
     report_outcome(
         request,
-        lambda: services.meeting_adopt_minutes(scope=scope_for(request.user), meeting=meeting, on=on),
+        lambda: services.meeting_adopt_minutes(
+            scope=scope_for(request.user), meeting=meeting, on=on
+        ),
         success=_("The minutes are adopted."),
     )
     return redirect("meetings:detail", pk=meeting.pk)
@@ -307,7 +312,9 @@ def task_review(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     try:
         services.task_review(
-            scope=scope_for(request.user), meeting=meeting, outcomes=parse_outcomes(request.POST, ids)
+            scope=scope_for(request.user),
+            meeting=meeting,
+            outcomes=parse_outcomes(request.POST, ids),
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -360,7 +367,9 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     """The attendance sheet, printable on A4, with a column for signatures."""
     meeting = _meeting_or_404(request, pk)
-    return render(request, "meetings/meeting_sheet.html", {"meeting": meeting, "sheet": _sheet(meeting)})
+    return render(
+        request, "meetings/meeting_sheet.html", {"meeting": meeting, "sheet": _sheet(meeting)}
+    )
 
 
 @login_required
@@ -380,7 +389,11 @@ def reports(request: HttpRequest) -> HttpResponse:
     branches = scope.branches()
     if commune is not None:
         # The commune's branches of the period (a merged commune's, after the merger).
-        last = month_bounds(month_date.year, month_date.month)[1] if month_date else datetime.date(year, 12, 31)
+        last = (
+            month_bounds(month_date.year, month_date.month)[1]
+            if month_date
+            else datetime.date(year, 12, 31)
+        )
         branches = branches.in_commune_on(commune, last)
     context = {"form": form, "month_date": month_date, "year": year, "months": range(1, 13)}
     if commune is None and summarise_by_commune(scope):

@@ -1,4 +1,3 @@
-
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
@@ -117,7 +116,9 @@ class BranchWithMembershipsAdmin(BranchAdmin):
     @admin.display(description=_("memberships"))
     def all_memberships(self, branch):
         url = reverse("admin:members_membership_changelist") + f"?branch__id__exact={branch.pk}"
-        return format_html('<a href="{}">{}</a>', url, _("All memberships of this branch, ended ones too"))
+        return format_html(
+            '<a href="{}">{}</a>', url, _("All memberships of this branch, ended ones too")
+        )
 
 
 class MemberAddForm(forms.ModelForm):
@@ -158,12 +159,60 @@ class MemberAddForm(forms.ModelForm):
 # ethnicity filter: the admin's own filter read them with SELECT DISTINCT over
 # every member.
 ETHNIC_GROUPS = [
-    "Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "Mông", "Dao", "Gia Rai", "Ê Đê",
-    "Ba Na", "Sán Chay", "Chăm", "Cơ Ho", "Xơ Đăng", "Sán Dìu", "Hrê", "Ra Glai", "Mnông", "Thổ",
-    "Xtiêng", "Khơ Mú", "Bru - Vân Kiều", "Cơ Tu", "Giáy", "Tà Ôi", "Mạ", "Giẻ - Triêng", "Co",
-    "Chơ Ro", "Xinh Mun", "Hà Nhì", "Chu Ru", "Lào", "Kháng", "La Chí", "Phù Lá", "La Hủ", "La Ha",
-    "Pà Thẻn", "Lự", "Ngái", "Chứt", "Lô Lô", "Mảng", "Cơ Lao", "Bố Y", "Cống", "Si La", "Pu Péo",
-    "Rơ Măm", "Brâu", "Ơ Đu",
+    "Kinh",
+    "Tày",
+    "Thái",
+    "Mường",
+    "Khmer",
+    "Hoa",
+    "Nùng",
+    "Mông",
+    "Dao",
+    "Gia Rai",
+    "Ê Đê",
+    "Ba Na",
+    "Sán Chay",
+    "Chăm",
+    "Cơ Ho",
+    "Xơ Đăng",
+    "Sán Dìu",
+    "Hrê",
+    "Ra Glai",
+    "Mnông",
+    "Thổ",
+    "Xtiêng",
+    "Khơ Mú",
+    "Bru - Vân Kiều",
+    "Cơ Tu",
+    "Giáy",
+    "Tà Ôi",
+    "Mạ",
+    "Giẻ - Triêng",
+    "Co",
+    "Chơ Ro",
+    "Xinh Mun",
+    "Hà Nhì",
+    "Chu Ru",
+    "Lào",
+    "Kháng",
+    "La Chí",
+    "Phù Lá",
+    "La Hủ",
+    "La Ha",
+    "Pà Thẻn",
+    "Lự",
+    "Ngái",
+    "Chứt",
+    "Lô Lô",
+    "Mảng",
+    "Cơ Lao",
+    "Bố Y",
+    "Cống",
+    "Si La",
+    "Pu Péo",
+    "Rơ Măm",
+    "Brâu",
+    "Ơ Đu",
 ]
 
 
@@ -181,18 +230,31 @@ class EthnicityFilter(admin.SimpleListFilter):
 @admin.register(Member)
 class MemberAdmin(SuperuserDeleteOnly, LargeTableAdmin, VersionCheckedAdmin, SimpleHistoryAdmin):
     list_display = [
-        "full_name", "citizen_id", "branch", "status", "is_commune_cadre",
-        "admitted_on", "full_on", "card_number",
+        "full_name",
+        "citizen_id",
+        "branch",
+        "status",
+        "is_commune_cadre",
+        "admitted_on",
+        "full_on",
+        "card_number",
     ]
     list_select_related = ["branch"]
     # Shows the search box and lets autocompletes ask this admin; the search
     # itself is get_search_results.
     search_fields = ["full_name"]
-    search_help_text = _("A name, with or without accents, or the first digits of a citizen ID or card number.")
+    search_help_text = _(
+        "A name, with or without accents, or the first digits of a citizen ID or card number."
+    )
     # Years of admission in place of date_hierarchy (SELECT DISTINCT over the table).
     list_filter = [
-        "status", "is_commune_cadre", "gender", EthnicityFilter, commune_filter("branch__commune"),
-        "branch__kind", year_filter("admitted_on", first_year=1930),
+        "status",
+        "is_commune_cadre",
+        "gender",
+        EthnicityFilter,
+        commune_filter("branch__commune"),
+        "branch__kind",
+        year_filter("admitted_on", first_year=1930),
     ]
     autocomplete_fields = ["residence_village"]
     readonly_fields = ["branch"]
@@ -224,7 +286,9 @@ class MemberAdmin(SuperuserDeleteOnly, LargeTableAdmin, VersionCheckedAdmin, Sim
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        member_create(member=obj, branch=form.cleaned_data["branch"], since=form.cleaned_data.get("since"))
+        member_create(
+            member=obj, branch=form.cleaned_data["branch"], since=form.cleaned_data.get("since")
+        )
 
 
 @admin.register(Membership)
@@ -263,7 +327,14 @@ class CandidateStepRecordInline(admin.TabularInline):
 
 @admin.register(Candidate)
 class CandidateAdmin(SimpleHistoryAdmin):
-    list_display = ["full_name", "citizen_id", "branch", "decision_on", "ceremony_on", "withdrawn_on"]
+    list_display = [
+        "full_name",
+        "citizen_id",
+        "branch",
+        "decision_on",
+        "ceremony_on",
+        "withdrawn_on",
+    ]
     list_select_related = ["branch"]
     list_filter = [commune_filter("branch__commune")]
     search_fields = ["full_name", "folded_name", "citizen_id"]
@@ -277,7 +348,11 @@ class EvaluationAdmin(SearchesMembers, LargeTableAdmin, SimpleHistoryAdmin):
 
     list_display = ["year", "branch", "member", "rating", "recorded_by"]
     list_select_related = ["branch", "member", "recorded_by"]
-    list_filter = [year_filter("year", first_year=2020, parameter="year"), "rating", commune_filter("branch__commune")]
+    list_filter = [
+        year_filter("year", first_year=2020, parameter="year"),
+        "rating",
+        commune_filter("branch__commune"),
+    ]
     search_fields = ["member__full_name"]  # see SearchesMembers
     autocomplete_fields = ["branch", "member"]
     readonly_fields = ["recorded_by", "recorded_at"]
@@ -299,12 +374,23 @@ class TransferAdmin(SearchesMembers, LargeTableAdmin, admin.ModelAdmin):
     """Read-mostly: steps are taken through the services (pages), which check
     who may take them and keep memberships in step."""
 
-    list_display = ["__str__", "kind", "scope", "status", "letter_reference", "letter_date", "requested_on"]
+    list_display = [
+        "__str__",
+        "kind",
+        "scope",
+        "status",
+        "letter_reference",
+        "letter_date",
+        "requested_on",
+    ]
     list_select_related = ["member", "from_branch", "to_branch"]
     # Years computed, not read with SELECT DISTINCT (letter_year's own filter and
     # date_hierarchy both did).
     list_filter = [
-        "status", "kind", "scope", year_filter("letter_year", first_year=2016, parameter="letter_year"),
+        "status",
+        "kind",
+        "scope",
+        year_filter("letter_year", first_year=2016, parameter="letter_year"),
         year_filter("requested_on", first_year=2016),
     ]
     search_fields = ["member__full_name"]  # see SearchesMembers
@@ -332,9 +418,17 @@ class DissolutionMoveInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related(
-            "member", "to_branch", "from_membership__member", "from_membership__branch",
-            "new_membership__member", "new_membership__branch",
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(
+                "member",
+                "to_branch",
+                "from_membership__member",
+                "from_membership__branch",
+                "new_membership__member",
+                "new_membership__branch",
+            )
         )
 
 
@@ -342,7 +436,15 @@ class DissolutionMoveInline(admin.TabularInline):
 class DissolutionBatchAdmin(admin.ModelAdmin):
     """A record of what happened: read-only; undo it from its page (district officers)."""
 
-    list_display = ["branch", "decision", "dissolved_on", "performed_by", "via_command", "performed_at", "undone_at"]
+    list_display = [
+        "branch",
+        "decision",
+        "dissolved_on",
+        "performed_by",
+        "via_command",
+        "performed_at",
+        "undone_at",
+    ]
     list_select_related = ["branch", "performed_by"]
     list_filter = ["via_command", "branch__commune"]
     search_fields = ["branch__name", "branch__code", "decision"]

@@ -23,16 +23,26 @@ transfer_patterns = [
     path("transfers/incoming/", transfers.transfer_incoming, name="incoming"),
     path("transfers/<int:pk>/", transfers.transfer_detail, name="detail"),
     path("transfers/<int:pk>/letter/", transfers.transfer_letter, name="letter"),
-    path("transfers/<int:pk>/issue-letter/", transfers.transfer_issue_letter_view, name="issue_letter"),
+    path(
+        "transfers/<int:pk>/issue-letter/",
+        transfers.transfer_issue_letter_view,
+        name="issue_letter",
+    ),
     path("transfers/<int:pk>/receive/", transfers.transfer_receive_view, name="receive"),
     path("transfers/<int:pk>/cancel/", transfers.transfer_cancel_view, name="cancel"),
     path("transfers/<int:pk>/refuse/", transfers.transfer_refuse_view, name="refuse"),
     path("members/<int:member_id>/transfer/", transfers.transfer_start, name="start"),
     path("dissolutions/", dissolutions.dissolution_choose, name="dissolution_choose"),
     path("dissolutions/branch/<int:pk>/", dissolutions.dissolution_plan, name="dissolution_plan"),
-    path("dissolutions/branch/<int:pk>/confirm/", dissolutions.dissolution_confirm, name="dissolution_confirm"),
+    path(
+        "dissolutions/branch/<int:pk>/confirm/",
+        dissolutions.dissolution_confirm,
+        name="dissolution_confirm",
+    ),
     path("dissolutions/<int:pk>/", dissolutions.dissolution_detail, name="dissolution_detail"),
-    path("dissolutions/<int:pk>/undo/", dissolutions.dissolution_undo_view, name="dissolution_undo"),
+    path(
+        "dissolutions/<int:pk>/undo/", dissolutions.dissolution_undo_view, name="dissolution_undo"
+    ),
     path("reports/policy/", dissolutions.policy_report, name="policy_report"),
 ]
 

@@ -37,7 +37,10 @@ COMMON = dict(
 
 def bar(title: str, rows: list[tuple[str, int]], *, horizontal: bool = False) -> bytes:
     chart = (pygal.HorizontalBar if horizontal else pygal.Bar)(
-        title=title, show_legend=False, print_values=True, **{k: v for k, v in COMMON.items() if k not in ("show_legend", "print_values")}
+        title=title,
+        show_legend=False,
+        print_values=True,
+        **{k: v for k, v in COMMON.items() if k not in ("show_legend", "print_values")},
     )
     chart.x_labels = [label for label, _ in rows]
     chart.add(title, [value for _, value in rows])
@@ -52,7 +55,13 @@ def pie(title: str, rows: list[tuple[str, int]]) -> bytes:
 
 
 def line(title: str, rows: list[tuple[str, int]]) -> bytes:
-    chart = pygal.Line(title=title, show_legend=False, x_label_rotation=30, fill=True, **{k: v for k, v in COMMON.items() if k != "show_legend"})
+    chart = pygal.Line(
+        title=title,
+        show_legend=False,
+        x_label_rotation=30,
+        fill=True,
+        **{k: v for k, v in COMMON.items() if k != "show_legend"},
+    )
     chart.x_labels = [label for label, _ in rows]
     chart.add(title, [value for _, value in rows])
     return chart.render()

@@ -17,7 +17,19 @@ urlpatterns = [
     path("", include((place_patterns, "places"))),
     path("reorganizations/", reorganizations.reorganization_list, name="reorganization_list"),
     path("reorganizations/new/", reorganizations.reorganization_new, name="reorganization_new"),
-    path("reorganizations/<int:pk>/", reorganizations.reorganization_detail, name="reorganization_detail"),
-    path("reorganizations/<int:pk>/undo/", reorganizations.reorganization_undo_confirm, name="reorganization_undo_confirm"),
-    path("reorganizations/<int:pk>/undo/confirm/", reorganizations.reorganization_undo_view, name="reorganization_undo"),
+    path(
+        "reorganizations/<int:pk>/",
+        reorganizations.reorganization_detail,
+        name="reorganization_detail",
+    ),
+    path(
+        "reorganizations/<int:pk>/undo/",
+        reorganizations.reorganization_undo_confirm,
+        name="reorganization_undo_confirm",
+    ),
+    path(
+        "reorganizations/<int:pk>/undo/confirm/",
+        reorganizations.reorganization_undo_view,
+        name="reorganization_undo",
+    ),
 ]

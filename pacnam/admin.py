@@ -37,7 +37,9 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         # The registry's own models, not SELECT DISTINCT over the whole log.
-        types = [m._meta.label_lower for m in apps.get_models() if m._meta.app_label in REGISTRY_APPS]
+        types = [
+            m._meta.label_lower for m in apps.get_models() if m._meta.app_label in REGISTRY_APPS
+        ]
         return sorted(((t, _model_name(t)) for t in types), key=lambda pair: pair[1])
 
     def queryset(self, request, queryset):
@@ -49,7 +51,15 @@ class AuditEntryAdmin(LargeTableAdmin, admin.ModelAdmin):
     """The audit trail, readable and nothing else: no one, superusers included,
     adds, changes or deletes an entry here (the model and the database refuse too)."""
 
-    list_display = ["seq", "at", "actor_name", "action_label", "object_type_label", "object_repr", "item_count"]
+    list_display = [
+        "seq",
+        "at",
+        "actor_name",
+        "action_label",
+        "object_type_label",
+        "object_repr",
+        "item_count",
+    ]
     # Years in place of date_hierarchy (SELECT DISTINCT over the whole log).
     list_filter = [ActionFilter, ObjectTypeFilter, year_filter("at", first_year=2024)]
     search_fields = ["object_repr", "actor_name", "description", "object_id"]

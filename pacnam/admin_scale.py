@@ -32,7 +32,9 @@ class LargeTableAdmin:
 _YEAR = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
 
 
-def year_filter(field_name: str, *, first_year: int, parameter: str = "") -> type[admin.SimpleListFilter]:
+def year_filter(
+    field_name: str, *, first_year: int, parameter: str = ""
+) -> type[admin.SimpleListFilter]:
     """A list filter by year and by decade on a date field (or a year number), in
     place of `date_hierarchy`: its choices are computed, not read from the table
     (the hierarchy, like the admin's filter of a number field, runs SELECT
@@ -49,7 +51,9 @@ def year_filter(field_name: str, *, first_year: int, parameter: str = "") -> typ
         def lookups(self, request, model_admin):
             this_year = timezone.localdate().year
             # The last ten years one by one, then decades back to the first year.
-            years = [(str(y), str(y)) for y in range(this_year, max(first_year, this_year - 9) - 1, -1)]
+            years = [
+                (str(y), str(y)) for y in range(this_year, max(first_year, this_year - 9) - 1, -1)
+            ]
             decades = [
                 (f"{d}-{d + 9}", f"{d}–{d + 9}")
                 for d in range((this_year - 10) // 10 * 10, first_year // 10 * 10 - 1, -10)
@@ -96,7 +100,9 @@ class LoadedRelationsForm(forms.ModelForm):
         if self.instance.pk is None:
             return
         for name, field in self.fields.items():
-            widget = getattr(field.widget, "widget", field.widget)  # inside RelatedFieldWidgetWrapper
+            widget = getattr(
+                field.widget, "widget", field.widget
+            )  # inside RelatedFieldWidgetWrapper
             if isinstance(widget, LoadedAutocompleteSelect):
                 relation = self.instance._meta.get_field(name)
                 if relation.is_cached(self.instance):
@@ -111,7 +117,9 @@ class LoadedAutocompleteInline:
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in self.get_autocomplete_fields(request) and "widget" not in kwargs:
-            kwargs["widget"] = LoadedAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+            kwargs["widget"] = LoadedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -126,4 +134,3 @@ class CappedInlineFormSet(BaseInlineFormSet):
         if not hasattr(self, "_capped_queryset"):
             self._capped_queryset = super().get_queryset()[: self.cap]
         return self._capped_queryset
-

@@ -160,8 +160,17 @@ class Batch:
     items: list = field(default_factory=list)
     links: set = field(default_factory=set)
 
-    def add(self, *, op: str, object_type: str, object_id: str, object_repr: str,
-            before=None, after=None, links: Iterable[tuple[str, str]] = ()) -> None:
+    def add(
+        self,
+        *,
+        op: str,
+        object_type: str,
+        object_id: str,
+        object_repr: str,
+        before=None,
+        after=None,
+        links: Iterable[tuple[str, str]] = (),
+    ) -> None:
         self.items.append(
             {
                 "op": op,
@@ -183,15 +192,26 @@ class Batch:
         state = {f.attname: jsonable(getattr(obj, f.attname)) for f in fields}
         object_type, object_id = _key(obj)
         after = state if before is None else {k: state.get(k) for k in before}
-        self.add(op=op, object_type=object_type, object_id=object_id, object_repr=_repr(obj),
-                 before=jsonable(before), after=after,
-                 links=_related_links(obj, fields, state, jsonable(before)))
+        self.add(
+            op=op,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=_repr(obj),
+            before=jsonable(before),
+            after=after,
+            links=_related_links(obj, fields, state, jsonable(before)),
+        )
 
     def note(self, obj: models.Model, text: str) -> None:
         """An item that is not a change: a decision, a skipped row, a warning."""
         object_type, object_id = _key(obj)
-        self.add(op="note", object_type=object_type, object_id=object_id,
-                 object_repr=_repr(obj), after={"note": str(text)})
+        self.add(
+            op="note",
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=_repr(obj),
+            after={"note": str(text)},
+        )
 
 
 _current_batch: contextvars.ContextVar[Batch | None] = contextvars.ContextVar(
@@ -200,8 +220,9 @@ _current_batch: contextvars.ContextVar[Batch | None] = contextvars.ContextVar(
 
 
 @contextmanager
-def audit_batch(action: str, actor=None, description: str = "", *,
-                subject: models.Model | None = None) -> Iterator[Batch]:
+def audit_batch(
+    action: str, actor=None, description: str = "", *, subject: models.Model | None = None
+) -> Iterator[Batch]:
     """Run a bulk operation as one transaction that leaves ONE audit entry.
 
     `action` is a stable code ("import", "branch_dissolve", "undo"), `actor` the
@@ -230,10 +251,16 @@ def audit_batch(action: str, actor=None, description: str = "", *,
                 object_repr = _repr(subject)
                 links.add((object_type, object_id))
             _append(
-                actor=batch.actor, action=action, object_type=object_type,
-                object_id=object_id, object_repr=object_repr,
-                description=batch.description, before=None, after=None,
-                items=batch.items, links=links,
+                actor=batch.actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                object_repr=object_repr,
+                description=batch.description,
+                before=None,
+                after=None,
+                items=batch.items,
+                links=links,
             )
     finally:
         if token is not None:
@@ -273,9 +300,15 @@ def audited(action: str, *, subject: str | None = None):
     return decorate
 
 
-def audit_log(action: str, *, actor=None, obj: models.Model | None = None,
-              description: str = "", before: dict | None = None,
-              after: dict | None = None) -> AuditEntry | None:
+def audit_log(
+    action: str,
+    *,
+    actor=None,
+    obj: models.Model | None = None,
+    description: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEntry | None:
     """Log an event that is not a model save (an export, a refused import).
 
     Inside an audit_batch it becomes an item of the batch (and None is returned).
@@ -286,14 +319,28 @@ def audit_log(action: str, *, actor=None, obj: models.Model | None = None,
         object_repr = _repr(obj)
     batch = _current_batch.get()
     if batch is not None:
-        batch.add(op=action, object_type=object_type, object_id=object_id,
-                  object_repr=object_repr, before=jsonable(before),
-                  after=jsonable({**(after or {}), **({"note": description} if description else {})}))
+        batch.add(
+            op=action,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr,
+            before=jsonable(before),
+            after=jsonable({**(after or {}), **({"note": description} if description else {})}),
+        )
         return None
     links = {(object_type, object_id)} if obj is not None else set()
-    return _append(actor=actor, action=action, object_type=object_type, object_id=object_id,
-                   object_repr=object_repr, description=str(description),
-                   before=jsonable(before), after=jsonable(after), items=[], links=links)
+    return _append(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        description=str(description),
+        before=jsonable(before),
+        after=jsonable(after),
+        items=[],
+        links=links,
+    )
 
 
 # --- Appending to the chain ---
@@ -318,7 +365,9 @@ def _lock_head() -> AuditHead:
     try:
         with transaction.atomic():
             return AuditHead.objects.create(
-                pk=1, seq=last.seq if last else 0, hash=last.hash if last else GENESIS_HASH,
+                pk=1,
+                seq=last.seq if last else 0,
+                hash=last.hash if last else GENESIS_HASH,
                 entry_id=last_id,
             )
     except IntegrityError:
@@ -332,8 +381,9 @@ def _lock_head() -> AuditHead:
 COPY_LINKS_FROM = 500
 
 
-def _append(*, actor, action, object_type, object_id, object_repr, description,
-            before, after, items, links) -> AuditEntry:
+def _append(
+    *, actor, action, object_type, object_id, object_repr, description, before, after, items, links
+) -> AuditEntry:
     actor_id, actor_name = _actor(actor)
     ring = key_ring()
     keys = [(t, i) for t, i in sorted(links) if t]
@@ -363,10 +413,13 @@ def _append(*, actor, action, object_type, object_id, object_repr, description,
             from .bulk import copy_insert_values
 
             copy_insert_values(
-                AuditLink, [{"entry_id": entry.pk, "object_type": t, "object_id": i} for t, i in keys]
+                AuditLink,
+                [{"entry_id": entry.pk, "object_type": t, "object_id": i} for t, i in keys],
             )
         else:
-            AuditLink.objects.bulk_create(AuditLink(entry=entry, object_type=t, object_id=i) for t, i in keys)
+            AuditLink.objects.bulk_create(
+                AuditLink(entry=entry, object_type=t, object_id=i) for t, i in keys
+            )
         head.seq, head.hash, head.entry_id = entry.seq, entry.hash, entry.pk
         head.save(update_fields=["seq", "hash", "entry_id"])
     return entry
@@ -409,8 +462,9 @@ def _related_links(instance, fields, *states: dict | None) -> set[tuple[str, str
 
 
 @receiver(post_create_historical_record, dispatch_uid="pacnam_audit_record_change")
-def _record_change(sender, instance, history_instance, history_user=None,
-                   history_change_reason=None, **kwargs) -> None:
+def _record_change(
+    sender, instance, history_instance, history_user=None, history_change_reason=None, **kwargs
+) -> None:
     op = OPS.get(history_instance.history_type, "update")
     fields = history_instance.tracked_fields
     current = _values(history_instance, fields)
@@ -437,12 +491,28 @@ def _record_change(sender, instance, history_instance, history_user=None,
     links = _related_links(instance, fields, current, previous) | {(object_type, object_id)}
     batch = _current_batch.get()
     if batch is not None:
-        batch.add(op=op, object_type=object_type, object_id=object_id,
-                  object_repr=object_repr, before=before, after=after, links=links)
+        batch.add(
+            op=op,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr,
+            before=before,
+            after=after,
+            links=links,
+        )
         return
-    _append(actor=history_user, action=op, object_type=object_type, object_id=object_id,
-            object_repr=object_repr, description=str(history_change_reason or ""),
-            before=before, after=after, items=[], links=links)
+    _append(
+        actor=history_user,
+        action=op,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        description=str(history_change_reason or ""),
+        before=before,
+        after=after,
+        items=[],
+        links=links,
+    )
 
 
 # --- Reading: one query each, for the member and branch pages ---
@@ -456,8 +526,9 @@ def audit_entries_for(obj: models.Model, *, limit: int = 50) -> list[AuditEntry]
     """
     object_type, object_id = _key(obj)
     return list(
-        AuditEntry.objects.filter(links__object_type=object_type, links__object_id=object_id)
-        .order_by("-seq")[:limit]
+        AuditEntry.objects.filter(
+            links__object_type=object_type, links__object_id=object_id
+        ).order_by("-seq")[:limit]
     )
 
 

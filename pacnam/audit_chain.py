@@ -51,8 +51,10 @@ def _chunks(queryset, size: int) -> Iterator[list]:
 
 def _links_by_entry(entry_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     links: dict[int, list[tuple[str, str]]] = {}
-    rows = AuditLink.objects.filter(entry_id__in=entry_ids).order_by().values_list(
-        "entry_id", "object_type", "object_id"
+    rows = (
+        AuditLink.objects.filter(entry_id__in=entry_ids)
+        .order_by()
+        .values_list("entry_id", "object_type", "object_id")
     )
     for entry_id, object_type, object_id in rows.iterator(chunk_size=10000):
         links.setdefault(entry_id, []).append((object_type, object_id))
@@ -92,13 +94,18 @@ def verify_chain(chunk_size: int = 2000) -> ChainReport:
             entry_links = links.get(entry.pk, [])
             links_seen += len(entry_links)
             if entry.seq != expected_seq:
-                return broken(expected_seq, f"entry #{expected_seq} is missing (next is #{entry.seq})")
+                return broken(
+                    expected_seq, f"entry #{expected_seq} is missing (next is #{entry.seq})"
+                )
             if entry.prev_hash != expected_prev:
                 return broken(entry.seq, "its previous seal does not match the entry before it")
             if entry.key_id == LEGACY_KEY_ID:
                 if legacy != checked:
-                    return broken(entry.seq, "it claims to be from before the log was keyed, "
-                                             "but keyed entries come before it (it was changed)")
+                    return broken(
+                        entry.seq,
+                        "it claims to be from before the log was keyed, "
+                        "but keyed entries come before it (it was changed)",
+                    )
                 if entry.legacy_hash() != entry.hash:
                     return broken(entry.seq, "its content does not match its hash (it was changed)")
                 legacy += 1
@@ -106,20 +113,30 @@ def verify_chain(chunk_size: int = 2000) -> ChainReport:
             else:
                 key = ring.keys.get(entry.key_id)
                 if key is None:
-                    return broken(entry.seq, f"it was sealed with key {entry.key_id}, which is neither "
-                                             "AUDIT_KEY nor one of AUDIT_OLD_KEYS: the key differs from "
-                                             "the one that sealed the log (or the entry was changed)")
+                    return broken(
+                        entry.seq,
+                        f"it was sealed with key {entry.key_id}, which is neither "
+                        "AUDIT_KEY nor one of AUDIT_OLD_KEYS: the key differs from "
+                        "the one that sealed the log (or the entry was changed)",
+                    )
                 if not hmac.compare_digest(entry.compute_seal(key, entry_links), entry.hash):
-                    return broken(entry.seq, "its content, links or place in the chain do not match "
-                                             "its seal (it was changed)")
+                    return broken(
+                        entry.seq,
+                        "its content, links or place in the chain do not match "
+                        "its seal (it was changed)",
+                    )
                 recorded = entry.after if entry.action == SEAL_ACTION else None
                 if isinstance(recorded, dict) and "legacy_entries" in recorded:
                     if (recorded["legacy_entries"], recorded.get("legacy_digest")) != (
-                        legacy, legacy_digest.hexdigest()
+                        legacy,
+                        legacy_digest.hexdigest(),
                     ):
-                        return broken(entry.seq, f"the {legacy} entries from before the log was keyed no "
-                                                 "longer match what this seal entry recorded of them "
-                                                 "(one of them or a link was changed)")
+                        return broken(
+                            entry.seq,
+                            f"the {legacy} entries from before the log was keyed no "
+                            "longer match what this seal entry recorded of them "
+                            "(one of them or a link was changed)",
+                        )
                     legacy_sealed = True
             expected_prev, expected_seq = entry.hash, entry.seq + 1
             last = entry
@@ -129,8 +146,10 @@ def verify_chain(chunk_size: int = 2000) -> ChainReport:
     if last is not None and head is None:
         return broken(checked, "the chain head is missing")
     if head is not None and (head.seq, head.hash) != (checked, expected_prev):
-        return broken(head.seq if head.seq > checked else checked,
-                      f"the chain head records entry #{head.seq}, the log ends at #{checked}")
+        return broken(
+            head.seq if head.seq > checked else checked,
+            f"the chain head records entry #{head.seq}, the log ends at #{checked}",
+        )
     if last is not None and head.entry_id != last.pk:
         return broken(checked, "the chain head does not name the last entry")
     stray = AuditLink.objects.count() - links_seen
@@ -183,6 +202,14 @@ def reseal(*, actor=None) -> AuditEntry | None:
         if report.legacy_entries:
             after.update(legacy_entries=report.legacy_entries, legacy_digest=report.legacy_digest)
         return _append(
-            actor=actor, action=SEAL_ACTION, object_type="", object_id="", object_repr="",
-            description="audit_verify --reseal", before=None, after=after, items=[], links=set(),
+            actor=actor,
+            action=SEAL_ACTION,
+            object_type="",
+            object_id="",
+            object_repr="",
+            description="audit_verify --reseal",
+            before=None,
+            after=after,
+            items=[],
+            links=set(),
         )

@@ -171,7 +171,9 @@ def _migration_state(using: str, model_list) -> dict:
 
 
 def _line(data) -> bytes:
-    return (json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    return (
+        json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    ).encode()
 
 
 def write_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
@@ -185,25 +187,33 @@ def write_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     model_list = backup_models()
     counts = {}
     # mtime=0 and no file name: the gzip header carries nothing that changes.
-    with gzip.GzipFile(filename="", mode="wb", fileobj=fileobj, mtime=0, compresslevel=6) as out, \
-            transaction.atomic(using=using):
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=fileobj, mtime=0, compresslevel=6) as out,
+        transaction.atomic(using=using),
+    ):
         if snapshot:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         naturals = _naturals("out")
-        out.write(_line({
-            "format": FORMAT,
-            "version": VERSION,
-            "migrations": _migration_state(using, model_list),
-            "tables": [m._meta.label_lower for m in model_list],
-        }))
+        out.write(
+            _line(
+                {
+                    "format": FORMAT,
+                    "version": VERSION,
+                    "migrations": _migration_state(using, model_list),
+                    "tables": [m._meta.label_lower for m in model_list],
+                }
+            )
+        )
         for model in model_list:
             label = model._meta.label_lower
             fields = _fields(model)
             count = 0
             rows = model._base_manager.using(using).order_by("pk").iterator(chunk_size=BATCH)
             for obj in rows:
-                out.write(_line({"m": label, "f": {f.attname: _encode(f, obj, naturals) for f in fields}}))
+                out.write(
+                    _line({"m": label, "f": {f.attname: _encode(f, obj, naturals) for f in fields}})
+                )
                 count += 1
             counts[label] = count
     return counts
@@ -244,9 +254,7 @@ def _read_lines(fileobj) -> Iterator[dict]:
 
 
 def non_empty_tables(using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    return [
-        m._meta.label_lower for m in backup_models() if m._base_manager.using(using).exists()
-    ]
+    return [m._meta.label_lower for m in backup_models() if m._base_manager.using(using).exists()]
 
 
 def restore_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
@@ -267,7 +275,9 @@ def restore_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     by_label = {m._meta.label_lower: m for m in model_list}
     unknown = [t for t in header.get("tables", []) if t not in by_label]
     if unknown:
-        raise BackupError(f"The archive holds tables this code does not know: {', '.join(unknown)}.")
+        raise BackupError(
+            f"The archive holds tables this code does not know: {', '.join(unknown)}."
+        )
     state = _migration_state(using, model_list)
     if header.get("migrations") != state:
         raise BackupError(
@@ -277,7 +287,9 @@ def restore_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     busy = non_empty_tables(using)
     if busy:
         raise BackupError(
-            "The database is not empty (" + ", ".join(busy[:5]) + (", ..." if len(busy) > 5 else "")
+            "The database is not empty ("
+            + ", ".join(busy[:5])
+            + (", ..." if len(busy) > 5 else "")
             + "). Restore only into a new, migrated, empty database."
         )
     counts: dict[str, int] = {}
@@ -303,8 +315,11 @@ def restore_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
                 pending_model = model
             values = row["f"]
             try:
-                kwargs = {f.attname: _decode(f, values[f.attname], naturals)
-                          for f in _fields(model) if f.attname in values}
+                kwargs = {
+                    f.attname: _decode(f, values[f.attname], naturals)
+                    for f in _fields(model)
+                    if f.attname in values
+                }
             except (KeyError, ValueError, TypeError) as exc:
                 raise BackupError(f"Line {number} cannot be read: {exc}.") from exc
             pending.append(model(**kwargs))
@@ -328,10 +343,11 @@ def restore_from_path(path, *, passphrase: str = "") -> dict:
             f.seek(0)
             return restore_backup(f)
         if not passphrase:
-            raise BackupError("This archive is encrypted: set BACKUP_KEY to the key it was made with.")
+            raise BackupError(
+                "This archive is encrypted: set BACKUP_KEY to the key it was made with."
+            )
         f.seek(0)
         try:
             return restore_backup(io.BufferedReader(DecryptingReader(f, passphrase)))
         except DecryptionError as exc:
             raise BackupError(f"This archive cannot be decrypted with BACKUP_KEY: {exc}.") from exc
-

@@ -31,7 +31,12 @@ def copy_text(value) -> str:
         value = json.dumps(value, ensure_ascii=False)
     text = value if isinstance(value, str) else str(value)
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
     return text
 
 

@@ -33,8 +33,13 @@ class _Echo:
         return value
 
 
-def csv_chunks(rows: Iterable[Iterable], *, bom: bool = False, rows_per_chunk: int = 500,
-               lineterminator: str = "\r\n") -> Iterator[str]:
+def csv_chunks(
+    rows: Iterable[Iterable],
+    *,
+    bom: bool = False,
+    rows_per_chunk: int = 500,
+    lineterminator: str = "\r\n",
+) -> Iterator[str]:
     """CSV text in chunks (for a StreamingHttpResponse or a file), every cell neutralised."""
     writer = csv.writer(_Echo(), lineterminator=lineterminator)
     try:

@@ -60,7 +60,9 @@ class EncryptingWriter(io.RawIOBase):
         super().__init__()
         salt, self._prefix = os.urandom(16), os.urandom(7)
         self._aead = _derive(passphrase, salt, SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P)
-        self._header = _HEADER.pack(MAGIC, VERSION, SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P, salt, self._prefix)
+        self._header = _HEADER.pack(
+            MAGIC, VERSION, SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P, salt, self._prefix
+        )
         self._raw = raw
         self._raw.write(self._header)
         self._buffer = bytearray()
@@ -100,7 +102,9 @@ class DecryptingReader(io.RawIOBase):
             raise DecryptionError("not an encrypted file")
         _magic, version, log2_n, r, p, salt, self._prefix = _HEADER.unpack(header)
         if version != VERSION or not (10 <= log2_n <= 22 and 1 <= r <= 32 and 1 <= p <= 16):
-            raise DecryptionError(f"an encrypted file of a format this code cannot read (version {version})")
+            raise DecryptionError(
+                f"an encrypted file of a format this code cannot read (version {version})"
+            )
         self._aead = _derive(passphrase, salt, log2_n, r, p)
         self._header = header
         self._raw = raw
@@ -131,7 +135,9 @@ class DecryptingReader(io.RawIOBase):
             raise DecryptionError("the file ends early: it was cut off")
         for last in (False, True):
             try:
-                self._plain = self._aead.decrypt(_nonce(self._prefix, self._number, last), sealed, self._header)
+                self._plain = self._aead.decrypt(
+                    _nonce(self._prefix, self._number, last), sealed, self._header
+                )
             except InvalidTag:
                 continue
             self._done = last
@@ -139,7 +145,9 @@ class DecryptingReader(io.RawIOBase):
         else:
             if self._number == 0:
                 raise DecryptionError("the passphrase does not open it (or the file was changed)")
-            raise DecryptionError(f"the file was changed (chunk {self._number + 1} does not authenticate)")
+            raise DecryptionError(
+                f"the file was changed (chunk {self._number + 1} does not authenticate)"
+            )
         self._number += 1
         if self._done and self._raw.read(1):
             raise DecryptionError("the file was changed (data after its last chunk)")

@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import models
 
 
-def actor_field(verbose_name=None, *, keep_user: bool = True, blank: bool = True, **kwargs) -> models.ForeignKey:
+def actor_field(
+    verbose_name=None, *, keep_user: bool = True, blank: bool = True, **kwargs
+) -> models.ForeignKey:
     """Who took a step: a user, empty when the system took it (a command).
 
     keep_user: PROTECT, for the steps of a record that must stay true (a transfer, a

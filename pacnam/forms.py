@@ -66,8 +66,14 @@ class MonthInput(forms.TextInput):
     """A month typed as mm/yyyy (not a native month input, for the same reason as DateInput)."""
 
     def __init__(self, attrs=None):
-        super().__init__(attrs={"placeholder": "mm/yyyy", "title": _("Month/year, e.g. 04/2019"),
-                                "size": 7, **(attrs or {})})
+        super().__init__(
+            attrs={
+                "placeholder": "mm/yyyy",
+                "title": _("Month/year, e.g. 04/2019"),
+                "size": 7,
+                **(attrs or {}),
+            }
+        )
 
 
 class TimeInput(forms.TimeInput):
@@ -76,8 +82,10 @@ class TimeInput(forms.TimeInput):
     input_type = "text"
 
     def __init__(self, attrs=None):
-        super().__init__(attrs={"placeholder": "hh:mm", "inputmode": "numeric", "size": 5, **(attrs or {})},
-                         format="%H:%M")
+        super().__init__(
+            attrs={"placeholder": "hh:mm", "inputmode": "numeric", "size": 5, **(attrs or {})},
+            format="%H:%M",
+        )
 
 
 class RegistryModelForm(forms.ModelForm):

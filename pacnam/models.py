@@ -168,7 +168,9 @@ class AuditEntry(AppendOnlyModel):
         Anyone can recompute it: those entries are protected by the keyed seal
         entry that `audit_verify --reseal` writes after them (docs/audit.md)."""
         # The fields the old hash covered: the seal's, without the id, the key and the links.
-        fields = {k: v for k, v in self.sealed_fields(()).items() if k not in ("id", "key_id", "links")}
+        fields = {
+            k: v for k, v in self.sealed_fields(()).items() if k not in ("id", "key_id", "links")
+        }
         return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
 
     # --- For the pages (pacnam/_audit.html) ---
@@ -276,7 +278,9 @@ class AuditHead(models.Model):
         verbose_name = _("audit chain head")
         verbose_name_plural = _("audit chain head")
         default_permissions = ()
-        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="audit_head_single_row")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="audit_head_single_row")
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.hash[:12]}"

@@ -44,6 +44,9 @@ class AdminPaginator(CappedPaginator):
 
     def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True):
         super().__init__(
-            object_list, per_page, cap=ADMIN_COUNT_CAP,
-            orphans=orphans, allow_empty_first_page=allow_empty_first_page,
+            object_list,
+            per_page,
+            cap=ADMIN_COUNT_CAP,
+            orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
         )

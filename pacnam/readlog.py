@@ -42,9 +42,13 @@ def log_member_view(request, member: models.Model) -> ReadLogEntry:
     """Record that request.user opened `member`'s page (one INSERT)."""
     actor_id, actor_name = _who(request.user)
     return ReadLogEntry.objects.create(
-        actor_id=actor_id, actor_name=actor_name, action=ReadAction.MEMBER_VIEW,
-        object_type=member._meta.label_lower, object_id=str(member.pk),
-        object_repr=str(member)[:REPR_MAX], where=request.path[:300],
+        actor_id=actor_id,
+        actor_name=actor_name,
+        action=ReadAction.MEMBER_VIEW,
+        object_type=member._meta.label_lower,
+        object_id=str(member.pk),
+        object_repr=str(member)[:REPR_MAX],
+        where=request.path[:300],
     )
 
 
@@ -52,8 +56,15 @@ def _query_of(request) -> dict:
     return {key: values if len(values) > 1 else values[0] for key, values in request.GET.lists()}
 
 
-def log_member_export(rows: Iterable[list], *, request=None, user=None, query: dict | None = None,
-                      where: str = "", header_rows: int = 1) -> Iterator[list]:
+def log_member_export(
+    rows: Iterable[list],
+    *,
+    request=None,
+    user=None,
+    query: dict | None = None,
+    where: str = "",
+    header_rows: int = 1,
+) -> Iterator[list]:
     """`rows`, recorded as an export of members when they have all been read.
 
     From a view pass `request` (the user, its filter and path are taken from
@@ -73,7 +84,10 @@ def log_member_export(rows: Iterable[list], *, request=None, user=None, query: d
         complete = True
     finally:
         ReadLogEntry.objects.create(
-            actor_id=actor_id, actor_name=actor_name, action=ReadAction.MEMBER_EXPORT,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            action=ReadAction.MEMBER_EXPORT,
             query={**(query or {}), **({} if complete else {"stopped": True})},
-            rows=max(0, sent - header_rows), where=where[:300],
+            rows=max(0, sent - header_rows),
+            where=where[:300],
         )

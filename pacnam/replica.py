@@ -130,8 +130,13 @@ def _keep_on_primary(response) -> None:
     if seconds <= 0:
         return
     response.set_signed_cookie(
-        COOKIE, f"{_now() + seconds:.3f}", salt=_SALT, max_age=max(1, round(seconds)),
-        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+        COOKIE,
+        f"{_now() + seconds:.3f}",
+        salt=_SALT,
+        max_age=max(1, round(seconds)),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
     )
 
 

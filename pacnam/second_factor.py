@@ -138,7 +138,7 @@ def qr_data_uri(text: str) -> str:
 def secret_text(key_hex: str) -> str:
     """The key as authenticator apps take it when typed: base32 in groups of four."""
     secret = base64.b32encode(binascii.unhexlify(key_hex)).decode()
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def confirm_setup(user, key_hex: str, code: str) -> list[str] | None:
@@ -185,8 +185,11 @@ class SecondFactorMiddleware:
     def _open(self, path: str) -> bool:
         if self._open_paths is None:
             self._open_paths = (
-                reverse("second_factor"), reverse("second_factor_setup"),
-                reverse("logout"), reverse("set_language"), reverse("healthz"),
+                reverse("second_factor"),
+                reverse("second_factor_setup"),
+                reverse("logout"),
+                reverse("set_language"),
+                reverse("healthz"),
             )
         # Static files never get here: WhiteNoise answers them first.
         return path in self._open_paths
@@ -200,5 +203,7 @@ class SecondFactorMiddleware:
             if state == NEEDED and not self._open(request.path_info):
                 # The code page sends a user without a device on to the set-up page.
                 target = reverse("second_factor")
-                return HttpResponseRedirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
+                return HttpResponseRedirect(
+                    f"{target}?{urlencode({'next': request.get_full_path()})}"
+                )
         return self.get_response(request)

@@ -25,9 +25,12 @@ from .pagination import CappedPaginator
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label=gettext_lazy("Code"), max_length=32, strip=True,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                      "autofocus": True}),
+        label=gettext_lazy("Code"),
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
     )
 
 
@@ -56,12 +59,22 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             return redirect(_next_url(request))
         wait = sf.throttled_seconds(request.user)
         if wait:
-            form.add_error("code", _("Too many wrong codes. Wait %(seconds)d seconds and try again.")
-                           % {"seconds": wait})
+            form.add_error(
+                "code",
+                _("Too many wrong codes. Wait %(seconds)d seconds and try again.")
+                % {"seconds": wait},
+            )
         else:
-            form.add_error("code", _("This code is not right, or it has expired. Enter the code "
-                                     "the app shows now, or one of your recovery codes."))
-    return render(request, "registration/second_factor.html", {"form": form, "next": _next_url(request)})
+            form.add_error(
+                "code",
+                _(
+                    "This code is not right, or it has expired. Enter the code "
+                    "the app shows now, or one of your recovery codes."
+                ),
+            )
+    return render(
+        request, "registration/second_factor.html", {"form": form, "next": _next_url(request)}
+    )
 
 
 @login_required
@@ -84,19 +97,31 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
             audit_log("second_factor_set_up", actor=user, obj=user)
             device = sf.confirmed_totp(user)
             sf.mark_verified(request, device)
-            return render(request, "registration/second_factor_codes.html",
-                          {"codes": codes, "next": _next_url(request)})
-        form.add_error("code", _("This code does not match. Check the phone's time and enter "
-                                 "the code the app shows now."))
+            return render(
+                request,
+                "registration/second_factor_codes.html",
+                {"codes": codes, "next": _next_url(request)},
+            )
+        form.add_error(
+            "code",
+            _(
+                "This code does not match. Check the phone's time and enter "
+                "the code the app shows now."
+            ),
+        )
     url = sf.otpauth_url(user, key)
-    return render(request, "registration/second_factor_setup.html", {
-        "has_device": False,
-        "form": form,
-        "qr": sf.qr_data_uri(url),
-        "secret": sf.secret_text(key),
-        "required": sf.is_required(user),
-        "next": _next_url(request),
-    })
+    return render(
+        request,
+        "registration/second_factor_setup.html",
+        {
+            "has_device": False,
+            "form": form,
+            "qr": sf.qr_data_uri(url),
+            "secret": sf.secret_text(key),
+            "required": sf.is_required(user),
+            "next": _next_url(request),
+        },
+    )
 
 
 @require_POST
@@ -107,8 +132,11 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
         raise Http404
     codes = sf.new_recovery_codes(request.user)
     audit_log("second_factor_recovery_codes", actor=request.user, obj=request.user)
-    return render(request, "registration/second_factor_codes.html",
-                  {"codes": codes, "next": reverse("dashboard")})
+    return render(
+        request,
+        "registration/second_factor_codes.html",
+        {"codes": codes, "next": reverse("dashboard")},
+    )
 
 
 # --- The read log ---
@@ -133,12 +161,18 @@ def read_log(request: HttpRequest) -> HttpResponse:
         entries = entries.filter(object_type="members.member", object_id=member)
     if action in ReadAction.values:
         entries = entries.filter(action=action)
-    page = CappedPaginator(entries, READ_LOG_PAGE, cap=READ_LOG_CAP).get_page(request.GET.get("page"))
+    page = CappedPaginator(entries, READ_LOG_PAGE, cap=READ_LOG_CAP).get_page(
+        request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "pacnam/read_log.html", {
-        "page": page,
-        "query": query.urlencode(),
-        "filters": {"user": username, "member": member, "action": action},
-        "actions": ReadAction.choices,
-    })
+    return render(
+        request,
+        "pacnam/read_log.html",
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "filters": {"user": username, "member": member, "action": action},
+            "actions": ReadAction.choices,
+        },
+    )

@@ -23,7 +23,14 @@ DEBUG = env.bool("DEBUG", default=False)
 # Management commands that sign nothing and serve nothing may run without a
 # key (a build step's collectstatic, CI's makemigrations --check): they get a
 # throwaway one. The server and everything else refuse to start without it.
-KEYLESS_COMMANDS = {"makemigrations", "showmigrations", "collectstatic", "makemessages", "compilemessages", "help"}
+KEYLESS_COMMANDS = {
+    "makemigrations",
+    "showmigrations",
+    "collectstatic",
+    "makemessages",
+    "compilemessages",
+    "help",
+}
 _command = sys.argv[1] if len(sys.argv) > 1 and os.path.basename(sys.argv[0]) == "manage.py" else ""
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -179,7 +186,10 @@ REPLICA_STICKY_SECONDS = env.float("REPLICA_STICKY_SECONDS", default=5)
 REPLICA_READS = env.bool("REPLICA_READS", default=True)
 if DATABASE_REPLICA_URL:
     replica = environ.Env.db_url_config(DATABASE_REPLICA_URL)
-    if replica["ENGINE"] != DATABASES["default"]["ENGINE"] or replica["ENGINE"] != "django.db.backends.postgresql":
+    if (
+        replica["ENGINE"] != DATABASES["default"]["ENGINE"]
+        or replica["ENGINE"] != "django.db.backends.postgresql"
+    ):
         raise ImproperlyConfigured(
             "DATABASE_REPLICA_URL names a PostgreSQL streaming replica of DATABASE_URL: "
             "both must be postgres:// URLs."
@@ -197,8 +207,10 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = replica
     DATABASE_ROUTERS = ["pacnam.replica.ReplicaRouter"]
     # Before SessionMiddleware: the session is read under the request's rule too.
-    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
-                      "pacnam.replica.ReplicaMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "pacnam.replica.ReplicaMiddleware",
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -335,12 +347,38 @@ HOLIDAYS = env.list(
     "HOLIDAYS",
     default=[
         # 2019: New Year, Tết, Hùng Kings, 30/4, 1/5, National Day.
-        "2019-01-01", "2019-02-04", "2019-02-05", "2019-02-06", "2019-02-07", "2019-02-08",
-        "2019-04-15", "2019-04-29", "2019-04-30", "2019-05-01", "2019-09-02",
-        "2025-01-01", "2025-01-27", "2025-01-28", "2025-01-29", "2025-01-30", "2025-01-31",
-        "2025-04-07", "2025-04-30", "2025-05-01", "2025-09-01", "2025-09-02",
-        "2026-01-01", "2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19", "2026-02-20",
-        "2026-04-27", "2026-04-30", "2026-05-01", "2026-09-02",
+        "2019-01-01",
+        "2019-02-04",
+        "2019-02-05",
+        "2019-02-06",
+        "2019-02-07",
+        "2019-02-08",
+        "2019-04-15",
+        "2019-04-29",
+        "2019-04-30",
+        "2019-05-01",
+        "2019-09-02",
+        "2025-01-01",
+        "2025-01-27",
+        "2025-01-28",
+        "2025-01-29",
+        "2025-01-30",
+        "2025-01-31",
+        "2025-04-07",
+        "2025-04-30",
+        "2025-05-01",
+        "2025-09-01",
+        "2025-09-02",
+        "2026-01-01",
+        "2026-02-16",
+        "2026-02-17",
+        "2026-02-18",
+        "2026-02-19",
+        "2026-02-20",
+        "2026-04-27",
+        "2026-04-30",
+        "2026-05-01",
+        "2026-09-02",
     ],
 )
 TRANSFER_LETTER_DEADLINE_WORKING_DAYS = env.int("TRANSFER_LETTER_DEADLINE_WORKING_DAYS", default=30)

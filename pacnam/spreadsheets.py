@@ -189,7 +189,9 @@ def _unreadable_workbook() -> str:
 
 def _too_many_rows(limit: int) -> SpreadsheetError:
     return SpreadsheetError(
-        _("The file has more than %(n)d rows, the most the registry reads at once. Split it into smaller files.")
+        _(
+            "The file has more than %(n)d rows, the most the registry reads at once. Split it into smaller files."
+        )
         % {"n": limit}
     )
 
@@ -248,7 +250,9 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
             codec = codecs.lookup(encoding)
         except LookupError:
             raise SpreadsheetError(
-                _("'%(name)s' is not a character set the registry knows; try utf-8, utf-16 or cp1258.")
+                _(
+                    "'%(name)s' is not a character set the registry knows; try utf-8, utf-16 or cp1258."
+                )
                 % {"name": excerpt(encoding, 40)}
             ) from None
         name = "utf-8-sig" if codec.name == "utf-8" else codec.name
@@ -256,7 +260,9 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
             return data.decode(name), codec.name
         except UnicodeDecodeError as exc:
             raise SpreadsheetError(
-                _("The file is not in the character set %(encoding)s (the problem is at byte %(position)d).")
+                _(
+                    "The file is not in the character set %(encoding)s (the problem is at byte %(position)d)."
+                )
                 % {"encoding": codec.name, "position": exc.start + 1}
             ) from exc
     if data.startswith(codecs.BOM_UTF8):
@@ -300,7 +306,9 @@ def _records(text: str, delimiter: str) -> Iterator[list[str]]:
     return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
-def _find_header(records: Iterator[list[str]], is_header: HeaderTest | None) -> tuple[int, list[str]] | None:
+def _find_header(
+    records: Iterator[list[str]], is_header: HeaderTest | None
+) -> tuple[int, list[str]] | None:
     for number, record in enumerate(records, start=1):
         if number > HEADER_SCAN_ROWS:
             return None
@@ -376,10 +384,14 @@ def _read_csv(data: bytes, is_header: HeaderTest | None, encoding: str | None) -
             rows.append(Row(number, tuple(cells)))
     except csv.Error as exc:
         raise SpreadsheetError(
-            _("The CSV file cannot be read (%(error)s). Save it again as 'CSV UTF-8' or as an Excel workbook (.xlsx).")
+            _(
+                "The CSV file cannot be read (%(error)s). Save it again as 'CSV UTF-8' or as an Excel workbook (.xlsx)."
+            )
             % {"error": excerpt(str(exc), 80)}
         ) from exc
-    return Table(tuple(header), header_row, rows, format="csv", encoding=charset, delimiter=delimiter)
+    return Table(
+        tuple(header), header_row, rows, format="csv", encoding=charset, delimiter=delimiter
+    )
 
 
 # --- XLSX ----------------------------------------------------------------------------
@@ -421,7 +433,9 @@ def check_workbook_archive(data: bytes) -> None:
         )
     max_ratio = settings.IMPORT_MAX_COMPRESSION_RATIO
     for entry in entries:
-        if entry.file_size > RATIO_GRACE_BYTES and entry.file_size > max_ratio * max(entry.compress_size, 1):
+        if entry.file_size > RATIO_GRACE_BYTES and entry.file_size > max_ratio * max(
+            entry.compress_size, 1
+        ):
             raise SpreadsheetError(
                 _(
                     "The workbook is packed far tighter than any real list (a part unpacks to "
@@ -459,7 +473,9 @@ def _sheet_rows(sheet) -> Iterator[tuple[int, list[str], frozenset[int]]]:
     # the rows that are there (a smaller one would cut the list short), at most
     # MAX_COLUMNS wide.
     sheet.reset_dimensions()
-    for number, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+    for number, values in enumerate(
+        sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
+    ):
         cells, numbers = [], set()
         for index, value in enumerate(values):
             text, is_number = _cell_text(value)

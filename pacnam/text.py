@@ -1,11 +1,11 @@
 """Text helpers shared by every app: how text is stored, searched and checked.
 
-    clean_text(value)      -> the form text is stored in (NFC, trimmed, Đ not Ð)
-    clean_name(value)      -> clean_text, and one space between words
-    clean_text_fields(obj, names) -> clean_text on an object's text attributes, before saving
-    fold(text)             -> the accent-free, lower-case form the search compares
-    garbled_reason(text)   -> why a name or position looks garbled, or None
-    excerpt(text)          -> a cell cut short enough to echo back in a message
+clean_text(value)      -> the form text is stored in (NFC, trimmed, Đ not Ð)
+clean_name(value)      -> clean_text, and one space between words
+clean_text_fields(obj, names) -> clean_text on an object's text attributes, before saving
+fold(text)             -> the accent-free, lower-case form the search compares
+garbled_reason(text)   -> why a name or position looks garbled, or None
+excerpt(text)          -> a cell cut short enough to echo back in a message
 """
 
 import re
@@ -79,8 +79,7 @@ def excerpt(text: str, limit: int = 60) -> str:
 # byte the code page drops ("Ánh" -> "Ãnh"). tests/test_text.py keeps a sample.
 
 VIETNAMESE_LOWER = (
-    "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệfghiìíỉĩịjklmnoòóỏõọôồốổỗộơờớởỡợ"
-    "pqrstuùúủũụưừứửữựvwxyỳýỷỹỵz"
+    "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệfghiìíỉĩịjklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvwxyỳýỷỹỵz"
 )
 VIETNAMESE_LETTERS = frozenset(VIETNAMESE_LOWER + VIETNAMESE_LOWER.upper())
 
@@ -108,7 +107,8 @@ def _decodings(byte_values, encodings=("cp1252", "cp1258", "latin-1")) -> frozen
 # programs that show the bytes cp1252 leaves undefined as control characters.
 _CONTINUATIONS = _decodings(range(0x80, 0xC0))
 _LEADS = frozenset(
-    c for c in _decodings([0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xCC, 0xCD, 0xE1, 0xE2])
+    c
+    for c in _decodings([0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xCC, 0xCD, 0xE1, 0xE2])
     if not unicodedata.combining(c)
 )
 # Ä, Å and Æ are lead bytes 0xC4-0xC6 ("Đ" -> "Ä", "ư" -> "Æ°"); they are letters
@@ -132,7 +132,9 @@ def _foreign(char: str) -> bool:
 
 def _quoted(chars) -> str:
     unique = list(dict.fromkeys(chars))[:3]
-    return ", ".join(f"'{c}'" if c.isprintable() and not c.isspace() else f"U+{ord(c):04X}" for c in unique)
+    return ", ".join(
+        f"'{c}'" if c.isprintable() and not c.isspace() else f"U+{ord(c):04X}" for c in unique
+    )
 
 
 def garbled_reason(text: str) -> str | None:
@@ -157,19 +159,23 @@ def garbled_reason(text: str) -> str | None:
     if not evidence:
         # "Ã”ng", "HÃ\xa0": a lead byte's letter, then a continuation byte that
         # happens to be typography.
-        evidence = [b for a, b in zip(text, text[1:], strict=False) if a in _LEADS and b in _CONTINUATIONS]
+        evidence = [
+            b for a, b in zip(text, text[1:], strict=False) if a in _LEADS and b in _CONTINUATIONS
+        ]
     if not evidence:
         # "BaÌ" (a decomposed "Bá" whose second byte was dropped): a capital
         # with a mark never follows a small letter inside a Vietnamese word.
         evidence = [
-            b for a, b in zip(text, text[1:], strict=False)
+            b
+            for a, b in zip(text, text[1:], strict=False)
             if a.islower() and b.isupper() and b >= "\x80"
         ]
     if not evidence:
         # "Hýìa" (Windows-1258 bytes read in a Western code page): a Vietnamese
         # syllable carries at most one tone mark.
         evidence = [
-            word for word in _WORD.findall(text)
+            word
+            for word in _WORD.findall(text)
             if sum(c in TONE_MARKS for c in unicodedata.normalize("NFD", word)) > 1
         ]
     if not evidence:

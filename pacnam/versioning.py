@@ -30,7 +30,9 @@ def save_if_unchanged(instance, *, expected_version: int) -> None:
     would silently overwrite the first (last write wins).
     """
     model = type(instance)
-    current = model.objects.select_for_update().values_list("version", flat=True).get(pk=instance.pk)
+    current = (
+        model.objects.select_for_update().values_list("version", flat=True).get(pk=instance.pk)
+    )
     if current != expected_version:
         raise EditConflict(EditConflict.message_text())
     instance.version = current + 1
@@ -60,8 +62,10 @@ class VersionCheckedForm(forms.ModelForm):
             # lock holds until the save commits: the second waits, then sees the
             # first one's version and gets this message instead of overwriting.
             current = (
-                type(self.instance).objects.select_for_update()
-                .values_list("version", flat=True).get(pk=self.instance.pk)
+                type(self.instance)
+                .objects.select_for_update()
+                .values_list("version", flat=True)
+                .get(pk=self.instance.pk)
             )
             if current != opened:
                 raise forms.ValidationError(EditConflict.message_text())

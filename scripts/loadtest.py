@@ -83,8 +83,12 @@ class FormParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._form = {"action": a.get("action") or "", "method": (a.get("method") or "get").lower(),
-                          "fields": {}, "names": set()}
+            self._form = {
+                "action": a.get("action") or "",
+                "method": (a.get("method") or "get").lower(),
+                "fields": {},
+                "names": set(),
+            }
             self.forms.append(self._form)
         if self._form is None:
             return
@@ -157,7 +161,9 @@ class Session:
     def __init__(self, base: str, stats: Stats, budget: threading.Semaphore, deadline: float):
         self.base = base.rstrip("/")
         self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
+        )
         self.stats, self.budget, self.deadline = stats, budget, deadline
 
     def out_of_time(self) -> bool:
@@ -172,7 +178,11 @@ class Session:
         req = urllib.request.Request(url, data=body, headers={"Referer": self.base + "/"})
         try:
             with self.opener.open(req, timeout=30) as response:
-                status, text, location = response.status, response.read().decode("utf-8", "replace"), None
+                status, text, location = (
+                    response.status,
+                    response.read().decode("utf-8", "replace"),
+                    None,
+                )
         except urllib.error.HTTPError as exc:
             status, text = exc.code, exc.read().decode("utf-8", "replace")
             location = exc.headers.get("Location")
@@ -222,8 +232,13 @@ def create_writer(session: Session, run: str, number: int, commune_id: str) -> N
                 continue
             code = f"LT-{run}-{number}-{n}"
             n += 1
-            data = {**form["fields"], "commune": commune_id, "code": code,
-                    "name": f"Thôn tải {number}-{n}", "_continue": "1"}
+            data = {
+                **form["fields"],
+                "commune": commune_id,
+                "code": code,
+                "name": f"Thôn tải {number}-{n}",
+                "_continue": "1",
+            }
             status, _, location = session.request("/admin/branches/village/add/", data)
         except StopIteration:
             return
@@ -294,17 +309,27 @@ def run(args) -> dict:
         if initial is None:
             raise SystemExit(f"no integer field {args.counter_field!r} at {args.counter_url}")
         for _ in range(args.writers):
-            threads.append(threading.Thread(target=counter_writer,
-                                            args=(session(), args.counter_url, args.counter_field)))
+            threads.append(
+                threading.Thread(
+                    target=counter_writer, args=(session(), args.counter_url, args.counter_field)
+                )
+            )
     elif args.writers:
         commune_id = first_commune_id(control)
         if commune_id is None:
-            raise SystemExit("no commune to create villages in (or the user is not an administrator)")
+            raise SystemExit(
+                "no commune to create villages in (or the user is not an administrator)"
+            )
         for number in range(args.writers):
-            threads.append(threading.Thread(target=create_writer,
-                                            args=(session(), run_tag, number, commune_id)))
+            threads.append(
+                threading.Thread(
+                    target=create_writer, args=(session(), run_tag, number, commune_id)
+                )
+            )
     for _ in range(args.readers):
-        threads.append(threading.Thread(target=reader, args=(session(), args.path or DEFAULT_PATHS)))
+        threads.append(
+            threading.Thread(target=reader, args=(session(), args.path or DEFAULT_PATHS))
+        )
     started = time.monotonic()
     for s in sessions:
         s.deadline = started + seconds
@@ -350,7 +375,9 @@ def parse_args(argv=None):
     p.add_argument("--readers", type=int, default=4)
     p.add_argument("--writers", type=int, default=2)
     p.add_argument("--seconds", type=float, default=10, help=f"at most {MAX_SECONDS}")
-    p.add_argument("--max-requests", type=int, default=2000, help=f"in total, at most {MAX_REQUESTS}")
+    p.add_argument(
+        "--max-requests", type=int, default=2000, help=f"in total, at most {MAX_REQUESTS}"
+    )
     p.add_argument("--path", action="append", help="a page the readers GET (repeatable)")
     p.add_argument("--counter-url", help="counter mode: the edit form to increment through")
     p.add_argument("--counter-field", default="households")
@@ -368,11 +395,15 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        print(f"{summary['requests']} requests in {summary['seconds']} s "
-              f"({summary['requests_per_second']}/s); statuses {summary['statuses']}")
-        print(f"writes: {summary['writes_ok']} ok, {summary['writes_refused']} refused; "
-              f"lost: {len(summary['lost_writes'])}; server errors: {summary['server_errors']}; "
-              f"transport errors: {summary['transport_errors'] or 0}")
+        print(
+            f"{summary['requests']} requests in {summary['seconds']} s "
+            f"({summary['requests_per_second']}/s); statuses {summary['statuses']}"
+        )
+        print(
+            f"writes: {summary['writes_ok']} ok, {summary['writes_refused']} refused; "
+            f"lost: {len(summary['lost_writes'])}; server errors: {summary['server_errors']}; "
+            f"transport errors: {summary['transport_errors'] or 0}"
+        )
         print("OK" if summary["ok"] else "FAILED")
     return 0 if summary["ok"] else 1
 

@@ -25,7 +25,9 @@ def pac_nam() -> District:
     """Bắc Kạn province and Pác Nặm district as they were before 2025: the parents
     of the test world's communes (a new commune joins the only province and
     district of its day, as in a district's registry)."""
-    province = Province.objects.filter(code="06").first() or Province.objects.create(code="06", name="Bắc Kạn")
+    province = Province.objects.filter(code="06").first() or Province.objects.create(
+        code="06", name="Bắc Kạn"
+    )
     return District.objects.filter(code="060").first() or District.objects.create(
         code="060", name="Pác Nặm", province=province
     )
@@ -42,7 +44,9 @@ def make_village(commune, name="Thôn Thử", code=None, **kw) -> Village:
     )
 
 
-def make_branch(commune, kind=BranchKind.VILLAGE, village=None, name=None, code=None, **kw) -> Branch:
+def make_branch(
+    commune, kind=BranchKind.VILLAGE, village=None, name=None, code=None, **kw
+) -> Branch:
     if kind == BranchKind.VILLAGE and village is None:
         village = make_village(commune)
     return Branch.objects.create(
@@ -68,7 +72,9 @@ def make_member(branch, village=None, name="Nguyễn Văn Thử", since=None, **
         full_on=D(2006, 5, 19),
     )
     defaults.update(kw)
-    member = Member(residence_village=village or branch.village or make_village(branch.commune), **defaults)
+    member = Member(
+        residence_village=village or branch.village or make_village(branch.commune), **defaults
+    )
     return member_create(member=member, branch=branch, since=since)
 
 
@@ -78,12 +84,22 @@ def working_days_between(start: datetime.date, end: datetime.date) -> int:
     from pacnam.dates import is_working_day
 
     return sum(
-        1 for n in range(1, (end - start).days + 1)
+        1
+        for n in range(1, (end - start).days + 1)
         if is_working_day(start + datetime.timedelta(days=n))
     )
 
 
-def make_user(username, kind=None, commune=None, branch=None, superuser=False, district=None, province=None, **role):
+def make_user(
+    username,
+    kind=None,
+    commune=None,
+    branch=None,
+    superuser=False,
+    district=None,
+    province=None,
+    **role,
+):
     User = get_user_model()
     user = User.objects.create_user(username=username, password="pw-" + username)
     if superuser:
@@ -93,7 +109,13 @@ def make_user(username, kind=None, commune=None, branch=None, superuser=False, d
         district = pac_nam()
     if kind:
         Role.objects.create(
-            user=user, kind=kind, commune=commune, branch=branch, district=district, province=province, **role
+            user=user,
+            kind=kind,
+            commune=commune,
+            branch=branch,
+            district=district,
+            province=province,
+            **role,
         )
     return user
 
@@ -120,12 +142,20 @@ def world(db):
     w.other_village = make_village(w.other_commune, "Khâu Slôm", households=58, population=305)
     w.branch = make_branch(w.commune, village=w.village, name="Chi bộ thôn Cốc Lải")
     w.branch2 = make_branch(w.commune, village=w.village2, name="Chi bộ thôn Nà Khâu")
-    w.office = make_branch(w.commune, kind=BranchKind.COMMUNE_OFFICE, name="Chi bộ cơ quan xã Cao Tân")
-    w.other_branch = make_branch(w.other_commune, village=w.other_village, name="Chi bộ thôn Khâu Slôm")
+    w.office = make_branch(
+        w.commune, kind=BranchKind.COMMUNE_OFFICE, name="Chi bộ cơ quan xã Cao Tân"
+    )
+    w.other_branch = make_branch(
+        w.other_commune, village=w.other_village, name="Chi bộ thôn Khâu Slôm"
+    )
     w.member = make_member(w.branch, name="Hoàng Văn Mạnh")
     w.cadre = make_member(
-        w.office, village=w.village, name="Lý Thị Huyền", gender="female",
-        is_commune_cadre=True, position="Phó Bí thư Đảng ủy xã",
+        w.office,
+        village=w.village,
+        name="Lý Thị Huyền",
+        gender="female",
+        is_commune_cadre=True,
+        position="Phó Bí thư Đảng ủy xã",
     )
     w.other_member = make_member(w.other_branch, name="Triệu Văn Páo", ethnicity="Dao")
     # Users: one per role, and the outsider.
@@ -138,8 +168,13 @@ def world(db):
     # Roles in time (issue 13): the province's officer, and our commune's former
     # secretary, whose role ended in 2020 (they see nothing now).
     w.province = make_user("province", RoleKind.PROVINCE_OFFICER, province=pac_nam().province)
-    w.retired = make_user("retired", RoleKind.COMMUNE_SECRETARY, commune=w.commune,
-                          valid_from=D(2019, 1, 1), valid_to=D(2020, 12, 31))
+    w.retired = make_user(
+        "retired",
+        RoleKind.COMMUNE_SECRETARY,
+        commune=w.commune,
+        valid_from=D(2019, 1, 1),
+        valid_to=D(2020, 12, 31),
+    )
     return w
 
 

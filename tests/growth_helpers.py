@@ -52,14 +52,19 @@ def advance(world, candidate, upto, dates=None, by=None):
     dates = {**STEP_DATES, **(dates or {})}
     by = by or world.secretary
     result = candidate
-    for step in ORDER[ORDER.index(candidate.next_step): ORDER.index(upto) + 1]:
+    for step in ORDER[ORDER.index(candidate.next_step) : ORDER.index(upto) + 1]:
         on = dates[step]
         if step == CandidateStep.INTRODUCERS:
             candidate = growth.candidate_introducers_record(
-                by=by, candidate=candidate, introducers=introducer_pair(world, candidate.branch), on=on
+                by=by,
+                candidate=candidate,
+                introducers=introducer_pair(world, candidate.branch),
+                on=on,
             )
         elif step == CandidateStep.DECISION:
-            candidate = growth.candidate_decision_record(by=by, candidate=candidate, number="12-QĐ/HU", on=on)
+            candidate = growth.candidate_decision_record(
+                by=by, candidate=candidate, number="12-QĐ/HU", on=on
+            )
         elif step == CandidateStep.CEREMONY:
             result = growth.candidate_admit(by=by, candidate=candidate, on=on)
             candidate.refresh_from_db()

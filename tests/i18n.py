@@ -19,9 +19,16 @@ SKIP_PARTS = {"migrations", "locale", "tests", ".venv", "__pycache__"}
 
 # name -> (index of the context argument or None, index of the msgid argument)
 FUNCTIONS = {
-    "_": (None, 0), "gettext": (None, 0), "gettext_lazy": (None, 0), "gettext_noop": (None, 0),
-    "ngettext": (None, 0), "ngettext_lazy": (None, 0),
-    "pgettext": (0, 1), "pgettext_lazy": (0, 1), "npgettext": (0, 1), "npgettext_lazy": (0, 1),
+    "_": (None, 0),
+    "gettext": (None, 0),
+    "gettext_lazy": (None, 0),
+    "gettext_noop": (None, 0),
+    "ngettext": (None, 0),
+    "ngettext_lazy": (None, 0),
+    "pgettext": (0, 1),
+    "pgettext_lazy": (0, 1),
+    "npgettext": (0, 1),
+    "npgettext_lazy": (0, 1),
 }
 CALL = re.compile(r"\b(" + "|".join(sorted(FUNCTIONS, key=len, reverse=True)) + r")\(")
 
@@ -63,7 +70,7 @@ def _template_messages(path: pathlib.Path):
         end = code.find(")", match.end())
         while end != -1:
             try:
-                node = ast.parse(code[start:end + 1], mode="eval").body
+                node = ast.parse(code[start : end + 1], mode="eval").body
             except SyntaxError:
                 end = code.find(")", end + 1)
                 continue

@@ -27,19 +27,38 @@ def plain_static_files(settings):
 
 def manage(*args, **env) -> subprocess.CompletedProcess:
     """manage.py in a fresh process with exactly these settings in the environment."""
-    clean = {k: v for k, v in os.environ.items() if k not in {
-        "DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_COOKIES",
-        "SESSION_IDLE_SECONDS", "DJANGO_SETTINGS_MODULE", "AUDIT_KEY", "AUDIT_OLD_KEYS", "BACKUP_KEY",
-        "OTP_REQUIRED",
-    }}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "SECURE_SSL_REDIRECT",
+            "SECURE_HSTS_SECONDS",
+            "SECURE_COOKIES",
+            "SESSION_IDLE_SECONDS",
+            "DJANGO_SETTINGS_MODULE",
+            "AUDIT_KEY",
+            "AUDIT_OLD_KEYS",
+            "BACKUP_KEY",
+            "OTP_REQUIRED",
+        }
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def fail_login(client, username="caotan", password="wrong-password"):
-    return client.post(LOGIN, {"username": username, "password": password}, HTTP_ACCEPT_LANGUAGE="vi")
+    return client.post(
+        LOGIN, {"username": username, "password": password}, HTTP_ACCEPT_LANGUAGE="vi"
+    )
 
 
 def test_repeated_wrong_passwords_lock_the_login_with_a_clear_vietnamese_message(world, client):
@@ -80,7 +99,9 @@ def test_session_ends_after_the_idle_time(world, login):
     # Every request pushes the end forward (a sliding window).
     assert abs(session.expire_date - (timezone.now() + idle)) < datetime.timedelta(seconds=30)
     # Nobody touched the session for longer than the idle time:
-    Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    Session.objects.filter(pk=session.pk).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
     response = client.get("/")
     assert response.status_code == 302 and response.url.startswith(LOGIN)
 
@@ -97,8 +118,11 @@ def test_activity_keeps_the_session_alive(world, login):
 def test_idle_time_comes_from_the_environment():
     assert settings.SESSION_SAVE_EVERY_REQUEST is True
     result = manage(
-        "shell", "-c", "from django.conf import settings; print(settings.SESSION_COOKIE_AGE)",
-        DEBUG="1", SESSION_IDLE_SECONDS="600",
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.SESSION_COOKIE_AGE)",
+        DEBUG="1",
+        SESSION_IDLE_SECONDS="600",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "600"
@@ -106,7 +130,10 @@ def test_idle_time_comes_from_the_environment():
 
 def test_check_deploy_is_clean_with_production_settings():
     result = manage(
-        "check", "--deploy", "--fail-level", "WARNING",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         AUDIT_KEY=secrets.token_urlsafe(32),
@@ -154,7 +181,9 @@ def test_every_page_carries_a_csp_without_unsafe_inline(world, login, path):
 
 
 def test_no_secret_is_committed():
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
     assert tracked, "not a git checkout"
     assert not [f for f in tracked if f.endswith((".env", ".pem", ".key", ".sqlite3", ".dump"))]
     for name in tracked:

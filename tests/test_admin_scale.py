@@ -24,10 +24,26 @@ def _grow(world, n: int) -> None:
     for i in range(n):
         make_member(world.branch, name=f"Nguyễn Văn Số {i}")
     Membership.objects.bulk_create(
-        [Membership(member=world.member, branch=world.branch2, kind="temporary",
-                    started_on=D(2000, 1, 1 + i % 28), ended_on=D(2001, 1, 1)) for i in range(n)]
-        + [Membership(member=world.other_member, branch=world.branch, kind="temporary",
-                      started_on=D(2000, 1, 1 + i % 28), ended_on=D(2001, 1, 1)) for i in range(n)]
+        [
+            Membership(
+                member=world.member,
+                branch=world.branch2,
+                kind="temporary",
+                started_on=D(2000, 1, 1 + i % 28),
+                ended_on=D(2001, 1, 1),
+            )
+            for i in range(n)
+        ]
+        + [
+            Membership(
+                member=world.other_member,
+                branch=world.branch,
+                kind="temporary",
+                started_on=D(2000, 1, 1 + i % 28),
+                ended_on=D(2001, 1, 1),
+            )
+            for i in range(n)
+        ]
     )
 
 
@@ -72,9 +88,11 @@ def test_admin_pages_take_the_same_queries_with_few_and_many_rows(world, login):
 
 def test_the_member_changelist_counts_no_whole_table_and_scans_for_no_choices(world, login):
     client = login(world.admin)
-    for url in (reverse("admin:members_member_changelist"),
-                reverse("admin:members_member_changelist") + "?q=van",
-                reverse("admin:members_membership_changelist")):
+    for url in (
+        reverse("admin:members_member_changelist"),
+        reverse("admin:members_member_changelist") + "?q=van",
+        reverse("admin:members_membership_changelist"),
+    ):
         sql = _queries(client, url)
         counts = [q for q in sql if "COUNT(" in q.upper()]
         # One count, of at most cap + 1 rows (a LIMIT inside it), not the full
@@ -111,25 +129,40 @@ def test_member_search_is_the_registrys_accent_free_search(world, login):
     assert _names(client.get(url, {"q": "23456789"})) == set()
     # Other admins find their records by the member the same way.
     memberships = client.get(reverse("admin:members_membership_changelist"), {"q": "nguyen van"})
-    assert {m.member.full_name for m in memberships.context["cl"].result_list} == {"Nguyễn Văn Hùng"}
+    assert {m.member.full_name for m in memberships.context["cl"].result_list} == {
+        "Nguyễn Văn Hùng"
+    }
 
 
 def test_member_autocomplete_uses_the_same_search(world, login):
     client = login(world.admin)
     make_member(world.branch, name="Nguyễn Văn Hùng")
-    response = client.get(reverse("admin:autocomplete"), {
-        "app_label": "members", "model_name": "membership", "field_name": "member", "term": "nguyen van h",
-    })
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "members",
+            "model_name": "membership",
+            "field_name": "member",
+            "term": "nguyen van h",
+        },
+    )
     assert [r["text"] for r in response.json()["results"]] == ["Nguyễn Văn Hùng"]
 
 
-def test_the_branch_inline_shows_its_current_memberships_capped_with_a_link_to_all(world, login, monkeypatch):
+def test_the_branch_inline_shows_its_current_memberships_capped_with_a_link_to_all(
+    world, login, monkeypatch
+):
     monkeypatch.setattr(BranchMembershipFormSet, "cap", 5)
     for i in range(7):
         make_member(world.branch, name=f"Ma Văn {chr(65 + i)}")
     ended = make_member(world.branch2, name="Đàm Văn Cũ")
-    Membership.objects.create(member=ended, branch=world.branch, started_on=D(2001, 1, 1),
-                              ended_on=D(2002, 1, 1), kind="temporary")
+    Membership.objects.create(
+        member=ended,
+        branch=world.branch,
+        started_on=D(2001, 1, 1),
+        ended_on=D(2002, 1, 1),
+        kind="temporary",
+    )
     client = login(world.admin)
     response = client.get(reverse("admin:branches_branch_change", args=[world.branch.pk]))
     formset = response.context["inline_admin_formsets"][0].formset
@@ -139,7 +172,9 @@ def test_the_branch_inline_shows_its_current_memberships_capped_with_a_link_to_a
     html = response.content.decode()
     assert 'name="memberships-TOTAL_FORMS" value="5"' in html
     # Read only: a membership is opened and closed by the services, not typed over here.
-    assert 'name="memberships-0-started_on"' not in html and 'name="memberships-0-member"' not in html
+    assert (
+        'name="memberships-0-started_on"' not in html and 'name="memberships-0-member"' not in html
+    )
     link = reverse("admin:members_membership_changelist") + f"?branch__id__exact={world.branch.pk}"
     assert link in html
     everything = client.get(link)
@@ -155,19 +190,31 @@ def test_the_branch_form_saves_with_its_capped_inline(world, login, monkeypatch)
     response = client.get(url)
     form = response.context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
-    data.update(commune=world.commune.pk, village=world.village.pk, name="Chi bộ thôn Cốc Lải mới",
-                founded_on="01/01/2000", opened_version=world.branch.version)
+    data.update(
+        commune=world.commune.pk,
+        village=world.village.pk,
+        name="Chi bộ thôn Cốc Lải mới",
+        founded_on="01/01/2000",
+        opened_version=world.branch.version,
+    )
     data.pop("dissolved_on", None)
     inline = response.context["inline_admin_formsets"][0].formset
     membership = inline.forms[0].instance
-    data.update({
-        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1",
-        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
-        "memberships-0-id": membership.pk, "memberships-0-branch": world.branch.pk,
-        "memberships-0-member": membership.member_id, "memberships-0-kind": membership.kind,
-        "memberships-0-started_on": membership.started_on.strftime("%d/%m/%Y"),
-        "memberships-0-ended_on": "", "memberships-0-end_reason": "",
-    })
+    data.update(
+        {
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-id": membership.pk,
+            "memberships-0-branch": world.branch.pk,
+            "memberships-0-member": membership.member_id,
+            "memberships-0-kind": membership.kind,
+            "memberships-0-started_on": membership.started_on.strftime("%d/%m/%Y"),
+            "memberships-0-ended_on": "",
+            "memberships-0-end_reason": "",
+        }
+    )
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     world.branch.refresh_from_db()
@@ -178,13 +225,15 @@ def test_the_branch_form_saves_with_its_capped_inline(world, login, monkeypatch)
 def test_the_add_form_asks_the_branch_through_an_autocomplete(world, login):
     html = login(world.admin).get(reverse("admin:members_member_add")).content.decode()
     select = re.search(r'<select name="branch".*?</select>', html, re.S)[0]
-    assert "admin-autocomplete" in select and "<option value=\"" + str(world.branch.pk) not in select
+    assert "admin-autocomplete" in select and '<option value="' + str(world.branch.pk) not in select
 
 
 def test_the_year_ethnicity_and_commune_filters(world, login, monkeypatch):
     client = login(world.admin)
     url = reverse("admin:members_member_changelist")
-    young = make_member(world.branch, name="Ma Thị Trẻ", admitted_on=D(2024, 3, 2), full_on=None, ethnicity="Mông")
+    young = make_member(
+        world.branch, name="Ma Thị Trẻ", admitted_on=D(2024, 3, 2), full_on=None, ethnicity="Mông"
+    )
     assert _names(client.get(url, {"admitted_on__year": "2024"})) == {young.full_name}
     assert _names(client.get(url, {"admitted_on__year": "2020-2029"})) == {young.full_name}
     assert len(_names(client.get(url, {"admitted_on__year": "2000-2009"}))) == 3
@@ -198,11 +247,19 @@ def test_the_year_ethnicity_and_commune_filters(world, login, monkeypatch):
     assert _names(client.get(url, {"branch__commune": world.other_commune.pk})) == {"Triệu Văn Páo"}
 
 
-@pytest.mark.parametrize("url", [
-    "/admin/members/transfer/?q=van", "/admin/members/evaluation/?q=van&year=2025", "/admin/members/transfer/?letter_year=2016-2019",
-    "/admin/meetings/meeting/?date__year=2025", "/admin/pacnam/auditentry/?at__year=2020-2029",
-    "/admin/pacnam/readlogentry/?at__year=2026", "/admin/meetings/task/",
-    "/admin/branches/branch/?commune=1", "/admin/branches/village/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/members/transfer/?q=van",
+        "/admin/members/evaluation/?q=van&year=2025",
+        "/admin/members/transfer/?letter_year=2016-2019",
+        "/admin/meetings/meeting/?date__year=2025",
+        "/admin/pacnam/auditentry/?at__year=2020-2029",
+        "/admin/pacnam/readlogentry/?at__year=2026",
+        "/admin/meetings/task/",
+        "/admin/branches/branch/?commune=1",
+        "/admin/branches/village/",
+    ],
+)
 def test_the_other_large_lists_answer(world, login, url):
     assert login(world.admin).get(url).status_code == 200

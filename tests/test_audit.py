@@ -87,11 +87,15 @@ def test_creation_and_membership_are_logged_for_the_member_and_both_branches(wor
     # The closed membership shows in the old branch's log, the new one in the new branch's.
     old_log = audit_for_branch(world.branch)
     new_log = audit_for_branch(world.branch2)
-    closed = next(e for e in old_log if e.action == "update" and e.object_type == "members.membership")
+    closed = next(
+        e for e in old_log if e.action == "update" and e.object_type == "members.membership"
+    )
     assert closed.after == {"end_reason": "transferred", "ended_on": "2019-04-01"}
     assert any(e.action == "create" and e.object_type == "members.membership" for e in new_log)
     # The other commune's branch sees none of it.
-    assert not any(e.object_id == str(world.member.pk) for e in audit_for_branch(world.other_branch))
+    assert not any(
+        e.object_id == str(world.member.pk) for e in audit_for_branch(world.other_branch)
+    )
 
 
 def test_a_save_that_changes_nothing_adds_no_entry(world):
@@ -102,17 +106,27 @@ def test_a_save_that_changes_nothing_adds_no_entry(world):
 
 def test_bulk_operation_is_one_entry_with_its_items(world):
     before = AuditEntry.objects.count()
-    with audit_batch("branch_dissolve", actor=world.secretary,
-                     description="Quyết định 12-QĐ/ĐU", subject=world.office) as batch:
-        membership_move(member=world.cadre, to_branch=world.branch, on=D(2019, 4, 1),
-                        end_reason="branch_dissolved")
+    with audit_batch(
+        "branch_dissolve",
+        actor=world.secretary,
+        description="Quyết định 12-QĐ/ĐU",
+        subject=world.office,
+    ) as batch:
+        membership_move(
+            member=world.cadre,
+            to_branch=world.branch,
+            on=D(2019, 4, 1),
+            end_reason="branch_dissolved",
+        )
         batch.note(world.member, "không cần chuyển")
     assert AuditEntry.objects.count() == before + 1
     entry = AuditEntry.objects.order_by("-seq").first()
     assert entry.action == "branch_dissolve"
     assert entry.description == "Quyết định 12-QĐ/ĐU"
     assert entry.actor_name == "caotan"
-    assert entry.object_type == "branches.branch" and entry.object_repr == "Chi bộ cơ quan xã Cao Tân"
+    assert (
+        entry.object_type == "branches.branch" and entry.object_repr == "Chi bộ cơ quan xã Cao Tân"
+    )
     ops = sorted((item["op"], item["type"]) for item in entry.items)
     assert ops == [
         ("create", "members.membership"),
@@ -129,7 +143,10 @@ def test_bulk_operation_is_one_entry_with_its_items(world):
 
 def test_a_failed_bulk_operation_leaves_neither_changes_nor_entry(world):
     before = AuditEntry.objects.count()
-    with pytest.raises(RuntimeError), audit_batch("import", actor=world.admin, description="x.xlsx"):
+    with (
+        pytest.raises(RuntimeError),
+        audit_batch("import", actor=world.admin, description="x.xlsx"),
+    ):
         make_member(world.branch, name="Người Nhập")
         raise RuntimeError("row 7 is wrong")
     assert AuditEntry.objects.count() == before
@@ -151,7 +168,9 @@ def test_nested_batches_make_one_entry(world):
 
 
 def test_audit_log_records_an_event_that_is_not_a_save(world):
-    entry = audit_log("export", actor=world.district, obj=world.branch, description="danh sách.xlsx")
+    entry = audit_log(
+        "export", actor=world.district, obj=world.branch, description="danh sách.xlsx"
+    )
     assert entry.action == "export" and entry in audit_for_branch(world.branch)
 
 
@@ -168,7 +187,8 @@ def test_audit_verify_names_the_first_changed_entry(world):
     drop_append_only_triggers()
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE pacnam_auditentry SET object_repr = %s WHERE id = %s", ["Someone Else", victim.pk]
+            "UPDATE pacnam_auditentry SET object_repr = %s WHERE id = %s",
+            ["Someone Else", victim.pk],
         )
     status, message = run_verify()
     assert status == 1
@@ -244,9 +264,15 @@ def test_admin_shows_the_log_read_only_even_to_superusers(world, login):
     assert page.status_code == 200
     assert b'name="_save"' not in page.content
     assert client.get("/admin/pacnam/auditentry/add/").status_code == 403
-    assert client.post(f"/admin/pacnam/auditentry/{entry.pk}/change/", {"action": "x"}).status_code == 403
+    assert (
+        client.post(f"/admin/pacnam/auditentry/{entry.pk}/change/", {"action": "x"}).status_code
+        == 403
+    )
     assert client.get(f"/admin/pacnam/auditentry/{entry.pk}/delete/").status_code == 403
-    assert client.post(f"/admin/pacnam/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        client.post(f"/admin/pacnam/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
     # A district officer with staff rights still sees nothing of it in the admin.
     world.district.is_staff = True

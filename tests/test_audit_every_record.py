@@ -30,7 +30,9 @@ def _last():
 def test_a_transfer_and_each_of_its_steps_are_in_the_trail(world, rf):
     before = _last()
     with _as_request(rf, world.secretary):
-        transfer = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
+        transfer = transfer_request(
+            on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+        )
         transfer_issue_letter(transfer=transfer, by=world.secretary, on=D(2019, 4, 2))
         transfer_receive(transfer=transfer, by=world.secretary, on=D(2019, 4, 3))
     entries = _after(before)
@@ -41,7 +43,9 @@ def test_a_transfer_and_each_of_its_steps_are_in_the_trail(world, rf):
     # The receipt moves the member: one entry with the transfer, the memberships and the member.
     receipt = entries[-1]
     assert receipt.action == "transfer_receive" and receipt.actor_id == world.secretary.pk
-    assert {"members.transfer", "members.membership", "members.member"} <= {i["type"] for i in receipt.items}
+    assert {"members.transfer", "members.membership", "members.member"} <= {
+        i["type"] for i in receipt.items
+    }
 
 
 def test_a_dissolution_batch_and_its_moves_are_items_of_its_entry(world):
@@ -56,17 +60,23 @@ def test_the_roll_and_the_attendance_marks_are_one_entry_each_by_the_secretary(w
     user = world.branch_secretary
     scope = scope_for(user)
     meeting = services.meeting_create(
-        scope=scope, user=user, meeting=Meeting(branch=world.branch, date=D(2019, 5, 10), kind=MeetingKind.REGULAR)
+        scope=scope,
+        user=user,
+        meeting=Meeting(branch=world.branch, date=D(2019, 5, 10), kind=MeetingKind.REGULAR),
     )
     before = _last()
     with _as_request(rf, user):
         services.meeting_open_roll(scope=scope, meeting=meeting)
     [roll] = _after(before)
     assert roll.action == "meeting_roll_open" and roll.actor_id == user.pk
-    assert [i["type"] for i in roll.items].count("meetings.attendance") == 1  # one member on the roll
+    assert [i["type"] for i in roll.items].count(
+        "meetings.attendance"
+    ) == 1  # one member on the roll
     before = _last()
     with _as_request(rf, user):
-        services.meeting_mark_attendance(scope=scope, meeting=meeting, marks={world.member.pk: ("excused", "Ốm")})
+        services.meeting_mark_attendance(
+            scope=scope, meeting=meeting, marks={world.member.pk: ("excused", "Ốm")}
+        )
     [marks] = _after(before)
     assert marks.action == "meeting_attendance" and marks.actor_id == user.pk
     [item] = [i for i in marks.items if i["type"] == "meetings.attendance"]
@@ -78,12 +88,21 @@ def test_tasks_reviews_and_addenda_are_in_the_trail(world):
     user = world.branch_secretary
     scope = scope_for(user)
     april = services.meeting_create(
-        scope=scope, user=user, meeting=Meeting(branch=world.branch, date=D(2019, 4, 10), kind=MeetingKind.REGULAR)
+        scope=scope,
+        user=user,
+        meeting=Meeting(branch=world.branch, date=D(2019, 4, 10), kind=MeetingKind.REGULAR),
     )
-    task = services.task_create(scope=scope, meeting=april, description="Tu sửa đường thôn",
-                                due_on=D(2019, 5, 1), assignees=[world.member])
+    task = services.task_create(
+        scope=scope,
+        meeting=april,
+        description="Tu sửa đường thôn",
+        due_on=D(2019, 5, 1),
+        assignees=[world.member],
+    )
     may = services.meeting_create(
-        scope=scope, user=user, meeting=Meeting(branch=world.branch, date=D(2019, 5, 10), kind=MeetingKind.REGULAR)
+        scope=scope,
+        user=user,
+        meeting=Meeting(branch=world.branch, date=D(2019, 5, 10), kind=MeetingKind.REGULAR),
     )
     before = _last()
     services.task_review(scope=scope, meeting=may, outcomes={task.pk: ("done", "")})
@@ -99,10 +118,18 @@ def test_a_candidates_steps_and_the_ratings_are_in_the_trail(world):
     advance(world, candidate, CandidateStep.APPLICATION)
     steps = _after(before)
     assert [e.action for e in steps] == ["candidate_step", "candidate_step"]
-    assert all({"members.candidate", "members.candidatesteprecord"} <= {i["type"] for i in e.items} for e in steps)
+    assert all(
+        {"members.candidate", "members.candidatesteprecord"} <= {i["type"] for i in e.items}
+        for e in steps
+    )
     before = _last()
-    growth.evaluations_record(by=world.secretary, branch=world.branch, year=2019,
-                              member_ratings={world.member.pk: "good"}, branch_rating="good")
+    growth.evaluations_record(
+        by=world.secretary,
+        branch=world.branch,
+        year=2019,
+        member_ratings={world.member.pk: "good"},
+        branch_rating="good",
+    )
     [ratings] = _after(before)
     assert ratings.action == "ratings" and ratings.actor_id == world.secretary.pk
     assert [i["type"] for i in ratings.items].count("members.evaluation") == 2

@@ -55,7 +55,8 @@ def victim(world):
     """An entry in the middle of the chain with links: a member's creation."""
     entry = (
         AuditEntry.objects.filter(object_type="members.member", action="create")
-        .order_by("seq").first()
+        .order_by("seq")
+        .first()
     )
     assert entry.links.count() >= 2 and entry.seq < AuditEntry.objects.count()
     assert run_verify()[0] == 0
@@ -91,15 +92,30 @@ FIELD_TAMPERING = {
     "description": ("description", lambda e, w: "forged"),
     "before": ("before", lambda e, w: json.dumps({"full_name": "Someone Else"})),
     "after": ("after", lambda e, w: json.dumps({**e.after, "full_name": "Someone Else"})),
-    "items": ("items", lambda e, w: json.dumps([{"op": "note", "type": "", "id": "", "repr": "",
-                                                  "before": None, "after": {"note": "x"}}])),
+    "items": (
+        "items",
+        lambda e, w: json.dumps(
+            [
+                {
+                    "op": "note",
+                    "type": "",
+                    "id": "",
+                    "repr": "",
+                    "before": None,
+                    "after": {"note": "x"},
+                }
+            ]
+        ),
+    ),
     "key_id": ("key_id", lambda e, w: audit.key_id(OTHER_KEY)),
     "prev_hash": ("prev_hash", lambda e, w: "f" * 64),
 }
 
 
 def test_every_field_has_a_tampering_case():
-    assert set(FIELD_TAMPERING) | {"id"} == {f.name for f in AuditEntry._meta.concrete_fields} - {"hash"}
+    assert set(FIELD_TAMPERING) | {"id"} == {f.name for f in AuditEntry._meta.concrete_fields} - {
+        "hash"
+    }
 
 
 @pytest.mark.parametrize("field", sorted(FIELD_TAMPERING))
@@ -108,8 +124,10 @@ def test_changing_any_field_of_an_entry_is_caught(world, victim, settings, field
     settings.AUDIT_OLD_KEYS = [OTHER_KEY]
     column, value = FIELD_TAMPERING[field]
     placeholder = json_sql() if field in ("before", "after", "items") else "%s"
-    tamper(f"UPDATE pacnam_auditentry SET {column} = {placeholder} WHERE id = %s",
-           [value(victim, world), victim.pk])
+    tamper(
+        f"UPDATE pacnam_auditentry SET {column} = {placeholder} WHERE id = %s",
+        [value(victim, world), victim.pk],
+    )
     if field == "seq":
         expect_broken_at(victim.seq, "missing")
     else:
@@ -137,8 +155,10 @@ def test_removing_adding_or_moving_a_link_is_caught(world, victim):
 
 
 def test_adding_a_link_to_an_entry_is_caught(world, victim):
-    tamper("INSERT INTO pacnam_auditlink (entry_id, object_type, object_id) VALUES (%s, %s, %s)",
-           [victim.pk, "members.member", str(world.other_member.pk)])
+    tamper(
+        "INSERT INTO pacnam_auditlink (entry_id, object_type, object_id) VALUES (%s, %s, %s)",
+        [victim.pk, "members.member", str(world.other_member.pk)],
+    )
     expect_broken_at(victim.seq)
 
 
@@ -146,12 +166,16 @@ def test_a_link_moved_to_no_entry_is_caught(world, victim):
     link = victim.links.order_by("pk").first()
     tamper("UPDATE pacnam_auditlink SET entry_id = %s WHERE id = %s", [10**7, link.pk])
     expect_broken_at(victim.seq)
-    tamper("UPDATE pacnam_auditlink SET entry_id = %s WHERE id = %s", [victim.pk, link.pk])  # for teardown's FK check
+    tamper(
+        "UPDATE pacnam_auditlink SET entry_id = %s WHERE id = %s", [victim.pk, link.pk]
+    )  # for teardown's FK check
 
 
 def test_a_link_that_belongs_to_no_entry_is_caught(world):
-    tamper("INSERT INTO pacnam_auditlink (entry_id, object_type, object_id) VALUES (%s, %s, %s)",
-           [10**7, "members.member", "1"])
+    tamper(
+        "INSERT INTO pacnam_auditlink (entry_id, object_type, object_id) VALUES (%s, %s, %s)",
+        [10**7, "members.member", "1"],
+    )
     status, message = run_verify()
     assert status == 1 and "belong to no entry" in message
     tamper("DELETE FROM pacnam_auditlink WHERE entry_id = %s", [10**7])  # for teardown's FK check
@@ -187,7 +211,9 @@ def test_cutting_the_end_and_moving_the_head_back_is_caught_by_a_noted_head(worl
     previous = AuditEntry.objects.get(seq=last.seq - 1)
     tamper("DELETE FROM pacnam_auditlink WHERE entry_id = %s", [last.pk])
     tamper("DELETE FROM pacnam_auditentry WHERE id = %s", [last.pk])
-    AuditHead.objects.filter(pk=1).update(seq=previous.seq, hash=previous.hash, entry_id=previous.pk)
+    AuditHead.objects.filter(pk=1).update(
+        seq=previous.seq, hash=previous.hash, entry_id=previous.pk
+    )
     # The chain alone cannot tell a cut end from a shorter log...
     assert run_verify()[0] == 0
     # ...the head noted off the machine can.
@@ -213,8 +239,10 @@ def test_resealing_with_the_projects_own_function_but_without_the_key_is_caught(
         entry.prev_hash = prev
         links = list(entry.links.values_list("object_type", "object_id"))
         entry.hash = entry.compute_seal(guessed, links)
-        tamper("UPDATE pacnam_auditentry SET object_repr = %s, prev_hash = %s, hash = %s WHERE id = %s",
-               [entry.object_repr, entry.prev_hash, entry.hash, entry.pk])
+        tamper(
+            "UPDATE pacnam_auditentry SET object_repr = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [entry.object_repr, entry.prev_hash, entry.hash, entry.pk],
+        )
         prev = entry.hash
     AuditHead.objects.filter(pk=1).update(hash=prev)
     expect_broken_at(victim.seq, "changed")
@@ -227,8 +255,10 @@ def test_rewriting_entries_as_unkeyed_ones_is_caught(world, victim):
     for entry in entries:
         entry.key_id, entry.prev_hash = "", prev
         entry.hash = entry.legacy_hash()
-        tamper("UPDATE pacnam_auditentry SET key_id = '', prev_hash = %s, hash = %s WHERE id = %s",
-               [entry.prev_hash, entry.hash, entry.pk])
+        tamper(
+            "UPDATE pacnam_auditentry SET key_id = '', prev_hash = %s, hash = %s WHERE id = %s",
+            [entry.prev_hash, entry.hash, entry.pk],
+        )
         prev = entry.hash
     AuditHead.objects.filter(pk=1).update(hash=prev)
     expect_broken_at(victim.seq)
@@ -247,7 +277,9 @@ def test_a_rotated_key_keeps_old_entries_verifiable(world, settings):
     status, output = run_verify("--reseal")
     assert status == 0 and "intact" in output
     seal_entry = AuditEntry.objects.order_by("-seq").first()
-    assert seal_entry.action == audit_chain.SEAL_ACTION and seal_entry.key_id == audit.key_id(OTHER_KEY)
+    assert seal_entry.action == audit_chain.SEAL_ACTION and seal_entry.key_id == audit.key_id(
+        OTHER_KEY
+    )
     Commune.objects.create(code="01858", name="Bằng Thành")
     assert AuditEntry.objects.order_by("-seq").first().key_id == audit.key_id(OTHER_KEY)
     assert run_verify()[0] == 0
@@ -264,8 +296,15 @@ def _write_legacy_log(count: int) -> list[AuditEntry]:
     prev, entries = GENESIS_HASH, []
     for seq in range(1, count + 1):
         entry = AuditEntry(
-            id=seq * 3, seq=seq, at=timezone.now(), action="create", object_type="branches.commune",
-            object_id=str(seq), object_repr=f"Xã {seq}", after={"name": f"Xã {seq}"}, prev_hash=prev,
+            id=seq * 3,
+            seq=seq,
+            at=timezone.now(),
+            action="create",
+            object_type="branches.commune",
+            object_id=str(seq),
+            object_repr=f"Xã {seq}",
+            after={"name": f"Xã {seq}"},
+            prev_hash=prev,
         )
         entry.hash = entry.legacy_hash()
         entry.save()
@@ -311,8 +350,10 @@ def test_unkeyed_entries_rehashed_after_the_upgrade_are_caught(db):
     for entry in legacy[1:]:
         entry.object_repr, entry.prev_hash = entry.object_repr + " (giả)", prev
         entry.hash = entry.legacy_hash()
-        tamper("UPDATE pacnam_auditentry SET object_repr = %s, prev_hash = %s, hash = %s WHERE id = %s",
-               [entry.object_repr, entry.prev_hash, entry.hash, entry.pk])
+        tamper(
+            "UPDATE pacnam_auditentry SET object_repr = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [entry.object_repr, entry.prev_hash, entry.hash, entry.pk],
+        )
         prev = entry.hash
     expect_broken_at(first_sealed.seq, "previous seal")
 

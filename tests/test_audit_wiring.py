@@ -23,7 +23,9 @@ def _last_seq():
 
 def test_a_dissolution_is_one_entry_with_every_move(world):
     before = _last_seq()
-    batch = branch_dissolve(branch=world.office, decision="15-QĐ/ĐU", on=D(2019, 4, 1), by=world.secretary)
+    batch = branch_dissolve(
+        branch=world.office, decision="15-QĐ/ĐU", on=D(2019, 4, 1), by=world.secretary
+    )
     entries = _new_entries(before)
     assert [e.action for e in entries] == ["branch_dissolve"]
     types = {item["type"] for item in entries[0].items}
@@ -53,7 +55,8 @@ def test_a_move_records_the_members_new_branch(world):
     before = _last_seq()
     membership_move(member=world.member, to_branch=world.branch2, on=D(2020, 1, 1))
     member_updates = [
-        e for e in _new_entries(before)
+        e
+        for e in _new_entries(before)
         if e.object_type == "members.member" and e.action == "update"
     ]
     assert member_updates
@@ -72,10 +75,39 @@ def test_a_large_member_import_links_every_member_and_keeps_the_chain(world, mon
 
     monkeypatch.setattr(audit, "COPY_LINKS_FROM", 1)
     before = _last_seq()
-    header = ["citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village_code",
-              "position", "is_commune_cadre", "admitted_on", "full_on", "card_number", "branch_code", "since"]
-    rows = [[f"00119000000{i}", f"Người Nhập {i}", "nam", "01/02/1990", "Tày", world.village.code,
-             "", "", "05/06/2015", "", "", world.branch.code, ""] for i in range(3)]
+    header = [
+        "citizen_id",
+        "full_name",
+        "gender",
+        "birth_date",
+        "ethnicity",
+        "residence_village_code",
+        "position",
+        "is_commune_cadre",
+        "admitted_on",
+        "full_on",
+        "card_number",
+        "branch_code",
+        "since",
+    ]
+    rows = [
+        [
+            f"00119000000{i}",
+            f"Người Nhập {i}",
+            "nam",
+            "01/02/1990",
+            "Tày",
+            world.village.code,
+            "",
+            "",
+            "05/06/2015",
+            "",
+            "",
+            world.branch.code,
+            "",
+        ]
+        for i in range(3)
+    ]
     plan = import_rows(kind="members", table=[header, *rows], actor=world.secretary, source="m.csv")
     assert not plan.errors, plan.errors
     [entry] = _new_entries(before)
@@ -83,6 +115,10 @@ def test_a_large_member_import_links_every_member_and_keeps_the_chain(world, mon
         member = Member.objects.get(citizen_id=f"00119000000{i}")
         assert audit.audit_for_member(member)[0] == entry
         [created] = member.history.all()
-        assert (created.history_type, created.full_name, created.branch_id) == ("+", f"Người Nhập {i}", world.branch.pk)
+        assert (created.history_type, created.full_name, created.branch_id) == (
+            "+",
+            f"Người Nhập {i}",
+            world.branch.pk,
+        )
         assert member.memberships.get().history.get().history_type == "+"
     call_command("audit_verify", stdout=io.StringIO())  # the chain still verifies

@@ -24,9 +24,15 @@ D = datetime.date
 
 def fill(world):
     """Some of everything: history with updates, a batch entry, a group with permissions."""
-    with audit_batch("branch_dissolve", actor=world.secretary, description="QĐ 12", subject=world.office):
-        membership_move(member=world.cadre, to_branch=world.branch, on=D(2019, 4, 1),
-                        end_reason="branch_dissolved")
+    with audit_batch(
+        "branch_dissolve", actor=world.secretary, description="QĐ 12", subject=world.office
+    ):
+        membership_move(
+            member=world.cadre,
+            to_branch=world.branch,
+            on=D(2019, 4, 1),
+            end_reason="branch_dissolved",
+        )
     member_leave(member=world.other_member, on=D(2020, 1, 1), reason="died")
     make_member(world.branch2, name="Đặng Thị Nhất", full_on=None)
     clerks = Group.objects.create(name="Văn thư")
@@ -40,8 +46,13 @@ def fill(world):
 
     TOTPDevice.objects.create(user=world.district, name="authenticator", confirmed=True)
     new_recovery_codes(world.district)
-    ReadLogEntry.objects.create(actor=world.district, actor_name="district", action="member_view",
-                                object_type="members.member", object_id=str(world.member.pk))
+    ReadLogEntry.objects.create(
+        actor=world.district,
+        actor_name="district",
+        action="member_view",
+        object_type="members.member",
+        object_id=str(world.member.pk),
+    )
 
 
 def tables_rows():
@@ -78,7 +89,12 @@ def test_backup_restore_backup_gives_the_same_archive(world, tmp_path):
     assert Role.objects.get(user=user).commune.name == "Cao Tân"
     district = get_user_model().objects.get(username="district")
     assert district.has_perm("members.change_member")
-    assert Membership.objects.filter(member__full_name="Lý Thị Huyền", ended_on__isnull=True).get().branch.name == "Chi bộ thôn Cốc Lải"
+    assert (
+        Membership.objects.filter(member__full_name="Lý Thị Huyền", ended_on__isnull=True)
+        .get()
+        .branch.name
+        == "Chi bộ thôn Cốc Lải"
+    )
     assert Member.history.filter(full_name="Triệu Văn Páo").count() >= 2
 
     # New rows get fresh ids after the restore (PostgreSQL sequences were reset),
@@ -205,14 +221,16 @@ def test_an_encrypted_backup_restores_identically(world, tmp_path, settings, mon
     monkeypatch.setattr(encryption, "CHUNK", 1024)  # many chunks, as a large registry has
     fill(world)
     plain_before, encrypted, plain_after = (
-        tmp_path / "plain.jsonl.gz", tmp_path / "secret.jsonl.gz.enc", tmp_path / "after.jsonl.gz"
+        tmp_path / "plain.jsonl.gz",
+        tmp_path / "secret.jsonl.gz.enc",
+        tmp_path / "after.jsonl.gz",
     )
     call_command("registry_backup", str(plain_before))
     settings.BACKUP_KEY = BACKUP_KEY
     call_command("registry_backup", str(encrypted))
     data = encrypted.read_bytes()
     assert data.startswith(encryption.MAGIC) and len(data) > 3 * 1024
-    assert b"caotan" not in data and not data[len(encryption.MAGIC):].startswith(b"\x1f\x8b")
+    assert b"caotan" not in data and not data[len(encryption.MAGIC) :].startswith(b"\x1f\x8b")
 
     call_command("flush", interactive=False, verbosity=0)
     call_command("registry_restore", str(encrypted))
@@ -244,7 +262,9 @@ def test_a_wrong_or_missing_key_refuses_and_restores_nothing(world, tmp_path, se
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_cut_or_changed_encrypted_archive_restores_nothing(world, tmp_path, settings, monkeypatch):
+def test_a_cut_or_changed_encrypted_archive_restores_nothing(
+    world, tmp_path, settings, monkeypatch
+):
     from pacnam import encryption
 
     monkeypatch.setattr(encryption, "CHUNK", 1024)
@@ -258,9 +278,9 @@ def test_a_cut_or_changed_encrypted_archive_restores_nothing(world, tmp_path, se
     offsets, offset = [], encryption._HEADER.size
     while offset < len(data):
         offsets.append(offset)
-        offset += 4 + int.from_bytes(data[offset:offset + 4], "big")
+        offset += 4 + int.from_bytes(data[offset : offset + 4], "big")
     assert offset == len(data) and len(offsets) > 3
-    cut.write_bytes(data[:offsets[-1]])
+    cut.write_bytes(data[: offsets[-1]])
     flipped = bytearray(data)
     flipped[len(data) // 2] ^= 1
     changed.write_bytes(bytes(flipped))

@@ -19,14 +19,19 @@ D = datetime.date
 
 def test_second_open_official_membership_is_refused_by_the_database(world):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Membership.objects.create(member=world.member, branch=world.branch2, started_on=D(2020, 1, 1))
+        Membership.objects.create(
+            member=world.member, branch=world.branch2, started_on=D(2020, 1, 1)
+        )
     assert Membership.objects.filter(member=world.member).count() == 1
 
 
 def test_temporary_membership_may_run_beside_the_official_one(world):
     Membership.objects.create(
-        member=world.member, branch=world.branch2, kind="temporary",
-        started_on=D(2020, 1, 1), ended_on=D(2020, 7, 1),
+        member=world.member,
+        branch=world.branch2,
+        kind="temporary",
+        started_on=D(2020, 1, 1),
+        ended_on=D(2020, 7, 1),
     )
     assert Membership.objects.filter(member=world.member).count() == 2
 
@@ -58,9 +63,14 @@ def test_card_numbers_are_unique_when_present(world):
 
 def test_rules_a_person_can_break_are_validation_messages(world):
     member = Member(
-        citizen_id="123456789012", full_name="Ma Văn Trẻ", gender="male",
-        birth_date=D(2005, 1, 1), ethnicity="Tày", residence_village=world.village,
-        admitted_on=D(2020, 1, 1), card_number="77",
+        citizen_id="123456789012",
+        full_name="Ma Văn Trẻ",
+        gender="male",
+        birth_date=D(2005, 1, 1),
+        ethnicity="Tày",
+        residence_village=world.village,
+        admitted_on=D(2020, 1, 1),
+        card_number="77",
     )
     with pytest.raises(ValidationError) as info:
         member.full_clean(exclude=["branch"])
@@ -76,7 +86,9 @@ def test_roster_on_a_date_follows_the_moves(world):
     roster_after = Membership.objects.roster(world.branch, D(2019, 4, 1))
     assert member.pk in roster_before.values_list("member_id", flat=True)
     assert member.pk not in roster_after.values_list("member_id", flat=True)
-    assert member.pk in Membership.objects.roster(world.branch2, D(2019, 4, 1)).values_list("member_id", flat=True)
+    assert member.pk in Membership.objects.roster(world.branch2, D(2019, 4, 1)).values_list(
+        "member_id", flat=True
+    )
     member.refresh_from_db()
     assert member.branch == world.branch2
 
@@ -114,7 +126,10 @@ def test_settings_refuse_to_start_without_secret_key_when_debug_is_off():
     env["DJANGO_SETTINGS_MODULE"] = "pacnam.settings"
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        env=env, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)),
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
@@ -125,7 +140,10 @@ def test_settings_start_without_secret_key_in_debug():
     env.update(DJANGO_SETTINGS_MODULE="pacnam.settings", DEBUG="1")
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        env=env, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)),
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
     )
     assert result.returncode == 0, result.stderr
 
@@ -135,11 +153,18 @@ def test_commands_that_sign_nothing_run_without_a_secret_key_and_the_rest_refuse
     root = os.path.dirname(os.path.dirname(__file__))
     check = subprocess.run(
         [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
-        env=env, capture_output=True, text=True, cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=root,
     )
     assert check.returncode == 0, check.stderr
     serve = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--plan"], env=env, capture_output=True, text=True, cwd=root,
+        [sys.executable, "manage.py", "migrate", "--plan"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=root,
     )
     assert serve.returncode != 0
     assert "SECRET_KEY is not set" in serve.stderr
@@ -149,12 +174,16 @@ def test_probationary_is_one_rule_for_the_model_the_queryset_and_the_pages(world
     """Member.is_probationary_on is the one definition: the roster of a past date
     badges a member who was probationary then, today's pages do not, and the
     queryset agrees with the property for every member."""
-    member = make_member(world.branch, name="Nông Thị Mỷ", admitted_on=D(2018, 3, 1), full_on=D(2019, 3, 5))
+    member = make_member(
+        world.branch, name="Nông Thị Mỷ", admitted_on=D(2018, 3, 1), full_on=D(2019, 3, 5)
+    )
     assert member.is_probationary_on(D(2018, 3, 1))
     assert not member.is_probationary_on(D(2018, 2, 28))  # not yet admitted
     assert not member.is_probationary_on(D(2019, 3, 5))  # full from that day
     assert not member.is_probationary
-    newcomer = make_member(world.branch, name="Lục Văn Sáng", admitted_on=D(2024, 5, 1), full_on=None)
+    newcomer = make_member(
+        world.branch, name="Lục Văn Sáng", admitted_on=D(2024, 5, 1), full_on=None
+    )
     assert newcomer.is_probationary
     member_leave(member=newcomer, on=D(2025, 1, 10), reason="died")
     newcomer.refresh_from_db()

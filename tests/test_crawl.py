@@ -34,7 +34,15 @@ from tests.conftest import make_branch, make_member, make_user
 from tests.growth_helpers import advance, make_candidate
 
 D = datetime.date
-CRAWLED_ROLES = ["admin", "district", "province", "secretary", "branch_secretary", "outsider", "nobody"]
+CRAWLED_ROLES = [
+    "admin",
+    "district",
+    "province",
+    "secretary",
+    "branch_secretary",
+    "outsider",
+    "nobody",
+]
 # Pages of one shape (a member's page, a meeting's) are alike: a few of each are
 # enough to find a broken link, and keep the crawl to seconds.
 SAME_SHAPE_LIMIT = 4
@@ -56,46 +64,80 @@ def rich_world(world):
     """The shared world with a record behind every kind of page."""
     w = world
     today = timezone.localdate()
-    w.province = make_user("tinh", RoleKind.PROVINCE_OFFICER, province=Province.objects.get(code="06"))
+    w.province = make_user(
+        "tinh", RoleKind.PROVINCE_OFFICER, province=Province.objects.get(code="06")
+    )
     # Meetings: one adopted with a task and attendance, one planned.
     secretary_scope = scope_for(w.branch_secretary)
     helper = make_member(w.branch, name="Đinh Thị Ghi")
     adopted = meeting_services.meeting_create(
-        scope=secretary_scope, user=w.branch_secretary,
-        meeting=Meeting(branch=w.branch, date=D(2019, 5, 10), kind=MeetingKind.REGULAR,
-                        chair=w.member, secretary=helper, minutes="Nội dung họp"),
+        scope=secretary_scope,
+        user=w.branch_secretary,
+        meeting=Meeting(
+            branch=w.branch,
+            date=D(2019, 5, 10),
+            kind=MeetingKind.REGULAR,
+            chair=w.member,
+            secretary=helper,
+            minutes="Nội dung họp",
+        ),
     )
     meeting_services.meeting_hold(scope=secretary_scope, meeting=adopted)
     meeting_services.meeting_mark_attendance(
-        scope=secretary_scope, meeting=adopted,
+        scope=secretary_scope,
+        meeting=adopted,
         marks={w.member.pk: ("present", ""), helper.pk: ("excused", "ốm")},
     )
     meeting_services.task_create(
-        scope=secretary_scope, meeting=adopted, description="Giúp hộ nghèo", due_on=D(2019, 6, 10),
-        assignees=[w.member], household_head="Hoàng Văn Nghèo", household_village=w.village,
+        scope=secretary_scope,
+        meeting=adopted,
+        description="Giúp hộ nghèo",
+        due_on=D(2019, 6, 10),
+        assignees=[w.member],
+        household_head="Hoàng Văn Nghèo",
+        household_village=w.village,
     )
-    meeting_services.meeting_adopt_minutes(scope=secretary_scope, meeting=adopted, on=D(2019, 5, 10))
+    meeting_services.meeting_adopt_minutes(
+        scope=secretary_scope, meeting=adopted, on=D(2019, 5, 10)
+    )
     meeting_services.meeting_create(
-        scope=secretary_scope, user=w.branch_secretary,
+        scope=secretary_scope,
+        user=w.branch_secretary,
         meeting=Meeting(branch=w.branch, date=D(2019, 6, 10), kind=MeetingKind.REGULAR),
     )
     # A transfer between communes with its letter, in progress.
     mover = make_member(w.branch2, name="Lục Văn Chuyển")
-    transfer = transfer_request(on=D(2019, 4, 1), by=w.district, member=mover, to_branch=w.other_branch)
-    transfer_issue_letter(transfer=transfer, by=w.district, on=D(2019, 4, 2), signer_title="Trưởng ban")
+    transfer = transfer_request(
+        on=D(2019, 4, 1), by=w.district, member=mover, to_branch=w.other_branch
+    )
+    transfer_issue_letter(
+        transfer=transfer, by=w.district, on=D(2019, 4, 2), signer_title="Trưởng ban"
+    )
     # A candidate half-way, ratings of last year, a member reaching 30 years this year.
     advance(w, make_candidate(w, name="Hà Thị Mai"), CandidateStep.APPLICATION)
     growth.evaluations_record(
-        by=w.secretary, branch=w.branch, year=today.year - 1,
-        member_ratings={w.member.pk: "good"}, branch_rating="good",
+        by=w.secretary,
+        branch=w.branch,
+        year=today.year - 1,
+        member_ratings={w.member.pk: "good"},
+        branch_rating="good",
     )
-    make_member(w.branch, name="Ma Văn Lão", admitted_on=D(today.year - 30, 2, 3), full_on=D(today.year - 29, 2, 3),
-                since=D(2001, 1, 1))
-    make_member(w.branch, name="Nông Thị Dự", admitted_on=today - datetime.timedelta(days=400), full_on=None)
+    make_member(
+        w.branch,
+        name="Ma Văn Lão",
+        admitted_on=D(today.year - 30, 2, 3),
+        full_on=D(today.year - 29, 2, 3),
+        since=D(2001, 1, 1),
+    )
+    make_member(
+        w.branch, name="Nông Thị Dự", admitted_on=today - datetime.timedelta(days=400), full_on=None
+    )
     # A member who left, and a dissolved office branch (its batch page and undo).
     leaver = make_member(w.branch, name="Vi Văn Rời")
     member_leave(member=leaver, on=D(2019, 2, 1), reason=EndReason.DIED)
-    office2 = make_branch(w.commune, kind=BranchKind.COMMUNE_OFFICE, name="Chi bộ cơ quan cũ", code="B-OLD")
+    office2 = make_branch(
+        w.commune, kind=BranchKind.COMMUNE_OFFICE, name="Chi bộ cơ quan cũ", code="B-OLD"
+    )
     make_member(office2, village=w.village, name="Lường Văn Cũ", is_commune_cadre=True)
     branch_dissolve(branch=office2, decision="15-QĐ/ĐU", on=D(2019, 4, 1), by=w.secretary)
     return w
@@ -183,14 +225,42 @@ def crawl(client, start="/"):
 # log's codes and ISO dates; and wordings of the catalogues that read wrong (a
 # Django translation winning over ours, "bạn" for "đồng chí", a branch named twice).
 ENGLISH = [
-    "Select an option", "Forbidden", "Not Found", "Server Error", "Bad Request", "Page not found",
-    "Show counts", "Hide counts", "Select all objects", "Skip to main content", "Change reason", "Changed by",
-    "branch_dissolve", "dissolution_undo", "version:", "Log out", "Dashboard", "Members", "Transfers",
-    "Meetings", "History", "Status", "Cancel", "Save",
+    "Select an option",
+    "Forbidden",
+    "Not Found",
+    "Server Error",
+    "Bad Request",
+    "Page not found",
+    "Show counts",
+    "Hide counts",
+    "Select all objects",
+    "Skip to main content",
+    "Change reason",
+    "Changed by",
+    "branch_dissolve",
+    "dissolution_undo",
+    "version:",
+    "Log out",
+    "Dashboard",
+    "Members",
+    "Transfers",
+    "Meetings",
+    "History",
+    "Status",
+    "Cancel",
+    "Save",
 ]
 WRONG_VIETNAMESE = [
-    "Kích hoạt", "Bản ghi nhớ", "Bạn", "bạn", "đã ra khỏi Đảng", "Chi bộ Chi bộ", "chi bộ Chi bộ",
-    "Đảng viên từ lễ kết nạp", "điều chuyển", "T/M BAN TỔ CHỨC",
+    "Kích hoạt",
+    "Bản ghi nhớ",
+    "Bạn",
+    "bạn",
+    "đã ra khỏi Đảng",
+    "Chi bộ Chi bộ",
+    "chi bộ Chi bộ",
+    "Đảng viên từ lễ kết nạp",
+    "điều chuyển",
+    "T/M BAN TỔ CHỨC",
 ]
 ISO_DATE = re.compile(r"\b(19|20)\d\d-\d\d-\d\d\b")
 

@@ -27,7 +27,11 @@ def _project_form_classes():
     for app in APPS:
         package = importlib.import_module(app)
         for info in pkgutil.walk_packages(package.__path__, f"{app}."):
-            if ".migrations" in info.name or ".management" in info.name or info.name.endswith("settings"):
+            if (
+                ".migrations" in info.name
+                or ".management" in info.name
+                or info.name.endswith("settings")
+            ):
                 continue
             importlib.import_module(info.name)
     seen, stack = set(), [forms.BaseForm]
@@ -40,7 +44,11 @@ def _project_form_classes():
     # The admin's forms keep the admin's date widget (with its calendar): they are
     # checked through the admin below.
     return sorted(
-        (c for c in seen if c.__module__.split(".")[0] in APPS and not c.__module__.endswith(".admin")),
+        (
+            c
+            for c in seen
+            if c.__module__.split(".")[0] in APPS and not c.__module__.endswith(".admin")
+        ),
         key=lambda c: c.__qualname__,
     )
 
@@ -49,12 +57,18 @@ FORM_CLASSES = _project_form_classes()
 
 
 def test_the_project_has_forms_with_dates():
-    with_dates = [c for c in FORM_CLASSES if any(isinstance(f, forms.DateField) for f in c.base_fields.values())]
+    with_dates = [
+        c
+        for c in FORM_CLASSES
+        if any(isinstance(f, forms.DateField) for f in c.base_fields.values())
+    ]
     assert len(with_dates) >= 10
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
-@pytest.mark.parametrize("form_class", FORM_CLASSES, ids=lambda c: f"{c.__module__}.{c.__qualname__}")
+@pytest.mark.parametrize(
+    "form_class", FORM_CLASSES, ids=lambda c: f"{c.__module__}.{c.__qualname__}"
+)
 def test_every_date_field_reads_day_first(form_class, language):
     with translation.override(language):
         for name, field in form_class.base_fields.items():
@@ -79,7 +93,9 @@ def test_every_admin_form_reads_day_first(db, admin_user, language):
         for model, model_admin in admin.site._registry.items():
             form_class = model_admin.get_form(request)
             for name, field in form_class.base_fields.items():
-                if isinstance(field, forms.DateField) and not isinstance(field, forms.DateTimeField):
+                if isinstance(field, forms.DateField) and not isinstance(
+                    field, forms.DateTimeField
+                ):
                     assert field.clean("05/04/2019") == APRIL_5, (model, name)
                     assert "05/04/2019" in field.widget.render(name, APRIL_5), (model, name)
                     checked += 1
@@ -89,7 +105,9 @@ def test_every_admin_form_reads_day_first(db, admin_user, language):
 def test_no_template_has_a_native_date_input():
     native = re.compile(r"""type=["']?(date|month|time|datetime-local)\b""")
     offenders = [
-        str(path.relative_to(ROOT)) for path in (ROOT / "templates").rglob("*.html") if native.search(path.read_text())
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "templates").rglob("*.html")
+        if native.search(path.read_text())
     ]
     assert not offenders
 

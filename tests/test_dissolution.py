@@ -42,7 +42,9 @@ def office(world):
     w = world
     w.cadre2 = make_member(w.office, village=w.village2, name="Đinh Văn Tú", is_commune_cadre=True)
     w.no_branch_village = make_village(w.commune, "Bản Chang")
-    w.homeless = make_member(w.office, village=w.no_branch_village, name="Bàn Văn Sinh", is_commune_cadre=True)
+    w.homeless = make_member(
+        w.office, village=w.no_branch_village, name="Bàn Văn Sinh", is_commune_cadre=True
+    )
     return w
 
 
@@ -56,7 +58,9 @@ def test_plan_proposes_the_village_branch_where_each_member_lives(office):
 
 def test_plan_takes_two_queries_whatever_the_size(office, django_assert_num_queries):
     for i in range(5):
-        make_member(office.office, village=office.village, name=f"Cán bộ {i}", is_commune_cadre=True)
+        make_member(
+            office.office, village=office.village, name=f"Cán bộ {i}", is_commune_cadre=True
+        )
     with django_assert_num_queries(2):  # memberships with members; village branches
         branch_dissolution_plan(branch=office.office, on=APRIL)
 
@@ -71,7 +75,10 @@ def test_nothing_changes_while_a_member_is_unplaced(office):
 
 def test_dissolution_moves_everyone_in_one_batch(office):
     batch = branch_dissolve(
-        branch=office.office, decision="15-QĐ/ĐU", on=APRIL, by=office.secretary,
+        branch=office.office,
+        decision="15-QĐ/ĐU",
+        on=APRIL,
+        by=office.secretary,
         assignments={office.homeless.pk: office.branch2},
     )
     branch = Branch.objects.get(pk=office.office.pk)
@@ -81,39 +88,65 @@ def test_dissolution_moves_everyone_in_one_batch(office):
     assert current_branch(office.homeless) == office.branch2
     assert batch.moves.get(member=office.homeless).decided_by_person
     # The as-of roster tells the story on either side of the date.
-    before = set(Membership.objects.roster(branch, D(2019, 3, 31)).values_list("member_id", flat=True))
+    before = set(
+        Membership.objects.roster(branch, D(2019, 3, 31)).values_list("member_id", flat=True)
+    )
     assert before == {office.cadre.pk, office.cadre2.pk, office.homeless.pk}
     assert not Membership.objects.roster(branch, APRIL).exists()
-    assert office.cadre.pk in Membership.objects.roster(office.branch, APRIL).values_list("member_id", flat=True)
+    assert office.cadre.pk in Membership.objects.roster(office.branch, APRIL).values_list(
+        "member_id", flat=True
+    )
     assert any("branch dissolved" == e.detail for e in member_timeline(office.cadre))
 
 
 def test_outsider_and_branch_secretary_may_not_dissolve(office):
     for user in (office.outsider, office.branch_secretary):
         with pytest.raises(NotAllowed):
-            branch_dissolve(branch=office.office, decision="1", on=APRIL, by=user,
-                            assignments={office.homeless.pk: office.branch2})
+            branch_dissolve(
+                branch=office.office,
+                decision="1",
+                on=APRIL,
+                by=user,
+                assignments={office.homeless.pk: office.branch2},
+            )
     assert not DissolutionBatch.objects.exists()
 
 
 def test_a_secretary_may_not_place_a_member_in_another_commune(office):
     with pytest.raises(NotAllowed):
-        branch_dissolve(branch=office.office, decision="1", on=APRIL, by=office.secretary,
-                        assignments={office.homeless.pk: office.other_branch})
+        branch_dissolve(
+            branch=office.office,
+            decision="1",
+            on=APRIL,
+            by=office.secretary,
+            assignments={office.homeless.pk: office.other_branch},
+        )
     assert current_branch(office.homeless) == office.office
 
 
 def test_a_pending_transfer_blocks_the_dissolution(office):
-    transfer_request(on=D(2019, 3, 1), by=office.secretary, member=office.cadre2, to_branch=office.branch)
+    transfer_request(
+        on=D(2019, 3, 1), by=office.secretary, member=office.cadre2, to_branch=office.branch
+    )
     with pytest.raises(DomainError, match="transfer is in progress"):
-        branch_dissolve(branch=office.office, decision="1", on=APRIL, by=office.secretary,
-                        assignments={office.homeless.pk: office.branch2})
+        branch_dissolve(
+            branch=office.office,
+            decision="1",
+            on=APRIL,
+            by=office.secretary,
+            assignments={office.homeless.pk: office.branch2},
+        )
     assert not Branch.objects.get(pk=office.office.pk).is_dissolved
 
 
 def test_undo_restores_the_branch_and_every_membership(office):
-    batch = branch_dissolve(branch=office.office, decision="15-QĐ/ĐU", on=APRIL, by=office.secretary,
-                            assignments={office.homeless.pk: office.branch2})
+    batch = branch_dissolve(
+        branch=office.office,
+        decision="15-QĐ/ĐU",
+        on=APRIL,
+        by=office.secretary,
+        assignments={office.homeless.pk: office.branch2},
+    )
     with pytest.raises(NotAllowed, match="district officer"):
         dissolution_undo(batch=batch, by=office.secretary)
     dissolution_undo(batch=batch, by=office.district)
@@ -122,8 +155,14 @@ def test_undo_restores_the_branch_and_every_membership(office):
     for member in (office.cadre, office.cadre2, office.homeless):
         assert current_branch(member) == office.office
         assert Member.objects.get(pk=member.pk).branch == office.office
-    assert office.cadre.pk in Membership.objects.roster(branch, D(2019, 6, 1)).values_list("member_id", flat=True)
-    assert not Membership.objects.roster(office.branch, D(2019, 6, 1)).filter(member=office.cadre).exists()
+    assert office.cadre.pk in Membership.objects.roster(branch, D(2019, 6, 1)).values_list(
+        "member_id", flat=True
+    )
+    assert (
+        not Membership.objects.roster(office.branch, D(2019, 6, 1))
+        .filter(member=office.cadre)
+        .exists()
+    )
     batch.refresh_from_db()
     assert batch.undone_by == office.district and batch.undone_at
     with pytest.raises(DomainError, match="already undone"):
@@ -131,8 +170,13 @@ def test_undo_restores_the_branch_and_every_membership(office):
 
 
 def test_undo_is_refused_after_a_later_move(office):
-    batch = branch_dissolve(branch=office.office, decision="15-QĐ/ĐU", on=APRIL, by=office.secretary,
-                            assignments={office.homeless.pk: office.branch2})
+    batch = branch_dissolve(
+        branch=office.office,
+        decision="15-QĐ/ĐU",
+        on=APRIL,
+        by=office.secretary,
+        assignments={office.homeless.pk: office.branch2},
+    )
     membership_move(member=office.cadre2, to_branch=office.branch, on=D(2019, 9, 1))
     with pytest.raises(DomainError, match="Đinh Văn Tú has moved"):
         dissolution_undo(batch=batch, by=office.district)
@@ -143,12 +187,24 @@ def test_undo_is_refused_after_a_later_move(office):
 def test_policy_progress_counts_cadres_per_commune_and_village_branch(office):
     communes, villages = policy_progress(scope_for(office.district))
     cao_tan = next(c for c in communes if c.commune == office.commune)
-    assert not cao_tan.office_dissolved and cao_tan.cadres_unplaced == 3 and cao_tan.cadres_in_villages == 0
-    branch_dissolve(branch=office.office, decision="15-QĐ/ĐU", on=APRIL, by=office.secretary,
-                    assignments={office.homeless.pk: office.branch2})
+    assert (
+        not cao_tan.office_dissolved
+        and cao_tan.cadres_unplaced == 3
+        and cao_tan.cadres_in_villages == 0
+    )
+    branch_dissolve(
+        branch=office.office,
+        decision="15-QĐ/ĐU",
+        on=APRIL,
+        by=office.secretary,
+        assignments={office.homeless.pk: office.branch2},
+    )
     communes, villages = policy_progress(scope_for(office.district))
     cao_tan = next(c for c in communes if c.commune == office.commune)
-    assert cao_tan.office_dissolved and (cao_tan.cadres_in_villages, cao_tan.cadres_unplaced) == (3, 0)
+    assert cao_tan.office_dissolved and (cao_tan.cadres_in_villages, cao_tan.cadres_unplaced) == (
+        3,
+        0,
+    )
     coc_lai = next(b for b in villages if b.pk == office.branch.pk)
     assert (coc_lai.cadre_count, coc_lai.member_count) == (1, 2)  # 1 of 2
     nà_khâu = next(b for b in villages if b.pk == office.branch2.pk)
@@ -174,23 +230,44 @@ def run(*args):
 def test_command_lists_unplaced_members_and_changes_nothing(office):
     code, out, err = run(office.office.code, "--decision", "15-QĐ/ĐU", "--date", "2019-04-01")
     assert code == 1
-    assert f"{office.cadre.citizen_id}  Lý Thị Huyền  {office.office.code} -> {office.branch.code}" in out
+    assert (
+        f"{office.cadre.citizen_id}  Lý Thị Huyền  {office.office.code} -> {office.branch.code}"
+        in out
+    )
     assert f"{office.homeless.citizen_id}  Bàn Văn Sinh  {office.office.code} -> ?" in out
     assert "Bàn Văn Sinh" in err and "Nothing was changed" in err
     assert not Branch.objects.get(pk=office.office.pk).is_dissolved
 
 
 def test_command_dry_run_changes_nothing(office):
-    code, out, _ = run(office.office.code, "--decision", "15", "--date", "2019-04-01",
-                       "--assign", f"{office.homeless.citizen_id}={office.branch2.code}", "--dry-run")
+    code, out, _ = run(
+        office.office.code,
+        "--decision",
+        "15",
+        "--date",
+        "2019-04-01",
+        "--assign",
+        f"{office.homeless.citizen_id}={office.branch2.code}",
+        "--dry-run",
+    )
     assert code == 0
-    assert f"{office.homeless.citizen_id}  Bàn Văn Sinh  {office.office.code} -> {office.branch2.code}" in out
+    assert (
+        f"{office.homeless.citizen_id}  Bàn Văn Sinh  {office.office.code} -> {office.branch2.code}"
+        in out
+    )
     assert not DissolutionBatch.objects.exists()
 
 
 def test_command_dissolves_and_records_the_system(office):
-    code, out, _ = run(office.office.code, "--decision", "15-QĐ/ĐU", "--date", "2019-04-01",
-                       "--assign", f"{office.homeless.citizen_id}={office.branch2.code}")
+    code, out, _ = run(
+        office.office.code,
+        "--decision",
+        "15-QĐ/ĐU",
+        "--date",
+        "2019-04-01",
+        "--assign",
+        f"{office.homeless.citizen_id}={office.branch2.code}",
+    )
     assert code == 0, out
     lines = [line for line in out.splitlines() if "->" in line]
     assert len(lines) == 3
@@ -204,14 +281,18 @@ def test_command_refuses_unknown_or_dissolved_branch(world, code_kind):
     if code_kind == "unknown":
         code_arg = "NO-SUCH"
     else:
-        code_arg = make_branch(world.commune, kind=BranchKind.OTHER, dissolved_on=APRIL, dissolution_decision="9").code
+        code_arg = make_branch(
+            world.commune, kind=BranchKind.OTHER, dissolved_on=APRIL, dissolution_decision="9"
+        ).code
     code, out, err = run(code_arg, "--decision", "1", "--date", "2019-04-01")
     assert code == 1 and out == ""
     assert ("No branch has the code" if code_kind == "unknown" else "already dissolved") in err
 
 
 def test_command_refuses_a_bad_assignment(office):
-    code, _, err = run(office.office.code, "--decision", "1", "--date", "2019-04-01", "--assign", "x=NOPE")
+    code, _, err = run(
+        office.office.code, "--decision", "1", "--date", "2019-04-01", "--assign", "x=NOPE"
+    )
     assert code == 1 and "Unknown branch code" in err
 
 
@@ -224,11 +305,18 @@ def test_a_dissolution_racing_a_transfer_out_of_the_branch(office):
     cadre = Member.objects.get(pk=office.cadre.pk)
 
     def dissolve():
-        return branch_dissolve(branch=office.office, decision="15-QĐ/ĐU", on=APRIL, by=office.secretary,
-                               assignments={office.homeless.pk: office.branch2}).pk
+        return branch_dissolve(
+            branch=office.office,
+            decision="15-QĐ/ĐU",
+            on=APRIL,
+            by=office.secretary,
+            assignments={office.homeless.pk: office.branch2},
+        ).pk
 
     def transfer():
-        return transfer_request(on=D(2019, 3, 1), by=office.district, member=cadre, to_branch=office.other_branch).pk
+        return transfer_request(
+            on=D(2019, 3, 1), by=office.district, member=cadre, to_branch=office.other_branch
+        ).pk
 
     results = run_at_once(dissolve, transfer)
     assert sorted(r[0] for r in results) == ["ok", "refused"], results
@@ -236,4 +324,7 @@ def test_a_dissolution_racing_a_transfer_out_of_the_branch(office):
     pending = Transfer.objects.in_progress().filter(member=cadre).exists()
     assert dissolved != pending  # exactly one of them happened
     for member in (office.cadre, office.cadre2, office.homeless):
-        assert Membership.objects.filter(member=member, kind="official", ended_on__isnull=True).count() == 1
+        assert (
+            Membership.objects.filter(member=member, kind="official", ended_on__isnull=True).count()
+            == 1
+        )

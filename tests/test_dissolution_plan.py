@@ -29,8 +29,9 @@ def plain_static_files(settings):
 def places(world):
     """Another village branch and a school in Cao Tân; Giáo Hiệu's office branch."""
     world.school = make_branch(world.commune, kind=BranchKind.SCHOOL, name="Chi bộ Trường Cao Tân")
-    world.other_office = make_branch(world.other_commune, kind=BranchKind.COMMUNE_OFFICE,
-                                     name="Chi bộ cơ quan xã Giáo Hiệu")
+    world.other_office = make_branch(
+        world.other_commune, kind=BranchKind.COMMUNE_OFFICE, name="Chi bộ cơ quan xã Giáo Hiệu"
+    )
     return world
 
 
@@ -55,7 +56,9 @@ def test_every_member_has_a_select_starting_on_the_proposal(places, login):
     # The commune's other village branch is offered; schools, other communes and
     # office branches are not (until asked for, and offices never).
     assert w.branch2.name in options
-    assert not any(w.school.name in o or w.other_branch.name in o or "cơ quan" in o for o in options)
+    assert not any(
+        w.school.name in o or w.other_branch.name in o or "cơ quan" in o for o in options
+    )
     assert "cần quyết định" not in select  # she has a proposal
 
 
@@ -78,7 +81,12 @@ def test_all_branches_on_request_but_never_an_office(places, login):
 def test_a_changed_proposal_is_the_one_applied(places, login):
     w = places
     client = login(w.secretary)
-    params = {"review": "1", "decision": "15-QĐ/ĐU", "on": "01/04/2019", f"assign-{w.cadre.pk}": w.branch2.pk}
+    params = {
+        "review": "1",
+        "decision": "15-QĐ/ĐU",
+        "on": "01/04/2019",
+        f"assign-{w.cadre.pk}": w.branch2.pk,
+    }
     page = client.get(reverse("transfers:dissolution_plan", args=[w.office.pk]), params).text
     assert "Xác nhận giải thể" in page
     posted = {k: v for k, v in params.items() if k != "review"}
@@ -122,8 +130,15 @@ def batch(world):
 
 # The undo's confirmation page: officers only; the secretary sees the batch but
 # may not undo it (403); the branch secretary and outsiders do not see it (404).
-UNDO_PAGE = {"admin": 200, "district": 200, "secretary": 403, "branch_secretary": 404,
-             "outsider": 404, "nobody": 404, "anonymous": 302}
+UNDO_PAGE = {
+    "admin": 200,
+    "district": 200,
+    "secretary": 403,
+    "branch_secretary": 404,
+    "outsider": 404,
+    "nobody": 404,
+    "anonymous": 302,
+}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -144,7 +159,9 @@ def test_the_detail_page_links_the_question_not_the_undo(world, login, batch):
     assert f'action="{url}"' not in page
 
 
-def test_the_undo_page_has_a_fixed_number_of_queries(world, login, batch, django_assert_num_queries):
+def test_the_undo_page_has_a_fixed_number_of_queries(
+    world, login, batch, django_assert_num_queries
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -157,4 +174,7 @@ def test_the_undo_page_has_a_fixed_number_of_queries(world, login, batch, django
         make_member(other, village=world.village, name=f"Cán Bộ {i}")
     bigger = branch_dissolve(branch=other, decision="16", on=APRIL, by=world.secretary)
     with django_assert_num_queries(len(ctx.captured_queries)):
-        assert "5 đảng viên" in client.get(reverse("transfers:dissolution_undo", args=[bigger.pk])).text
+        assert (
+            "5 đảng viên"
+            in client.get(reverse("transfers:dissolution_undo", args=[bigger.pk])).text
+        )

@@ -9,8 +9,14 @@ from django.urls import reverse
 
 # What Django's own error pages say; none of it may reach a user.
 DJANGO_DEFAULTS = [
-    "<h1>Not Found</h1>", "Server Error (500)", "Bad Request (400)", "403 Forbidden",
-    "CSRF verification failed", "Forbidden", "Not Found", "Account locked",
+    "<h1>Not Found</h1>",
+    "Server Error (500)",
+    "Bad Request (400)",
+    "403 Forbidden",
+    "CSRF verification failed",
+    "Forbidden",
+    "Not Found",
+    "Account locked",
 ]
 
 
@@ -63,7 +69,9 @@ def test_a_rules_refusal_names_its_reason(world, login, rf):
     request = rf.get("/")
     request.user = world.secretary
     request.session = {}
-    response = permission_denied(request, NotAllowed("Chỉ cán bộ Ban Tổ chức Huyện ủy được hoàn tác."))
+    response = permission_denied(
+        request, NotAllowed("Chỉ cán bộ Ban Tổ chức Huyện ủy được hoàn tác.")
+    )
     assert response.status_code == 403
     assert "Chỉ cán bộ Ban Tổ chức Huyện ủy được hoàn tác." in response.content.decode()
     # Any other refusal may carry a developer's English: it is not shown.

@@ -45,9 +45,16 @@ def test_each_step_is_recorded_with_who_and_when(world):
     candidate.refresh_from_db()
     assert candidate.step == CandidateStep.VERIFICATION
     assert candidate.application_on == STEP_DATES[CandidateStep.APPLICATION]
-    records = list(CandidateStepRecord.objects.filter(candidate=candidate).values_list("step", "recorded_by"))
+    records = list(
+        CandidateStepRecord.objects.filter(candidate=candidate).values_list("step", "recorded_by")
+    )
     assert [step for step, _ in records] == [
-        "registered", "awareness", "application", "history", "introducers", "verification",
+        "registered",
+        "awareness",
+        "application",
+        "history",
+        "introducers",
+        "verification",
     ]
     assert {by for _, by in records} == {world.secretary.pk}
 
@@ -56,7 +63,10 @@ def test_a_step_out_of_order_is_refused_with_the_step_to_do_first(world):
     candidate = make_candidate(world)
     with pytest.raises(DomainError) as info:
         growth.candidate_step_record(
-            by=world.secretary, candidate=candidate, step=CandidateStep.APPLICATION, on=D(2024, 1, 1)
+            by=world.secretary,
+            candidate=candidate,
+            step=CandidateStep.APPLICATION,
+            on=D(2024, 1, 1),
         )
     assert "Party-awareness class certificate" in str(info.value)
     assert Candidate.objects.get(pk=candidate.pk).application_on is None
@@ -75,7 +85,10 @@ def test_a_step_dated_before_the_previous_one_is_refused(world):
     candidate = advance(world, make_candidate(world), CandidateStep.AWARENESS)
     with pytest.raises(DomainError, match="before the previous step"):
         growth.candidate_step_record(
-            by=world.secretary, candidate=candidate, step=CandidateStep.APPLICATION, on=D(2024, 1, 9)
+            by=world.secretary,
+            candidate=candidate,
+            step=CandidateStep.APPLICATION,
+            on=D(2024, 1, 9),
         )
 
 
@@ -117,14 +130,18 @@ def test_a_member_cannot_become_a_candidate_again(world):
 )
 def test_certificate_is_flagged_from_the_day_60_months_after_it(world, today, expired):
     candidate = make_candidate(world)
-    advance(world, candidate, CandidateStep.AWARENESS, dates={CandidateStep.AWARENESS: D(2020, 3, 10)})
+    advance(
+        world, candidate, CandidateStep.AWARENESS, dates={CandidateStep.AWARENESS: D(2020, 3, 10)}
+    )
     candidate.refresh_from_db()
     assert candidate.certificate_expires_on() == D(2025, 3, 10)
     assert candidate.certificate_expired(today) is expired
 
 
 @pytest.mark.parametrize("decision_on, expired", [(D(2025, 3, 7), False), (D(2025, 3, 10), True)])
-def test_after_the_decision_the_certificate_is_judged_on_the_decision_date(world, decision_on, expired):
+def test_after_the_decision_the_certificate_is_judged_on_the_decision_date(
+    world, decision_on, expired
+):
     dates = {step: D(2021, 6, 1) for step in STEP_DATES}
     dates[CandidateStep.AWARENESS] = D(2020, 3, 10)
     dates[CandidateStep.DECISION] = decision_on
@@ -155,41 +172,61 @@ def good_introducer(world):
     return make_member(world.branch, name="Lục Thị Hai")
 
 
-def test_two_full_members_who_worked_a_year_with_the_candidate_introduce_them(world, at_introducers, good_introducer):
+def test_two_full_members_who_worked_a_year_with_the_candidate_introduce_them(
+    world, at_introducers, good_introducer
+):
     # Exactly one year before the date counts as "at least a year".
-    candidate = _intro(world, at_introducers, [(world.member, D(2023, 4, 1)), (good_introducer, D(2020, 1, 1))])
+    candidate = _intro(
+        world, at_introducers, [(world.member, D(2023, 4, 1)), (good_introducer, D(2020, 1, 1))]
+    )
     assert candidate.introducers_on == D(2024, 4, 1)
-    assert sorted(i.member_id for i in candidate.introducers.all()) == sorted([world.member.pk, good_introducer.pk])
+    assert sorted(i.member_id for i in candidate.introducers.all()) == sorted(
+        [world.member.pk, good_introducer.pk]
+    )
 
 
-def test_an_introducer_who_worked_less_than_a_year_is_refused(world, at_introducers, good_introducer):
+def test_an_introducer_who_worked_less_than_a_year_is_refused(
+    world, at_introducers, good_introducer
+):
     with pytest.raises(DomainError, match="less than a year"):
-        _intro(world, at_introducers, [(world.member, D(2023, 4, 2)), (good_introducer, D(2020, 1, 1))])
+        _intro(
+            world, at_introducers, [(world.member, D(2023, 4, 2)), (good_introducer, D(2020, 1, 1))]
+        )
     assert not at_introducers.introducers.exists()
 
 
 def test_a_probationary_introducer_is_refused(world, at_introducers, good_introducer):
-    probationary = make_member(world.branch, name="Ma Văn Dự", admitted_on=D(2023, 9, 1), full_on=None)
+    probationary = make_member(
+        world.branch, name="Ma Văn Dự", admitted_on=D(2023, 9, 1), full_on=None
+    )
     with pytest.raises(DomainError, match="not a full member"):
-        _intro(world, at_introducers, [(probationary, D(2020, 1, 1)), (good_introducer, D(2020, 1, 1))])
+        _intro(
+            world, at_introducers, [(probationary, D(2020, 1, 1)), (good_introducer, D(2020, 1, 1))]
+        )
 
 
 def test_a_suspended_introducer_is_refused(world, at_introducers, good_introducer):
     Member.objects.filter(pk=world.member.pk).update(status=MemberStatus.SUSPENDED)
     world.member.refresh_from_db()
     with pytest.raises(DomainError, match="not a full member"):
-        _intro(world, at_introducers, [(world.member, D(2020, 1, 1)), (good_introducer, D(2020, 1, 1))])
+        _intro(
+            world, at_introducers, [(world.member, D(2020, 1, 1)), (good_introducer, D(2020, 1, 1))]
+        )
 
 
 def test_an_introducer_from_another_branch_is_refused(world, at_introducers, good_introducer):
     elsewhere = make_member(world.branch2, name="Đàm Văn Khác")
     with pytest.raises(DomainError, match="not a member of branch"):
-        _intro(world, at_introducers, [(elsewhere, D(2020, 1, 1)), (good_introducer, D(2020, 1, 1))])
+        _intro(
+            world, at_introducers, [(elsewhere, D(2020, 1, 1)), (good_introducer, D(2020, 1, 1))]
+        )
 
 
 def test_the_same_introducer_twice_is_refused(world, at_introducers):
     with pytest.raises(DomainError, match="two different people"):
-        _intro(world, at_introducers, [(world.member, D(2020, 1, 1)), (world.member, D(2020, 1, 1))])
+        _intro(
+            world, at_introducers, [(world.member, D(2020, 1, 1)), (world.member, D(2020, 1, 1))]
+        )
 
 
 # --- Ceremony: within 30 working days, and the member it creates ---
@@ -228,7 +265,9 @@ def test_the_ceremony_makes_a_probationary_member_of_the_branch(world):
     member = advance(world, candidate, CandidateStep.CEREMONY)
     assert isinstance(member, Member)
     assert member.full_on is None and member.card_number == ""
-    assert member.admitted_on == STEP_DATES[CandidateStep.DECISION]  # Party age counts from the decision
+    assert (
+        member.admitted_on == STEP_DATES[CandidateStep.DECISION]
+    )  # Party age counts from the decision
     assert member.branch == world.branch
     membership = Membership.objects.get(member=member)
     assert membership.started_on == STEP_DATES[CandidateStep.CEREMONY]
@@ -261,15 +300,23 @@ def test_a_candidate_under_18_on_the_decision_date_is_refused(world):
     candidate = make_candidate(world, birth_date=D(2006, 8, 2))
     advance(world, candidate, CandidateStep.COMMUNE_RESOLUTION)
     with pytest.raises(DomainError, match="at least 18"):
-        growth.candidate_decision_record(by=world.secretary, candidate=candidate, number="1", on=D(2024, 8, 1))
-    growth.candidate_decision_record(by=world.secretary, candidate=candidate, number="1", on=D(2024, 8, 2))
+        growth.candidate_decision_record(
+            by=world.secretary, candidate=candidate, number="1", on=D(2024, 8, 1)
+        )
+    growth.candidate_decision_record(
+        by=world.secretary, candidate=candidate, number="1", on=D(2024, 8, 2)
+    )
 
 
 def test_a_withdrawn_candidate_takes_no_more_steps_and_may_start_again(world):
     candidate = advance(world, make_candidate(world), CandidateStep.APPLICATION)
-    growth.candidate_withdraw(by=world.secretary, candidate=candidate, on=D(2024, 3, 1), reason="moved away")
+    growth.candidate_withdraw(
+        by=world.secretary, candidate=candidate, on=D(2024, 3, 1), reason="moved away"
+    )
     with pytest.raises(DomainError, match="withdrawn"):
-        growth.candidate_step_record(by=world.secretary, candidate=candidate, step="history", on=D(2024, 3, 2))
+        growth.candidate_step_record(
+            by=world.secretary, candidate=candidate, step="history", on=D(2024, 3, 2)
+        )
     again = make_candidate(world, citizen_id=candidate.citizen_id)
     assert again.pk != candidate.pk
 
@@ -281,7 +328,9 @@ def test_a_withdrawn_candidate_takes_no_more_steps_and_may_start_again(world):
 def probationer(world):
     dates = {**{s: D(2024, 12, 1) for s in STEP_DATES}, CandidateStep.CEREMONY: D(2025, 3, 10)}
     dates[CandidateStep.AWARENESS] = D(2024, 11, 1)
-    return advance(world, make_candidate(world, name="Bế Văn Dự"), CandidateStep.CEREMONY, dates=dates)
+    return advance(
+        world, make_candidate(world, name="Bế Văn Dự"), CandidateStep.CEREMONY, dates=dates
+    )
 
 
 @pytest.mark.parametrize(
@@ -313,8 +362,11 @@ def test_members_without_a_ceremony_on_record_count_probation_from_admission(wor
 @pytest.mark.parametrize("voted_on, accepted", [(D(2026, 3, 9), False), (D(2026, 3, 10), True)])
 def test_recognition_as_full_member_comes_after_12_months(world, probationer, voted_on, accepted):
     call = lambda: growth.member_recognize_full(  # noqa: E731
-        by=world.secretary, member=probationer, branch_voted_on=voted_on,
-        decision_number="45-QĐ/ĐU", decision_on=D(2026, 3, 20),
+        by=world.secretary,
+        member=probationer,
+        branch_voted_on=voted_on,
+        decision_number="45-QĐ/ĐU",
+        decision_on=D(2026, 3, 20),
     )
     if not accepted:
         with pytest.raises(DomainError, match="ends on 10/03/2026"):
@@ -333,8 +385,11 @@ def test_recognition_as_full_member_comes_after_12_months(world, probationer, vo
 def test_the_branch_secretary_cannot_recognise(world, probationer):
     with pytest.raises(NotAllowed):
         growth.member_recognize_full(
-            by=world.branch_secretary, member=probationer, branch_voted_on=D(2026, 3, 12),
-            decision_number="1", decision_on=D(2026, 3, 20),
+            by=world.branch_secretary,
+            member=probationer,
+            branch_voted_on=D(2026, 3, 12),
+            decision_number="1",
+            decision_on=D(2026, 3, 20),
         )
 
 

@@ -44,8 +44,22 @@ def candidate(world):
 
 # --- Access per role ---
 
-READ_ALL = {"admin": 200, "district": 200, "secretary": 200, "branch_secretary": 200, "outsider": 404, "nobody": 404}
-WRITE = {"admin": 200, "district": 200, "secretary": 200, "branch_secretary": 403, "outsider": 404, "nobody": 404}
+READ_ALL = {
+    "admin": 200,
+    "district": 200,
+    "secretary": 200,
+    "branch_secretary": 200,
+    "outsider": 404,
+    "nobody": 404,
+}
+WRITE = {
+    "admin": 200,
+    "district": 200,
+    "secretary": 200,
+    "branch_secretary": 403,
+    "outsider": 404,
+    "nobody": 404,
+}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -68,7 +82,9 @@ def test_candidate_list_shows_only_candidates_in_scope(world, login, candidate, 
     if role == "anonymous":
         return _assert_login_redirect(response)
     assert response.status_code == 200
-    assert ("Hà Thị Mai" in response.text) is (role in ("admin", "district", "secretary", "branch_secretary"))
+    assert ("Hà Thị Mai" in response.text) is (
+        role in ("admin", "district", "secretary", "branch_secretary")
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -84,13 +100,20 @@ def test_recording_a_step_access(world, login, candidate, role):
 
 
 def test_a_step_is_post_only(world, login, candidate):
-    assert login(world.secretary).get(reverse("growth:candidate_step", args=[candidate.pk])).status_code == 405
+    assert (
+        login(world.secretary)
+        .get(reverse("growth:candidate_step", args=[candidate.pk]))
+        .status_code
+        == 405
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_withdraw_access(world, login, candidate, role):
     url = reverse("growth:candidate_withdraw", args=[candidate.pk])
-    response = login(_user(world, role)).post(url, {"withdraw-on": "2024-03-01", "withdraw-reason": "đi làm xa"})
+    response = login(_user(world, role)).post(
+        url, {"withdraw-on": "2024-03-01", "withdraw-reason": "đi làm xa"}
+    )
     if role == "anonymous":
         return _assert_login_redirect(response)
     expected = {**WRITE, "admin": 302, "district": 302, "secretary": 302}[role]
@@ -105,14 +128,25 @@ def test_candidate_create_access(world, login, role):
     response = _get(world, login, role, url)
     if role == "anonymous":
         return _assert_login_redirect(response)
-    expected = {"admin": 200, "district": 200, "secretary": 200, "outsider": 200,
-                "branch_secretary": 403, "nobody": 404}[role]
+    expected = {
+        "admin": 200,
+        "district": 200,
+        "secretary": 200,
+        "outsider": 200,
+        "branch_secretary": 403,
+        "nobody": 404,
+    }[role]
     assert response.status_code == expected
     if expected != 200:
         return
     data = {
-        "full_name": "Triệu Thị Mới", "citizen_id": "098765432109", "birth_date": "2001-02-03",
-        "gender": "female", "ethnicity": "Dao", "residence_village": world.village.pk, "branch": world.branch.pk,
+        "full_name": "Triệu Thị Mới",
+        "citizen_id": "098765432109",
+        "birth_date": "2001-02-03",
+        "gender": "female",
+        "ethnicity": "Dao",
+        "residence_village": world.village.pk,
+        "branch": world.branch.pk,
     }
     response = login(_user(world, role)).post(url, data)
     created = Candidate.objects.filter(citizen_id="098765432109").first()
@@ -141,8 +175,13 @@ def test_introducer_refusal_is_shown_on_the_page(world, login):
     outsider_member = make_member(world.branch2, name="Đàm Văn Khác")
     response = login(world.secretary).post(
         reverse("growth:candidate_step", args=[candidate.pk]),
-        {"step-first": world.member.pk, "step-first_since": "2020-01-01",
-         "step-second": outsider_member.pk, "step-second_since": "2020-01-01", "step-on": "2024-04-01"},
+        {
+            "step-first": world.member.pk,
+            "step-first_since": "2020-01-01",
+            "step-second": outsider_member.pk,
+            "step-second_since": "2020-01-01",
+            "step-on": "2024-04-01",
+        },
     )
     assert response.status_code == 400
     assert "Đàm Văn Khác" in response.text
@@ -167,12 +206,16 @@ def test_probation_list_access(world, login, role):
     if role == "anonymous":
         return _assert_login_redirect(response)
     assert response.status_code == 200
-    assert ("Bế Văn Dự" in response.text) is (role in ("admin", "district", "secretary", "branch_secretary"))
+    assert ("Bế Văn Dự" in response.text) is (
+        role in ("admin", "district", "secretary", "branch_secretary")
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_recognition_access(world, login, role):
-    probationer = make_member(world.branch, name="Bế Văn Dự", admitted_on=D(2024, 1, 5), full_on=None)
+    probationer = make_member(
+        world.branch, name="Bế Văn Dự", admitted_on=D(2024, 1, 5), full_on=None
+    )
     url = reverse("growth:member_recognize", args=[probationer.pk])
     response = _get(world, login, role, url)
     if role == "anonymous":
@@ -181,7 +224,12 @@ def test_recognition_access(world, login, role):
     if response.status_code != 200:
         return
     response = login(_user(world, role)).post(
-        url, {"branch_voted_on": "2025-01-10", "decision_number": "9-QĐ/ĐU", "decision_on": "2025-01-20"}
+        url,
+        {
+            "branch_voted_on": "2025-01-10",
+            "decision_number": "9-QĐ/ĐU",
+            "decision_on": "2025-01-20",
+        },
     )
     assert response.status_code == 302
     probationer.refresh_from_db()
@@ -189,7 +237,9 @@ def test_recognition_access(world, login, role):
 
 
 def test_recognition_before_the_end_of_probation_is_a_form_error(world, login):
-    probationer = make_member(world.branch, name="Bế Văn Dự", admitted_on=D(2024, 1, 5), full_on=None)
+    probationer = make_member(
+        world.branch, name="Bế Văn Dự", admitted_on=D(2024, 1, 5), full_on=None
+    )
     response = login(world.secretary).post(
         reverse("growth:member_recognize", args=[probationer.pk]),
         {"branch_voted_on": "2025-01-04", "decision_number": "9", "decision_on": "2025-01-20"},
@@ -210,7 +260,9 @@ def test_rating_form_access(world, login, role):
     if response.status_code != 200:
         return
     assert "Hoàng Văn Mạnh" in response.text
-    response = login(_user(world, role)).post(url, {f"member_{world.member.pk}": "excellent", "branch": "good"})
+    response = login(_user(world, role)).post(
+        url, {f"member_{world.member.pk}": "excellent", "branch": "good"}
+    )
     saved = Evaluation.objects.filter(year=2025).count()
     if role == "branch_secretary":
         assert response.status_code == 403 and saved == 0
@@ -221,29 +273,43 @@ def test_rating_form_access(world, login, role):
 def test_rating_form_lists_only_rateable_members(world, login):
     make_member(world.branch, name="Miễn Sinh Hoạt", status="exempt")
     make_member(world.branch, name="Đình Chỉ", status="suspended")
-    response = login(world.secretary).get(reverse("growth:rating_form", args=[world.branch.pk, 2025]))
+    response = login(world.secretary).get(
+        reverse("growth:rating_form", args=[world.branch.pk, 2025])
+    )
     assert "Hoàng Văn Mạnh" in response.text
     assert "Miễn Sinh Hoạt" not in response.text and "Đình Chỉ" not in response.text
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_rating_report_access(world, login, role):
-    Evaluation.objects.create(year=2025, branch=world.branch, member=world.member, rating="excellent")
+    Evaluation.objects.create(
+        year=2025, branch=world.branch, member=world.member, rating="excellent"
+    )
     response = _get(world, login, role, reverse("growth:rating_report") + "?year=2025")
     if role == "anonymous":
         return _assert_login_redirect(response)
     assert response.status_code == 200
-    assert (world.branch.name in response.text) is (role in ("admin", "district", "secretary", "branch_secretary"))
+    assert (world.branch.name in response.text) is (
+        role in ("admin", "district", "secretary", "branch_secretary")
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_badge_list_access(world, login, role):
-    make_member(world.branch, name="Lão Thành", admitted_on=D(1976, 2, 3), birth_date=D(1950, 1, 1), since=SINCE)
+    make_member(
+        world.branch,
+        name="Lão Thành",
+        admitted_on=D(1976, 2, 3),
+        birth_date=D(1950, 1, 1),
+        since=SINCE,
+    )
     response = _get(world, login, role, reverse("growth:badge_list") + "?year=2026")
     if role == "anonymous":
         return _assert_login_redirect(response)
     assert response.status_code == 200
-    assert ("Lão Thành" in response.text) is (role in ("admin", "district", "secretary", "branch_secretary"))
+    assert ("Lão Thành" in response.text) is (
+        role in ("admin", "district", "secretary", "branch_secretary")
+    )
 
 
 # --- Fixed number of queries on list pages ---
@@ -254,8 +320,16 @@ def _grow(world, n):
     for i in range(n):
         advance(world, make_candidate(world, name=f"Ứng Viên {i}"), CandidateStep.INTRODUCERS)
         make_member(world.branch, name=f"Dự Bị {i}", admitted_on=D(2024, 1, 5), full_on=None)
-        make_member(world.branch, name=f"Lão {i}", admitted_on=D(1986, 1, 5), birth_date=D(1960, 1, 1), since=SINCE)
-        Evaluation.objects.create(year=2025, branch=world.branch2, member=make_member(world.branch2), rating="good")
+        make_member(
+            world.branch,
+            name=f"Lão {i}",
+            admitted_on=D(1986, 1, 5),
+            birth_date=D(1960, 1, 1),
+            since=SINCE,
+        )
+        Evaluation.objects.create(
+            year=2025, branch=world.branch2, member=make_member(world.branch2), rating="good"
+        )
 
 
 # The queries every logged-in page makes: 1 session, 2 user, 3 role (scope), and the
@@ -277,7 +351,9 @@ PAGES = [
 
 
 @pytest.mark.parametrize("name, args, query, expected", PAGES)
-def test_list_pages_have_a_fixed_number_of_queries(world, login, django_assert_num_queries, name, args, query, expected):
+def test_list_pages_have_a_fixed_number_of_queries(
+    world, login, django_assert_num_queries, name, args, query, expected
+):
     client = login(world.district)
     url = reverse(name, args=args) + query
     _grow(world, 1)
@@ -319,12 +395,29 @@ def test_rating_form_has_a_fixed_number_of_queries(world, login, django_assert_n
 
 
 def test_the_list_flags_an_expired_certificate_and_a_late_ceremony(world, login):
-    later = {s: D(2021, 6, 1) for s in (CandidateStep.APPLICATION, CandidateStep.HISTORY, CandidateStep.INTRODUCERS,
-                                        CandidateStep.VERIFICATION, CandidateStep.BRANCH_RESOLUTION,
-                                        CandidateStep.COMMUNE_RESOLUTION)}
+    later = {
+        s: D(2021, 6, 1)
+        for s in (
+            CandidateStep.APPLICATION,
+            CandidateStep.HISTORY,
+            CandidateStep.INTRODUCERS,
+            CandidateStep.VERIFICATION,
+            CandidateStep.BRANCH_RESOLUTION,
+            CandidateStep.COMMUNE_RESOLUTION,
+        )
+    }
     old_certificate = {**later, CandidateStep.AWARENESS: D(2020, 3, 10)}
-    advance(world, make_candidate(world, name="Chứng Chỉ Cũ"), CandidateStep.HISTORY, dates=old_certificate)
-    decided = {**later, CandidateStep.AWARENESS: D(2021, 1, 1), CandidateStep.DECISION: D(2021, 7, 1)}
+    advance(
+        world,
+        make_candidate(world, name="Chứng Chỉ Cũ"),
+        CandidateStep.HISTORY,
+        dates=old_certificate,
+    )
+    decided = {
+        **later,
+        CandidateStep.AWARENESS: D(2021, 1, 1),
+        CandidateStep.DECISION: D(2021, 7, 1),
+    }
     advance(world, make_candidate(world, name="Trễ Lễ"), CandidateStep.DECISION, dates=decided)
     response = login(world.secretary).get(reverse("growth:candidate_list"))
     assert response.text.count('class="badge bad"') == 2
@@ -334,7 +427,9 @@ def test_the_list_flags_an_expired_certificate_and_a_late_ceremony(world, login)
 
 def test_form_pages_have_a_fixed_number_of_queries(world, login, django_assert_num_queries):
     client = login(world.secretary)
-    probationer = make_member(world.branch, name="Bế Văn Dự", admitted_on=D(2024, 1, 5), full_on=None)
+    probationer = make_member(
+        world.branch, name="Bế Văn Dự", admitted_on=D(2024, 1, 5), full_on=None
+    )
     create_url = reverse("growth:candidate_create")
     recognize_url = reverse("growth:member_recognize", args=[probationer.pk])
     for _round in range(2):
@@ -350,7 +445,9 @@ def test_form_pages_have_a_fixed_number_of_queries(world, login, django_assert_n
 
 @pytest.mark.parametrize("role, sees_district", [("district", True), ("secretary", False)])
 def test_the_district_total_row_is_for_the_district_only(world, login, role, sees_district):
-    Evaluation.objects.create(year=2025, branch=world.branch, member=world.member, rating="excellent")
+    Evaluation.objects.create(
+        year=2025, branch=world.branch, member=world.member, rating="excellent"
+    )
     response = login(getattr(world, role)).get(reverse("growth:rating_report") + "?year=2025")
     assert ("Toàn huyện" in response.text) is sees_district
 
@@ -368,11 +465,14 @@ def test_the_dashboard_piece_renders_in_a_fixed_number_of_queries(world, django_
         # candidates per step; communes and admissions; probations; ratings.
         with django_assert_num_queries(5):
             html = render_to_string(
-                "members/growth/_dashboard.html", {"growth": growth_dashboard(scope, D(2026, 11, 26))}
+                "members/growth/_dashboard.html",
+                {"growth": growth_dashboard(scope, D(2026, 11, 26))},
             )
     assert "hai đảng viên giới thiệu" in html  # the step all grown candidates reached
     # Candidates open: 1 + 3.
-    assert '<span class="figure">4</span><span class="label">đối tượng kết nạp đang theo dõi' in html
+    assert (
+        '<span class="figure">4</span><span class="label">đối tượng kết nạp đang theo dõi' in html
+    )
 
 
 @pytest.mark.parametrize("model", ["candidate", "evaluation", "fullmembershiprecognition"])
@@ -382,7 +482,12 @@ def test_admin_lists_the_new_records(world, login, candidate, model):
     assert response.status_code == 200
     if model == "candidate":
         assert "Hà Thị Mai" in response.text
-        assert login(world.admin).get(reverse("admin:members_candidate_change", args=[candidate.pk])).status_code == 200
+        assert (
+            login(world.admin)
+            .get(reverse("admin:members_candidate_change", args=[candidate.pk]))
+            .status_code
+            == 200
+        )
 
 
 def test_the_ratings_form_says_why_it_is_read_only(world, login):
@@ -395,8 +500,14 @@ def test_the_ratings_form_says_why_it_is_read_only(world, login):
 def test_the_badge_years_cover_the_registrys_years(world, login):
     from django.utils import timezone
 
-    make_member(world.branch, name="Lão Thành", birth_date=D(1935, 1, 1), admitted_on=D(1960, 3, 2),
-                full_on=D(1961, 3, 2), since=SINCE)
+    make_member(
+        world.branch,
+        name="Lão Thành",
+        birth_date=D(1935, 1, 1),
+        admitted_on=D(1960, 3, 2),
+        full_on=D(1961, 3, 2),
+        since=SINCE,
+    )
     page = login(world.district).get(reverse("growth:badge_list")).text
     offered = {int(y) for y in re.findall(r'<option value="(\d{4})"', page)}
     this_year = timezone.localdate().year

@@ -50,18 +50,30 @@ def write(tmp_path, text, name="file.csv", encoding="utf-8"):
 
 def snapshot():
     return (
-        Commune.objects.count(), Village.objects.count(), Branch.objects.count(),
-        Member.objects.count(), Membership.objects.count(),
+        Commune.objects.count(),
+        Village.objects.count(),
+        Branch.objects.count(),
+        Member.objects.count(),
+        Membership.objects.count(),
         list(Member.objects.order_by("pk").values_list("full_name", "position", "card_number")),
     )
 
 
 def member_line(world, **over):
     values = {
-        "citizen_id": "006190000001", "full_name": "Triệu Thị Mây", "gender": "female",
-        "birth_date": "1990-02-03", "ethnicity": "Dao", "residence_village_code": world.village.code,
-        "position": "Nông dân", "is_commune_cadre": "no", "admitted_on": "2015-06-01",
-        "full_on": "2016-06-01", "card_number": "99000001", "branch_code": world.branch.code, "since": "",
+        "citizen_id": "006190000001",
+        "full_name": "Triệu Thị Mây",
+        "gender": "female",
+        "birth_date": "1990-02-03",
+        "ethnicity": "Dao",
+        "residence_village_code": world.village.code,
+        "position": "Nông dân",
+        "is_commune_cadre": "no",
+        "admitted_on": "2015-06-01",
+        "full_on": "2016-06-01",
+        "card_number": "99000001",
+        "branch_code": world.branch.code,
+        "since": "",
     }
     values.update(over)
     buffer = io.StringIO()
@@ -79,7 +91,11 @@ BAD_MEMBER_ROWS = [
     ("bad date", {"birth_date": "31/02/1990"}, "birth_date"),
     ("not a date", {"admitted_on": "June 2015"}, "admitted_on"),
     ("future date", {"full_on": TOMORROW}, "full_on"),
-    ("admission before 18", {"birth_date": "2000-01-01", "admitted_on": "2017-12-31", "full_on": "", "card_number": ""}, "admitted_on"),
+    (
+        "admission before 18",
+        {"birth_date": "2000-01-01", "admitted_on": "2017-12-31", "full_on": "", "card_number": ""},
+        "admitted_on",
+    ),
     ("full before admission", {"full_on": "2015-01-01"}, "full_on"),
     ("card without full date", {"full_on": ""}, "card_number"),
     ("unknown village", {"residence_village_code": "NOPE"}, "residence_village_code"),
@@ -91,8 +107,12 @@ BAD_MEMBER_ROWS = [
 ]
 
 
-@pytest.mark.parametrize("label, over, column", BAD_MEMBER_ROWS, ids=[r[0] for r in BAD_MEMBER_ROWS])
-def test_each_bad_member_row_is_refused_and_nothing_is_written(world, tmp_path, label, over, column):
+@pytest.mark.parametrize(
+    "label, over, column", BAD_MEMBER_ROWS, ids=[r[0] for r in BAD_MEMBER_ROWS]
+)
+def test_each_bad_member_row_is_refused_and_nothing_is_written(
+    world, tmp_path, label, over, column
+):
     good = member_line(world, citizen_id="006190000002", card_number="99000002")
     path = write(tmp_path, "\n".join([MEMBER_HEADER, good, member_line(world, **over)]) + "\n")
     before = snapshot()
@@ -113,7 +133,9 @@ def test_dissolved_branch_code_is_refused(world, tmp_path):
 
 def test_duplicate_keys_in_one_file_are_refused(world, tmp_path):
     line = member_line(world)
-    path = write(tmp_path, f"{MEMBER_HEADER}\n{line}\n{member_line(world, card_number='99000009')}\n")
+    path = write(
+        tmp_path, f"{MEMBER_HEADER}\n{line}\n{member_line(world, card_number='99000009')}\n"
+    )
     status, _out, errors = run_import("members", path)
     assert status == 1
     assert errors[0].startswith("row 3: citizen_id: ")
@@ -126,12 +148,16 @@ def test_wrong_header_says_which_columns_are_expected(world, tmp_path):
     assert status == 1
     assert errors[0].startswith("row 1: header: ") and "code,name" in errors[0]
     assert not Commune.objects.filter(code="01999").exists()
-    _status, _out, errors = run_import("communes", write(tmp_path, "\n,,\ncode,name,extra\n01999,Xã Mới,x\n"))
+    _status, _out, errors = run_import(
+        "communes", write(tmp_path, "\n,,\ncode,name,extra\n01999,Xã Mới,x\n")
+    )
     assert errors[0].startswith("row 3: header: ")  # the row Excel shows, below two blank ones
 
 
 def test_unknown_commune_code_and_bad_commune_code(world, tmp_path):
-    path = write(tmp_path, "commune_code,code,name,households,population\n99999,V-NEW,Thôn Mới,10,50\n")
+    path = write(
+        tmp_path, "commune_code,code,name,households,population\n99999,V-NEW,Thôn Mới,10,50\n"
+    )
     assert run_import("villages", path)[2][0].startswith("row 2: commune_code: ")
     path = write(tmp_path, "code,name\n1234,Xã Ngắn\n")
     assert run_import("communes", path)[2][0].startswith("row 2: code: ")
@@ -147,7 +173,11 @@ def test_branch_rows_are_checked(world, tmp_path):
     ]
     status, _out, errors = run_import("branches", write(tmp_path, "\n".join([header, *rows])))
     assert status == 1
-    assert [e.split(":")[0:2] for e in errors] == [["row 2", " village_code"], ["row 3", " kind"], ["row 4", " village_code"]]
+    assert [e.split(":")[0:2] for e in errors] == [
+        ["row 2", " village_code"],
+        ["row 3", " kind"],
+        ["row 4", " village_code"],
+    ]
     assert not Branch.objects.filter(code__startswith="B-NEW").exists()
 
 
@@ -190,8 +220,11 @@ def test_office_csv_files_import(world, tmp_path, form):
     if "semicolons" in form or "tabs" in form:
         lines = [line.replace(",", "\t" if "tabs" in form else ";") for line in lines]
     text = "\r\n".join(lines) + "\r\n"
-    data = {"utf-16 tabs": lambda: text.encode("utf-16"), "cp1258 semicolons": lambda: cp1258(text),
-            "utf-8 bom semicolons": lambda: b"\xef\xbb\xbf" + text.encode()}[form]()
+    data = {
+        "utf-16 tabs": lambda: text.encode("utf-16"),
+        "cp1258 semicolons": lambda: cp1258(text),
+        "utf-8 bom semicolons": lambda: b"\xef\xbb\xbf" + text.encode(),
+    }[form]()
     path = tmp_path / "members.csv"
     path.write_bytes(data)
     status, _out, errors = run_import("members", path)
@@ -200,10 +233,19 @@ def test_office_csv_files_import(world, tmp_path, form):
 
 
 def test_title_rows_above_the_header_are_skipped_and_row_numbers_stay_true(world, tmp_path):
-    text = "\r\n".join([
-        "DANH SÁCH ĐẢNG VIÊN, CHI BỘ KHÂU SLÔM", "", MEMBER_HEADER, member_line(world), "",
-        member_line(world, citizen_id="006190000002", card_number="", gender="không rõ"),
-    ]) + "\r\n"
+    text = (
+        "\r\n".join(
+            [
+                "DANH SÁCH ĐẢNG VIÊN, CHI BỘ KHÂU SLÔM",
+                "",
+                MEMBER_HEADER,
+                member_line(world),
+                "",
+                member_line(world, citizen_id="006190000002", card_number="", gender="không rõ"),
+            ]
+        )
+        + "\r\n"
+    )
     status, _out, errors = run_import("members", write(tmp_path, text))
     assert status == 1
     assert [e.split(":")[0:2] for e in errors] == [["row 6", " gender"]]  # as Excel numbers it
@@ -227,7 +269,9 @@ def test_xlsx_list_on_the_second_sheet(world, tmp_path):
 
 def test_text_is_stored_composed_trimmed_and_with_the_right_d(world, tmp_path):
     name = unicodedata.normalize("NFD", "  Ðặng Thị Ước ")
-    status, _out, errors = run_import("members", write(tmp_path, f"{MEMBER_HEADER}\n{member_line(world, full_name=name)}\n"))
+    status, _out, errors = run_import(
+        "members", write(tmp_path, f"{MEMBER_HEADER}\n{member_line(world, full_name=name)}\n")
+    )
     assert (status, errors) == (0, [])
     member = Member.objects.get(citizen_id="006190000001")
     assert member.full_name == "Đặng Thị Ước" and len(member.full_name) == 12
@@ -253,7 +297,9 @@ def test_errors_are_in_vietnamese_by_default(world, tmp_path):
 
 
 def test_import_creates_then_updates_by_key_and_never_resets_the_start(world, tmp_path):
-    path = write(tmp_path, "\ufeff" + f"{MEMBER_HEADER}\n{member_line(world, since='2017-01-01')}\n")
+    path = write(
+        tmp_path, "\ufeff" + f"{MEMBER_HEADER}\n{member_line(world, since='2017-01-01')}\n"
+    )
     status, out, errors = run_import("members", path)
     assert (status, errors) == (0, [])
     assert "1" in out.split(",")[0]  # 1 created
@@ -264,8 +310,17 @@ def test_import_creates_then_updates_by_key_and_never_resets_the_start(world, tm
     status, out, _ = run_import("members", path)
     assert status == 0 and out.startswith("0 ") and "1" in out  # 1 unchanged
 
-    changed = member_line(world, position="Trưởng thôn", since="2019-01-01", is_commune_cadre="có", gender="Nữ", birth_date="03/02/1990")
-    status, out, errors = run_import("members", write(tmp_path, f"{MEMBER_HEADER}\n{changed}\n", "2.csv"))
+    changed = member_line(
+        world,
+        position="Trưởng thôn",
+        since="2019-01-01",
+        is_commune_cadre="có",
+        gender="Nữ",
+        birth_date="03/02/1990",
+    )
+    status, out, errors = run_import(
+        "members", write(tmp_path, f"{MEMBER_HEADER}\n{changed}\n", "2.csv")
+    )
     assert (status, errors) == (0, [])
     member.refresh_from_db()
     assert member.position == "Trưởng thôn" and member.is_commune_cadre
@@ -276,8 +331,13 @@ def test_import_creates_then_updates_by_key_and_never_resets_the_start(world, tm
 
 
 def test_a_different_branch_is_an_error_not_a_move(world, tmp_path):
-    line = member_line(world, citizen_id=world.member.citizen_id, full_name=world.member.full_name,
-                       card_number="", branch_code=world.branch2.code)
+    line = member_line(
+        world,
+        citizen_id=world.member.citizen_id,
+        full_name=world.member.full_name,
+        card_number="",
+        branch_code=world.branch2.code,
+    )
     status, _out, errors = run_import("members", write(tmp_path, f"{MEMBER_HEADER}\n{line}\n"))
     assert status == 1 and errors[0].startswith("row 2: branch_code: ")
     assert "chuyển sinh hoạt đảng" in errors[0]  # "use a transfer", in Vietnamese
@@ -298,14 +358,31 @@ def test_xlsx_import(world, tmp_path):
     book = Workbook()
     sheet = book.active
     sheet.append(MEMBER_HEADER.split(","))
-    sheet.append(["006190000001", "Triệu Thị Mây", "Nữ", D(1990, 2, 3), "Dao", world.village.code, "",
-                  "không", "01/06/2015", None, None, world.branch.code, None])
+    sheet.append(
+        [
+            "006190000001",
+            "Triệu Thị Mây",
+            "Nữ",
+            D(1990, 2, 3),
+            "Dao",
+            world.village.code,
+            "",
+            "không",
+            "01/06/2015",
+            None,
+            None,
+            world.branch.code,
+            None,
+        ]
+    )
     path = tmp_path / "members.xlsx"
     book.save(path)
     status, _out, errors = run_import("members", path)
     assert (status, errors) == (0, [])
     member = Member.objects.get(citizen_id="006190000001")
-    assert member.birth_date == D(1990, 2, 3) and member.full_on is None and member.gender == "female"
+    assert (
+        member.birth_date == D(1990, 2, 3) and member.full_on is None and member.gender == "female"
+    )
 
 
 # --- Export -> import -> export ---
@@ -332,14 +409,32 @@ def wipe_registry():
 def rich_world(world):
     """The world with a history: a move, a temporary attachment, a dissolved branch,
     a member who left, and text a spreadsheet would take for a formula."""
-    mover = make_member(world.branch, name="=HYPERLINK(\"x\")", since=D(2006, 1, 1), position="-Trưởng thôn", card_number="A-1")
+    mover = make_member(
+        world.branch,
+        name='=HYPERLINK("x")',
+        since=D(2006, 1, 1),
+        position="-Trưởng thôn",
+        card_number="A-1",
+    )
     membership_move(member=mover, to_branch=world.branch2, on=D(2019, 4, 1))
-    Membership.objects.create(member=world.member, branch=world.other_branch, kind=MembershipKind.TEMPORARY,
-                              started_on=D(2020, 1, 1), ended_on=D(2020, 9, 1), end_reason="temporary_ended")
-    old = make_branch(world.commune, kind=BranchKind.SCHOOL, name="@Chi bộ trường cũ", founded_on=D(1990, 1, 1))
-    pupil = make_member(old, village=world.village, name="Ma Thị Lan", since=D(2005, 5, 19), full_on=None)
+    Membership.objects.create(
+        member=world.member,
+        branch=world.other_branch,
+        kind=MembershipKind.TEMPORARY,
+        started_on=D(2020, 1, 1),
+        ended_on=D(2020, 9, 1),
+        end_reason="temporary_ended",
+    )
+    old = make_branch(
+        world.commune, kind=BranchKind.SCHOOL, name="@Chi bộ trường cũ", founded_on=D(1990, 1, 1)
+    )
+    pupil = make_member(
+        old, village=world.village, name="Ma Thị Lan", since=D(2005, 5, 19), full_on=None
+    )
     membership_move(member=pupil, to_branch=world.branch, on=D(2015, 9, 1))
-    Branch.objects.filter(pk=old.pk).update(dissolved_on=D(2016, 1, 1), dissolution_decision="5-QĐ/ĐU")
+    Branch.objects.filter(pk=old.pk).update(
+        dissolved_on=D(2016, 1, 1), dissolution_decision="5-QĐ/ĐU"
+    )
     gone = make_member(world.branch2, name="Hoàng Văn Đi")
     member_leave(member=gone, on=D(2020, 1, 1), reason="died")
     return world
@@ -351,7 +446,10 @@ def test_export_import_export_gives_the_same_files(rich_world, tmp_path):
     assert "'@Chi bộ trường cũ" in first["branches"]
     assert "Hoàng Văn Đi" not in first["members"]  # who left is not on the rolls
     assert first["members"].splitlines()[0] == MEMBER_HEADER
-    assert first["memberships"].splitlines()[0] == "citizen_id,branch_code,kind,started_on,ended_on,end_reason"
+    assert (
+        first["memberships"].splitlines()[0]
+        == "citizen_id,branch_code,kind,started_on,ended_on,end_reason"
+    )
 
     wipe_registry()
     for kind in KINDS:
@@ -370,7 +468,9 @@ def test_export_import_export_gives_the_same_files(rich_world, tmp_path):
 def test_xlsx_export_imports_back(rich_world, tmp_path):
     csv_before = {kind: run_export(kind) for kind in KINDS}
     for kind in KINDS:
-        call_command("registry_export", kind, "--format", "xlsx", "-o", str(tmp_path / f"{kind}.xlsx"))
+        call_command(
+            "registry_export", kind, "--format", "xlsx", "-o", str(tmp_path / f"{kind}.xlsx")
+        )
     book = load_workbook(tmp_path / "members.xlsx", read_only=True)
     assert [c.value for c in next(book.worksheets[0].iter_rows())] == MEMBER_HEADER.split(",")
     wipe_registry()
@@ -453,9 +553,16 @@ def test_parse_bool_refuses_anything_else(text):
         parse_bool(text)
 
 
-@pytest.mark.parametrize("text, value", [
-    (" yes ", True), ("TRUE", True), ("co\u0301", True), ("KHO\u0302NG", False), ("\tNo", False),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        (" yes ", True),
+        ("TRUE", True),
+        ("co\u0301", True),
+        ("KHO\u0302NG", False),
+        ("\tNo", False),
+    ],
+)
 def test_parse_bool_accepts_other_spellings_of_the_words(text, value):
     assert parse_bool(text) is value
 
@@ -477,10 +584,22 @@ def test_creating_many_members_checks_their_branches_in_one_query_whatever_their
     from members.services.members import member_create_many
 
     def checks(n):
-        rows = [(Member(citizen_id=f"0099{n:02d}{i:06d}", full_name=f"Người Mới {i}", gender="male",
-                        birth_date=D(1980, 1, 1), ethnicity="Tày", residence_village=world.village,
-                        admitted_on=D(2010, 1, 1)), world.branch if i % 2 else world.branch2, None)
-                for i in range(n)]
+        rows = [
+            (
+                Member(
+                    citizen_id=f"0099{n:02d}{i:06d}",
+                    full_name=f"Người Mới {i}",
+                    gender="male",
+                    birth_date=D(1980, 1, 1),
+                    ethnicity="Tày",
+                    residence_village=world.village,
+                    admitted_on=D(2010, 1, 1),
+                ),
+                world.branch if i % 2 else world.branch2,
+                None,
+            )
+            for i in range(n)
+        ]
         with CaptureQueriesContext(connection) as queries:
             member_create_many(rows=rows)
         return sum("branches_branchincommune" in q["sql"] for q in queries.captured_queries)
@@ -495,12 +614,26 @@ def test_creating_many_members_refuses_them_all_when_one_branch_was_dissolved_by
     from members.services.members import member_create_many
     from pacnam.errors import DomainError
 
-    Branch.objects.filter(pk=world.branch2.pk).update(dissolved_on=D(2015, 1, 1), dissolution_decision="1-QĐ/ĐU")
+    Branch.objects.filter(pk=world.branch2.pk).update(
+        dissolved_on=D(2015, 1, 1), dissolution_decision="1-QĐ/ĐU"
+    )
     world.branch2.refresh_from_db()
-    rows = [(Member(citizen_id=f"00980000000{i}", full_name=f"Người Mới {i}", gender="male",
-                    birth_date=D(1980, 1, 1), ethnicity="Tày", residence_village=world.village,
-                    admitted_on=D(2016, 1, 1)), branch, None)
-            for i, branch in enumerate([world.branch, world.branch2])]
+    rows = [
+        (
+            Member(
+                citizen_id=f"00980000000{i}",
+                full_name=f"Người Mới {i}",
+                gender="male",
+                birth_date=D(1980, 1, 1),
+                ethnicity="Tày",
+                residence_village=world.village,
+                admitted_on=D(2016, 1, 1),
+            ),
+            branch,
+            None,
+        )
+        for i, branch in enumerate([world.branch, world.branch2])
+    ]
     before = Member.objects.count()
     with pytest.raises(DomainError, match="đã giải thể ngày 01/01/2015"):
         member_create_many(rows=rows)

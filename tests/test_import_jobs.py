@@ -43,8 +43,21 @@ def member_csv(rows) -> bytes:
 
 
 def new_row(world, citizen_id="006190000001", name="Triệu Thị Mây"):
-    return [citizen_id, name, "Nữ", "03/02/1990", "Dao", world.village.code, "", "", "2015-06-01", "", "",
-            world.branch.code, ""]
+    return [
+        citizen_id,
+        name,
+        "Nữ",
+        "03/02/1990",
+        "Dao",
+        world.village.code,
+        "",
+        "",
+        "2015-06-01",
+        "",
+        "",
+        world.branch.code,
+        "",
+    ]
 
 
 def post_upload(client, content: bytes, name="members.csv", kind="members"):
@@ -67,10 +80,18 @@ def test_the_upload_is_stored_and_its_page_follows_it(world, login):
     assert page.templates[0].name == "members/import_preview.html"
 
 
-@pytest.mark.parametrize("status", [ImportJobStatus.QUEUED, ImportJobStatus.CHECKING, ImportJobStatus.WRITING])
+@pytest.mark.parametrize(
+    "status", [ImportJobStatus.QUEUED, ImportJobStatus.CHECKING, ImportJobStatus.WRITING]
+)
 def test_a_running_job_shows_a_progress_bar_that_refreshes_without_javascript(world, login, status):
-    job = ImportJob.objects.create(user=world.secretary, kind="members", filename="big.csv", status=status,
-                                   rows_done=2500, rows_total=10000)
+    job = ImportJob.objects.create(
+        user=world.secretary,
+        kind="members",
+        filename="big.csv",
+        status=status,
+        rows_done=2500,
+        rows_total=10000,
+    )
     page = login(world.secretary).get(job.get_absolute_url())
     html = page.content.decode()
     assert page.templates[0].name == "members/import_progress.html"
@@ -81,8 +102,17 @@ def test_a_running_job_shows_a_progress_bar_that_refreshes_without_javascript(wo
 
 
 def test_the_jobs_page_is_the_uploaders_only(world, login):
-    job = ImportJob.objects.create(user=world.secretary, kind="members", filename="m.csv", status="checked")
-    expected = {"secretary": 200, "admin": 404, "district": 404, "branch_secretary": 404, "outsider": 404, "nobody": 404}
+    job = ImportJob.objects.create(
+        user=world.secretary, kind="members", filename="m.csv", status="checked"
+    )
+    expected = {
+        "secretary": 200,
+        "admin": 404,
+        "district": 404,
+        "branch_secretary": 404,
+        "outsider": 404,
+        "nobody": 404,
+    }
     for role, status in expected.items():
         assert login(getattr(world, role)).get(job.get_absolute_url()).status_code == status, role
     response = login(None).get(job.get_absolute_url())
@@ -92,13 +122,36 @@ def test_the_jobs_page_is_the_uploaders_only(world, login):
     assert ImportJob.objects.get(pk=job.pk).status == ImportJobStatus.CHECKED
 
 
-@pytest.mark.parametrize("status", [ImportJobStatus.CHECKING, ImportJobStatus.CHECKED, ImportJobStatus.DONE])
-def test_the_jobs_page_has_a_fixed_number_of_queries(world, login, django_assert_num_queries, status):
-    summary = {"counts": {"created": 600, "updated": 0, "unchanged": 0}, "more_changes": 100,
-               "changes": [{"row": n, "action": "create", "key": f"{n:012d}", "label": "X", "changes": [], "diffs": []}
-                           for n in range(2, 502)]}
-    job = ImportJob.objects.create(user=world.secretary, kind="members", filename="m.csv", status=status,
-                                   summary=summary, rows_done=10, rows_total=600)
+@pytest.mark.parametrize(
+    "status", [ImportJobStatus.CHECKING, ImportJobStatus.CHECKED, ImportJobStatus.DONE]
+)
+def test_the_jobs_page_has_a_fixed_number_of_queries(
+    world, login, django_assert_num_queries, status
+):
+    summary = {
+        "counts": {"created": 600, "updated": 0, "unchanged": 0},
+        "more_changes": 100,
+        "changes": [
+            {
+                "row": n,
+                "action": "create",
+                "key": f"{n:012d}",
+                "label": "X",
+                "changes": [],
+                "diffs": [],
+            }
+            for n in range(2, 502)
+        ],
+    }
+    job = ImportJob.objects.create(
+        user=world.secretary,
+        kind="members",
+        filename="m.csv",
+        status=status,
+        summary=summary,
+        rows_done=10,
+        rows_total=600,
+    )
     client = login(world.secretary)
     client.get(job.get_absolute_url())
     # session, user, role; the job; the sliding session's save (savepoint, update, release).
@@ -126,10 +179,23 @@ def test_many_name_changes_need_the_box_ticked(world, login, settings):
     client = login(world.secretary)
     rows = []
     for member in (world.member, world.cadre):
-        rows.append([member.citizen_id, member.full_name + " Mới", member.gender, member.birth_date.isoformat(),
-                     member.ethnicity, member.residence_village.code, member.position,
-                     "yes" if member.is_commune_cadre else "no", member.admitted_on.isoformat(),
-                     member.full_on.isoformat(), member.card_number, member.branch.code, ""])
+        rows.append(
+            [
+                member.citizen_id,
+                member.full_name + " Mới",
+                member.gender,
+                member.birth_date.isoformat(),
+                member.ethnicity,
+                member.residence_village.code,
+                member.position,
+                "yes" if member.is_commune_cadre else "no",
+                member.admitted_on.isoformat(),
+                member.full_on.isoformat(),
+                member.card_number,
+                member.branch.code,
+                "",
+            ]
+        )
     preview = client.get(post_upload(client, member_csv(rows))["Location"])
     html = preview.content.decode()
     assert 'name="allow_mass_update"' in html and "Hoàng Văn Mạnh Mới" in html
@@ -137,7 +203,9 @@ def test_many_name_changes_need_the_box_ticked(world, login, settings):
     refused = client.post(reverse("members:import_confirm"), {"token": token}, follow=True)
     assert "allow_mass_update" in refused.content.decode() and refused.context["confirm_error"]
     assert not Member.objects.filter(full_name__endswith=" Mới").exists()
-    done = client.post(reverse("members:import_confirm"), {"token": token, "allow_mass_update": "1"}, follow=True)
+    done = client.post(
+        reverse("members:import_confirm"), {"token": token, "allow_mass_update": "1"}, follow=True
+    )
     assert done.templates[0].name == "members/import_result.html"
     assert Member.objects.filter(full_name__endswith=" Mới").count() == 2
 
@@ -145,8 +213,21 @@ def test_many_name_changes_need_the_box_ticked(world, login, settings):
 def test_the_preview_shows_each_change_old_and_new(world, login):
     client = login(world.secretary)
     member = world.member
-    row = [member.citizen_id, member.full_name, "male", "1980-01-01", "Tày", world.village.code, "Trưởng thôn",
-           "no", "2005-05-19", "2006-05-19", "", world.branch.code, ""]
+    row = [
+        member.citizen_id,
+        member.full_name,
+        "male",
+        "1980-01-01",
+        "Tày",
+        world.village.code,
+        "Trưởng thôn",
+        "no",
+        "2005-05-19",
+        "2006-05-19",
+        "",
+        world.branch.code,
+        "",
+    ]
     preview = client.get(post_upload(client, member_csv([row]))["Location"])
     html = preview.content.decode()
     assert "Chức vụ: <del>—</del> → <ins>Trưởng thôn</ins>" in html
@@ -154,7 +235,9 @@ def test_the_preview_shows_each_change_old_and_new(world, login):
 
 def test_ids_given_back_their_zeros_are_said_on_the_preview(world, login):
     client = login(world.secretary)
-    preview = client.get(post_upload(client, member_csv([new_row(world, citizen_id="6190000001")]))["Location"])
+    preview = client.get(
+        post_upload(client, member_csv([new_row(world, citizen_id="6190000001")]))["Location"]
+    )
     assert "6190000001 được đọc là 006190000001" in preview.content.decode()
 
 
@@ -190,10 +273,18 @@ def test_too_many_rows_is_a_clear_error(world, login, settings):
 def test_old_jobs_are_forgotten(world, login):
     from django.utils import timezone
 
-    old = ImportJob.objects.create(user=world.secretary, kind="members", filename="old.csv", data=b"x", status="checked")
-    stale = ImportJob.objects.create(user=world.secretary, kind="members", filename="stale.csv", data=b"x", status="checked")
-    ImportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timezone.timedelta(days=8))
-    ImportJob.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timezone.timedelta(days=2))
+    old = ImportJob.objects.create(
+        user=world.secretary, kind="members", filename="old.csv", data=b"x", status="checked"
+    )
+    stale = ImportJob.objects.create(
+        user=world.secretary, kind="members", filename="stale.csv", data=b"x", status="checked"
+    )
+    ImportJob.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timezone.timedelta(days=8)
+    )
+    ImportJob.objects.filter(pk=stale.pk).update(
+        created_at=timezone.now() - timezone.timedelta(days=2)
+    )
     post_upload(login(world.secretary), member_csv([new_row(world)]))
     assert not ImportJob.objects.filter(pk=old.pk).exists()
     assert bytes(ImportJob.objects.get(pk=stale.pk).data) == b""
@@ -233,11 +324,24 @@ def database_url() -> str:
 def run_worker(max_tasks: int = 1) -> subprocess.CompletedProcess:
     """`manage.py db_worker` for `max_tasks` tasks, in its own process."""
     env = {
-        **os.environ, "DATABASE_URL": database_url(), "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        "DEBUG": "0", "SECRET_KEY": "tests-only-not-a-secret",
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "DEBUG": "0",
+        "SECRET_KEY": "tests-only-not-a-secret",
     }
-    command = [sys.executable, "manage.py", "db_worker", "--batch", "--max-tasks", str(max_tasks),
-               "--no-reload", "--no-startup-delay", "--interval", "0"]
+    command = [
+        sys.executable,
+        "manage.py",
+        "db_worker",
+        "--batch",
+        "--max-tasks",
+        str(max_tasks),
+        "--no-reload",
+        "--no-startup-delay",
+        "--interval",
+        "0",
+    ]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 

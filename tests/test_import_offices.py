@@ -46,7 +46,11 @@ def export_members(commune) -> list[list[str]]:
 def snapshot():
     return (
         Member.objects.count(),
-        list(Member.objects.order_by("pk").values_list("full_name", "position", "ethnicity", "version")),
+        list(
+            Member.objects.order_by("pk").values_list(
+                "full_name", "position", "ethnicity", "version"
+            )
+        ),
     )
 
 
@@ -58,15 +62,48 @@ def canonical(world) -> list[dict]:
     zeros, as real ones do (the province code, 001 to 096)."""
     common = {"residence_village_code": world.village.code, "branch_code": world.branch.code}
     return [
-        {**common, "citizen_id": "006182339563", "full_name": "Nguyễn Thị Ước", "gender": "female",
-         "birth_date": "1990-02-03", "ethnicity": "Tày", "position": "Trưởng thôn", "is_commune_cadre": "no",
-         "admitted_on": "2015-06-01", "full_on": "2016-06-01", "card_number": "61023456", "since": "2015-06-01"},
-        {**common, "citizen_id": "001190000002", "full_name": "Đặng Văn Ðức", "gender": "male",
-         "birth_date": "1985-12-31", "ethnicity": "Dao", "position": "", "is_commune_cadre": "yes",
-         "admitted_on": "2010-01-15", "full_on": "2011-01-15", "card_number": "", "since": "2012-03-04"},
-        {**common, "citizen_id": "096190000003", "full_name": "Hà Thị Slay", "gender": "female",
-         "birth_date": "2000-07-08", "ethnicity": "Nùng", "position": "Phó Bí thư Đoàn xã", "is_commune_cadre": "no",
-         "admitted_on": "2023-05-19", "full_on": "", "card_number": "", "since": "2023-05-19"},
+        {
+            **common,
+            "citizen_id": "006182339563",
+            "full_name": "Nguyễn Thị Ước",
+            "gender": "female",
+            "birth_date": "1990-02-03",
+            "ethnicity": "Tày",
+            "position": "Trưởng thôn",
+            "is_commune_cadre": "no",
+            "admitted_on": "2015-06-01",
+            "full_on": "2016-06-01",
+            "card_number": "61023456",
+            "since": "2015-06-01",
+        },
+        {
+            **common,
+            "citizen_id": "001190000002",
+            "full_name": "Đặng Văn Ðức",
+            "gender": "male",
+            "birth_date": "1985-12-31",
+            "ethnicity": "Dao",
+            "position": "",
+            "is_commune_cadre": "yes",
+            "admitted_on": "2010-01-15",
+            "full_on": "2011-01-15",
+            "card_number": "",
+            "since": "2012-03-04",
+        },
+        {
+            **common,
+            "citizen_id": "096190000003",
+            "full_name": "Hà Thị Slay",
+            "gender": "female",
+            "birth_date": "2000-07-08",
+            "ethnicity": "Nùng",
+            "position": "Phó Bí thư Đoàn xã",
+            "is_commune_cadre": "no",
+            "admitted_on": "2023-05-19",
+            "full_on": "",
+            "card_number": "",
+            "since": "2023-05-19",
+        },
     ]
 
 
@@ -85,9 +122,29 @@ def to_dmy(iso: str) -> str:
 def office_rows(world) -> tuple[list[str], list[list]]:
     """The list as an office keeps it: Vietnamese titles in another order, an STT and
     a notes column, dates DD/MM/YYYY, Nam/Nữ, a cross for the commune cadres."""
-    order = ["full_name", "citizen_id", "birth_date", "gender", "ethnicity", "position", "is_commune_cadre",
-             "residence_village_code", "branch_code", "admitted_on", "full_on", "card_number", "since"]
-    header = ["STT", *[TITLES["members"][key][0].upper() if key == "full_name" else TITLES["members"][key][0] for key in order], "Ghi chú"]
+    order = [
+        "full_name",
+        "citizen_id",
+        "birth_date",
+        "gender",
+        "ethnicity",
+        "position",
+        "is_commune_cadre",
+        "residence_village_code",
+        "branch_code",
+        "admitted_on",
+        "full_on",
+        "card_number",
+        "since",
+    ]
+    header = [
+        "STT",
+        *[
+            TITLES["members"][key][0].upper() if key == "full_name" else TITLES["members"][key][0]
+            for key in order
+        ],
+        "Ghi chú",
+    ]
     rows = []
     for n, row in enumerate(canonical(world), start=1):
         values = {
@@ -189,7 +246,11 @@ def test_each_kind_of_office_file_imports_and_exports_as_the_canonical_list(worl
     status, out, errors = run_import("members", path)
     assert (status, errors) == (0, []), (name, errors)
     assert out[-1].startswith("3 ")  # 3 created
-    exported = [row for row in export_members(world.commune)[1:] if row[0] in {r[0] for r in expected_rows(world)}]
+    exported = [
+        row
+        for row in export_members(world.commune)[1:]
+        if row[0] in {r[0] for r in expected_rows(world)}
+    ]
     assert sorted(exported) == sorted(expected_rows(world)), name
     # Imported again, it changes nothing.
     status, out, _errors = run_import("members", path)
@@ -235,8 +296,13 @@ def test_an_id_of_the_wrong_length_is_refused_not_padded(world, tmp_path):
 def test_the_header_may_name_the_columns_in_any_case_and_without_accents(world, tmp_path):
     header, rows = office_rows(world)
     # As typed without a Vietnamese keyboard: "ngay vao dang", "so  cccd".
-    header = [unicodedata.normalize("NFD", t.replace("Đ", "D").replace("đ", "d")).encode("ascii", "ignore").decode().lower()
-              for t in header]
+    header = [
+        unicodedata.normalize("NFD", t.replace("Đ", "D").replace("đ", "d"))
+        .encode("ascii", "ignore")
+        .decode()
+        .lower()
+        for t in header
+    ]
     header[2] = "so  cccd"  # and with two spaces
     path = tmp_path / "m.csv"
     path.write_text(csv_text(header, rows))
@@ -248,7 +314,9 @@ def test_a_missing_column_or_a_key_like_unknown_one_is_named(world, tmp_path):
     header, rows = office_rows(world)
     without_gender = [[c for i, c in enumerate(row) if i != 4] for row in rows]
     path = tmp_path / "m.csv"
-    path.write_text(csv_text([t for i, t in enumerate(header) if i != 4], without_gender, title_rows=TITLE_ROWS))
+    path.write_text(
+        csv_text([t for i, t in enumerate(header) if i != 4], without_gender, title_rows=TITLE_ROWS)
+    )
     status, _out, errors = run_import("members", path)
     assert status == 1 and errors[0].startswith("row 4: header: ") and "gender" in errors[0]
     # Other columns are left out, but one written like a key is a misspelt column.
@@ -276,7 +344,9 @@ def test_the_export_opened_in_a_western_code_page_is_refused_whole(world, tmp_pa
     before = snapshot()
     status, _out, errors = run_import("members", path)
     assert status == 1
-    rows = sorted({int(e.split(":")[0].removeprefix("row ")) for e in errors if e.startswith("row ")})
+    rows = sorted(
+        {int(e.split(":")[0].removeprefix("row ")) for e in errors if e.startswith("row ")}
+    )
     assert rows == [2, 3, 4]  # every member of the file, by its row
     assert any(": full_name: " in e and "á»" in e for e in errors)  # what it read, shown
     assert snapshot() == before
@@ -329,9 +399,17 @@ def test_the_errors_listed_are_capped_and_counted(world, tmp_path, settings):
 def test_updates_are_listed_field_by_field_before_they_are_made(world, tmp_path):
     member = world.member
     line = {key: "" for key in KEYS} | {
-        "citizen_id": member.citizen_id, "full_name": "Hoàng Văn Mạnh", "gender": "male", "birth_date": "1980-01-01",
-        "ethnicity": "Tày", "residence_village_code": world.village2.code, "position": "Trưởng thôn",
-        "is_commune_cadre": "no", "admitted_on": "2005-05-19", "full_on": "2006-05-19", "branch_code": world.branch.code,
+        "citizen_id": member.citizen_id,
+        "full_name": "Hoàng Văn Mạnh",
+        "gender": "male",
+        "birth_date": "1980-01-01",
+        "ethnicity": "Tày",
+        "residence_village_code": world.village2.code,
+        "position": "Trưởng thôn",
+        "is_commune_cadre": "no",
+        "admitted_on": "2005-05-19",
+        "full_on": "2006-05-19",
+        "branch_code": world.branch.code,
     }
     path = tmp_path / "m.csv"
     path.write_text(csv_text(KEYS, [[line[key] for key in KEYS]]))
@@ -347,12 +425,23 @@ def test_updates_are_listed_field_by_field_before_they_are_made(world, tmp_path)
 def _renaming_file(tmp_path, members) -> str:
     rows = []
     for member in members:
-        rows.append([
-            member.citizen_id, member.full_name + " Mới", member.gender, member.birth_date.isoformat(), member.ethnicity,
-            member.residence_village.code, member.position, "yes" if member.is_commune_cadre else "no",
-            member.admitted_on.isoformat(), member.full_on.isoformat() if member.full_on else "", member.card_number,
-            member.branch.code, "",
-        ])
+        rows.append(
+            [
+                member.citizen_id,
+                member.full_name + " Mới",
+                member.gender,
+                member.birth_date.isoformat(),
+                member.ethnicity,
+                member.residence_village.code,
+                member.position,
+                "yes" if member.is_commune_cadre else "no",
+                member.admitted_on.isoformat(),
+                member.full_on.isoformat() if member.full_on else "",
+                member.card_number,
+                member.branch.code,
+                "",
+            ]
+        )
     path = tmp_path / "rename.csv"
     path.write_text(csv_text(KEYS, rows))
     return path
@@ -360,7 +449,11 @@ def _renaming_file(tmp_path, members) -> str:
 
 def test_renaming_more_than_a_few_members_needs_allow_mass_update(world, tmp_path, settings):
     settings.IMPORT_MASS_NAME_CHANGES = 2
-    members = [world.member, world.cadre, *[make_member(world.branch, name=f"Lò Văn {n}") for n in range(2)]]
+    members = [
+        world.member,
+        world.cadre,
+        *[make_member(world.branch, name=f"Lò Văn {n}") for n in range(2)],
+    ]
     path = _renaming_file(tmp_path, members)
     before = snapshot()
     status, out, errors = run_import("members", path)
@@ -375,7 +468,9 @@ def test_renaming_more_than_a_few_members_needs_allow_mass_update(world, tmp_pat
 
 def test_renaming_a_few_members_needs_no_flag(world, tmp_path, settings):
     settings.IMPORT_MASS_NAME_CHANGES = 2
-    status, _out, errors = run_import("members", _renaming_file(tmp_path, [world.member, world.cadre]))
+    status, _out, errors = run_import(
+        "members", _renaming_file(tmp_path, [world.member, world.cadre])
+    )
     assert (status, errors) == (0, [])
 
 
@@ -390,30 +485,96 @@ def test_a_secretarys_refusals_outside_the_commune_name_nothing(world):
     other = world.other_member
     rows = [
         # Our member, but the other commune's village and branch.
-        ["006190000011", "Lò Thị Một", "Nữ", "1990-01-01", "Tày", world.other_village.code, "", "", "2015-01-01", "", "",
-         world.other_branch.code, ""],
+        [
+            "006190000011",
+            "Lò Thị Một",
+            "Nữ",
+            "1990-01-01",
+            "Tày",
+            world.other_village.code,
+            "",
+            "",
+            "2015-01-01",
+            "",
+            "",
+            world.other_branch.code,
+            "",
+        ],
         # A citizen ID registered in the other commune, placed in our branch.
-        [other.citizen_id, "Tên Khác", "Nam", "1980-01-01", "Dao", world.village.code, "", "", "2005-05-19", "2006-05-19",
-         "", world.branch.code, ""],
+        [
+            other.citizen_id,
+            "Tên Khác",
+            "Nam",
+            "1980-01-01",
+            "Dao",
+            world.village.code,
+            "",
+            "",
+            "2005-05-19",
+            "2006-05-19",
+            "",
+            world.branch.code,
+            "",
+        ],
         # A branch code that exists nowhere.
-        ["006190000012", "Lò Thị Hai", "Nữ", "1990-01-01", "Tày", world.village.code, "", "", "2015-01-01", "", "",
-         "B-NOWHERE", ""],
+        [
+            "006190000012",
+            "Lò Thị Hai",
+            "Nữ",
+            "1990-01-01",
+            "Tày",
+            world.village.code,
+            "",
+            "",
+            "2015-01-01",
+            "",
+            "",
+            "B-NOWHERE",
+            "",
+        ],
     ]
     plan = validate_table(kind="members", table=[KEYS, *rows], scope=scope_for(world.secretary))
     errors = {(e.row, e.column): e for e in plan.errors}
-    assert set(errors) == {(2, "residence_village_code"), (2, "branch_code"), (3, "citizen_id"), (4, "branch_code")}
+    assert set(errors) == {
+        (2, "residence_village_code"),
+        (2, "branch_code"),
+        (3, "citizen_id"),
+        (4, "branch_code"),
+    }
     said = " ".join(e.text for e in plan.errors)
-    for secret in (world.other_commune.name, world.other_branch.name, world.other_village.name, other.full_name):
+    for secret in (
+        world.other_commune.name,
+        world.other_branch.name,
+        world.other_village.name,
+        other.full_name,
+    ):
         assert secret not in said
     # The same words whether the record exists elsewhere or nowhere.
-    assert errors[(2, "branch_code")].message == errors[(4, "branch_code")].message == errors[(3, "citizen_id")].message
+    assert (
+        errors[(2, "branch_code")].message
+        == errors[(4, "branch_code")].message
+        == errors[(3, "citizen_id")].message
+    )
 
 
 def test_a_district_officer_is_told_which_code_is_unknown(world):
     from branches.access import scope_for
 
-    row = ["006190000012", "Lò Thị Hai", "Nữ", "1990-01-01", "Tày", world.village.code, "", "", "2015-01-01", "", "",
-           "B-NOWHERE", ""]
+    row = [
+        "006190000012",
+        "Lò Thị Hai",
+        "Nữ",
+        "1990-01-01",
+        "Tày",
+        world.village.code,
+        "",
+        "",
+        "2015-01-01",
+        "",
+        "",
+        "B-NOWHERE",
+        "",
+    ]
     plan = validate_table(kind="members", table=[KEYS, row], scope=scope_for(world.district))
     assert "B-NOWHERE" in plan.errors[0].message
 
@@ -422,27 +583,53 @@ def test_a_secretary_imports_villages_and_branches_only_in_the_commune(world):
     from branches.access import scope_for
 
     scope = scope_for(world.secretary)
-    villages = [HEADERS["villages"], [world.other_commune.code, "V-NEW", "Thôn Mới", "", ""],
-                [world.commune.code, world.other_village.code, "Đổi tên", "", ""]]
+    villages = [
+        HEADERS["villages"],
+        [world.other_commune.code, "V-NEW", "Thôn Mới", "", ""],
+        [world.commune.code, world.other_village.code, "Đổi tên", "", ""],
+    ]
     plan = validate_table(kind="villages", table=villages, scope=scope)
     assert [(e.row, e.column) for e in plan.errors] == [(2, "commune_code"), (3, "code")]
-    assert all(world.other_village.name not in e.text and world.other_commune.name not in e.text for e in plan.errors)
+    assert all(
+        world.other_village.name not in e.text and world.other_commune.name not in e.text
+        for e in plan.errors
+    )
 
 
 # --- Codes looked up by date --------------------------------------------------------------
 
 
 def test_a_code_borne_by_two_branches_in_turn_is_read_as_of_the_rows_day(world, tmp_path):
-    old = make_branch(world.commune, code="CB-01", name="Chi bộ cũ", kind=BranchKind.SCHOOL,
-                      founded_on=D(1990, 1, 1), dissolved_on=D(2010, 1, 1), dissolution_decision="1-QĐ")
-    new = make_branch(world.commune, code="CB-01", name="Chi bộ mới", kind=BranchKind.SCHOOL, founded_on=D(2012, 1, 1))
+    old = make_branch(
+        world.commune,
+        code="CB-01",
+        name="Chi bộ cũ",
+        kind=BranchKind.SCHOOL,
+        founded_on=D(1990, 1, 1),
+        dissolved_on=D(2010, 1, 1),
+        dissolution_decision="1-QĐ",
+    )
+    new = make_branch(
+        world.commune,
+        code="CB-01",
+        name="Chi bộ mới",
+        kind=BranchKind.SCHOOL,
+        founded_on=D(2012, 1, 1),
+    )
     row = {key: "" for key in KEYS} | {
-        "full_name": "Lò Văn Ba", "gender": "male", "birth_date": "1980-01-01", "ethnicity": "Tày",
-        "residence_village_code": world.village.code, "admitted_on": "2005-01-01", "branch_code": "CB-01",
+        "full_name": "Lò Văn Ba",
+        "gender": "male",
+        "birth_date": "1980-01-01",
+        "ethnicity": "Tày",
+        "residence_village_code": world.village.code,
+        "admitted_on": "2005-01-01",
+        "branch_code": "CB-01",
     }
-    table = [KEYS,
-             [(row | {"citizen_id": "006190000021", "since": "2015-01-01"})[k] for k in KEYS],
-             [(row | {"citizen_id": "006190000022", "since": "2005-01-01"})[k] for k in KEYS]]
+    table = [
+        KEYS,
+        [(row | {"citizen_id": "006190000021", "since": "2015-01-01"})[k] for k in KEYS],
+        [(row | {"citizen_id": "006190000022", "since": "2005-01-01"})[k] for k in KEYS],
+    ]
     plan = validate_table(kind="members", table=table)
     # 2015: the new branch; 2005: the old one, dissolved since: refused.
     assert [r.extra["branch"] for r in plan.rows] == [new]
@@ -464,7 +651,11 @@ def test_communes_with_province_and_dates_and_an_old_two_column_file(world, tmp_
     assert new.parent_periods.get().province == thai_nguyen
     old = Commune.objects.get(code="01999")
     period = old.parent_periods.get()
-    assert (period.province.code, period.district.code, old.valid_to) == ("06", "060", D(2025, 6, 30))
+    assert (period.province.code, period.district.code, old.valid_to) == (
+        "06",
+        "060",
+        D(2025, 6, 30),
+    )
     # An old file of two columns still imports: the new commune joins the only province of today.
     Province.objects.filter(code="06").update(valid_to=D(2025, 6, 30))
     path.write_text("code,name\n01998,Xã Mới\n")
@@ -472,7 +663,9 @@ def test_communes_with_province_and_dates_and_an_old_two_column_file(world, tmp_
     assert (status, errors) == (0, [])
     assert Commune.objects.get(code="01998").parent_periods.get().province == thai_nguyen
     # Imported again, the dated file changes nothing; other dates for a commune are refused.
-    path.write_text("code,name,province_code,valid_from,valid_to\n01864,Bằng Thành,19,2025-07-01,\n")
+    path.write_text(
+        "code,name,province_code,valid_from,valid_to\n01864,Bằng Thành,19,2025-07-01,\n"
+    )
     status, out, _ = run_import("communes", path)
     assert status == 0 and out[-1].startswith("0 ")
     path.write_text("code,name,valid_from\n01999,Xã Cũ,2001-01-01\n")
@@ -482,7 +675,9 @@ def test_communes_with_province_and_dates_and_an_old_two_column_file(world, tmp_
 def test_a_village_file_without_dates_names_a_ceased_village_by_its_code(world, tmp_path):
     Village.objects.filter(pk=world.village2.pk).update(valid_to=D(2025, 6, 30))
     path = tmp_path / "v.csv"
-    path.write_text(f"commune_code,code,name,households,population\n{world.commune.code},{world.village2.code},Nà Khâu,,\n")
+    path.write_text(
+        f"commune_code,code,name,households,population\n{world.commune.code},{world.village2.code},Nà Khâu,,\n"
+    )
     status, out, errors = run_import("villages", path)
     assert (status, errors) == (0, [])
     assert out[-1].startswith("0 ")  # the ceased village, unchanged; not a new one
@@ -493,7 +688,11 @@ def test_a_village_file_without_dates_names_a_ceased_village_by_its_code(world, 
 
 
 def test_names_typed_in_forms_and_models_are_stored_composed_with_the_right_d(world):
-    member = make_member(world.branch, name=unicodedata.normalize("NFD", "  Ðặng  Thị Ước "), position=" Trưởng   thôn ")
+    member = make_member(
+        world.branch,
+        name=unicodedata.normalize("NFD", "  Ðặng  Thị Ước "),
+        position=" Trưởng   thôn ",
+    )
     member.refresh_from_db()
     assert member.full_name == "Đặng Thị Ước" and member.folded_name == "dang thi uoc"
     assert member.position == "Trưởng   thôn"  # trimmed, inner spaces of a position kept
@@ -505,11 +704,20 @@ def test_the_member_form_reads_decomposed_text_as_it_will_be_stored(world):
     from branches.access import scope_for
     from members.forms.members import MemberForm
 
-    name = unicodedata.normalize("NFD", "Nguyễn Thị Ước Ðào Ngọc Quỳnh Hương Trần Lê Hoàng Phạm Vũ Đỗ Bùi Hồ Ngô Dương Lý")
+    name = unicodedata.normalize(
+        "NFD", "Nguyễn Thị Ước Ðào Ngọc Quỳnh Hương Trần Lê Hoàng Phạm Vũ Đỗ Bùi Hồ Ngô Dương Lý"
+    )
     assert len(name) > 100 >= len(unicodedata.normalize("NFC", name))
-    data = {"citizen_id": "006190000031", "full_name": name, "gender": "male", "birth_date": "1990-01-01",
-            "ethnicity": "Tày", "residence_village": world.village.pk, "admitted_on": "2015-01-01",
-            "branch": world.branch.pk}
+    data = {
+        "citizen_id": "006190000031",
+        "full_name": name,
+        "gender": "male",
+        "birth_date": "1990-01-01",
+        "ethnicity": "Tày",
+        "residence_village": world.village.pk,
+        "admitted_on": "2015-01-01",
+        "branch": world.branch.pk,
+    }
     from django.http import QueryDict
 
     post = QueryDict(mutable=True)
@@ -526,10 +734,16 @@ def test_the_migration_cleans_stored_names_and_folds_them_again(world):
 
     migration = importlib.import_module("members.migrations.0010_clean_stored_text")
     nfd = unicodedata.normalize("NFD", "Ðinh Thị Ước")
-    Member.objects.filter(pk=world.member.pk).update(full_name=nfd, folded_name="?", ethnicity=" Tày ")
+    Member.objects.filter(pk=world.member.pk).update(
+        full_name=nfd, folded_name="?", ethnicity=" Tày "
+    )
     migration.clean_stored_text(apps, None)
     member = Member.objects.get(pk=world.member.pk)
-    assert (member.full_name, member.folded_name, member.ethnicity) == ("Đinh Thị Ước", "dinh thi uoc", "Tày")
+    assert (member.full_name, member.folded_name, member.ethnicity) == (
+        "Đinh Thị Ước",
+        "dinh thi uoc",
+        "Tày",
+    )
     assert Member.objects.search("dinh thi").filter(pk=member.pk).exists()
 
 
@@ -538,7 +752,9 @@ def test_the_migration_cleans_stored_names_and_folds_them_again(world):
 
 def test_the_xlsx_export_with_vietnamese_titles_imports_back_unchanged(world, tmp_path):
     path = tmp_path / "m.xlsx"
-    call_command("registry_export", "members", "--format", "xlsx", "--titles", "vi", "-o", str(path))
+    call_command(
+        "registry_export", "members", "--format", "xlsx", "--titles", "vi", "-o", str(path)
+    )
     header = [c.value for c in next(load_workbook(path, read_only=True).worksheets[0].iter_rows())]
     assert header == vietnamese_header("members") and header[:2] == ["Số CCCD", "Họ và tên"]
     status, out, errors = run_import("members", path)
@@ -551,4 +767,3 @@ def test_the_xlsx_export_with_vietnamese_titles_imports_back_unchanged(world, tm
 def test_every_kind_has_a_vietnamese_title_for_every_column():
     for kind, keys in HEADERS.items():
         assert set(keys) <= set(TITLES[kind]), kind
-

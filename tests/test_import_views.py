@@ -36,8 +36,21 @@ def member_csv(rows) -> bytes:
 
 
 def new_member_row(village, branch, citizen_id="006190000001", name="Triệu Thị Mây"):
-    return [citizen_id, name, "Nữ", "03/02/1990", "Dao", village.code, "", "không",
-            "2015-06-01", "2016-06-01", "", branch.code, ""]
+    return [
+        citizen_id,
+        name,
+        "Nữ",
+        "03/02/1990",
+        "Dao",
+        village.code,
+        "",
+        "không",
+        "2015-06-01",
+        "2016-06-01",
+        "",
+        branch.code,
+        "",
+    ]
 
 
 def upload(client, content: bytes, kind="members", name="members.csv"):
@@ -62,8 +75,14 @@ def exported_rows(response) -> list[list[str]]:
 
 @pytest.mark.parametrize(
     "role, status",
-    [("admin", 200), ("district", 200), ("secretary", 200), ("outsider", 200),
-     ("branch_secretary", 404), ("nobody", 404)],
+    [
+        ("admin", 200),
+        ("district", 200),
+        ("secretary", 200),
+        ("outsider", 200),
+        ("branch_secretary", 404),
+        ("nobody", 404),
+    ],
 )
 def test_import_page_per_role(world, login, role, status):
     client = login(getattr(world, role))
@@ -74,7 +93,11 @@ def test_import_page_per_role(world, login, role, status):
 
 def test_import_pages_send_anonymous_users_to_login(world, login):
     client = login(None)
-    for url in (reverse("members:import"), reverse("members:export_csv"), reverse("members:export_xlsx")):
+    for url in (
+        reverse("members:import"),
+        reverse("members:export_csv"),
+        reverse("members:export_xlsx"),
+    ):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     response = client.post(reverse("members:import_confirm"))
@@ -86,8 +109,21 @@ def test_import_pages_send_anonymous_users_to_login(world, login):
 
 def test_secretary_previews_then_confirms_an_import(world, login):
     client = login(world.secretary)
-    changed = [world.member.citizen_id, "Hoàng Văn Mạnh", "male", "1980-01-01", "Tày", world.branch.village.code,
-               "Trưởng thôn", "no", "2005-05-19", "2006-05-19", "", world.branch.code, ""]
+    changed = [
+        world.member.citizen_id,
+        "Hoàng Văn Mạnh",
+        "male",
+        "1980-01-01",
+        "Tày",
+        world.branch.village.code,
+        "Trưởng thôn",
+        "no",
+        "2005-05-19",
+        "2006-05-19",
+        "",
+        world.branch.code,
+        "",
+    ]
     response = upload(client, member_csv([new_member_row(world.village, world.branch), changed]))
     assert response.status_code == 200
     assert response.context["counts"] == {"created": 1, "updated": 1, "unchanged": 0}
@@ -152,7 +188,10 @@ def test_confirm_revalidates_the_file(world, login):
 
 def test_upload_of_a_file_that_is_not_a_spreadsheet_is_an_error_not_a_crash(world, login):
     client = login(world.secretary)
-    for content, name in [(bytes(range(256)) * 8, "members.csv"), (b"PK\x03\x04broken", "members.xlsx")]:
+    for content, name in [
+        (bytes(range(256)) * 8, "members.csv"),
+        (b"PK\x03\x04broken", "members.xlsx"),
+    ]:
         response = upload(client, content, name=name)
         assert response.status_code == 200
         assert response.context["plan"].errors[0].column == "file"
@@ -177,7 +216,9 @@ def test_upload_over_the_size_limit_is_a_form_error(world, login, settings):
 
 def test_secretary_cannot_import_communes_or_branches_elsewhere(world, login):
     client = login(world.secretary)
-    response = upload(client, b"code,name\n01999,X\xc3\xa3 M\xe1\xbb\x9bi\n", kind="communes", name="c.csv")
+    response = upload(
+        client, b"code,name\n01999,X\xc3\xa3 M\xe1\xbb\x9bi\n", kind="communes", name="c.csv"
+    )
     assert response.context["plan"].errors[0].column == "code"
     body = f"commune_code,code,name,kind,village_code,founded_on\n{world.other_commune.code},B-X,Chi bộ X,school,,2000-01-01\n"
     response = upload(client, body.encode(), kind="branches", name="b.csv")
@@ -188,7 +229,12 @@ def test_secretary_cannot_import_communes_or_branches_elsewhere(world, login):
 def test_preview_has_a_fixed_number_of_queries(world, login, django_assert_num_queries):
     client = login(world.district)
     small = member_csv([new_member_row(world.village, world.branch)])
-    big = member_csv([new_member_row(world.village, world.branch, citizen_id=f"0061900000{n:02d}") for n in range(1, 40)])
+    big = member_csv(
+        [
+            new_member_row(world.village, world.branch, citizen_id=f"0061900000{n:02d}")
+            for n in range(1, 40)
+        ]
+    )
     with CaptureQueriesContext(connection) as one:
         upload(client, small)
     with CaptureQueriesContext(connection) as many:
@@ -235,7 +281,9 @@ def test_export_follows_the_list_filters(world, login):
     assert [r[1] for r in rows[1:]] == ["Lý Thị Huyền"]
     rows = exported_rows(client.get(reverse("members:export_csv"), {"q": "ly thi huyen"}))
     assert [r[1] for r in rows[1:]] == ["Lý Thị Huyền"]
-    rows = exported_rows(client.get(reverse("members:export_csv"), {"commune": world.other_commune.code}))
+    rows = exported_rows(
+        client.get(reverse("members:export_csv"), {"commune": world.other_commune.code})
+    )
     assert [r[1] for r in rows[1:]] == ["Triệu Văn Páo"]
 
 
@@ -247,7 +295,9 @@ def test_export_xlsx_has_the_registry_columns_and_imports_back(world, login):
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[0] == HEADERS["members"]
     cadre = next(r for r in rows if r[1] == "Lý Thị Huyền")
-    assert cadre[0] == world.cadre.citizen_id and cadre[7] == "yes" and cadre[11] == world.office.code
+    assert (
+        cadre[0] == world.cadre.citizen_id and cadre[7] == "yes" and cadre[11] == world.office.code
+    )
     # Re-importing the export changes nothing.
     preview = upload(login(world.secretary), response.content, name="export.xlsx")
     assert preview.context["counts"] == {"created": 0, "updated": 0, "unchanged": 2}
@@ -274,12 +324,23 @@ def test_export_has_a_fixed_number_of_queries(world, login, django_assert_num_qu
 def test_admin_adds_a_member_through_member_create(world, login):
     client = login(world.admin)
     assert client.get(reverse("admin:members_member_add")).status_code == 200
-    response = client.post(reverse("admin:members_member_add"), {
-        "citizen_id": "006190000077", "full_name": "Lương Văn Mới", "gender": "male",
-        "birth_date": "1991-01-01", "ethnicity": "Tày", "residence_village": world.village.pk,
-        "position": "", "admitted_on": "2016-01-01", "full_on": "", "card_number": "",
-        "branch": world.branch.pk, "since": "",
-    })
+    response = client.post(
+        reverse("admin:members_member_add"),
+        {
+            "citizen_id": "006190000077",
+            "full_name": "Lương Văn Mới",
+            "gender": "male",
+            "birth_date": "1991-01-01",
+            "ethnicity": "Tày",
+            "residence_village": world.village.pk,
+            "position": "",
+            "admitted_on": "2016-01-01",
+            "full_on": "",
+            "card_number": "",
+            "branch": world.branch.pk,
+            "since": "",
+        },
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     member = Member.objects.get(citizen_id="006190000077")
     assert member.branch == world.branch and member.folded_name == "luong van moi"
@@ -288,11 +349,20 @@ def test_admin_adds_a_member_through_member_create(world, login):
 
 def test_admin_add_member_refuses_a_start_before_admission(world, login):
     client = login(world.admin)
-    response = client.post(reverse("admin:members_member_add"), {
-        "citizen_id": "006190000078", "full_name": "Lương Văn Sớm", "gender": "male",
-        "birth_date": "1991-01-01", "ethnicity": "Tày", "residence_village": world.village.pk,
-        "admitted_on": "2016-01-01", "branch": world.office.pk, "since": "2015-01-01",
-    })
+    response = client.post(
+        reverse("admin:members_member_add"),
+        {
+            "citizen_id": "006190000078",
+            "full_name": "Lương Văn Sớm",
+            "gender": "male",
+            "birth_date": "1991-01-01",
+            "ethnicity": "Tày",
+            "residence_village": world.village.pk,
+            "admitted_on": "2016-01-01",
+            "branch": world.office.pk,
+            "since": "2015-01-01",
+        },
+    )
     assert response.status_code == 200
     assert not Member.objects.filter(citizen_id="006190000078").exists()
     assert Branch.objects.filter(kind=BranchKind.COMMUNE_OFFICE).exists()
@@ -300,8 +370,13 @@ def test_admin_add_member_refuses_a_start_before_admission(world, login):
 
 @pytest.mark.parametrize(
     "role, expected",
-    [("admin", {"member", "cadre", "other_member"}), ("district", {"member", "cadre", "other_member"}),
-     ("secretary", {"member", "cadre"}), ("branch_secretary", {"member"}), ("outsider", {"other_member"})],
+    [
+        ("admin", {"member", "cadre", "other_member"}),
+        ("district", {"member", "cadre", "other_member"}),
+        ("secretary", {"member", "cadre"}),
+        ("branch_secretary", {"member"}),
+        ("outsider", {"other_member"}),
+    ],
 )
 def test_export_xlsx_per_role(world, login, role, expected):
     response = login(getattr(world, role)).get(reverse("members:export_xlsx"))
@@ -361,11 +436,19 @@ def test_the_admin_saves_a_member_and_bumps_its_version(world, login):
     data = _admin_post_data(page["adminform"].form)
     for inline in page["inline_admin_formsets"]:
         formset = inline.formset
-        data.update({f"{formset.prefix}-{k}": v for k, v in _admin_post_data(formset.management_form).items()})
+        data.update(
+            {
+                f"{formset.prefix}-{k}": v
+                for k, v in _admin_post_data(formset.management_form).items()
+            }
+        )
         for form in formset.forms:
             data.update({f"{form.prefix}-{k}": v for k, v in _admin_post_data(form).items()})
     data["position"] = "Trưởng thôn"
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     world.member.refresh_from_db()
-    assert (world.member.position, world.member.version) == ("Trưởng thôn", data["opened_version"] + 1)
+    assert (world.member.position, world.member.version) == (
+        "Trưởng thôn",
+        data["opened_version"] + 1,
+    )

@@ -72,7 +72,9 @@ def server_url(request, transactional_db):
 def loadtest(url, *args) -> dict:
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--base-url", url, "--json", *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode in (0, 1), result.stderr
     return json.loads(result.stdout)
@@ -84,10 +86,23 @@ def admin_user(transactional_db):
     return get_user_model().objects.create_superuser("loadadmin", password="load-pass-1")
 
 
-def test_concurrent_readers_and_writers_get_no_server_error_and_lose_no_write(server_url, admin_user):
+def test_concurrent_readers_and_writers_get_no_server_error_and_lose_no_write(
+    server_url, admin_user
+):
     summary = loadtest(
-        server_url, "--username", "loadadmin", "--password", "load-pass-1",
-        "--readers", "3", "--writers", "2", "--seconds", "4", "--max-requests", "300",
+        server_url,
+        "--username",
+        "loadadmin",
+        "--password",
+        "load-pass-1",
+        "--readers",
+        "3",
+        "--writers",
+        "2",
+        "--seconds",
+        "4",
+        "--max-requests",
+        "300",
     )
     assert summary["server_errors"] == 0, summary
     assert summary["transport_errors"] == {}, summary
@@ -98,8 +113,9 @@ def test_concurrent_readers_and_writers_get_no_server_error_and_lose_no_write(se
     created = Village.objects.filter(code__startswith="LT-")
     assert created.count() == summary["writes_ok"]
     assert sorted(created.values_list("code", flat=True)) == sorted(summary["created"])
-    logged = AuditEntry.objects.filter(action="create", object_type="branches.village",
-                                       object_repr__startswith="Thôn tải")
+    logged = AuditEntry.objects.filter(
+        action="create", object_type="branches.village", object_repr__startswith="Thôn tải"
+    )
     assert logged.count() == summary["writes_ok"]
     assert set(logged.values_list("actor_name", flat=True)) == {"loadadmin"}
     assert verify_chain().ok
@@ -109,10 +125,23 @@ def test_counter_mode_counts_every_successful_increment(server_url, admin_user):
     commune = make_commune("01870", "Giáo Hiệu")
     village = Village.objects.create(commune=commune, code="CNT", name="Thôn Đếm", households=10)
     summary = loadtest(
-        server_url, "--username", "loadadmin", "--password", "load-pass-1",
-        "--readers", "1", "--writers", "1", "--seconds", "2", "--max-requests", "60",
-        "--counter-url", f"/admin/branches/village/{village.pk}/change/",
-        "--counter-field", "households",
+        server_url,
+        "--username",
+        "loadadmin",
+        "--password",
+        "load-pass-1",
+        "--readers",
+        "1",
+        "--writers",
+        "1",
+        "--seconds",
+        "2",
+        "--max-requests",
+        "60",
+        "--counter-url",
+        f"/admin/branches/village/{village.pk}/change/",
+        "--counter-field",
+        "households",
     )
     assert summary["ok"] is True, summary
     village.refresh_from_db()
@@ -122,9 +151,19 @@ def test_counter_mode_counts_every_successful_increment(server_url, admin_user):
 
 def test_it_refuses_a_target_that_is_not_this_machine():
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--base-url", "http://192.0.2.10:8000",
-         "--username", "x", "--password", "y"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--base-url",
+            "http://192.0.2.10:8000",
+            "--username",
+            "x",
+            "--password",
+            "y",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "not a loopback address" in result.stderr

@@ -41,11 +41,14 @@ def roll(meeting):
 def hold_and_adopt(world, meeting, chair, secretary, on=None):
     scope = scope_for(world.branch_secretary)
     services.meeting_update(
-        scope=scope, meeting=meeting,
+        scope=scope,
+        meeting=meeting,
         changes={"chair": chair, "secretary": secretary, "minutes": "Họp bàn việc thôn."},
     )
     services.meeting_hold(scope=scope, meeting=meeting)
-    marks = {a.member_id: ("present", "") for a in Attendance.objects.filter(meeting=meeting).counted()}
+    marks = {
+        a.member_id: ("present", "") for a in Attendance.objects.filter(meeting=meeting).counted()
+    }
     services.meeting_mark_attendance(scope=scope, meeting=meeting, marks=marks)
     return services.meeting_adopt_minutes(scope=scope, meeting=meeting, on=on or meeting.date)
 
@@ -83,16 +86,24 @@ def test_roll_follows_the_roster_on_the_meeting_date(world):
 def test_temporarily_away_attached_and_exempt_members_stand_apart(world):
     away = make_member(world.branch, name="Hà Văn Đi")
     Membership.objects.create(
-        member=away, branch=world.branch2, kind=MembershipKind.TEMPORARY,
-        started_on=D(2019, 3, 1), ended_on=D(2019, 9, 1),
+        member=away,
+        branch=world.branch2,
+        kind=MembershipKind.TEMPORARY,
+        started_on=D(2019, 3, 1),
+        ended_on=D(2019, 9, 1),
     )
     attached = make_member(world.other_branch, name="Bàn Văn Tạm")
     Membership.objects.create(
-        member=attached, branch=world.branch, kind=MembershipKind.TEMPORARY,
-        started_on=D(2019, 5, 1), ended_on=D(2019, 11, 1),
+        member=attached,
+        branch=world.branch,
+        kind=MembershipKind.TEMPORARY,
+        started_on=D(2019, 5, 1),
+        ended_on=D(2019, 11, 1),
     )
     exempt = make_member(world.branch, name="Hoàng Văn Già", status="exempt")
-    probationary = make_member(world.branch, name="Lý Văn Mới", admitted_on=D(2019, 1, 1), full_on=None)
+    probationary = make_member(
+        world.branch, name="Lý Văn Mới", admitted_on=D(2019, 1, 1), full_on=None
+    )
 
     meeting = new_meeting(world)
     services.meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting)
@@ -101,13 +112,19 @@ def test_temporarily_away_attached_and_exempt_members_stand_apart(world):
     assert lines[away.pk].standing == Standing.AWAY
     assert lines[attached.pk].standing == Standing.COUNTED and lines[attached.pk].temporary
     assert lines[exempt.pk].standing == Standing.EXEMPT
-    assert lines[probationary.pk].standing == Standing.COUNTED and not lines[probationary.pk].is_full
-    counted = set(Attendance.objects.filter(meeting=meeting).counted().values_list("member_id", flat=True))
+    assert (
+        lines[probationary.pk].standing == Standing.COUNTED and not lines[probationary.pk].is_full
+    )
+    counted = set(
+        Attendance.objects.filter(meeting=meeting).counted().values_list("member_id", flat=True)
+    )
     assert counted == {world.member.pk, attached.pk, probationary.pk}
 
 
 def test_member_made_full_after_the_meeting_stays_probationary_on_its_roll(world):
-    member = make_member(world.branch, name="Lý Văn Mới", admitted_on=D(2019, 1, 1), full_on=D(2020, 1, 1))
+    member = make_member(
+        world.branch, name="Lý Văn Mới", admitted_on=D(2019, 1, 1), full_on=D(2020, 1, 1)
+    )
     meeting = new_meeting(world)
     services.meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting)
     assert roll(meeting)[member.pk].is_full is False
@@ -153,10 +170,15 @@ def test_adopted_minutes_refuse_edits_and_take_addenda(world):
     with pytest.raises(DomainError):
         services.meeting_update(scope=scope, meeting=meeting, changes={"minutes": "Sửa lại"})
     with pytest.raises(DomainError):
-        services.meeting_mark_attendance(scope=scope, meeting=meeting, marks={world.member.pk: ("absent", "")})
+        services.meeting_mark_attendance(
+            scope=scope, meeting=meeting, marks={world.member.pk: ("absent", "")}
+        )
     with pytest.raises(DomainError):
         services.task_create(
-            scope=scope, meeting=meeting, description="Việc mới", due_on=D(2019, 6, 1),
+            scope=scope,
+            meeting=meeting,
+            description="Việc mới",
+            due_on=D(2019, 6, 1),
             assignees=[world.member],
         )
     meeting.refresh_from_db()
@@ -164,7 +186,10 @@ def test_adopted_minutes_refuse_edits_and_take_addenda(world):
     assert roll(meeting)[world.member.pk].presence == "present"
 
     addendum = services.meeting_add_addendum(
-        scope=scope, user=world.branch_secretary, meeting=meeting, dated=D(2019, 5, 20),
+        scope=scope,
+        user=world.branch_secretary,
+        meeting=meeting,
+        dated=D(2019, 5, 20),
         text="Bổ sung: đồng chí Mạnh có ý kiến về đường thôn.",
     )
     assert meeting.addenda.get() == addendum
@@ -186,8 +211,12 @@ def test_absence_with_reason_needs_the_reason(world):
     scope = scope_for(world.branch_secretary)
     services.meeting_open_roll(scope=scope, meeting=meeting)
     with pytest.raises(DomainError):
-        services.meeting_mark_attendance(scope=scope, meeting=meeting, marks={world.member.pk: ("excused", " ")})
-    services.meeting_mark_attendance(scope=scope, meeting=meeting, marks={world.member.pk: ("excused", "Ốm")})
+        services.meeting_mark_attendance(
+            scope=scope, meeting=meeting, marks={world.member.pk: ("excused", " ")}
+        )
+    services.meeting_mark_attendance(
+        scope=scope, meeting=meeting, marks={world.member.pk: ("excused", "Ốm")}
+    )
     assert roll(meeting)[world.member.pk].reason == "Ốm"
 
 
@@ -196,15 +225,27 @@ def test_tasks_carry_over_and_close(world):
     helper = make_member(world.branch, name="Đinh Thị Ghi")
     april = new_meeting(world, date=D(2019, 4, 10))
     roads = services.task_create(
-        scope=scope, meeting=april, description="Làm đường thôn", due_on=D(2019, 5, 1),
+        scope=scope,
+        meeting=april,
+        description="Làm đường thôn",
+        due_on=D(2019, 5, 1),
         assignees=[world.member, helper],
     )
     poor = services.task_create(
-        scope=scope, meeting=april, description="Giúp đỡ hộ nghèo", due_on=D(2019, 5, 1),
-        assignees=[helper], household_head="Hoàng Văn Nghèo", household_village=world.village,
+        scope=scope,
+        meeting=april,
+        description="Giúp đỡ hộ nghèo",
+        due_on=D(2019, 5, 1),
+        assignees=[helper],
+        household_head="Hoàng Văn Nghèo",
+        household_village=world.village,
     )
     fence = services.task_create(
-        scope=scope, meeting=april, description="Rào vườn", due_on=D(2019, 5, 1), assignees=[helper],
+        scope=scope,
+        meeting=april,
+        description="Rào vườn",
+        due_on=D(2019, 5, 1),
+        assignees=[helper],
     )
 
     may = new_meeting(world)
@@ -212,8 +253,13 @@ def test_tasks_carry_over_and_close(world):
     with pytest.raises(DomainError):
         services.task_review(scope=scope, meeting=may, outcomes={fence.pk: ("dropped", "")})
     services.task_review(
-        scope=scope, meeting=may,
-        outcomes={roads.pk: ("done", ""), poor.pk: ("carried_over", ""), fence.pk: ("dropped", "Hộ tự làm")},
+        scope=scope,
+        meeting=may,
+        outcomes={
+            roads.pk: ("done", ""),
+            poor.pk: ("carried_over", ""),
+            fence.pk: ("dropped", "Hộ tự làm"),
+        },
     )
     roads.refresh_from_db()
     fence.refresh_from_db()
@@ -241,8 +287,11 @@ def test_tasks_go_to_members_of_the_branch(world):
     meeting = new_meeting(world)
     with pytest.raises(DomainError):
         services.task_create(
-            scope=scope_for(world.branch_secretary), meeting=meeting, description="Việc",
-            due_on=D(2019, 6, 1), assignees=[world.other_member],
+            scope=scope_for(world.branch_secretary),
+            meeting=meeting,
+            description="Việc",
+            due_on=D(2019, 6, 1),
+            assignees=[world.other_member],
         )
     assert not Task.objects.exists()
 

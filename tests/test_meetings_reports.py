@@ -31,13 +31,16 @@ def held_meeting(world, branch, date, marks=None, kind=MeetingKind.REGULAR, hold
     """A meeting recorded by the commune secretary; `marks` maps members to presence."""
     scope = scope_for(world.secretary)
     meeting = services.meeting_create(
-        scope=scope, user=world.secretary, meeting=Meeting(branch=branch, date=date, kind=kind, **kw)
+        scope=scope,
+        user=world.secretary,
+        meeting=Meeting(branch=branch, date=date, kind=kind, **kw),
     )
     if hold:
         services.meeting_hold(scope=scope, meeting=meeting)
     if marks:
         services.meeting_mark_attendance(
-            scope=scope, meeting=meeting,
+            scope=scope,
+            meeting=meeting,
             marks={m.pk: (p, "Bận việc" if p == "excused" else "") for m, p in marks.items()},
         )
     return meeting
@@ -60,13 +63,17 @@ def may(world):
     marks[everyone[6]] = "present"
     held_meeting(world, world.branch, D(2019, 5, 10), marks)
     # A thematic meeting the same month is not a regular one.
-    held_meeting(world, world.branch, D(2019, 5, 24), kind=MeetingKind.THEMATIC, topic="Nông thôn mới")
+    held_meeting(
+        world, world.branch, D(2019, 5, 24), kind=MeetingKind.THEMATIC, topic="Nông thôn mới"
+    )
     held_meeting(world, world.branch2, D(2019, 5, 15), hold=False)
     return everyone
 
 
 def test_regularity_for_a_month(world, may):
-    rows = {r.branch.pk: r for r in regularity(Branch.objects.filter(commune=world.commune), 2019, 5)}
+    rows = {
+        r.branch.pk: r for r in regularity(Branch.objects.filter(commune=world.commune), 2019, 5)
+    }
     # The office dissolved in April is not active in May: not in the report.
     assert set(rows) == {world.branch.pk, world.branch2.pk}
     assert rows[world.branch.pk].regular_meetings == 1
@@ -107,7 +114,9 @@ def test_member_attendance_and_commune_cadres(world, may):
     by_member = {r.member_id: r for r in rows}
     assert by_member[may[4].pk].excused == 1
     assert by_member[may[5].pk].absent == 1 and by_member[may[5].pk].attendance_rate == 0
-    cadres = member_attendance(Branch.objects.all(), D(2019, 5, 1), D(2019, 5, 31), cadres_in_villages=True)
+    cadres = member_attendance(
+        Branch.objects.all(), D(2019, 5, 1), D(2019, 5, 31), cadres_in_villages=True
+    )
     assert [(r.name, r.branch_name, r.present, r.counted) for r in cadres] == [
         ("Lý Thị Huyền", "Chi bộ thôn Cốc Lải", 1, 1)
     ]
@@ -126,7 +135,10 @@ def test_meeting_report_command_prints_csv(world, may):
     assert f"01870,{world.other_branch.code},0," in out.getvalue().splitlines()
 
 
-@pytest.mark.parametrize("args", [["--month", "2019-13"], ["--month", "May"], ["--month", "2019-05", "--commune", "99999"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--month", "2019-13"], ["--month", "May"], ["--month", "2019-05", "--commune", "99999"]],
+)
 def test_meeting_report_command_refuses_bad_input(world, args):
     with pytest.raises(CommandError):
         call_command("meeting_report", *args, stdout=io.StringIO())
@@ -150,12 +162,16 @@ def test_branches_without_regular_meeting(world, may):
 
 def test_the_first_branches_without_a_meeting_come_with_how_many_there_are(world, may):
     with CaptureQueriesContext(connection) as queries:
-        first, total = first_branches_without_regular_meeting(Branch.objects.all(), 2019, 5, limit=1)
+        first, total = first_branches_without_regular_meeting(
+            Branch.objects.all(), 2019, 5, limit=1
+        )
     assert len(queries) == 1
     assert total == 2
     # By commune code: Giáo Hiệu (01870) before Cao Tân (01885), whose Nà Khâu is the other.
     assert first == [world.other_branch] and first[0].commune == world.other_commune
-    assert first_branches_without_regular_meeting(Branch.objects.filter(pk=world.branch.pk), 2019, 5) == ([], 0)
+    assert first_branches_without_regular_meeting(
+        Branch.objects.filter(pk=world.branch.pk), 2019, 5
+    ) == ([], 0)
 
 
 def test_meetings_per_month_in_one_query(world, may):
@@ -198,10 +214,20 @@ def test_a_provinces_meetings_per_month_follow_every_kind_of_change(world):
     Meeting.objects.filter(pk=april.pk).update(date=D(2019, 6, 3))  # moved to another month
     assert tallied() == counted() == [(D(2019, 4, 1), 0), (D(2019, 5, 1), 1), (D(2019, 6, 1), 1)]
     Meeting.objects.filter(pk=planned.pk).update(status="planned")  # back to planned
-    Meeting.objects.bulk_create([
-        Meeting(branch=world.branch2, date=D(2019, 6, 20), kind="thematic", topic="Chuyên đề", status="held"),
-        Meeting(branch=world.branch, date=D(2019, 6, 21), kind="extraordinary", status="planned"),
-    ])
+    Meeting.objects.bulk_create(
+        [
+            Meeting(
+                branch=world.branch2,
+                date=D(2019, 6, 20),
+                kind="thematic",
+                topic="Chuyên đề",
+                status="held",
+            ),
+            Meeting(
+                branch=world.branch, date=D(2019, 6, 21), kind="extraordinary", status="planned"
+            ),
+        ]
+    )
     assert tallied() == counted() == [(D(2019, 4, 1), 0), (D(2019, 5, 1), 0), (D(2019, 6, 1), 2)]
     Meeting.objects.filter(date__month=6, status="held").delete()
     assert tallied() == counted() == [(D(2019, 4, 1), 0), (D(2019, 5, 1), 0), (D(2019, 6, 1), 0)]

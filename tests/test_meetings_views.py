@@ -51,7 +51,8 @@ def page_urls(world):
 
 
 @pytest.mark.parametrize(
-    "role", ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody", "anonymous"]
+    "role",
+    ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody", "anonymous"],
 )
 def test_meeting_pages_per_role(world, login, role):
     _, urls = page_urls(world)
@@ -68,7 +69,8 @@ def test_meeting_pages_per_role(world, login, role):
 
 
 @pytest.mark.parametrize(
-    "role", ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody", "anonymous"]
+    "role",
+    ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody", "anonymous"],
 )
 def test_reports_page_per_role(world, login, role):
     new_meeting(world)
@@ -85,7 +87,8 @@ def test_reports_page_per_role(world, login, role):
 
 
 @pytest.mark.parametrize(
-    "role", ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody", "anonymous"]
+    "role",
+    ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody", "anonymous"],
 )
 def test_recording_a_meeting_per_role(world, login, role):
     client = login(user_for(world, role))
@@ -107,7 +110,9 @@ def test_branch_secretary_does_not_see_the_other_branches_meetings(world, login)
     client = login(world.branch_secretary)
     assert client.get(reverse("meetings:detail", args=[other.pk])).status_code == 404
     assert client.get(reverse("meetings:branch", args=[world.branch2.pk])).status_code == 404
-    assert login(world.secretary).get(reverse("meetings:detail", args=[other.pk])).status_code == 200
+    assert (
+        login(world.secretary).get(reverse("meetings:detail", args=[other.pk])).status_code == 200
+    )
 
 
 def test_changes_are_post_only(world, login):
@@ -169,7 +174,8 @@ def adopted_meeting(world, client):
     scope = scope_for(world.branch_secretary)
     services.meeting_hold(scope=scope, meeting=meeting)
     services.meeting_mark_attendance(
-        scope=scope, meeting=meeting,
+        scope=scope,
+        meeting=meeting,
         marks={world.member.pk: ("present", ""), helper.pk: ("absent", "")},
     )
     services.meeting_adopt_minutes(scope=scope, meeting=meeting, on=MAY)
@@ -184,14 +190,18 @@ def test_adopted_meeting_page_has_no_edit_form_and_refuses_a_post(world, login):
     assert reverse("meetings:addendum_add", args=[meeting.pk]) in page
     response = client.post(
         reverse("meetings:edit", args=[meeting.pk]),
-        {"date": "2019-05-10", "kind": "regular", "minutes": "Viết lại"}, follow=True,
+        {"date": "2019-05-10", "kind": "regular", "minutes": "Viết lại"},
+        follow=True,
     )
     assert Meeting.objects.get(pk=meeting.pk).minutes == "Nội dung họp"
     assert any(m.level_tag == "error" for m in response.context["messages"])
     client.post(
-        reverse("meetings:addendum_add", args=[meeting.pk]), {"dated": "2019-05-20", "text": "Đính chính"}
+        reverse("meetings:addendum_add", args=[meeting.pk]),
+        {"dated": "2019-05-20", "text": "Đính chính"},
     )
-    assert "Đính chính" in client.get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
+    assert (
+        "Đính chính" in client.get(reverse("meetings:detail", args=[meeting.pk])).content.decode()
+    )
 
 
 def test_printable_minutes_in_vietnamese(world, login):
@@ -199,10 +209,20 @@ def test_printable_minutes_in_vietnamese(world, login):
     meeting = adopted_meeting(world, client)
     page = client.get(reverse("meetings:minutes", args=[meeting.pk])).content.decode()
     for wording in (
-        "ĐẢNG BỘ XÃ CAO TÂN", "CHI BỘ THÔN CỐC LẢI", "ĐẢNG CỘNG SẢN VIỆT NAM",
-        "Cao Tân, ngày 10 tháng 05 năm 2019", "BIÊN BẢN SINH HOẠT CHI BỘ", "Thời gian",
-        "Địa điểm", "Chủ trì", "Thư ký", "Tổng số đảng viên", "Có mặt", "Vắng có lý do",
-        "Vắng không lý do", 'class="document"',
+        "ĐẢNG BỘ XÃ CAO TÂN",
+        "CHI BỘ THÔN CỐC LẢI",
+        "ĐẢNG CỘNG SẢN VIỆT NAM",
+        "Cao Tân, ngày 10 tháng 05 năm 2019",
+        "BIÊN BẢN SINH HOẠT CHI BỘ",
+        "Thời gian",
+        "Địa điểm",
+        "Chủ trì",
+        "Thư ký",
+        "Tổng số đảng viên",
+        "Có mặt",
+        "Vắng có lý do",
+        "Vắng không lý do",
+        'class="document"',
     ):
         assert wording in page, wording
     sheet = client.get(reverse("meetings:sheet", args=[meeting.pk])).content.decode()
@@ -221,7 +241,9 @@ def test_meeting_below_quorum_is_flagged(world, login, settings):
     services.meeting_mark_attendance(scope=scope, meeting=meeting, marks=marks)
     # Not flagged while the roll is half taken.
     assert "below-quorum" not in client.get(url).content.decode()
-    services.meeting_mark_attendance(scope=scope, meeting=meeting, marks={others[1].pk: ("absent", "")})
+    services.meeting_mark_attendance(
+        scope=scope, meeting=meeting, marks={others[1].pk: ("absent", "")}
+    )
     assert "below-quorum" in client.get(url).content.decode()
     settings.MEETING_QUORUM = 0.3
     assert "below-quorum" not in client.get(url).content.decode()
@@ -231,8 +253,12 @@ def test_task_review_through_the_page(world, login):
     client = login(world.branch_secretary)
     april = new_meeting(world, date=D(2019, 4, 10))
     task = services.task_create(
-        scope=scope_for(world.branch_secretary), meeting=april, description="Giúp đỡ hộ nghèo",
-        due_on=D(2019, 5, 1), assignees=[world.member], household_head="Hoàng Văn Nghèo",
+        scope=scope_for(world.branch_secretary),
+        meeting=april,
+        description="Giúp đỡ hộ nghèo",
+        due_on=D(2019, 5, 1),
+        assignees=[world.member],
+        household_head="Hoàng Văn Nghèo",
         household_village=world.village,
     )
     may = new_meeting(world)
@@ -247,7 +273,11 @@ def test_add_task_through_the_page(world, login):
     meeting = new_meeting(world)
     client.post(
         reverse("meetings:task_add", args=[meeting.pk]),
-        {"description": "Vệ sinh đường thôn", "assignees": [world.member.pk], "due_on": "2019-06-01"},
+        {
+            "description": "Vệ sinh đường thôn",
+            "assignees": [world.member.pk],
+            "due_on": "2019-06-01",
+        },
     )
     task = Task.objects.get()
     assert list(task.assignees.all()) == [world.member]
@@ -261,8 +291,13 @@ def build(world, members: int, tasks: int) -> Meeting:
     april = new_meeting(world, date=D(2019, 4, 10))
     earlier = [
         services.task_create(
-            scope=scope, meeting=april, description=f"Việc {i}", due_on=D(2019, 5, 1),
-            assignees=people[:2], household_head="Hộ", household_village=world.village,
+            scope=scope,
+            meeting=april,
+            description=f"Việc {i}",
+            due_on=D(2019, 5, 1),
+            assignees=people[:2],
+            household_head="Hộ",
+            household_village=world.village,
         )
         for i in range(tasks)
     ]
@@ -277,7 +312,10 @@ def build(world, members: int, tasks: int) -> Meeting:
     )
     for i in range(tasks):
         services.task_create(
-            scope=scope, meeting=meeting, description=f"Việc mới {i}", due_on=D(2019, 6, 1),
+            scope=scope,
+            meeting=meeting,
+            description=f"Việc mới {i}",
+            due_on=D(2019, 6, 1),
             assignees=people[:3],
         )
     return meeting
@@ -348,8 +386,11 @@ def test_admin_shows_meetings_with_attendance_and_tasks(world, login):
     client = login(world.branch_secretary)
     meeting = adopted_meeting(world, client)
     task = services.task_create(
-        scope=scope_for(world.secretary), meeting=new_meeting(world, date=D(2019, 6, 10)),
-        description="Giúp đỡ hộ nghèo", due_on=D(2019, 7, 1), assignees=[world.member],
+        scope=scope_for(world.secretary),
+        meeting=new_meeting(world, date=D(2019, 6, 10)),
+        description="Giúp đỡ hộ nghèo",
+        due_on=D(2019, 7, 1),
+        assignees=[world.member],
     )
     client = login(world.admin)
     page = client.get(reverse("admin:meetings_meeting_change", args=[meeting.pk])).content.decode()
@@ -359,8 +400,9 @@ def test_admin_shows_meetings_with_attendance_and_tasks(world, login):
     assert client.get(reverse("admin:meetings_task_changelist")).status_code == 200
 
 
-def test_a_province_report_has_a_line_per_commune_until_one_is_chosen(world, login, monkeypatch,
-                                                                       django_assert_num_queries):
+def test_a_province_report_has_a_line_per_commune_until_one_is_chosen(
+    world, login, monkeypatch, django_assert_num_queries
+):
     """Beyond COMMUNE_SUMMARY_FROM communes the report counts per commune in the
     database instead of listing every branch and member (a province)."""
     from meetings import reports
@@ -379,12 +421,20 @@ def test_a_province_report_has_a_line_per_commune_until_one_is_chosen(world, log
         assert "Chi bộ thôn Cốc Lải" not in response.text  # no branch lines
         link = f'commune={world.commune.pk}"'
         assert link in response.text
-    month = {c.code: c for c in client.get(reverse("meetings:reports"), {"month": "2019-05"}).context["by_commune"]}
+    month = {
+        c.code: c
+        for c in client.get(reverse("meetings:reports"), {"month": "2019-05"}).context["by_commune"]
+    }
     # The same figures as the branch lines, summed per commune.
     for code, row in month.items():
         lines = [r for r in by_branch["rows"] if r.branch.commune.code == code]
-        assert (row.branches, row.without) == (len(lines), sum(1 for r in lines if r.months_without))
+        assert (row.branches, row.without) == (
+            len(lines),
+            sum(1 for r in lines if r.months_without),
+        )
     assert sum(r.without for r in month.values()) == by_branch["without"] > 0
     # A commune chosen: its branches and members again.
-    response = client.get(reverse("meetings:reports"), {"month": "2019-05", "commune": world.commune.pk})
+    response = client.get(
+        reverse("meetings:reports"), {"month": "2019-05", "commune": world.commune.pk}
+    )
     assert "by_commune" not in response.context and "Chi bộ thôn Cốc Lải" in response.text

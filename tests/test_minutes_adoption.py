@@ -29,19 +29,30 @@ def held(world):
     helper = make_member(world.branch, name="Đinh Thị Ghi")
     scope = scope_for(world.branch_secretary)
     meeting = services.meeting_create(
-        scope=scope, user=world.branch_secretary,
-        meeting=Meeting(branch=world.branch, date=MAY, kind=MeetingKind.REGULAR,
-                        chair=world.member, secretary=helper, minutes="Nội dung họp"),
+        scope=scope,
+        user=world.branch_secretary,
+        meeting=Meeting(
+            branch=world.branch,
+            date=MAY,
+            kind=MeetingKind.REGULAR,
+            chair=world.member,
+            secretary=helper,
+            minutes="Nội dung họp",
+        ),
     )
     services.meeting_hold(scope=scope, meeting=meeting)
     services.meeting_mark_attendance(
-        scope=scope, meeting=meeting, marks={world.member.pk: ("present", ""), helper.pk: ("present", "")}
+        scope=scope,
+        meeting=meeting,
+        marks={world.member.pk: ("present", ""), helper.pk: ("present", "")},
     )
     return meeting
 
 
 def _adopt(login, world, meeting, data):
-    return login(world.branch_secretary).post(reverse("meetings:adopt", args=[meeting.pk]), data, follow=True)
+    return login(world.branch_secretary).post(
+        reverse("meetings:adopt", args=[meeting.pk]), data, follow=True
+    )
 
 
 def test_the_minutes_are_adopted_on_the_meetings_day(world, login, held):

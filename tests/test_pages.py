@@ -19,8 +19,12 @@ def _get(login, user, url):
 @pytest.mark.parametrize(
     "who, status",
     [
-        ("admin", 200), ("district", 200), ("secretary", 200),
-        ("branch_secretary", 404), ("outsider", 404), ("nobody", 404),
+        ("admin", 200),
+        ("district", 200),
+        ("secretary", 200),
+        ("branch_secretary", 404),
+        ("outsider", 404),
+        ("nobody", 404),
     ],
 )
 def test_commune_page_per_role(world, login, who, status):
@@ -33,8 +37,12 @@ def test_commune_page_per_role(world, login, who, status):
 @pytest.mark.parametrize(
     "who, status",
     [
-        ("admin", 200), ("district", 200), ("secretary", 200),
-        ("branch_secretary", 200), ("outsider", 404), ("nobody", 404),
+        ("admin", 200),
+        ("district", 200),
+        ("secretary", 200),
+        ("branch_secretary", 200),
+        ("outsider", 404),
+        ("nobody", 404),
     ],
 )
 def test_branch_page_per_role(world, login, who, status):
@@ -46,9 +54,14 @@ def test_branch_page_per_role(world, login, who, status):
 
 def test_pages_send_anonymous_users_to_login(world, client):
     for url in [
-        "/", f"/communes/{world.commune.code}/", f"/branches/{world.branch.pk}/",
-        f"/villages/{world.village.pk}/", "/members/", f"/members/{world.member.pk}/",
-        "/members/new/", "/charts/age.svg",
+        "/",
+        f"/communes/{world.commune.code}/",
+        f"/branches/{world.branch.pk}/",
+        f"/villages/{world.village.pk}/",
+        "/members/",
+        f"/members/{world.member.pk}/",
+        "/members/new/",
+        "/charts/age.svg",
     ]:
         response = client.get(url)
         assert response.status_code == 302, url
@@ -78,7 +91,9 @@ def _roster_and_past(html: str) -> tuple[str, str]:
 
 
 def test_an_unreadable_as_of_date_is_a_message_not_an_error(world, login):
-    response = login(world.district).get(f"/branches/{world.branch.pk}/?as_of=31-13-2019", follow=True)
+    response = login(world.district).get(
+        f"/branches/{world.branch.pk}/?as_of=31-13-2019", follow=True
+    )
     assert response.status_code == 200
     assert "dd/mm/yyyy" in response.content.decode()
 
@@ -128,7 +143,12 @@ def test_every_page_has_a_fixed_number_of_queries(world, login, url):
     small = _count(client, resolve(url))
     for i in range(12):
         make_member(world.branch, name=f"Nguyễn Văn Số {i}")
-        make_member(world.office, village=world.village, name=f"Nguyễn Thị Cán Bộ {i}", is_commune_cadre=True)
+        make_member(
+            world.office,
+            village=world.village,
+            name=f"Nguyễn Thị Cán Bộ {i}",
+            is_commune_cadre=True,
+        )
     assert _count(client, resolve(url)) == small
 
 
@@ -173,7 +193,14 @@ def test_member_list_is_paginated(world, login):
 
 @pytest.mark.parametrize(
     "who, status",
-    [("admin", 200), ("district", 200), ("secretary", 200), ("branch_secretary", 200), ("outsider", 404), ("nobody", 404)],
+    [
+        ("admin", 200),
+        ("district", 200),
+        ("secretary", 200),
+        ("branch_secretary", 200),
+        ("outsider", 404),
+        ("nobody", 404),
+    ],
 )
 def test_member_page_per_role(world, login, who, status):
     response = _get(login, getattr(world, who), f"/members/{world.member.pk}/")
@@ -182,7 +209,14 @@ def test_member_page_per_role(world, login, who, status):
 
 @pytest.mark.parametrize(
     "who, status",
-    [("admin", 200), ("district", 200), ("secretary", 200), ("branch_secretary", 403), ("outsider", 404), ("nobody", 404)],
+    [
+        ("admin", 200),
+        ("district", 200),
+        ("secretary", 200),
+        ("branch_secretary", 403),
+        ("outsider", 404),
+        ("nobody", 404),
+    ],
 )
 def test_member_edit_form_per_role(world, login, who, status):
     response = _get(login, getattr(world, who), f"/members/{world.member.pk}/edit/")
@@ -191,10 +225,18 @@ def test_member_edit_form_per_role(world, login, who, status):
 
 def _member_post(world, **overrides):
     data = {
-        "citizen_id": "001234567890", "full_name": "Nông Thị Mới", "gender": "female",
-        "birth_date": "1990-02-03", "ethnicity": "Nùng", "residence_village": world.village.pk,
-        "position": "", "admitted_on": "2015-05-19", "full_on": "2016-05-19", "card_number": "",
-        "branch": world.branch.pk, "since": "",
+        "citizen_id": "001234567890",
+        "full_name": "Nông Thị Mới",
+        "gender": "female",
+        "birth_date": "1990-02-03",
+        "ethnicity": "Nùng",
+        "residence_village": world.village.pk,
+        "position": "",
+        "admitted_on": "2015-05-19",
+        "full_on": "2016-05-19",
+        "card_number": "",
+        "branch": world.branch.pk,
+        "since": "",
     }
     data.update(overrides)
     return data
@@ -217,7 +259,9 @@ def test_commune_secretary_adds_a_member(world, login):
         ("full_on", "2010-01-01", ""),
     ],
 )
-def test_bad_member_input_is_refused_in_vietnamese_and_saves_nothing(world, login, field, value, message):
+def test_bad_member_input_is_refused_in_vietnamese_and_saves_nothing(
+    world, login, field, value, message
+):
     response = login(world.secretary).post("/members/new/", _member_post(world, **{field: value}))
     assert response.status_code == 200
     assert not Member.objects.filter(full_name="Nông Thị Mới").exists()
@@ -228,7 +272,9 @@ def test_bad_member_input_is_refused_in_vietnamese_and_saves_nothing(world, logi
 
 
 def test_a_branch_of_another_commune_slipped_into_the_form_is_refused(world, login):
-    response = login(world.secretary).post("/members/new/", _member_post(world, branch=world.other_branch.pk))
+    response = login(world.secretary).post(
+        "/members/new/", _member_post(world, branch=world.other_branch.pk)
+    )
     assert response.status_code == 200
     assert not Member.objects.filter(full_name="Nông Thị Mới").exists()
 
@@ -238,7 +284,9 @@ def test_editing_over_someone_elses_change_warns_instead_of_overwriting(world, l
     opened = world.member.version
     # Someone else saves first.
     other = login(world.district)
-    data = _member_post(world, citizen_id=world.member.citizen_id, full_name="Hoàng Văn Mạnh (sửa)", version=opened)
+    data = _member_post(
+        world, citizen_id=world.member.citizen_id, full_name="Hoàng Văn Mạnh (sửa)", version=opened
+    )
     del data["branch"], data["since"]
     assert other.post(f"/members/{world.member.pk}/edit/", data).status_code == 302
     client = login(world.secretary)
@@ -259,26 +307,44 @@ def test_village_page_lists_residents_and_branch(world, login):
 
 def test_commune_secretary_edits_a_village_in_their_commune_only(world, login):
     client = login(world.secretary)
-    data = {"commune": world.commune.pk, "code": world.village.code, "name": "Cốc Lải", "households": 61,
-            "population": 301, "valid_from": "", "valid_to": "", "version": world.village.version}
+    data = {
+        "commune": world.commune.pk,
+        "code": world.village.code,
+        "name": "Cốc Lải",
+        "households": 61,
+        "population": 301,
+        "valid_from": "",
+        "valid_to": "",
+        "version": world.village.version,
+    }
     assert client.post(f"/villages/{world.village.pk}/edit/", data).status_code == 302
     world.village.refresh_from_db()
     assert world.village.households == 61
     data["commune"] = world.other_commune.pk
     response = client.post("/villages/new/", dict(data, code="NEW1"))
     assert response.status_code == 200  # another commune is not a choice
-    assert login(world.outsider).post(f"/villages/{world.village.pk}/edit/", data).status_code == 404
+    assert (
+        login(world.outsider).post(f"/villages/{world.village.pk}/edit/", data).status_code == 404
+    )
 
 
 def test_a_village_branch_needs_its_village(world, login):
-    data = {"commune": world.commune.pk, "code": "NEWB", "name": "Chi bộ mới", "kind": "village",
-            "village": "", "founded_on": "2020-01-01"}
+    data = {
+        "commune": world.commune.pk,
+        "code": "NEWB",
+        "name": "Chi bộ mới",
+        "kind": "village",
+        "village": "",
+        "founded_on": "2020-01-01",
+    }
     response = login(world.secretary).post("/branches/new/", data)
     assert response.status_code == 200
     assert 'class="errorlist' in response.content.decode()
 
 
-@pytest.mark.parametrize("name", ["branch_kinds", "age", "gender", "ethnicity", "policy", "meetings"])
+@pytest.mark.parametrize(
+    "name", ["branch_kinds", "age", "gender", "ethnicity", "policy", "meetings"]
+)
 def test_charts_are_svg_from_our_server(world, login, name):
     response = login(world.secretary).get(reverse("chart", args=[name]))
     assert response.status_code == 200
@@ -322,7 +388,9 @@ def test_dashboard_counts_members_due_to_become_full(world, login):
     from pacnam.dates import add_months
 
     today = timezone.localdate()
-    make_member(world.branch, name="Lục Văn Dự Bị", full_on=None, admitted_on=add_months(today, -13))
+    make_member(
+        world.branch, name="Lục Văn Dự Bị", full_on=None, admitted_on=add_months(today, -13)
+    )
     response = login(world.secretary).get("/")
     assert response.context["due_full"] == 1
     assert response.context["totals"]["probationary"] == 1
@@ -342,8 +410,12 @@ def test_dashboard_shows_this_months_meetings_and_the_transfers_in_progress(worl
     Meeting.objects.create(branch=world.branch, date=today, status=MeetingStatus.HELD)
     Meeting.objects.create(branch=world.branch2, date=today, status=MeetingStatus.PLANNED)
     last_month = add_months(today.replace(day=1), -1)
-    Meeting.objects.create(branch=world.other_branch, date=last_month, status=MeetingStatus.ADOPTED,
-                           adopted_on=last_month)
+    Meeting.objects.create(
+        branch=world.other_branch,
+        date=last_month,
+        status=MeetingStatus.ADOPTED,
+        adopted_on=last_month,
+    )
     transfer_request(by=world.secretary, member=world.member, to_branch=world.branch2)
     expected = {
         # user: (held this month, held last month, transfers in progress)
@@ -354,8 +426,11 @@ def test_dashboard_shows_this_months_meetings_and_the_transfers_in_progress(worl
     }
     for role, figures in expected.items():
         context = login(getattr(world, role)).get("/").context
-        assert (context["meetings_this_month"], context["meetings_last_month"],
-                context["transfers_in_progress"]) == figures, role
+        assert (
+            context["meetings_this_month"],
+            context["meetings_last_month"],
+            context["transfers_in_progress"],
+        ) == figures, role
 
 
 def test_the_dashboard_shows_the_month_asked_for_or_the_latest_with_data(world, login):
@@ -363,12 +438,17 @@ def test_the_dashboard_shows_the_month_asked_for_or_the_latest_with_data(world, 
     ended with meetings recorded, so an older registry still shows figures."""
     from meetings.models import Meeting
 
-    Meeting.objects.create(branch=world.branch, date=datetime.date(2019, 5, 10), kind="regular", status="held")
+    Meeting.objects.create(
+        branch=world.branch, date=datetime.date(2019, 5, 10), kind="regular", status="held"
+    )
     client = login(world.district)
     default = client.get("/").context
     assert default["month"] == datetime.date(2019, 5, 1)
     assert default["meetings_last_month"] == 1
-    assert world.branch not in default["no_meeting_branches"] and world.branch2 in default["no_meeting_branches"]
+    assert (
+        world.branch not in default["no_meeting_branches"]
+        and world.branch2 in default["no_meeting_branches"]
+    )
     june = client.get("/?month=2019-06").context
     assert june["month"] == datetime.date(2019, 6, 1) and june["meetings_last_month"] == 0
     assert world.branch in june["no_meeting_branches"]

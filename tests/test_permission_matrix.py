@@ -42,14 +42,25 @@ from tests.growth_helpers import make_candidate
 
 D = datetime.date
 
-ROLES = ["admin", "district", "province", "secretary", "branch_secretary", "outsider", "nobody", "retired"]
+ROLES = [
+    "admin",
+    "district",
+    "province",
+    "secretary",
+    "branch_secretary",
+    "outsider",
+    "nobody",
+    "retired",
+]
 
 # Who gets what, as healthchecks does it: outside one's scope a record is a
 # 404; inside it but read-only (the branch secretary, for registry changes) 403.
 ALL = dict(admin=200, district=200, secretary=200, branch_secretary=200, outsider=200, nobody=200)
 WITH_ROLE = dict(ALL, nobody=404)
 # Our commune's records: district level and our commune secretary.
-COMMUNE = dict(admin=200, district=200, secretary=200, branch_secretary=404, outsider=404, nobody=404)
+COMMUNE = dict(
+    admin=200, district=200, secretary=200, branch_secretary=404, outsider=404, nobody=404
+)
 # Changes to our commune's records that the branch secretary can see but not make.
 COMMUNE_WRITE = dict(COMMUNE, branch_secretary=403)
 # Our branch's records: our branch secretary too.
@@ -57,13 +68,19 @@ BRANCH = dict(COMMUNE, branch_secretary=200)
 # District decisions (undoing a dissolution).
 DISTRICT_WRITE = dict(COMMUNE_WRITE, secretary=403)
 # Creating registry records (each in one's own commune).
-EDITORS = dict(admin=200, district=200, secretary=200, branch_secretary=403, outsider=200, nobody=404)
+EDITORS = dict(
+    admin=200, district=200, secretary=200, branch_secretary=403, outsider=200, nobody=404
+)
 # Importing into the registry: district level and commune secretaries.
 IMPORTERS = dict(EDITORS, branch_secretary=404)
 # An import's page: the user who uploaded it (here our commune secretary), nobody else.
-UPLOADER = dict(admin=404, district=404, secretary=200, branch_secretary=404, outsider=404, nobody=404)
+UPLOADER = dict(
+    admin=404, district=404, secretary=200, branch_secretary=404, outsider=404, nobody=404
+)
 # District level only (the read log, reorganisations of communes).
-DISTRICT = dict(admin=200, district=200, secretary=404, branch_secretary=404, outsider=404, nobody=404)
+DISTRICT = dict(
+    admin=200, district=200, secretary=404, branch_secretary=404, outsider=404, nobody=404
+)
 
 
 def _in_time(expected: dict) -> dict:
@@ -73,13 +90,32 @@ def _in_time(expected: dict) -> dict:
     return dict(expected, province=expected["district"], retired=expected["nobody"])
 
 
-ALL, WITH_ROLE, COMMUNE, COMMUNE_WRITE, BRANCH, DISTRICT_WRITE, EDITORS, IMPORTERS, DISTRICT, UPLOADER = (
+(
+    ALL,
+    WITH_ROLE,
+    COMMUNE,
+    COMMUNE_WRITE,
+    BRANCH,
+    DISTRICT_WRITE,
+    EDITORS,
+    IMPORTERS,
+    DISTRICT,
+    UPLOADER,
+) = (
     _in_time(d)
-    for d in (ALL, WITH_ROLE, COMMUNE, COMMUNE_WRITE, BRANCH, DISTRICT_WRITE, EDITORS, IMPORTERS, DISTRICT, UPLOADER)
+    for d in (
+        ALL,
+        WITH_ROLE,
+        COMMUNE,
+        COMMUNE_WRITE,
+        BRANCH,
+        DISTRICT_WRITE,
+        EDITORS,
+        IMPORTERS,
+        DISTRICT,
+        UPLOADER,
+    )
 )
-
-
-
 
 
 class Post(NamedTuple):
@@ -101,18 +137,34 @@ def _extras(w) -> None:
     w.candidate = make_candidate(w, name="Hà Thị Mai")
     # Admitted in 2023: the 12 months' probation ended in January 2024.
     w.probationer = make_member(
-        w.branch, name="Vi Thị Thử", admitted_on=D(2023, 1, 5), full_on=None, birth_date=D(1995, 3, 3)
+        w.branch,
+        name="Vi Thị Thử",
+        admitted_on=D(2023, 1, 5),
+        full_on=None,
+        birth_date=D(1995, 3, 3),
     )
-    w.transfer = transfer_request(on=D(2019, 4, 1), by=w.secretary, member=w.member, to_branch=w.branch2)
-    transfer_issue_letter(transfer=w.transfer, by=w.secretary, on=D(2019, 4, 2), signer_title="Bí thư")
+    w.transfer = transfer_request(
+        on=D(2019, 4, 1), by=w.secretary, member=w.member, to_branch=w.branch2
+    )
+    transfer_issue_letter(
+        transfer=w.transfer, by=w.secretary, on=D(2019, 4, 2), signer_title="Bí thư"
+    )
     # A second transfer, still waiting for its letter.
     mover = make_member(w.branch, name="Nông Văn Chuyển")
-    w.requested = transfer_request(on=D(2019, 4, 1), by=w.secretary, member=mover, to_branch=w.branch2)
-    w.batch = branch_dissolve(branch=w.office, decision="15-QĐ/ĐU", on=D(2019, 4, 1), by=w.secretary)
+    w.requested = transfer_request(
+        on=D(2019, 4, 1), by=w.secretary, member=mover, to_branch=w.branch2
+    )
+    w.batch = branch_dissolve(
+        branch=w.office, decision="15-QĐ/ĐU", on=D(2019, 4, 1), by=w.secretary
+    )
     # A branch that may be dissolved (branch2 may not: transfers into it are in progress).
-    w.small_branch = make_branch(w.commune, village=make_village(w.commune, "Bản Nhỏ"), name="Chi bộ bản Nhỏ")
+    w.small_branch = make_branch(
+        w.commune, village=make_village(w.commune, "Bản Nhỏ"), name="Chi bộ bản Nhỏ"
+    )
     w.small_member = make_member(w.small_branch, name="Lường Văn Nhỏ")
-    w.import_job = ImportJob.objects.create(user=w.secretary, kind="villages", filename="v.csv", status="checked")
+    w.import_job = ImportJob.objects.create(
+        user=w.secretary, kind="villages", filename="v.csv", status="checked"
+    )
 
 
 def _status(model, pk, value) -> Callable:
@@ -122,10 +174,15 @@ def _status(model, pk, value) -> Callable:
 def _meeting_ready_to_adopt(w, client, user) -> None:
     """Held, with minutes, chair and secretary, and everyone on the roll marked."""
     scope = scope_for(w.branch_secretary)
-    meetings.meeting_update(scope=scope, meeting=w.meeting, changes={
-        "chair": w.probationer, "secretary": Member.objects.get(pk=w.requested.member_id),
-        "minutes": "Chi bộ thảo luận nhiệm vụ tháng 5.",
-    })
+    meetings.meeting_update(
+        scope=scope,
+        meeting=w.meeting,
+        changes={
+            "chair": w.probationer,
+            "secretary": Member.objects.get(pk=w.requested.member_id),
+            "minutes": "Chi bộ thảo luận nhiệm vụ tháng 5.",
+        },
+    )
     meetings.meeting_hold(scope=scope, meeting=w.meeting)
     meetings.meeting_open_roll(scope=scope, meeting=w.meeting)
     marks = {a.member_id: ("present", "") for a in Attendance.objects.filter(meeting=w.meeting)}
@@ -134,15 +191,21 @@ def _meeting_ready_to_adopt(w, client, user) -> None:
 
 def _meeting_adopted(w, client, user) -> None:
     _meeting_ready_to_adopt(w, client, user)
-    meetings.meeting_adopt_minutes(scope=scope_for(w.branch_secretary), meeting=w.meeting, on=D(2024, 5, 20))
+    meetings.meeting_adopt_minutes(
+        scope=scope_for(w.branch_secretary), meeting=w.meeting, on=D(2024, 5, 20)
+    )
 
 
 def _task_to_review(w, client, user) -> None:
     """An April meeting that gave a task due before the May meeting reviews it."""
     april = Meeting.objects.create(branch=w.branch, date=D(2024, 4, 10), kind="regular")
     w.task = meetings.task_create(
-        scope=scope_for(w.branch_secretary), meeting=april, description="Giúp đỡ hộ nghèo",
-        due_on=D(2024, 5, 1), assignees=[w.probationer], household_head="Hoàng Văn Nghèo",
+        scope=scope_for(w.branch_secretary),
+        meeting=april,
+        description="Giúp đỡ hộ nghèo",
+        due_on=D(2024, 5, 1),
+        assignees=[w.probationer],
+        household_head="Hoàng Văn Nghèo",
         household_village=w.village,
     )
 
@@ -194,10 +257,16 @@ def _matrix(w) -> dict[str, tuple]:
         "members:export_xlsx": ("/members/export.xlsx", WITH_ROLE),
         "members:import": ("/import/", IMPORTERS),
         "members:import_job": (w.import_job.get_absolute_url(), UPLOADER),
-        "members:import_confirm": ("POST /import/confirm/", IMPORTERS, Post(
-            data=_import_token, prepare=_villages_uploaded, then=_import_page,
-            done=lambda w: Village.objects.filter(code="V77777", name="Thôn Mới").exists(),
-        )),
+        "members:import_confirm": (
+            "POST /import/confirm/",
+            IMPORTERS,
+            Post(
+                data=_import_token,
+                prepare=_villages_uploaded,
+                then=_import_page,
+                done=lambda w: Village.objects.filter(code="V77777", name="Thôn Mới").exists(),
+            ),
+        ),
         "meetings:branch": (f"/branches/{w.branch.pk}/meetings/", BRANCH),
         "meetings:new": (f"/branches/{w.branch.pk}/meetings/new/", BRANCH),
         "meetings:reports": ("/meetings/reports/", ALL),
@@ -205,56 +274,119 @@ def _matrix(w) -> dict[str, tuple]:
         "meetings:roll": (f"/meetings/{meeting.pk}/attendance/", BRANCH),
         "meetings:minutes": (f"/meetings/{meeting.pk}/minutes/", BRANCH),
         "meetings:sheet": (f"/meetings/{meeting.pk}/sheet/", BRANCH),
-        "meetings:edit": (f"POST /meetings/{meeting.pk}/edit/", BRANCH, Post(
-            data=lambda w, user: {"date": "2024-05-10", "kind": "regular", "place": "Nhà văn hóa thôn"},
-            done=lambda w: Meeting.objects.filter(pk=w.meeting.pk, place="Nhà văn hóa thôn").exists(),
-            then=meeting_page,
-        )),
-        "meetings:hold": (f"POST /meetings/{meeting.pk}/hold/", BRANCH, Post(
-            data=lambda w, user: {}, done=_status(Meeting, meeting.pk, MeetingStatus.HELD), then=meeting_page,
-        )),
-        "meetings:adopt": (f"POST /meetings/{meeting.pk}/adopt/", BRANCH, Post(
-            data=lambda w, user: {}, prepare=_meeting_ready_to_adopt,
-            done=_status(Meeting, meeting.pk, MeetingStatus.ADOPTED), then=meeting_page,
-        )),
-        "meetings:task_add": (f"POST /meetings/{meeting.pk}/tasks/", BRANCH, Post(
-            data=lambda w, user: {
-                "description": "Vệ sinh đường thôn", "assignees": [w.probationer.pk], "due_on": "2024-06-01",
-            },
-            done=lambda w: Task.objects.filter(meeting=w.meeting, description="Vệ sinh đường thôn").exists(),
-            then=meeting_page,
-        )),
-        "meetings:review": (f"POST /meetings/{meeting.pk}/review/", BRANCH, Post(
-            data=lambda w, user: {f"outcome-{w.task.pk}": "done"}, prepare=_task_to_review,
-            done=lambda w: Task.objects.filter(pk=w.task.pk, status="done").exists(), then=meeting_page,
-        )),
-        "meetings:addendum_add": (f"POST /meetings/{meeting.pk}/addenda/", BRANCH, Post(
-            data=lambda w, user: {"dated": "2024-05-21", "text": "Đính chính số người dự họp"},
-            prepare=_meeting_adopted,
-            done=lambda w: w.meeting.addenda.filter(text="Đính chính số người dự họp").exists(),
-            then=meeting_page,
-        )),
+        "meetings:edit": (
+            f"POST /meetings/{meeting.pk}/edit/",
+            BRANCH,
+            Post(
+                data=lambda w, user: {
+                    "date": "2024-05-10",
+                    "kind": "regular",
+                    "place": "Nhà văn hóa thôn",
+                },
+                done=lambda w: Meeting.objects.filter(
+                    pk=w.meeting.pk, place="Nhà văn hóa thôn"
+                ).exists(),
+                then=meeting_page,
+            ),
+        ),
+        "meetings:hold": (
+            f"POST /meetings/{meeting.pk}/hold/",
+            BRANCH,
+            Post(
+                data=lambda w, user: {},
+                done=_status(Meeting, meeting.pk, MeetingStatus.HELD),
+                then=meeting_page,
+            ),
+        ),
+        "meetings:adopt": (
+            f"POST /meetings/{meeting.pk}/adopt/",
+            BRANCH,
+            Post(
+                data=lambda w, user: {},
+                prepare=_meeting_ready_to_adopt,
+                done=_status(Meeting, meeting.pk, MeetingStatus.ADOPTED),
+                then=meeting_page,
+            ),
+        ),
+        "meetings:task_add": (
+            f"POST /meetings/{meeting.pk}/tasks/",
+            BRANCH,
+            Post(
+                data=lambda w, user: {
+                    "description": "Vệ sinh đường thôn",
+                    "assignees": [w.probationer.pk],
+                    "due_on": "2024-06-01",
+                },
+                done=lambda w: Task.objects.filter(
+                    meeting=w.meeting, description="Vệ sinh đường thôn"
+                ).exists(),
+                then=meeting_page,
+            ),
+        ),
+        "meetings:review": (
+            f"POST /meetings/{meeting.pk}/review/",
+            BRANCH,
+            Post(
+                data=lambda w, user: {f"outcome-{w.task.pk}": "done"},
+                prepare=_task_to_review,
+                done=lambda w: Task.objects.filter(pk=w.task.pk, status="done").exists(),
+                then=meeting_page,
+            ),
+        ),
+        "meetings:addendum_add": (
+            f"POST /meetings/{meeting.pk}/addenda/",
+            BRANCH,
+            Post(
+                data=lambda w, user: {"dated": "2024-05-21", "text": "Đính chính số người dự họp"},
+                prepare=_meeting_adopted,
+                done=lambda w: w.meeting.addenda.filter(text="Đính chính số người dự họp").exists(),
+                then=meeting_page,
+            ),
+        ),
         "growth:candidate_list": ("/candidates/", ALL),
         "growth:candidate_create": ("/candidates/new/", EDITORS),
         "growth:candidate_detail": (f"/candidates/{candidate.pk}/", BRANCH),
-        "growth:candidate_step": (f"POST /candidates/{candidate.pk}/step/", COMMUNE_WRITE, Post(
-            data=lambda w, user: {"step-on": "2024-01-10"},
-            done=lambda w: Candidate.objects.get(pk=w.candidate.pk).next_step == CandidateStep.APPLICATION,
-            then=candidate_page,
-        )),
-        "growth:candidate_withdraw": (f"POST /candidates/{candidate.pk}/withdraw/", COMMUNE_WRITE, Post(
-            data=lambda w, user: {"withdraw-on": "2024-02-01", "withdraw-reason": "Chuyển đi nơi khác"},
-            done=lambda w: Candidate.objects.filter(pk=w.candidate.pk, withdrawn_on=D(2024, 2, 1)).exists(),
-            then=candidate_page,
-        )),
+        "growth:candidate_step": (
+            f"POST /candidates/{candidate.pk}/step/",
+            COMMUNE_WRITE,
+            Post(
+                data=lambda w, user: {"step-on": "2024-01-10"},
+                done=lambda w: (
+                    Candidate.objects.get(pk=w.candidate.pk).next_step == CandidateStep.APPLICATION
+                ),
+                then=candidate_page,
+            ),
+        ),
+        "growth:candidate_withdraw": (
+            f"POST /candidates/{candidate.pk}/withdraw/",
+            COMMUNE_WRITE,
+            Post(
+                data=lambda w, user: {
+                    "withdraw-on": "2024-02-01",
+                    "withdraw-reason": "Chuyển đi nơi khác",
+                },
+                done=lambda w: Candidate.objects.filter(
+                    pk=w.candidate.pk, withdrawn_on=D(2024, 2, 1)
+                ).exists(),
+                then=candidate_page,
+            ),
+        ),
         "growth:probation_list": ("/probations/", ALL),
-        "growth:member_recognize": (f"POST /probations/{w.probationer.pk}/recognize/", COMMUNE_WRITE, Post(
-            data=lambda w, user: {
-                "branch_voted_on": "2024-02-01", "decision_number": "12-QĐ/ĐU", "decision_on": "2024-02-15",
-            },
-            done=lambda w: Member.objects.filter(pk=w.probationer.pk, full_on=D(2024, 2, 15)).exists(),
-            then=lambda w: reverse("growth:probation_list"),
-        )),
+        "growth:member_recognize": (
+            f"POST /probations/{w.probationer.pk}/recognize/",
+            COMMUNE_WRITE,
+            Post(
+                data=lambda w, user: {
+                    "branch_voted_on": "2024-02-01",
+                    "decision_number": "12-QĐ/ĐU",
+                    "decision_on": "2024-02-15",
+                },
+                done=lambda w: Member.objects.filter(
+                    pk=w.probationer.pk, full_on=D(2024, 2, 15)
+                ).exists(),
+                then=lambda w: reverse("growth:probation_list"),
+            ),
+        ),
         "growth:rating_report": ("/ratings/", ALL),
         "growth:rating_form": (f"/ratings/{w.branch.pk}/2024/", BRANCH),
         "growth:badge_list": ("/badges/", ALL),
@@ -262,55 +394,93 @@ def _matrix(w) -> dict[str, tuple]:
         "transfers:incoming": ("/transfers/incoming/", EDITORS),
         "transfers:detail": (f"/transfers/{transfer.pk}/", BRANCH),
         "transfers:letter": (f"/transfers/{transfer.pk}/letter/", BRANCH),
-        "transfers:issue_letter": (f"POST /transfers/{w.requested.pk}/issue-letter/", COMMUNE_WRITE, Post(
-            data=lambda w, user: {"on": "2019-04-03", "signer_title": "Bí thư"},
-            done=_status(Transfer, w.requested.pk, TransferStatus.LETTER_ISSUED),
-            then=_detail("transfers:detail", lambda w: w.requested.pk),
-        )),
-        "transfers:receive": (f"POST /transfers/{transfer.pk}/receive/", COMMUNE_WRITE, Post(
-            data=lambda w, user: {"on": "2019-04-05"},
-            done=_status(Transfer, transfer.pk, TransferStatus.RECEIVED), then=transfer_page,
-        )),
-        "transfers:cancel": (f"POST /transfers/{transfer.pk}/cancel/", COMMUNE_WRITE, Post(
-            data=lambda w, user: reason,
-            done=_status(Transfer, transfer.pk, TransferStatus.CANCELLED), then=transfer_page,
-        )),
-        "transfers:refuse": (f"POST /transfers/{transfer.pk}/refuse/", COMMUNE_WRITE, Post(
-            data=lambda w, user: reason,
-            done=_status(Transfer, transfer.pk, TransferStatus.REFUSED), then=transfer_page,
-        )),
+        "transfers:issue_letter": (
+            f"POST /transfers/{w.requested.pk}/issue-letter/",
+            COMMUNE_WRITE,
+            Post(
+                data=lambda w, user: {"on": "2019-04-03", "signer_title": "Bí thư"},
+                done=_status(Transfer, w.requested.pk, TransferStatus.LETTER_ISSUED),
+                then=_detail("transfers:detail", lambda w: w.requested.pk),
+            ),
+        ),
+        "transfers:receive": (
+            f"POST /transfers/{transfer.pk}/receive/",
+            COMMUNE_WRITE,
+            Post(
+                data=lambda w, user: {"on": "2019-04-05"},
+                done=_status(Transfer, transfer.pk, TransferStatus.RECEIVED),
+                then=transfer_page,
+            ),
+        ),
+        "transfers:cancel": (
+            f"POST /transfers/{transfer.pk}/cancel/",
+            COMMUNE_WRITE,
+            Post(
+                data=lambda w, user: reason,
+                done=_status(Transfer, transfer.pk, TransferStatus.CANCELLED),
+                then=transfer_page,
+            ),
+        ),
+        "transfers:refuse": (
+            f"POST /transfers/{transfer.pk}/refuse/",
+            COMMUNE_WRITE,
+            Post(
+                data=lambda w, user: reason,
+                done=_status(Transfer, transfer.pk, TransferStatus.REFUSED),
+                then=transfer_page,
+            ),
+        ),
         "transfers:start": (f"/members/{w.cadre.pk}/transfer/", COMMUNE_WRITE),
         "transfers:dissolution_choose": ("/dissolutions/", EDITORS),
         "transfers:dissolution_plan": (f"/dissolutions/branch/{w.branch2.pk}/", COMMUNE_WRITE),
         "transfers:dissolution_confirm": (
-            f"POST /dissolutions/branch/{w.small_branch.pk}/confirm/", COMMUNE_WRITE, Post(
+            f"POST /dissolutions/branch/{w.small_branch.pk}/confirm/",
+            COMMUNE_WRITE,
+            Post(
                 data=lambda w, user: {
-                    "decision": "16-QĐ/ĐU", "on": "2019-04-10", f"assign-{w.small_member.pk}": str(w.branch.pk),
+                    "decision": "16-QĐ/ĐU",
+                    "on": "2019-04-10",
+                    f"assign-{w.small_member.pk}": str(w.branch.pk),
                 },
-                done=lambda w: Member.objects.filter(pk=w.small_member.pk, branch=w.branch).exists()
-                and DissolutionBatch.objects.filter(branch=w.small_branch).exists(),
+                done=lambda w: (
+                    Member.objects.filter(pk=w.small_member.pk, branch=w.branch).exists()
+                    and DissolutionBatch.objects.filter(branch=w.small_branch).exists()
+                ),
                 then=_detail(
-                    "transfers:dissolution_detail", lambda w: DissolutionBatch.objects.get(branch=w.small_branch).pk
+                    "transfers:dissolution_detail",
+                    lambda w: DissolutionBatch.objects.get(branch=w.small_branch).pk,
                 ),
             ),
         ),
         "transfers:dissolution_detail": (f"/dissolutions/{batch.pk}/", COMMUNE),
-        "transfers:dissolution_undo": (f"POST /dissolutions/{batch.pk}/undo/", DISTRICT_WRITE, Post(
-            data=lambda w, user: {},
-            done=lambda w: DissolutionBatch.objects.filter(pk=w.batch.pk, undone_at__isnull=False).exists(),
-            then=_detail("transfers:dissolution_detail", lambda w: w.batch.pk),
-        )),
+        "transfers:dissolution_undo": (
+            f"POST /dissolutions/{batch.pk}/undo/",
+            DISTRICT_WRITE,
+            Post(
+                data=lambda w, user: {},
+                done=lambda w: DissolutionBatch.objects.filter(
+                    pk=w.batch.pk, undone_at__isnull=False
+                ).exists(),
+                then=_detail("transfers:dissolution_detail", lambda w: w.batch.pk),
+            ),
+        ),
         "transfers:policy_report": ("/reports/policy/", EDITORS),
         "read_log": ("/read-log/", DISTRICT),
         "reorganization_list": ("/reorganizations/", DISTRICT),
         "reorganization_new": ("/reorganizations/new/", DISTRICT),
         "reorganization_detail": (f"/reorganizations/{w.reorganization.pk}/", DISTRICT),
         "reorganization_undo_confirm": (f"/reorganizations/{w.reorganization.pk}/undo/", DISTRICT),
-        "reorganization_undo": (f"POST /reorganizations/{w.reorganization.pk}/undo/confirm/", DISTRICT, Post(
-            data=lambda w, user: {},
-            done=lambda w: Reorganization.objects.filter(pk=w.reorganization.pk, undone_at__isnull=False).exists(),
-            then=_detail("reorganization_detail", lambda w: w.reorganization.pk),
-        )),
+        "reorganization_undo": (
+            f"POST /reorganizations/{w.reorganization.pk}/undo/confirm/",
+            DISTRICT,
+            Post(
+                data=lambda w, user: {},
+                done=lambda w: Reorganization.objects.filter(
+                    pk=w.reorganization.pk, undone_at__isnull=False
+                ).exists(),
+                then=_detail("reorganization_detail", lambda w: w.reorganization.pk),
+            ),
+        ),
         "second_factor_setup": ("/accounts/second-factor/setup/", ALL),
     }
 
@@ -318,8 +488,14 @@ def _matrix(w) -> dict[str, tuple]:
 # Public or Django's own: not part of the role matrix (tested elsewhere).
 # The second factor's code page and recovery codes answer each user about their
 # own account, by the state of the sign-in: tests/test_second_factor.py, per role.
-OUTSIDE_THE_MATRIX = {"healthz", "login", "logout", "set_language", "second_factor",
-                      "second_factor_recovery_codes"}
+OUTSIDE_THE_MATRIX = {
+    "healthz",
+    "login",
+    "logout",
+    "set_language",
+    "second_factor",
+    "second_factor_recovery_codes",
+}
 
 
 def _names(patterns, namespace=""):

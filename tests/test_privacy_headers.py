@@ -16,10 +16,19 @@ def assert_not_stored(response):
     assert not any(d.startswith("max-age=") and d != "max-age=0" for d in directives)
 
 
-@pytest.mark.parametrize("path", [
-    "/", "/members/", "/members/{member}/", "/members/export.csv", "/members/export.xlsx",
-    "/branches/{branch}/", "/charts/age.svg", "/members/999999/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/members/",
+        "/members/{member}/",
+        "/members/export.csv",
+        "/members/export.xlsx",
+        "/branches/{branch}/",
+        "/charts/age.svg",
+        "/members/999999/",
+    ],
+)
 @pytest.mark.parametrize("role", ["district", "secretary", "branch_secretary", "admin", "outsider"])
 def test_every_response_to_a_signed_in_user_is_not_stored(world, login, role, path):
     client = login(getattr(world, role))
@@ -44,7 +53,7 @@ def test_static_files_keep_their_own_caching(client):
 
 @pytest.mark.parametrize("start", FORMULA_STARTS)
 def test_neutralise_quotes_every_formula_start_once(start):
-    text = f"{start}HYPERLINK(\"http://x\")"
+    text = f'{start}HYPERLINK("http://x")'
     assert neutralise(text) == "'" + text
     assert neutralise(neutralise(text)) == "'" + text
     assert neutralise("Cốc Lải") == "Cốc Lải" and neutralise(-5) == -5 and neutralise(None) is None
@@ -53,7 +62,9 @@ def test_neutralise_quotes_every_formula_start_once(start):
 
 
 def test_meeting_report_neutralises_a_formula_in_a_branch_code(world):
-    Branch.objects.filter(pk=world.branch.pk).update(code='=HYPERLINK("x")')  # 20 characters at most
+    Branch.objects.filter(pk=world.branch.pk).update(
+        code='=HYPERLINK("x")'
+    )  # 20 characters at most
     out = io.StringIO()
     call_command("meeting_report", "--month", "2019-05", "--commune", "01885", stdout=out)
     lines = out.getvalue().splitlines()
@@ -65,7 +76,9 @@ def test_growth_report_goes_through_the_neutralising_writer(world, monkeypatch):
     # Commune codes are five digits (a constraint): a hostile row stands in for a future text column.
     from members.management.commands import growth_report
 
-    monkeypatch.setattr(growth_report, "growth_rows", lambda year, communes: [{"commune_code": "@SUM(1)"}])
+    monkeypatch.setattr(
+        growth_report, "growth_rows", lambda year, communes: [{"commune_code": "@SUM(1)"}]
+    )
     out = io.StringIO()
     call_command("growth_report", "--year", "2019", stdout=out)
     assert out.getvalue().splitlines()[1].startswith("'@SUM(1),")

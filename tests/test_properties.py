@@ -69,8 +69,10 @@ def test_admission_is_refused_exactly_before_the_eighteenth_birthday(birth, admi
     assert refused == (admitted < eighteenth_birthday(birth))
 
 
-@given(birth=st.dates(min_value=D(1900, 1, 1), max_value=D(2000, 1, 1)),
-       days_after=st.integers(min_value=1, max_value=18 * 366))
+@given(
+    birth=st.dates(min_value=D(1900, 1, 1), max_value=D(2000, 1, 1)),
+    days_after=st.integers(min_value=1, max_value=18 * 366),
+)
 def test_the_refusal_names_the_age_in_the_message(birth, days_after):
     admitted = birth + datetime.timedelta(days=days_after)
     assume(admitted < eighteenth_birthday(birth))
@@ -104,12 +106,21 @@ def member_dates(draw):
     """Dates near the rules' edges more often than uniform dates would be: admission
     around the 18th birthday, full membership around admission, sometimes in the future."""
     birth = draw(past)
-    admitted = draw(st.one_of(past, st.builds(
-        lambda days: birth + datetime.timedelta(days=days), st.integers(17 * 365, 19 * 366)
-    )))
-    full = draw(st.one_of(st.none(), past, st.builds(
-        lambda days: admitted + datetime.timedelta(days=days), st.integers(-3, 800)
-    )))
+    admitted = draw(
+        st.one_of(
+            past,
+            st.builds(
+                lambda days: birth + datetime.timedelta(days=days), st.integers(17 * 365, 19 * 366)
+            ),
+        )
+    )
+    full = draw(
+        st.one_of(
+            st.none(),
+            past,
+            st.builds(lambda days: admitted + datetime.timedelta(days=days), st.integers(-3, 800)),
+        )
+    )
     return birth, admitted, full
 
 
@@ -128,8 +139,12 @@ def test_what_clean_accepts_saves_without_an_integrity_error(dates, card):
         commune = Commune.objects.create(code="09999", name="Xã Thử")
         village = Village.objects.create(commune=commune, code="V09999", name="Thôn Thử")
         branch = Branch.objects.create(
-            commune=commune, village=village, kind=BranchKind.VILLAGE, code="B09999",
-            name="Chi bộ thôn Thử", founded_on=D(1900, 1, 1),
+            commune=commune,
+            village=village,
+            kind=BranchKind.VILLAGE,
+            code="B09999",
+            name="Chi bộ thôn Thử",
+            founded_on=D(1900, 1, 1),
         )
         member = Member(**{**MEMBER, **dates}, residence_village=village)
         member_create(member=member, branch=branch)
@@ -137,8 +152,10 @@ def test_what_clean_accepts_saves_without_an_integrity_error(dates, card):
         transaction.set_rollback(True)
 
 
-@given(today=st.dates(min_value=D(2018, 1, 1), max_value=D(2030, 12, 31)),
-       deadline=st.integers(min_value=0, max_value=45))
+@given(
+    today=st.dates(min_value=D(2018, 1, 1), max_value=D(2030, 12, 31)),
+    deadline=st.integers(min_value=0, max_value=45),
+)
 @example(today=D(2019, 4, 17), deadline=30)
 @example(today=D(2019, 4, 16), deadline=30)
 @example(today=D(2019, 5, 6), deadline=1)
@@ -146,8 +163,10 @@ def test_the_overdue_cutoff_is_the_last_letter_date_whose_deadline_has_passed(to
     """letter_overdue_cutoff counts back once; the rule it stands for is "a letter is
     overdue when its deadline, `deadline` working days after its date, is before
     today". The latest such date is the cutoff, and the day after is not overdue."""
-    with override_settings(HOLIDAYS=["2019-04-15", "2019-04-30", "2019-05-01", "2019-09-02"],
-                           TRANSFER_LETTER_DEADLINE_WORKING_DAYS=deadline):
+    with override_settings(
+        HOLIDAYS=["2019-04-15", "2019-04-30", "2019-05-01", "2019-09-02"],
+        TRANSFER_LETTER_DEADLINE_WORKING_DAYS=deadline,
+    ):
         cutoff = letter_overdue_cutoff(today)
         assert add_working_days(cutoff, deadline) < today
         assert add_working_days(cutoff + datetime.timedelta(days=1), deadline) >= today

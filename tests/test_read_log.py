@@ -22,7 +22,11 @@ def test_opening_a_members_page_is_recorded(world, login, role):
     user = getattr(world, role)
     assert login(user).get(f"/members/{world.member.pk}/").status_code == 200
     entry = ReadLogEntry.objects.get()
-    assert (entry.actor, entry.actor_name, entry.action) == (user, user.username, ReadAction.MEMBER_VIEW)
+    assert (entry.actor, entry.actor_name, entry.action) == (
+        user,
+        user.username,
+        ReadAction.MEMBER_VIEW,
+    )
     assert (entry.object_type, entry.object_id) == ("members.member", str(world.member.pk))
     assert entry.object_repr == "Hoàng Văn Mạnh" and entry.where == f"/members/{world.member.pk}/"
     assert entry.at is not None and entry.rows is None
@@ -72,8 +76,12 @@ def test_a_download_stopped_half_way_is_recorded_as_stopped(world):
     from pacnam.csv_writer import csv_chunks
     from pacnam.readlog import log_member_export
 
-    rows = log_member_export(iter([["header"], ["a"], ["b"], ["c"]]), user=world.district,
-                             query={"q": "x"}, where="/members/export.csv?q=x")
+    rows = log_member_export(
+        iter([["header"], ["a"], ["b"], ["c"]]),
+        user=world.district,
+        query={"q": "x"},
+        where="/members/export.csv?q=x",
+    )
     chunks = csv_chunks(rows, rows_per_chunk=1)
     assert [next(chunks), next(chunks)] == ["header\r\n", "a\r\n"]
     assert not ReadLogEntry.objects.exists()
@@ -84,7 +92,9 @@ def test_a_download_stopped_half_way_is_recorded_as_stopped(world):
 
 
 def test_a_command_export_of_people_is_recorded_and_others_are_not(world):
-    call_command("registry_export", "members", "--commune", world.commune.code, stdout=io.StringIO())
+    call_command(
+        "registry_export", "members", "--commune", world.commune.code, stdout=io.StringIO()
+    )
     entry = ReadLogEntry.objects.get()
     assert entry.actor is None and entry.actor_name.endswith("(manage.py)")
     assert (entry.rows, entry.query) == (2, {"commune": world.commune.code})
@@ -96,10 +106,17 @@ def test_a_command_export_of_people_is_recorded_and_others_are_not(world):
 # --- The page ---
 
 
-@pytest.mark.parametrize("role, status", [
-    ("district", 200), ("admin", 200), ("secretary", 404), ("branch_secretary", 404),
-    ("outsider", 404), ("nobody", 404),
-])
+@pytest.mark.parametrize(
+    "role, status",
+    [
+        ("district", 200),
+        ("admin", 200),
+        ("secretary", 404),
+        ("branch_secretary", 404),
+        ("outsider", 404),
+        ("nobody", 404),
+    ],
+)
 def test_only_district_officers_and_administrators_review_the_read_log(world, login, role, status):
     assert login(getattr(world, role)).get("/read-log/").status_code == status
 
@@ -117,18 +134,25 @@ def test_the_page_lists_who_read_what(world, login):
     assert "coclai" in page and "q=manh" in page
     only = login(world.district).get("/read-log/", {"user": "coclai"}).content.decode()
     assert "coclai" in only and "caotan" not in only
-    by_member = login(world.district).get("/read-log/", {"member": world.member.pk}).content.decode()
+    by_member = (
+        login(world.district).get("/read-log/", {"member": world.member.pk}).content.decode()
+    )
     assert "caotan" in by_member and "coclai" not in by_member
 
 
-@pytest.mark.parametrize("role, queries", [
-    # session, user, [the user's and groups' permissions, the role], the count, the
-    # page of entries, the sliding session's save (savepoint, update, release).
-    ("district", 10),
-    # A superuser has every permission without a query; the menu asks their scope (the role).
-    ("admin", 8),
-])
-def test_the_page_has_a_fixed_number_of_queries(world, login, django_assert_num_queries, role, queries):
+@pytest.mark.parametrize(
+    "role, queries",
+    [
+        # session, user, [the user's and groups' permissions, the role], the count, the
+        # page of entries, the sliding session's save (savepoint, update, release).
+        ("district", 10),
+        # A superuser has every permission without a query; the menu asks their scope (the role).
+        ("admin", 8),
+    ],
+)
+def test_the_page_has_a_fixed_number_of_queries(
+    world, login, django_assert_num_queries, role, queries
+):
     client = login(getattr(world, role))
     client.get(f"/members/{world.member.pk}/")
     client.get("/read-log/")
@@ -179,7 +203,10 @@ def test_the_admin_shows_the_read_log_read_only(world, login, settings):
     page = client.get(f"/admin/pacnam/readlogentry/{entry.pk}/change/")
     assert page.status_code == 200 and b'name="_save"' not in page.content
     assert client.get("/admin/pacnam/readlogentry/add/").status_code == 403
-    assert client.post(f"/admin/pacnam/readlogentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        client.post(f"/admin/pacnam/readlogentry/{entry.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
     # A commune secretary with staff rights sees nothing of it.
     world.secretary.is_staff = True
     world.secretary.save()
@@ -196,7 +223,15 @@ def test_an_export_to_a_file_is_private(world, tmp_path):
     previous = os.umask(0)
     try:
         for output, fmt in ((old, "csv"), (tmp_path / "members.xlsx", "xlsx")):
-            call_command("registry_export", "members", "--format", fmt, "-o", str(output), stdout=io.StringIO())
+            call_command(
+                "registry_export",
+                "members",
+                "--format",
+                fmt,
+                "-o",
+                str(output),
+                stdout=io.StringIO(),
+            )
             assert stat.S_IMODE(output.stat().st_mode) == 0o600
     finally:
         os.umask(previous)

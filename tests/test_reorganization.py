@@ -48,6 +48,7 @@ def english():
     with translation.override("en"):
         yield
 
+
 D = datetime.date
 JULY = D(2025, 7, 1)
 PLAN = [
@@ -59,7 +60,9 @@ PLAN = [
 
 
 def lines(rows=PLAN, province=("19", "Thái Nguyên")):
-    return [PlanLine(n, old, new, name, *province) for n, (old, new, name) in enumerate(rows, start=2)]
+    return [
+        PlanLine(n, old, new, name, *province) for n, (old, new, name) in enumerate(rows, start=2)
+    ]
 
 
 @pytest.fixture
@@ -67,10 +70,12 @@ def pac_nam(world):
     """The world, two more communes, and their people in 2019."""
     world.co_linh = make_commune("01879", "Cổ Linh")
     world.boc_bo = make_commune("01864", "Bộc Bố")
-    world.co_linh_branch = make_branch(world.co_linh, village=make_village(world.co_linh, "Nà Ngà"),
-                                       name="Chi bộ thôn Nà Ngà")
-    world.boc_bo_branch = make_branch(world.boc_bo, village=make_village(world.boc_bo, "Nà Hin"),
-                                      name="Chi bộ thôn Nà Hin")
+    world.co_linh_branch = make_branch(
+        world.co_linh, village=make_village(world.co_linh, "Nà Ngà"), name="Chi bộ thôn Nà Ngà"
+    )
+    world.boc_bo_branch = make_branch(
+        world.boc_bo, village=make_village(world.boc_bo, "Nà Hin"), name="Chi bộ thôn Nà Hin"
+    )
     world.co_linh_member = make_member(world.co_linh_branch, name="Đàm Văn Linh")
     return world
 
@@ -115,8 +120,9 @@ def test_the_merged_communes_and_their_branches_on_the_date(pac_nam):
     branches_then = set(Branch.objects.active_on(JULY).in_commune_on(cao_minh, JULY))
     assert branches_then == {w.branch, w.branch2, w.office, w.co_linh_branch}
     # Before the date they were Cao Tân's and Cổ Linh's, and Cao Minh had none.
-    assert set(Branch.objects.active_on(D(2019, 6, 30)).in_commune_on(w.commune, D(2019, 6, 30))) == {
-        w.branch, w.branch2, w.office}
+    assert set(
+        Branch.objects.active_on(D(2019, 6, 30)).in_commune_on(w.commune, D(2019, 6, 30))
+    ) == {w.branch, w.branch2, w.office}
     assert not Branch.objects.in_commune_on(cao_minh, D(2019, 6, 30)).exists()
     w.branch.refresh_from_db()
     assert w.branch.commune == cao_minh and w.branch.code == Branch.objects.get(pk=w.branch.pk).code
@@ -125,7 +131,9 @@ def test_the_merged_communes_and_their_branches_on_the_date(pac_nam):
     w.commune.refresh_from_db()
     assert w.commune.valid_to == D(2025, 6, 30) and w.commune.merged_into == cao_minh
     thai_nguyen = Province.objects.get(code="19")
-    assert cao_minh.parent_period.province == thai_nguyen and cao_minh.parent_period.district is None
+    assert (
+        cao_minh.parent_period.province == thai_nguyen and cao_minh.parent_period.district is None
+    )
     bac_kan = Province.objects.get(code="06")
     assert bac_kan.valid_to == D(2025, 6, 30) and bac_kan.merged_into == thai_nguyen
     assert District.objects.get(code="060").valid_to == D(2025, 6, 30)
@@ -141,7 +149,9 @@ def test_a_code_means_the_unit_that_bore_it_on_the_day(pac_nam):
     assert Commune.objects.last_by_code("01885", D(2026, 1, 1)).name == "Cao Tân"
     # The commune page of today is Bằng Thành's; of 2019, Bộc Bố's.
     out = io.StringIO()
-    call_command("registry_export", "members", "--commune", "01864", "--as-of", "2019-06-30", stdout=out)
+    call_command(
+        "registry_export", "members", "--commune", "01864", "--as-of", "2019-06-30", stdout=out
+    )
     assert "Triệu Văn Páo" not in out.getvalue()
 
 
@@ -161,8 +171,11 @@ def test_a_ceased_unit_accepts_nothing_dated_after_it(pac_nam):
     with pytest.raises(DomainError, match="31/12/2024"):
         membership_move(member=w.member, to_branch=lost_branch, on=D(2025, 2, 1))
     with pytest.raises(DomainError, match="31/12/2024"):
-        meeting_create(scope=scope_for(w.district), user=w.district,
-                       meeting=Meeting(branch=lost_branch, date=D(2025, 2, 10), kind="regular"))
+        meeting_create(
+            scope=scope_for(w.district),
+            user=w.district,
+            meeting=Meeting(branch=lost_branch, date=D(2025, 2, 10), kind="regular"),
+        )
     with pytest.raises(DomainError, match="31/12/2024"):
         make_member(lost_branch, since=D(2025, 3, 1))
     assert not Meeting.objects.filter(branch=lost_branch).exists()
@@ -175,7 +188,9 @@ def test_a_ceased_commune_takes_no_new_village_in_the_browser_either(pac_nam, lo
     w = pac_nam
     apply()
     client = login(w.district)
-    response = client.post("/villages/new/", {"commune": w.commune.pk, "code": "V-NEW", "name": "Thôn Mới"})
+    response = client.post(
+        "/villages/new/", {"commune": w.commune.pk, "code": "V-NEW", "name": "Thôn Mới"}
+    )
     assert response.status_code == 200  # the form again: Cao Tân is not a choice today
     assert not Village.objects.filter(code="V-NEW").exists()
 
@@ -183,14 +198,27 @@ def test_a_ceased_commune_takes_no_new_village_in_the_browser_either(pac_nam, lo
 @pytest.mark.parametrize(
     "rows, start, error",
     [
-        ([("01885", "01879", "Cao Minh"), ("01999", "01879", "Cao Minh")], None, "row 3: old_code: "),
+        (
+            [("01885", "01879", "Cao Minh"), ("01999", "01879", "Cao Minh")],
+            None,
+            "row 3: old_code: ",
+        ),
         ([("01885", "01870", "Cao Minh")], None, "row 2: new_code: "),
         ([("01885", "1879", "Cao Minh")], None, "row 2: new_code: "),
-        ([("01885", "01879", "Cao Minh"), ("01885", "01879", "Cao Minh")], None, "row 3: old_code: "),
+        (
+            [("01885", "01879", "Cao Minh"), ("01885", "01879", "Cao Minh")],
+            None,
+            "row 3: old_code: ",
+        ),
         ([("01885", "01879", "Cao Minh")], D(2025, 7, 1), "row 2: old_code: "),
     ],
-    ids=["unknown old code", "new code borne outside the plan", "malformed code", "twice in the plan",
-         "a later change"],
+    ids=[
+        "unknown old code",
+        "new code borne outside the plan",
+        "malformed code",
+        "twice in the plan",
+        "a later change",
+    ],
 )
 def test_plan_errors_name_their_row_and_column(pac_nam, rows, start, error):
     if start is not None:
@@ -212,27 +240,69 @@ def test_the_same_plan_twice_is_refused_and_writes_nothing(pac_nam):
 
 def test_the_command_keeps_its_contract(pac_nam, tmp_path):
     path = tmp_path / "plan.csv"
-    path.write_text("old_code,new_code,new_name,province_code,province_name\n" + "\n".join(
-        f"{old},{new},{name},19,Thái Nguyên" for old, new, name in PLAN) + "\n", encoding="utf-8")
+    path.write_text(
+        "old_code,new_code,new_name,province_code,province_name\n"
+        + "\n".join(f"{old},{new},{name},19,Thái Nguyên" for old, new, name in PLAN)
+        + "\n",
+        encoding="utf-8",
+    )
     out, err = io.StringIO(), io.StringIO()
-    call_command("reorganize_units", str(path), "--date", "2025-07-01", "--decision", "1683/NQ-UBTVQH15",
-                 "--dry-run", stdout=out, stderr=err)
-    assert "01879 Cao Minh (Thái Nguyên, 19) <- Cao Tân (01885), Cổ Linh (01879): 3 villages, 4 branches, 3 members" \
+    call_command(
+        "reorganize_units",
+        str(path),
+        "--date",
+        "2025-07-01",
+        "--decision",
+        "1683/NQ-UBTVQH15",
+        "--dry-run",
+        stdout=out,
+        stderr=err,
+    )
+    assert (
+        "01879 Cao Minh (Thái Nguyên, 19) <- Cao Tân (01885), Cổ Linh (01879): 3 villages, 4 branches, 3 members"
         in out.getvalue()
-    assert not Reorganization.objects.exists() and Commune.objects.by_code("01879", JULY).name == "Cổ Linh"
-    call_command("reorganize_units", str(path), "--date", "2025-07-01", "--decision", "1683/NQ-UBTVQH15",
-                 stdout=out, stderr=err)
+    )
+    assert (
+        not Reorganization.objects.exists()
+        and Commune.objects.by_code("01879", JULY).name == "Cổ Linh"
+    )
+    call_command(
+        "reorganize_units",
+        str(path),
+        "--date",
+        "2025-07-01",
+        "--decision",
+        "1683/NQ-UBTVQH15",
+        stdout=out,
+        stderr=err,
+    )
     assert Commune.objects.by_code("01879", JULY).name == "Cao Minh"
     err = io.StringIO()
     with pytest.raises(CommandError):
-        call_command("reorganize_units", str(path), "--date", "2025-07-01", "--decision", "x",
-                     stdout=io.StringIO(), stderr=err)
+        call_command(
+            "reorganize_units",
+            str(path),
+            "--date",
+            "2025-07-01",
+            "--decision",
+            "x",
+            stdout=io.StringIO(),
+            stderr=err,
+        )
     assert err.getvalue().startswith("row 2: old_code: ")
     bad = tmp_path / "bad.csv"
     bad.write_text("old,new\n01885,01879\n", encoding="utf-8")
     with pytest.raises(CommandError):
-        call_command("reorganize_units", str(bad), "--date", "2025-07-01", "--decision", "x",
-                     stdout=io.StringIO(), stderr=(err := io.StringIO()))
+        call_command(
+            "reorganize_units",
+            str(bad),
+            "--date",
+            "2025-07-01",
+            "--decision",
+            "x",
+            stdout=io.StringIO(),
+            stderr=(err := io.StringIO()),
+        )
     assert err.getvalue().startswith("row 1: header: ")
 
 
@@ -269,8 +339,12 @@ def test_scopes_in_time(pac_nam, login):
     apply()
     cao_minh = Commune.objects.by_code("01879", JULY)
     caominh = make_user("caominh", RoleKind.COMMUNE_SECRETARY, commune=cao_minh, valid_from=JULY)
-    thainguyen = make_user("thainguyen", RoleKind.PROVINCE_OFFICER, province=Province.objects.get(code="19"),
-                           valid_from=JULY)
+    thainguyen = make_user(
+        "thainguyen",
+        RoleKind.PROVINCE_OFFICER,
+        province=Province.objects.get(code="19"),
+        valid_from=JULY,
+    )
     scope = scope_for(caominh)
     assert set(scope.branches()) >= {w.branch, w.branch2, w.co_linh_branch, w.office}
     assert w.other_branch not in set(scope.branches())
@@ -307,7 +381,9 @@ def test_the_commune_page_shows_the_commune_of_the_day(pac_nam, login):
     assert {b.pk for b in then.context["branches"]} == {w.boc_bo_branch.pk}
     # Today the code is Bằng Thành's, which the district officer (of a district
     # that ended) does not see; the province's officer does, with its predecessors.
-    thainguyen = make_user("thainguyen", RoleKind.PROVINCE_OFFICER, province=Province.objects.get(code="19"))
+    thainguyen = make_user(
+        "thainguyen", RoleKind.PROVINCE_OFFICER, province=Province.objects.get(code="19")
+    )
     now = login(thainguyen).get("/communes/01864/")
     assert now.context["commune"].name == "Bằng Thành"
     assert {c.name for c in now.context["predecessors"]} == {"Giáo Hiệu", "Bộc Bố"}

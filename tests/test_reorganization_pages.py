@@ -7,7 +7,9 @@ import datetime
 from branches.models import Commune, Reorganization
 from tests.conftest import make_commune
 
-PLAN = "old_code,new_code,new_name,province_code,province_name\n01885,01885,Cao Minh,19,Thái Nguyên\n"
+PLAN = (
+    "old_code,new_code,new_name,province_code,province_name\n01885,01885,Cao Minh,19,Thái Nguyên\n"
+)
 
 
 def _post(client, plan=PLAN, **extra):
@@ -19,7 +21,12 @@ def test_the_preview_shows_what_each_new_commune_will_hold_and_writes_nothing(wo
     response = _post(login(world.district), preview="1")
     assert response.status_code == 200
     [line] = response.context["summary"]
-    assert (line["name"], line["villages"], line["branches"], line["members"]) == ("Cao Minh", 2, 3, 2)
+    assert (line["name"], line["villages"], line["branches"], line["members"]) == (
+        "Cao Minh",
+        2,
+        3,
+        2,
+    )
     assert not Reorganization.objects.exists()
 
 
@@ -35,7 +42,10 @@ def test_errors_are_shown_by_row_and_nothing_is_written(world, login):
 def test_applying_writes_one_reorganisation_and_shows_it(world, login):
     response = _post(login(world.district), apply="1")
     reorganization = Reorganization.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/reorganizations/{reorganization.pk}/"
+    assert (
+        response.status_code == 302
+        and response["Location"] == f"/reorganizations/{reorganization.pk}/"
+    )
     assert Commune.objects.by_code("01885", datetime.date(2026, 1, 1)).name == "Cao Minh"
     assert reorganization.performed_by == world.district
 

@@ -22,7 +22,9 @@ from django.urls import reverse
 from members.models import Member
 from pacnam import replica
 
-NO_REPLICA = "needs a PostgreSQL streaming replica: set DATABASE_REPLICA_URL (CI's .ci/replica starts one)"
+NO_REPLICA = (
+    "needs a PostgreSQL streaming replica: set DATABASE_REPLICA_URL (CI's .ci/replica starts one)"
+)
 HAS_REPLICA = "replica" in django_settings.DATABASES
 ON_POSTGRES = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -30,7 +32,9 @@ pytestmark = [
     pytest.mark.postgres,  # on SQLite: skipped as every PostgreSQL-only test is
     # On PostgreSQL without a replica: skipped, and CI (which starts one) refuses that skip.
     pytest.mark.skipif(ON_POSTGRES and not HAS_REPLICA, reason=NO_REPLICA),
-    pytest.mark.django_db(transaction=True, databases=["default", "replica"] if HAS_REPLICA else ["default"]),
+    pytest.mark.django_db(
+        transaction=True, databases=["default", "replica"] if HAS_REPLICA else ["default"]
+    ),
 ]
 
 
@@ -96,7 +100,9 @@ class Queries:
     """The queries each connection ran inside the block."""
 
     def __enter__(self):
-        self.contexts = {alias: CaptureQueriesContext(connections[alias]) for alias in ("default", "replica")}
+        self.contexts = {
+            alias: CaptureQueriesContext(connections[alias]) for alias in ("default", "replica")
+        }
         for context in self.contexts.values():
             context.__enter__()
         return self
@@ -110,10 +116,16 @@ class Queries:
 
     def reads(self, alias: str) -> list[str]:
         # An export reads through a server-side cursor (QuerySet.iterator): DECLARE … FOR SELECT.
-        return [sql for sql in self.sql(alias) if sql.lstrip().upper().startswith(("SELECT", "DECLARE"))]
+        return [
+            sql for sql in self.sql(alias) if sql.lstrip().upper().startswith(("SELECT", "DECLARE"))
+        ]
 
     def writes(self, alias: str) -> list[str]:
-        return [sql for sql in self.sql(alias) if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+        return [
+            sql
+            for sql in self.sql(alias)
+            if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        ]
 
 
 def test_the_alias_is_the_replicas_copy_of_the_test_database(real_replica):
@@ -154,11 +166,15 @@ def test_an_export_streams_from_the_replica_and_logs_on_the_primary(real_replica
     assert replica.COOKIE not in response.cookies  # logging a read is not the user's write
 
 
-def test_writes_and_their_next_page_use_the_primary_until_the_window_closes(real_replica, world, client, monkeypatch):
+def test_writes_and_their_next_page_use_the_primary_until_the_window_closes(
+    real_replica, world, client, monkeypatch
+):
     caught_up()
     pause_replay()  # from here the replica lags, as a loaded one does
     with Queries() as queries:
-        response = client.post(reverse("login"), {"username": "district", "password": "pw-district"})
+        response = client.post(
+            reverse("login"), {"username": "district", "password": "pw-district"}
+        )
     assert response.status_code == 302
     assert queries.sql("replica") == []
     assert any("django_session" in sql for sql in queries.writes("default"))
@@ -167,7 +183,9 @@ def test_writes_and_their_next_page_use_the_primary_until_the_window_closes(real
     # The first page after logging in: its session exists only on the primary.
     with Queries() as queries:
         page = client.get(reverse("members:list"))
-    assert page.status_code == 200, "sent back to the login page: the session was read from the lagging replica"
+    assert page.status_code == 200, (
+        "sent back to the login page: the session was read from the lagging replica"
+    )
     assert queries.sql("replica") == []
     assert any("members_member" in sql for sql in queries.reads("default"))
 

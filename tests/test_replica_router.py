@@ -49,7 +49,11 @@ def in_request(method="GET", cookies=None, view=None):
 
 
 def sticky_cookie(response) -> dict:
-    return {replica.COOKIE: response.cookies[replica.COOKIE].value} if replica.COOKIE in response.cookies else {}
+    return (
+        {replica.COOKIE: response.cookies[replica.COOKIE].value}
+        if replica.COOKIE in response.cookies
+        else {}
+    )
 
 
 def test_without_a_replica_the_router_leaves_everything_to_django(settings, monkeypatch):
@@ -180,7 +184,11 @@ def test_inside_a_transaction_reads_see_its_own_writes(configured):
 
     assert not connections["default"].in_atomic_block
     _, seen = in_request("GET", view=view)
-    assert (seen["read"], seen["in_atomic"], seen["read_after"]) == ("replica", "default", "replica")
+    assert (seen["read"], seen["in_atomic"], seen["read_after"]) == (
+        "replica",
+        "default",
+        "replica",
+    )
 
 
 def test_migrations_only_on_the_primary_and_relations_across_both():
@@ -201,7 +209,9 @@ def settings_with(**environ) -> dict:
         "'middleware': settings.MIDDLEWARE}, default=str))"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "pacnam.settings", "DEBUG": "1", **environ}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     if result.returncode:
         return {"error": result.stderr}
     import json
@@ -215,8 +225,11 @@ def test_the_settings_add_the_replica_only_when_its_url_is_set():
     assert plain["routers"] == []
     assert "pacnam.replica.ReplicaMiddleware" not in plain["middleware"]
 
-    both = settings_with(DATABASE_URL="postgres://u@db:5432/pacnam",
-                         DATABASE_REPLICA_URL="postgres://u@db-replica:5433/pacnam", CONN_MAX_AGE="30")
+    both = settings_with(
+        DATABASE_URL="postgres://u@db:5432/pacnam",
+        DATABASE_REPLICA_URL="postgres://u@db-replica:5433/pacnam",
+        CONN_MAX_AGE="30",
+    )
     copy = both["databases"]["replica"]
     assert (copy["HOST"], copy["PORT"], copy["NAME"]) == ("db-replica", 5433, "pacnam")
     assert (copy["CONN_MAX_AGE"], copy["CONN_HEALTH_CHECKS"]) == (30, True)
@@ -224,7 +237,10 @@ def test_the_settings_add_the_replica_only_when_its_url_is_set():
     assert both["routers"] == ["pacnam.replica.ReplicaRouter"]
     middleware = both["middleware"]
     assert middleware.index("pacnam.replica.ReplicaMiddleware") + 1 == middleware.index(
-        "django.contrib.sessions.middleware.SessionMiddleware")
+        "django.contrib.sessions.middleware.SessionMiddleware"
+    )
 
-    sqlite = settings_with(DATABASE_URL="sqlite:///x.sqlite3", DATABASE_REPLICA_URL="postgres://u@db/pacnam")
+    sqlite = settings_with(
+        DATABASE_URL="sqlite:///x.sqlite3", DATABASE_REPLICA_URL="postgres://u@db/pacnam"
+    )
     assert "both must be postgres:// URLs" in sqlite["error"]

@@ -28,7 +28,9 @@ def otp_on(settings):
 
 
 def sign_in(client, user, **extra):
-    response = client.post(LOGIN, {"username": user.username, "password": f"pw-{user.username}"}, **extra)
+    response = client.post(
+        LOGIN, {"username": user.username, "password": f"pw-{user.username}"}, **extra
+    )
     assert response.status_code == 302, response.content[:300]
     return response
 
@@ -120,7 +122,11 @@ def test_setting_it_up_shows_a_qr_code_of_our_own_and_recovery_codes(world, clie
     assert device.key == key and device.confirmed
     assert client.get("/members/").status_code == 200
     entry = AuditEntry.objects.order_by("-seq").first()
-    assert (entry.action, entry.actor, entry.object_repr) == ("second_factor_set_up", world.district, "district")
+    assert (entry.action, entry.actor, entry.object_repr) == (
+        "second_factor_set_up",
+        world.district,
+        "district",
+    )
 
     # A recovery code works once, in place of the app's code.
     client.post(reverse("logout"))
@@ -174,8 +180,12 @@ def test_new_recovery_codes_replace_the_old_ones(world, client, otp_on):
     assert client.get(CODES_PAGE).status_code == 405
 
 
-@pytest.mark.parametrize("role", ["district", "secretary", "branch_secretary", "admin", "outsider", "nobody"])
-def test_every_role_sees_its_own_setup_page_with_fixed_queries(world, login, django_assert_num_queries, role):
+@pytest.mark.parametrize(
+    "role", ["district", "secretary", "branch_secretary", "admin", "outsider", "nobody"]
+)
+def test_every_role_sees_its_own_setup_page_with_fixed_queries(
+    world, login, django_assert_num_queries, role
+):
     client = login(getattr(world, role))
     client.get(SETUP_PAGE)
     # session, user, the device; is-it-required (permissions, role: fewer for a
@@ -186,7 +196,9 @@ def test_every_role_sees_its_own_setup_page_with_fixed_queries(world, login, dja
 
 
 @pytest.mark.parametrize("role", REQUIRED_ROLES)
-def test_the_code_page_has_a_fixed_number_of_queries(world, client, otp_on, django_assert_num_queries, role):
+def test_the_code_page_has_a_fixed_number_of_queries(
+    world, client, otp_on, django_assert_num_queries, role
+):
     device_for(getattr(world, role))
     sign_in(client, getattr(world, role))
     client.get(CODE_PAGE)
@@ -210,7 +222,9 @@ def test_a_session_from_before_the_second_factor_is_asked_for_it(world, client, 
     assert client.get("/").status_code == 302
 
 
-def test_the_role_grants_the_requirement_and_the_admin_can_grant_it_to_anyone(world, client, otp_on):
+def test_the_role_grants_the_requirement_and_the_admin_can_grant_it_to_anyone(
+    world, client, otp_on
+):
     from django.contrib.auth.models import Permission
 
     assert sf.is_required(world.district) and sf.is_required(world.admin)
@@ -226,7 +240,13 @@ def test_the_role_grants_the_requirement_and_the_admin_can_grant_it_to_anyone(wo
 def test_password_spraying_from_one_address_is_locked_out(world, client, settings):
     settings.AXES_IP_FAILURE_LIMIT = 6
     sprayer = {"REMOTE_ADDR": "10.9.8.7"}
-    for username in ["caotan", "district", "coclai", "giaohieu", "admin"]:  # never the per-user limit
+    for username in [
+        "caotan",
+        "district",
+        "coclai",
+        "giaohieu",
+        "admin",
+    ]:  # never the per-user limit
         response = client.post(LOGIN, {"username": username, "password": "123456"}, **sprayer)
         assert response.status_code == 200
     sixth = client.post(LOGIN, {"username": "nobody", "password": "123456"}, **sprayer)
@@ -236,7 +256,9 @@ def test_password_spraying_from_one_address_is_locked_out(world, client, setting
     assert locked.status_code in (403, 429)
     assert "registration/lockout.html" in [t.name for t in locked.templates]
     # Another address is not locked.
-    other = client.post(LOGIN, {"username": "district", "password": "pw-district"}, REMOTE_ADDR="10.1.1.1")
+    other = client.post(
+        LOGIN, {"username": "district", "password": "pw-district"}, REMOTE_ADDR="10.1.1.1"
+    )
     assert other.status_code == 302
 
 
@@ -245,4 +267,9 @@ def test_a_few_typos_in_a_shared_office_lock_no_one_out(world, client, settings)
     assert settings.AXES_IP_FAILURE_LIMIT > settings.AXES_FAILURE_LIMIT
     for username in ["caotan", "coclai", "giaohieu"]:
         client.post(LOGIN, {"username": username, "password": "typo"}, **office)
-    assert client.post(LOGIN, {"username": "district", "password": "pw-district"}, **office).status_code == 302
+    assert (
+        client.post(
+            LOGIN, {"username": "district", "password": "pw-district"}, **office
+        ).status_code
+        == 302
+    )

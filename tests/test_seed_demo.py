@@ -37,7 +37,18 @@ from members.selectors.transfers import overdue_transfers
 from overview.selectors.dashboard import member_totals
 
 D = datetime.date
-OLD_CODES = {"01858", "01861", "01864", "01867", "01870", "01873", "01876", "01879", "01882", "01885"}
+OLD_CODES = {
+    "01858",
+    "01861",
+    "01864",
+    "01867",
+    "01870",
+    "01873",
+    "01876",
+    "01879",
+    "01882",
+    "01885",
+}
 NEW_COMMUNES = {"01864": "Bằng Thành", "01879": "Cao Minh", "01882": "Nghiên Loan"}
 MID_2019 = D(2019, 6, 30)
 
@@ -61,7 +72,9 @@ def export(kind: str, on: datetime.date, commune=None) -> str:
 
 
 def exports_2019() -> dict[str, str]:
-    return {kind: export(kind, MID_2019) for kind in ("members", "memberships", "villages", "branches")}
+    return {
+        kind: export(kind, MID_2019) for kind in ("members", "memberships", "villages", "branches")
+    }
 
 
 def roster_columns(members_csv: str) -> list[tuple]:
@@ -117,9 +130,16 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
     builder.snapshot()
     assert set(Commune.objects.values_list("code", flat=True)) == OLD_CODES
     assert Branch.objects.count() == 143
-    assert Branch.objects.filter(kind=BranchKind.COMMUNE_OFFICE).values("commune").distinct().count() == 10
+    assert (
+        Branch.objects.filter(kind=BranchKind.COMMUNE_OFFICE).values("commune").distinct().count()
+        == 10
+    )
     khau_slom = Branch.objects.get(code="01870-T01")
-    assert (khau_slom.village.name, khau_slom.village.households, khau_slom.village.population) == ("Khâu Slôm", 58, 305)
+    assert (khau_slom.village.name, khau_slom.village.households, khau_slom.village.population) == (
+        "Khâu Slôm",
+        58,
+        305,
+    )
     assert Member.objects.filter(branch=khau_slom).count() == 7
     huyen = Member.objects.get(full_name="Lý Thị Huyền")
     assert huyen.position == "Phó Bí thư Đảng ủy xã" and huyen.residence_village.name == "Cốc Lải"
@@ -130,10 +150,18 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
     # --- April 2019: every office branch dissolved through the service ------------------
     builder.dissolve_offices()
     batches = DissolutionBatch.objects.select_related("branch")
-    assert batches.count() == 10 and all(b.branch.kind == BranchKind.COMMUNE_OFFICE for b in batches)
-    assert {b.dissolved_on.month for b in batches} == {4} and {b.dissolved_on.year for b in batches} == {2019}
-    assert not Branch.objects.filter(kind=BranchKind.COMMUNE_OFFICE, dissolved_on__isnull=True).exists()
-    assert batches.get(branch__commune__code="01879").moves.filter(decided_by_person=True).count() == 3
+    assert batches.count() == 10 and all(
+        b.branch.kind == BranchKind.COMMUNE_OFFICE for b in batches
+    )
+    assert {b.dissolved_on.month for b in batches} == {4} and {
+        b.dissolved_on.year for b in batches
+    } == {2019}
+    assert not Branch.objects.filter(
+        kind=BranchKind.COMMUNE_OFFICE, dissolved_on__isnull=True
+    ).exists()
+    assert (
+        batches.get(branch__commune__code="01879").moves.filter(decided_by_person=True).count() == 3
+    )
 
     # --- To the eve of the reorganisation, then the reorganisation itself ---------------
     builder.tell(REORGANIZED_ON - datetime.timedelta(days=1))
@@ -164,10 +192,16 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
     # The district's report of September 2019, as the README quotes it.
     for day, size, cadres in ((D(2019, 3, 1), 7, 0), (MID_2019, 10, 3), (D(2019, 9, 19), 10, 3)):
         roster = Membership.objects.roster(khau_slom, day).official()
-        assert (roster.count(), roster.filter(member__is_commune_cadre=True).count()) == (size, cadres), day
+        assert (roster.count(), roster.filter(member__is_commune_cadre=True).count()) == (
+            size,
+            cadres,
+        ), day
     coc_lai = Branch.objects.get(code="01885-T01")
     in_coc_lai = Membership.objects.roster(coc_lai, MID_2019).filter(member__is_commune_cadre=True)
-    assert set(in_coc_lai.values_list("member__full_name", flat=True)) >= {"Lý Thị Huyền"} and in_coc_lai.count() == 2
+    assert (
+        set(in_coc_lai.values_list("member__full_name", flat=True)) >= {"Lý Thị Huyền"}
+        and in_coc_lai.count() == 2
+    )
 
     # Code 01864: Bộc Bố in 2019, Bằng Thành since 1 July 2025.
     assert Commune.objects.by_code("01864", MID_2019).name == "Bộc Bố"
@@ -183,21 +217,30 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
     olds = [Commune.objects.by_code(code, eve) for code in ("01867", "01879", "01885")]
     expected = set()
     for old in olds:
-        expected |= set(Branch.objects.in_commune_on(old, eve).active_on(eve).values_list("code", flat=True))
-    assert set(Branch.objects.in_commune_on(cao_minh, REORGANIZED_ON).values_list("code", flat=True)) == expected
+        expected |= set(
+            Branch.objects.in_commune_on(old, eve).active_on(eve).values_list("code", flat=True)
+        )
+    assert (
+        set(Branch.objects.in_commune_on(cao_minh, REORGANIZED_ON).values_list("code", flat=True))
+        == expected
+    )
     assert len(expected) == 38
     members_then = export("members", REORGANIZED_ON, commune=cao_minh).splitlines()[1:]
     members_eve = sum((export("members", eve, commune=old).splitlines()[1:] for old in olds), [])
     assert sorted(members_then) == sorted(members_eve) and members_then
 
     # --- What each login sees today (the README's table) ------------------------------------
-    logins = {name: authenticate(name) for name in
-              ("admin", "district", "thainguyen", "caotan", "giaohieu", "caominh", "khauslom")}
+    logins = {
+        name: authenticate(name)
+        for name in ("admin", "district", "thainguyen", "caotan", "giaohieu", "caominh", "khauslom")
+    }
     assert all(logins.values()) and logins["admin"].is_superuser
     province = scope_for(logins["thainguyen"])
     assert province.level == "province" and province.communes().count() == 13
     assert province.branches().count() == 143
-    assert province.editable_commune_ids == frozenset(Commune.objects.valid_on(today).values_list("pk", flat=True))
+    assert province.editable_commune_ids == frozenset(
+        Commune.objects.valid_on(today).values_list("pk", flat=True)
+    )
     district = scope_for(logins["district"])
     assert set(district.communes().values_list("code", flat=True)) == OLD_CODES
     assert district.communes().count() == 10 and district.branches().count() == 143
@@ -205,16 +248,26 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
     assert khau_slom.commune.name == "Bằng Thành"
     assert not district.can_edit_branch(khau_slom)  # a commune of the province now
     caominh = scope_for(logins["caominh"])
-    assert set(caominh.communes().values_list("name", flat=True)) == {"Cao Minh", "Công Bằng", "Cổ Linh", "Cao Tân"}
+    assert set(caominh.communes().values_list("name", flat=True)) == {
+        "Cao Minh",
+        "Công Bằng",
+        "Cổ Linh",
+        "Cao Tân",
+    }
     assert caominh.branches().count() == 41 and caominh.branches().active().count() == 38
     assert caominh.can_edit_commune(cao_minh.pk) and not caominh.can_edit_commune(olds[2].pk)
     assert Member.objects.visible_to(caominh).filter(full_name="Lý Thị Huyền").exists()
     assert not Member.objects.visible_to(caominh).filter(branch=khau_slom).exists()
     caotan = scope_for(logins["caotan"])
-    assert set(caotan.communes().values_list("name", flat=True)) == {"Cao Tân"} and caotan.branches().count() == 13
+    assert (
+        set(caotan.communes().values_list("name", flat=True)) == {"Cao Tân"}
+        and caotan.branches().count() == 13
+    )
     assert Member.objects.visible_to(caotan).filter(full_name="Lý Thị Huyền").exists()
     giaohieu = scope_for(logins["giaohieu"])
-    assert giaohieu.branches().count() == 14 and giaohieu.branches().filter(pk=khau_slom.pk).exists()
+    assert (
+        giaohieu.branches().count() == 14 and giaohieu.branches().filter(pk=khau_slom.pk).exists()
+    )
     assert list(scope_for(logins["khauslom"]).branches()) == [khau_slom]
     assert Province.objects.get(code="06").merged_into.code == "19"
 
@@ -232,14 +285,19 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
     assert probations_due_counts(SYSTEM_SCOPE, today)["due"] >= 1
     # The district's tiles (on PostgreSQL, tallies kept by triggers through the bulk writes).
     totals = member_totals(scope_for(logins["admin"]))
-    assert (totals["total"], totals["full"]) == (Member.objects.current().count(), Member.objects.full().count())
+    assert (totals["total"], totals["full"]) == (
+        Member.objects.current().count(),
+        Member.objects.full().count(),
+    )
     assert badge_members(SYSTEM_SCOPE, today.year).exists()
     office = Branch.objects.get(code="01885-CQ")
     html = client.get(office.get_absolute_url()).content.decode()
     assert office.dissolution_decision in html
     client.force_login(logins["district"])
     report = client.get(reverse("transfers:policy_report"))
-    assert report.context["communes"] and all(row.office_dissolved for row in report.context["communes"])
+    assert report.context["communes"] and all(
+        row.office_dissolved for row in report.context["communes"]
+    )
     assert office.dissolved_on.strftime("%d/%m/%Y") in report.content.decode()
 
     # --- The story keeps the registry's rules ----------------------------------------------
@@ -248,11 +306,15 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
         member.clean_fields(exclude=["branch", "residence_village"])
         member.clean()
     for branch in Branch.objects.active():
-        assert Member.objects.filter(branch=branch, full_on__isnull=False).current().count() >= 3, branch
+        assert Member.objects.filter(branch=branch, full_on__isnull=False).current().count() >= 3, (
+            branch
+        )
     left = Member.objects.filter(status=MemberStatus.LEFT)
     assert {"died", "transferred_out", "removed"} <= set(left.values_list("left_reason", flat=True))
     assert not Membership.objects.filter(member__in=left, ended_on__isnull=True).exists()
-    assert not Membership.objects.filter(ended_on__gt=F("member__left_on"), kind="official").exists()
+    assert not Membership.objects.filter(
+        ended_on__gt=F("member__left_on"), kind="official"
+    ).exists()
     years = range(2019, today.year)
     for year in years:
         assert Member.objects.filter(admitted_on__year=year).exists(), year
@@ -264,26 +326,42 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
     # Letters are numbered 1, 2, 3, ... in each commune's series of the year.
     series = defaultdict(list)
     for commune, year, number in Transfer.objects.exclude(letter_number=None).values_list(
-            "letter_commune", "letter_year", "letter_number"):
+        "letter_commune", "letter_year", "letter_number"
+    ):
         series[(commune, year)].append(number)
     assert all(sorted(numbers) == list(range(1, len(numbers) + 1)) for numbers in series.values())
     assert overdue_transfers(SYSTEM_SCOPE).count() == 1
     assert Transfer.objects.in_progress().filter(status=TransferStatus.REQUESTED).exists()
     # Candidates: the ceremony made the member; introducers were full members of the branch.
-    assert Candidate.objects.open().count() >= 3 and Candidate.objects.filter(withdrawn_on__isnull=False).exists()
+    assert (
+        Candidate.objects.open().count() >= 3
+        and Candidate.objects.filter(withdrawn_on__isnull=False).exists()
+    )
     for candidate in Candidate.objects.filter(ceremony_on__isnull=False).select_related("member"):
         assert candidate.member.admitted_on == candidate.decision_on
-        assert candidate.member.memberships.order_by("started_on").first().started_on == candidate.ceremony_on
-    for candidate in Candidate.objects.exclude(introducers_on=None).prefetch_related("introducers__member"):
+        assert (
+            candidate.member.memberships.order_by("started_on").first().started_on
+            == candidate.ceremony_on
+        )
+    for candidate in Candidate.objects.exclude(introducers_on=None).prefetch_related(
+        "introducers__member"
+    ):
         for introducer in candidate.introducers.all():
             assert introducer.member.full_on <= candidate.introducers_on
-            assert Membership.objects.roster(candidate.branch, candidate.introducers_on).filter(
-                member=introducer.member).exists()
+            assert (
+                Membership.objects.roster(candidate.branch, candidate.introducers_on)
+                .filter(member=introducer.member)
+                .exists()
+            )
 
     # Meetings: one regular a month per branch while it exists, the roll is the roster.
     assert not Meeting.objects.filter(branch__dissolved_on__lte=F("date")).exists()
     assert not Meeting.objects.filter(Q(date__gt=today) & ~Q(status=MeetingStatus.PLANNED)).exists()
-    assert not Meeting.objects.filter(status=MeetingStatus.ADOPTED).exclude(adopted_on=F("date")).exists()
+    assert (
+        not Meeting.objects.filter(status=MeetingStatus.ADOPTED)
+        .exclude(adopted_on=F("date"))
+        .exists()
+    )
     tet = Meeting.objects.filter(kind=MeetingKind.REGULAR, date__year=2024, date__month=2).count()
     march = Meeting.objects.filter(kind=MeetingKind.REGULAR, date__year=2024, date__month=3).count()
     assert tet < march <= 133
@@ -292,16 +370,29 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
     sample += list(Meeting.objects.exclude(status=MeetingStatus.PLANNED).order_by("?")[:60])
     for meeting in sample:
         expected = {a.member_id: a for a in _roll_lines(meeting)}
-        recorded = {a.member_id: a for a in Attendance.objects.filter(meeting=meeting).select_related("member")}
+        recorded = {
+            a.member_id: a
+            for a in Attendance.objects.filter(meeting=meeting).select_related("member")
+        }
         assert set(recorded) == set(expected), meeting
         for member_id, line in recorded.items():
-            assert (line.is_full, line.temporary) == (expected[member_id].is_full, expected[member_id].temporary)
+            assert (line.is_full, line.temporary) == (
+                expected[member_id].is_full,
+                expected[member_id].temporary,
+            )
             if line.member.status != MemberStatus.LEFT:
                 assert line.standing == expected[member_id].standing, meeting
         counted = {pk for pk, line in recorded.items() if line.standing == Standing.COUNTED}
-        assert {meeting.chair_id, meeting.secretary_id} <= counted and meeting.chair_id != meeting.secretary_id
+        assert {
+            meeting.chair_id,
+            meeting.secretary_id,
+        } <= counted and meeting.chair_id != meeting.secretary_id
         assert all(line.presence for pk, line in recorded.items() if pk in counted)
     for task in Task.objects.filter(meeting__in=sample).prefetch_related("assignees"):
-        roster = set(Membership.objects.roster(task.meeting.branch, task.meeting.date).values_list("member_id", flat=True))
+        roster = set(
+            Membership.objects.roster(task.meeting.branch, task.meeting.date).values_list(
+                "member_id", flat=True
+            )
+        )
         assert {m.pk for m in task.assignees.all()} <= roster
     assert not Task.objects.annotate(n=Count("reviews")).filter(~Q(status="open"), n=0).exists()

@@ -77,7 +77,10 @@ def workbook(sheets: dict[str, list[list]]) -> bytes:
 def rezip(data: bytes, replace: dict[str, bytes | None]) -> bytes:
     """A copy of the ZIP `data` with some parts replaced (None: left out)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for entry in source.infolist():
             if entry.filename in replace:
                 if replace[entry.filename] is not None:
@@ -135,10 +138,19 @@ def test_utf8_with_bom_comma_separated_and_decomposed_names_composed():
 
 
 def test_utf8_without_bom_is_never_read_as_windows_1258():
-    data = lines([["citizen_id", "full_name"], ["006190000001", "Nông Thị Mỷ"], ["006190000002", "Lò Văn Pấu"]], ",").encode()
+    data = lines(
+        [
+            ["citizen_id", "full_name"],
+            ["006190000001", "Nông Thị Mỷ"],
+            ["006190000002", "Lò Văn Pấu"],
+        ],
+        ",",
+    ).encode()
     assert "NĂ´ng" in data.decode("cp1258")  # these bytes are also valid Windows-1258 ...
     table = read_spreadsheet(data, is_header=is_member_header)
-    assert table.encoding == "utf-8" and table.rows[0].cells[1] == "Nông Thị Mỷ"  # ... but are UTF-8
+    assert (
+        table.encoding == "utf-8" and table.rows[0].cells[1] == "Nông Thị Mỷ"
+    )  # ... but are UTF-8
 
 
 def test_damaged_utf8_is_refused_not_read_as_windows_1258():
@@ -196,16 +208,29 @@ def test_excel_sep_line_sets_the_delimiter():
 
 
 def test_blank_rows_anywhere_are_skipped_and_rows_keep_their_numbers():
-    text = "\r\n,,,\r\n" + lines([HEADER, PEOPLE[0]], ",") + "\r\n , , \r\n" + lines(PEOPLE[1:2], ",") + ",,,,\r\n"
+    text = (
+        "\r\n,,,\r\n"
+        + lines([HEADER, PEOPLE[0]], ",")
+        + "\r\n , , \r\n"
+        + lines(PEOPLE[1:2], ",")
+        + ",,,,\r\n"
+    )
     table = read_spreadsheet(text.encode(), is_header=is_member_header)
     assert table.header_row == 3
-    assert [(row.number, row.cells[2]) for row in table.rows] == [(4, "Nguyễn Thị Mỷ"), (7, "Đặng Văn Ước")]
+    assert [(row.number, row.cells[2]) for row in table.rows] == [
+        (4, "Nguyễn Thị Mỷ"),
+        (7, "Đặng Văn Ước"),
+    ]
 
 
 def test_without_a_header_test_the_first_row_that_is_not_blank_is_the_header():
     text = "\r\n" + lines([["code", "name"], ["01858", "Bằng Thành"]], ",")
     table = read_spreadsheet(text.encode())
-    assert (table.header, table.header_row, table.rows[0].cells) == (("code", "name"), 2, ("01858", "Bằng Thành"))
+    assert (table.header, table.header_row, table.rows[0].cells) == (
+        ("code", "name"),
+        2,
+        ("01858", "Bằng Thành"),
+    )
 
 
 def test_no_header_in_the_first_rows_is_a_clear_error():
@@ -225,11 +250,21 @@ def test_a_short_csv_line_keeps_its_width_and_trailing_empty_cells_go():
 # --- Titles ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("title", "key"), [
-    ("Số CCCD", "socccd"), ("SỐ  CCCD ", "socccd"), ("số_cccd", "socccd"), ("citizen_id", "citizenid"),
-    ("Họ và tên", "hovaten"), ("HỌ VÀ TÊN", "hovaten"), ("Ngày vào Đảng", "ngayvaodang"),
-    ("Ngày vào Ðảng", "ngayvaodang"), ("Mã thôn (cư trú)", "mathoncutru"), ("STT", "stt"),
-])
+@pytest.mark.parametrize(
+    ("title", "key"),
+    [
+        ("Số CCCD", "socccd"),
+        ("SỐ  CCCD ", "socccd"),
+        ("số_cccd", "socccd"),
+        ("citizen_id", "citizenid"),
+        ("Họ và tên", "hovaten"),
+        ("HỌ VÀ TÊN", "hovaten"),
+        ("Ngày vào Đảng", "ngayvaodang"),
+        ("Ngày vào Ðảng", "ngayvaodang"),
+        ("Mã thôn (cư trú)", "mathoncutru"),
+        ("STT", "stt"),
+    ],
+)
 def test_header_key_ignores_case_spaces_accents_and_punctuation(title, key):
     assert header_key(title) == key
 
@@ -242,7 +277,10 @@ def test_header_matcher_counts_known_titles():
 
 def test_match_columns_finds_each_key_in_any_order():
     titles = {"citizen_id": ["Số CCCD"], "full_name": ["Họ và tên"], "gender": ["Giới tính"]}
-    assert match_columns(["STT", "Họ và tên", "SỐ CCCD", "Ghi chú"], titles) == {"full_name": 1, "citizen_id": 2}
+    assert match_columns(["STT", "Họ và tên", "SỐ CCCD", "Ghi chú"], titles) == {
+        "full_name": 1,
+        "citizen_id": 2,
+    }
     assert match_columns(["citizen_id", "full_name"], titles) == {"citizen_id": 0, "full_name": 1}
 
 
@@ -250,7 +288,10 @@ def test_restore_leading_zeros():
     assert restore_leading_zeros("6182339563") == "006182339563"
     assert restore_leading_zeros("006182339563") == "006182339563"
     assert restore_leading_zeros("6.18E+09") == "6.18E+09"  # not digits: nothing to restore
-    assert restore_leading_zeros("") == "" and restore_leading_zeros("1234567890123") == "1234567890123"
+    assert (
+        restore_leading_zeros("") == ""
+        and restore_leading_zeros("1234567890123") == "1234567890123"
+    )
     assert restore_leading_zeros("7", width=5) == "00007"
 
 
@@ -260,18 +301,27 @@ def test_restore_leading_zeros():
 def office_workbook() -> bytes:
     """A cover sheet first; the list on the second sheet below a title row and a
     blank row; IDs typed as numbers (Excel dropped their zeros), dates as dates."""
-    return workbook({
-        "Hướng dẫn": [["Danh sách đảng viên"], ["Xem trang tính thứ hai"]],
-        "Danh sách": [
-            [TITLE],
-            [],
-            ["STT", "Số CCCD", "Họ và tên", "Ngày sinh", "Cán bộ xã", "Ghi chú"],
-            [1, 6182339563, "Nguyễn Thị Mỷ", datetime.datetime(1990, 2, 3), True, None],
-            [2, 6182339564.0, "Đặng Văn Ước", D(1980, 1, 1), False, "chuyển về"],
-            [],
-            [3, "006190000003", unicodedata.normalize("NFD", " Hứa Văn Cường "), "15/11/1975", None, 0.5],
-        ],
-    })
+    return workbook(
+        {
+            "Hướng dẫn": [["Danh sách đảng viên"], ["Xem trang tính thứ hai"]],
+            "Danh sách": [
+                [TITLE],
+                [],
+                ["STT", "Số CCCD", "Họ và tên", "Ngày sinh", "Cán bộ xã", "Ghi chú"],
+                [1, 6182339563, "Nguyễn Thị Mỷ", datetime.datetime(1990, 2, 3), True, None],
+                [2, 6182339564.0, "Đặng Văn Ước", D(1980, 1, 1), False, "chuyển về"],
+                [],
+                [
+                    3,
+                    "006190000003",
+                    unicodedata.normalize("NFD", " Hứa Văn Cường "),
+                    "15/11/1975",
+                    None,
+                    0.5,
+                ],
+            ],
+        }
+    )
 
 
 def test_xlsx_list_on_the_second_sheet_below_a_title_row():
@@ -279,16 +329,29 @@ def test_xlsx_list_on_the_second_sheet_below_a_title_row():
     assert (table.format, table.sheet, table.header_row) == ("xlsx", "Danh sách", 3)
     assert [row.number for row in table.rows] == [4, 5, 7]
     assert table.rows[0].cells == ("1", "6182339563", "Nguyễn Thị Mỷ", "1990-02-03", "yes", "")
-    assert table.rows[1].cells == ("2", "6182339564", "Đặng Văn Ước", "1980-01-01", "no", "chuyển về")
+    assert table.rows[1].cells == (
+        "2",
+        "6182339564",
+        "Đặng Văn Ước",
+        "1980-01-01",
+        "no",
+        "chuyển về",
+    )
     assert table.rows[2].cells == ("3", "006190000003", "Hứa Văn Cường", "15/11/1975", "", "0.5")
 
 
 def test_xlsx_number_cells_are_reported_so_that_ids_get_their_zeros_back():
     table = read_spreadsheet(office_workbook(), is_header=is_member_header)
-    assert [row.numbers for row in table.rows] == [frozenset({0, 1}), frozenset({0, 1}), frozenset({0, 5})]
+    assert [row.numbers for row in table.rows] == [
+        frozenset({0, 1}),
+        frozenset({0, 1}),
+        frozenset({0, 5}),
+    ]
     column = table.header.index("Số CCCD")
-    ids = [restore_leading_zeros(row.cells[column]) if column in row.numbers else row.cells[column]
-           for row in table.rows]
+    ids = [
+        restore_leading_zeros(row.cells[column]) if column in row.numbers else row.cells[column]
+        for row in table.rows
+    ]
     assert ids == ["006182339563", "006182339564", "006190000003"]
 
 
@@ -300,7 +363,14 @@ def test_xlsx_numbers_stored_as_floats_are_whole_numbers():
     assert "<v>6182339563</v>" in sheet
     for stored in ("6.182339563E9", "6182339563.0", "6.182339563e+09"):
         table = read_spreadsheet(
-            rezip(data, {"xl/worksheets/sheet1.xml": sheet.replace("<v>6182339563</v>", f"<v>{stored}</v>").encode()}),
+            rezip(
+                data,
+                {
+                    "xl/worksheets/sheet1.xml": sheet.replace(
+                        "<v>6182339563</v>", f"<v>{stored}</v>"
+                    ).encode()
+                },
+            ),
             is_header=is_member_header,
         )
         assert table.rows[0].cells[1] == "6182339563" and 1 in table.rows[0].numbers, stored
@@ -308,7 +378,11 @@ def test_xlsx_numbers_stored_as_floats_are_whole_numbers():
 
 def test_xlsx_without_a_header_test_reads_the_first_sheet():
     table = read_spreadsheet(office_workbook())
-    assert (table.sheet, table.header, table.header_row) == ("Hướng dẫn", ("Danh sách đảng viên",), 1)
+    assert (table.sheet, table.header, table.header_row) == (
+        "Hướng dẫn",
+        ("Danh sách đảng viên",),
+        1,
+    )
 
 
 def test_xlsx_without_a_header_names_its_sheets():
@@ -359,7 +433,8 @@ def test_a_workbook_packed_tighter_than_any_list_is_refused(settings):
     # 20 MB unpacked (under the size limit) from 20 KB: a ratio no real list has.
     sheet = (
         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><!--'
-        + b" " * (20 * 1024 * 1024) + b"--><sheetData/></worksheet>"
+        + b" " * (20 * 1024 * 1024)
+        + b"--><sheetData/></worksheet>"
     )
     data = rezip(simple_workbook(), {"xl/worksheets/sheet1.xml": sheet})
     message = english_message(lambda: read_spreadsheet(data))
@@ -371,8 +446,16 @@ def test_a_workbook_packed_tighter_than_any_list_is_refused(settings):
 
 def test_a_real_list_passes_the_bounds():
     rng = random.Random(15)
-    rows = [[i, f"0061{rng.randrange(10**8):08d}", f"Nguyễn Văn {rng.randrange(10**6)}", D(1990, 1, 1), "Tày"]
-            for i in range(1, 8_001)]
+    rows = [
+        [
+            i,
+            f"0061{rng.randrange(10**8):08d}",
+            f"Nguyễn Văn {rng.randrange(10**6)}",
+            D(1990, 1, 1),
+            "Tày",
+        ]
+        for i in range(1, 8_001)
+    ]
     data = workbook({"Danh sách": [HEADER, *rows]})
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheet = archive.getinfo("xl/worksheets/sheet1.xml")
@@ -385,7 +468,9 @@ def test_the_unpacked_size_limit_is_a_setting(settings):
     rows = [[i, "006190000001", "Nguyễn Thị Mỷ", "03/02/1990", "Tày"] for i in range(8_000)]
     data = workbook({"Danh sách": [HEADER, *rows]})
     settings.IMPORT_MAX_UNPACKED_BYTES = 1024 * 1024
-    assert "more than the 1 MB the registry reads" in english_message(lambda: read_spreadsheet(data))
+    assert "more than the 1 MB the registry reads" in english_message(
+        lambda: read_spreadsheet(data)
+    )
 
 
 def test_the_byte_size_is_checked_first(settings):
@@ -402,7 +487,9 @@ def test_the_row_limit(kind, settings):
         data = lines([HEADER, *people], ",").encode()
     else:
         data = workbook({"Danh sách": [HEADER, *people]})
-    assert "more than 10 rows" in english_message(lambda: read_spreadsheet(data, is_header=is_member_header))
+    assert "more than 10 rows" in english_message(
+        lambda: read_spreadsheet(data, is_header=is_member_header)
+    )
     settings.IMPORT_MAX_ROWS = 11
     assert len(read_spreadsheet(data, is_header=is_member_header).rows) == 10
 
@@ -430,8 +517,12 @@ def test_a_giant_cell_is_refused_and_not_echoed():
 
 
 def test_malformed_sheet_xml_inside_a_valid_zip():
-    data = rezip(simple_workbook(), {"xl/worksheets/sheet1.xml": b"<worksheet><sheetData><row><c r="})
-    assert "not a readable Excel workbook" in english_message(lambda: read_spreadsheet(data, "a.xlsx"))
+    data = rezip(
+        simple_workbook(), {"xl/worksheets/sheet1.xml": b"<worksheet><sheetData><row><c r="}
+    )
+    assert "not a readable Excel workbook" in english_message(
+        lambda: read_spreadsheet(data, "a.xlsx")
+    )
 
 
 def test_malformed_rows_after_a_good_start():
@@ -439,20 +530,29 @@ def test_malformed_rows_after_a_good_start():
     data = simple_workbook()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
-    broken = sheet[: sheet.index("<row r=\"3\"")] + '<row r="3"><c r="A3" t="n"><v>1</v></c><c r='
+    broken = sheet[: sheet.index('<row r="3"')] + '<row r="3"><c r="A3" t="n"><v>1</v></c><c r='
     data = rezip(data, {"xl/worksheets/sheet1.xml": broken.encode()})
-    assert "not a readable Excel workbook" in english_message(lambda: read_spreadsheet(data, is_header=is_member_header))
+    assert "not a readable Excel workbook" in english_message(
+        lambda: read_spreadsheet(data, is_header=is_member_header)
+    )
 
 
-@pytest.mark.parametrize("part", ["xl/workbook.xml", "xl/styles.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"])
+@pytest.mark.parametrize(
+    "part",
+    ["xl/workbook.xml", "xl/styles.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"],
+)
 def test_malformed_workbook_parts(part):
     data = rezip(simple_workbook(), {part: b"\x00\xffnot xml at all<<<"})
-    assert "not a readable Excel workbook" in english_message(lambda: read_spreadsheet(data, "a.xlsx"))
+    assert "not a readable Excel workbook" in english_message(
+        lambda: read_spreadsheet(data, "a.xlsx")
+    )
 
 
 def test_a_missing_sheet_part():
     data = rezip(simple_workbook(), {"xl/worksheets/sheet1.xml": None})
-    assert "not a readable Excel workbook" in english_message(lambda: read_spreadsheet(data, "a.xlsx"))
+    assert "not a readable Excel workbook" in english_message(
+        lambda: read_spreadsheet(data, "a.xlsx")
+    )
 
 
 def test_entity_expansion_in_a_sheet_is_refused_fast():
@@ -473,7 +573,9 @@ def test_entity_expansion_in_a_sheet_is_refused_fast():
 
 def test_a_truncated_workbook():
     data = simple_workbook()
-    assert "not a readable Excel workbook" in english_message(lambda: read_spreadsheet(data[: len(data) // 2]))
+    assert "not a readable Excel workbook" in english_message(
+        lambda: read_spreadsheet(data[: len(data) // 2])
+    )
 
 
 def test_other_kinds_of_file_are_named():
@@ -481,11 +583,15 @@ def test_other_kinds_of_file_are_named():
     with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
         archive.writestr("content.xml", "<office:document-content/>")
-    assert "OpenDocument spreadsheet (.ods)" in english_message(lambda: read_spreadsheet(zipped.getvalue(), "a.ods"))
+    assert "OpenDocument spreadsheet (.ods)" in english_message(
+        lambda: read_spreadsheet(zipped.getvalue(), "a.ods")
+    )
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)
     assert "old Excel file (.xls)" in english_message(lambda: read_spreadsheet(ole, "a.xls"))
     csv_named_xlsx = lines([HEADER], ",").encode()
-    assert "not a readable Excel workbook" in english_message(lambda: read_spreadsheet(csv_named_xlsx, "a.xlsx"))
+    assert "not a readable Excel workbook" in english_message(
+        lambda: read_spreadsheet(csv_named_xlsx, "a.xlsx")
+    )
 
 
 def test_garbage_bytes_are_a_clear_error():
@@ -494,12 +600,19 @@ def test_garbage_bytes_are_a_clear_error():
         lambda: read_spreadsheet(garbage.replace(b"\x00", b"\x01"))
     )
     assert "zero bytes" in english_message(lambda: read_spreadsheet(b"abc\x00def\r\n"))
-    assert "no spreadsheet writes into a CSV" in english_message(lambda: read_spreadsheet(b"a,b\r\n\x01\x02,c\r\n"))
-    assert "not a readable Excel workbook" in english_message(lambda: read_spreadsheet(b"PK\x03\x04" + garbage))
+    assert "no spreadsheet writes into a CSV" in english_message(
+        lambda: read_spreadsheet(b"a,b\r\n\x01\x02,c\r\n")
+    )
+    assert "not a readable Excel workbook" in english_message(
+        lambda: read_spreadsheet(b"PK\x03\x04" + garbage)
+    )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from([b"", b"PK\x03\x04", b"\xef\xbb\xbf", b"\xff\xfe", b"sep=;\n"]), st.binary(max_size=2048))
+@given(
+    st.sampled_from([b"", b"PK\x03\x04", b"\xef\xbb\xbf", b"\xff\xfe", b"sep=;\n"]),
+    st.binary(max_size=2048),
+)
 def test_any_bytes_give_a_table_or_a_spreadsheet_error(prefix, data):
     try:
         read_spreadsheet(prefix + data, is_header=is_member_header)
@@ -518,7 +631,9 @@ def test_messages_are_in_vietnamese_by_default(bomb):
 
 def test_the_registrys_export_opened_in_a_western_code_page_is_read_as_it_is():
     # Opened in LibreOffice with "Western Europe (Windows-1252)", saved again as UTF-8.
-    export = lines([["citizen_id", "full_name", "ethnicity"], ["006190000003", "Hứa Văn Cường", "Tày"]], ",")
+    export = lines(
+        [["citizen_id", "full_name", "ethnicity"], ["006190000003", "Hứa Văn Cường", "Tày"]], ","
+    )
     garbled = export.encode("utf-8").decode("cp1252", errors="ignore").encode("utf-8")
     table = read_spreadsheet(garbled, is_header=is_member_header)
     name, ethnicity = table.rows[0].cells[1:]
@@ -526,6 +641,8 @@ def test_the_registrys_export_opened_in_a_western_code_page_is_read_as_it_is():
 
 
 def test_letters_lost_as_question_marks_are_read_as_they_are():
-    data = lines([["citizen_id", "full_name"], ["006190000001", "??ng Th? L??ng"]], ",").encode("ascii")
+    data = lines([["citizen_id", "full_name"], ["006190000001", "??ng Th? L??ng"]], ",").encode(
+        "ascii"
+    )
     table = read_spreadsheet(data, is_header=is_member_header)
     assert table.rows[0].cells[1] == "??ng Th? L??ng" and garbled_reason(table.rows[0].cells[1])

@@ -17,9 +17,15 @@ def _generate(n=300, seed=7, **kw):
 
 def _snapshot():
     return [
-        (m.citizen_id, m.full_name, m.branch.code,
-         [(s.branch.code, s.kind, s.started_on, s.ended_on, s.end_reason)
-          for s in m.memberships.select_related("branch").order_by("started_on", "pk")])
+        (
+            m.citizen_id,
+            m.full_name,
+            m.branch.code,
+            [
+                (s.branch.code, s.kind, s.started_on, s.ended_on, s.end_reason)
+                for s in m.memberships.select_related("branch").order_by("started_on", "pk")
+            ],
+        )
         for m in Member.objects.select_related("branch").order_by("citizen_id")
     ]
 
@@ -59,32 +65,47 @@ def test_synthetic_registry_keeps_the_membership_rules():
     # The story's policy: office branches dissolved with their cadres moved out.
     moved = Membership.objects.filter(end_reason=EndReason.BRANCH_DISSOLVED)
     assert moved.exists()
-    assert not Membership.objects.filter(branch__dissolved_on__isnull=False, ended_on__isnull=True).exists()
+    assert not Membership.objects.filter(
+        branch__dissolved_on__isnull=False, ended_on__isnull=True
+    ).exists()
     # Proportions of a province: about 30 members per active branch.
-    sizes = Branch.objects.active().annotate(
-        n=Count("members", filter=~Q(members__status=MemberStatus.LEFT))
-    ).values_list("n", flat=True)
+    sizes = (
+        Branch.objects.active()
+        .annotate(n=Count("members", filter=~Q(members__status=MemberStatus.LEFT)))
+        .values_list("n", flat=True)
+    )
     assert 15 <= sum(sizes) / len(sizes) <= 45
     assert Branch.objects.filter(kind=BranchKind.COMMUNE_OFFICE).exists()
     # Each dissolution is a batch whose moves are the memberships it closed and opened.
     from members.models import DissolutionMove, Transfer, TransferStatus
 
-    moves = list(DissolutionMove.objects.select_related("batch", "from_membership", "new_membership"))
+    moves = list(
+        DissolutionMove.objects.select_related("batch", "from_membership", "new_membership")
+    )
     assert len(moves) == moved.count()
     for move in moves:
         assert move.from_membership.end_reason == EndReason.BRANCH_DISSOLVED
         assert move.from_membership.branch_id == move.batch.branch_id
-        assert move.from_membership.ended_on == move.batch.dissolved_on == move.new_membership.started_on
+        assert (
+            move.from_membership.ended_on
+            == move.batch.dissolved_on
+            == move.new_membership.started_on
+        )
         assert move.new_membership.branch_id == move.to_branch_id
     # Recent moves have their transfer record, received on the day of the move.
     received = list(Transfer.objects.filter(status=TransferStatus.RECEIVED))
     assert received
     for transfer in received:
-        closed = Membership.objects.get(member=transfer.member, branch=transfer.from_branch,
-                                        ended_on=transfer.received_on, kind=MembershipKind.OFFICIAL)
+        closed = Membership.objects.get(
+            member=transfer.member,
+            branch=transfer.from_branch,
+            ended_on=transfer.received_on,
+            kind=MembershipKind.OFFICIAL,
+        )
         assert closed.end_reason == EndReason.TRANSFERRED
-        assert Membership.objects.filter(member=transfer.member, branch=transfer.to_branch,
-                                         started_on=transfer.received_on).exists()
+        assert Membership.objects.filter(
+            member=transfer.member, branch=transfer.to_branch, started_on=transfer.received_on
+        ).exists()
         assert transfer.requested_on <= transfer.letter_date <= transfer.received_on
 
 
@@ -103,7 +124,10 @@ def test_synthetic_meetings_call_the_roster_of_their_day():
             .values_list("member_id", flat=True)
         )
         assert on_roll == roster, meeting
-    assert Attendance.objects.filter(presence="present").count() > Attendance.objects.filter(presence="absent").count()
+    assert (
+        Attendance.objects.filter(presence="present").count()
+        > Attendance.objects.filter(presence="absent").count()
+    )
     # Tasks set at the earlier meeting are closed at the next; the last ones are open.
     assert Task.objects.filter(status=TaskStatus.DONE, closed_at__isnull=False).exists()
     assert Task.objects.filter(status=TaskStatus.OPEN, closed_at__isnull=True).exists()
@@ -117,8 +141,19 @@ def test_a_seed_gives_the_same_registry():
     from meetings.models import Attendance, Meeting, Task, TaskReview
     from members.models import DissolutionBatch, DissolutionMove, Transfer
 
-    for model in (TaskReview, Task.assignees.through, Task, Attendance, Meeting, Transfer,
-                  DissolutionMove, DissolutionBatch, Membership, Member, Branch):
+    for model in (
+        TaskReview,
+        Task.assignees.through,
+        Task,
+        Attendance,
+        Meeting,
+        Transfer,
+        DissolutionMove,
+        DissolutionBatch,
+        Membership,
+        Member,
+        Branch,
+    ):
         model.objects.all().delete()
     from branches.models import Village
 
@@ -165,7 +200,9 @@ def test_the_dashboard_tallies_of_a_generated_registry_match_a_direct_count():
     years = list(range(1950, 2031))
 
     def direct_admissions():
-        counted = Member.objects.filter(admitted_on__year__in=years).values_list("admitted_on__year")
+        counted = Member.objects.filter(admitted_on__year__in=years).values_list(
+            "admitted_on__year"
+        )
         return dict(counted.annotate(n=Count("pk")).order_by())
 
     assert member_totals(district) == direct_totals()

@@ -60,34 +60,62 @@ def test_thirty_working_days_are_six_weeks_without_holidays():
 @override_settings(HOLIDAYS=[], TRANSFER_START_DEADLINE_WORKING_DAYS=60)
 def test_an_official_transfer_started_after_sixty_working_days_is_flagged_not_refused(world):
     # Moved on Monday 04/03/2019: the 60th working day after it is Monday 27/05.
-    on_time = transfer_request(on=D(2019, 5, 27), moved_on=D(2019, 3, 4), by=world.secretary,
-                               member=world.member, to_branch=world.branch2)
+    on_time = transfer_request(
+        on=D(2019, 5, 27),
+        moved_on=D(2019, 3, 4),
+        by=world.secretary,
+        member=world.member,
+        to_branch=world.branch2,
+    )
     assert on_time.start_deadline == D(2019, 5, 27) and not on_time.started_late
-    late = transfer_request(on=D(2019, 5, 28), moved_on=D(2019, 3, 4), by=world.secretary,
-                            member=make_member(world.branch, name="Chậm Trễ"), to_branch=world.branch2)
+    late = transfer_request(
+        on=D(2019, 5, 28),
+        moved_on=D(2019, 3, 4),
+        by=world.secretary,
+        member=make_member(world.branch, name="Chậm Trễ"),
+        to_branch=world.branch2,
+    )
     assert late.started_late and late.status == "requested"
     # A request without the date of the move, or a temporary transfer, has no start deadline.
-    unknown = transfer_request(on=D(2019, 5, 28), by=world.secretary,
-                               member=make_member(world.branch, name="Không Rõ"), to_branch=world.branch2)
+    unknown = transfer_request(
+        on=D(2019, 5, 28),
+        by=world.secretary,
+        member=make_member(world.branch, name="Không Rõ"),
+        to_branch=world.branch2,
+    )
     assert unknown.start_deadline is None and not unknown.started_late
-    temporary = transfer_request(kind="temporary", on=D(2019, 5, 28), moved_on=D(2019, 1, 2),
-                                 planned_end=D(2019, 9, 1), by=world.secretary,
-                                 member=make_member(world.branch, name="Tạm Thời"), to_branch=world.branch2)
+    temporary = transfer_request(
+        kind="temporary",
+        on=D(2019, 5, 28),
+        moved_on=D(2019, 1, 2),
+        planned_end=D(2019, 9, 1),
+        by=world.secretary,
+        member=make_member(world.branch, name="Tạm Thời"),
+        to_branch=world.branch2,
+    )
     assert temporary.moved_on is None and not temporary.started_late
 
 
 def test_only_an_official_transfer_has_a_date_of_move(world):
     from django.db import IntegrityError
 
-    transfer = transfer_request(kind="temporary", on=D(2019, 5, 28), planned_end=D(2019, 9, 1),
-                                by=world.secretary, member=world.member, to_branch=world.branch2)
+    transfer = transfer_request(
+        kind="temporary",
+        on=D(2019, 5, 28),
+        planned_end=D(2019, 9, 1),
+        by=world.secretary,
+        member=world.member,
+        to_branch=world.branch2,
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         Transfer.objects.filter(pk=transfer.pk).update(moved_on=D(2019, 5, 1))
 
 
 @override_settings(HOLIDAYS=["2019-04-15"], TRANSFER_LETTER_DEADLINE_WORKING_DAYS=30)
 def test_a_letter_is_overdue_only_after_thirty_working_days(world):
-    transfer = transfer_request(on=D(2019, 3, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
+    transfer = transfer_request(
+        on=D(2019, 3, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+    )
     transfer_issue_letter(transfer=transfer, by=world.secretary, on=D(2019, 3, 4))
     transfer.refresh_from_db()
     # 30 working days after Monday 04/03 is 15/04, a holiday here, so 16/04.
@@ -105,21 +133,35 @@ def test_a_letter_is_overdue_only_after_thirty_working_days(world):
 
 
 def test_transfer_inside_a_commune_step_by_step(world):
-    transfer = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2, reason="moved house")
+    transfer = transfer_request(
+        on=D(2019, 4, 1),
+        by=world.secretary,
+        member=world.member,
+        to_branch=world.branch2,
+        reason="moved house",
+    )
     assert transfer.scope == "within_commune"
     assert transfer.status == "requested" and transfer.requested_by == world.secretary
     transfer_issue_letter(transfer=transfer, by=world.secretary, on=D(2019, 5, 2))
     transfer.refresh_from_db()
     assert transfer.status == "letter_issued"
-    assert (transfer.letter_year, transfer.letter_number, transfer.letter_issued_by) == (2019, 1, world.secretary)
+    assert (transfer.letter_year, transfer.letter_number, transfer.letter_issued_by) == (
+        2019,
+        1,
+        world.secretary,
+    )
     assert official_branch(world.member) == world.branch  # nothing moves before receipt
     transfer_receive(transfer=transfer, by=world.secretary, on=D(2019, 5, 10))
     transfer.refresh_from_db()
     assert transfer.status == "received" and transfer.received_by == world.secretary
     assert official_branch(world.member) == world.branch2
-    roster_before = Membership.objects.roster(world.branch, D(2019, 5, 9)).values_list("member_id", flat=True)
+    roster_before = Membership.objects.roster(world.branch, D(2019, 5, 9)).values_list(
+        "member_id", flat=True
+    )
     assert world.member.pk in roster_before
-    assert world.member.pk not in Membership.objects.roster(world.branch, D(2019, 5, 10)).values_list("member_id", flat=True)
+    assert world.member.pk not in Membership.objects.roster(
+        world.branch, D(2019, 5, 10)
+    ).values_list("member_id", flat=True)
     texts = [e.text for e in member_timeline(world.member)]
     assert "transfer requested" in texts and "received by the new branch" in texts
     assert any("1/GGT" in t for t in texts)
@@ -130,7 +172,9 @@ def test_letter_numbers_run_per_commune_and_year(world):
     m3 = make_member(world.branch, name="Nông Văn Ba")
     numbers = []
     for member, day in [(world.member, D(2019, 5, 2)), (m2, D(2019, 6, 3)), (m3, D(2020, 1, 6))]:
-        t = transfer_request(on=D(2019, 3, 1), by=world.secretary, member=member, to_branch=world.branch2)
+        t = transfer_request(
+            on=D(2019, 3, 1), by=world.secretary, member=member, to_branch=world.branch2
+        )
         transfer_issue_letter(transfer=t, by=world.secretary, on=day)
         t.refresh_from_db()
         numbers.append((t.letter_year, t.letter_number))
@@ -140,12 +184,16 @@ def test_letter_numbers_run_per_commune_and_year(world):
 def test_branch_secretary_and_outsider_may_not_transfer(world):
     for user in (world.branch_secretary, world.outsider, world.nobody):
         with pytest.raises(NotAllowed):
-            transfer_request(on=D(2019, 4, 1), by=user, member=world.member, to_branch=world.branch2)
+            transfer_request(
+                on=D(2019, 4, 1), by=user, member=world.member, to_branch=world.branch2
+            )
     assert not Transfer.objects.exists()
 
 
 def test_outsider_may_not_take_any_step(world):
-    transfer = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
+    transfer = transfer_request(
+        on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+    )
     with pytest.raises(NotAllowed):
         transfer_issue_letter(transfer=transfer, by=world.outsider)
     with pytest.raises(NotAllowed):
@@ -163,7 +211,9 @@ def test_member_under_inspection_is_not_transferred(world):
     Member.objects.filter(pk=world.member.pk).update(under_inspection=True)
     world.member.refresh_from_db()
     with pytest.raises(DomainError, match="inspection"):
-        transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
+        transfer_request(
+            on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+        )
 
 
 def test_a_stale_page_cannot_move_a_member_someone_else_moved(world):
@@ -171,30 +221,42 @@ def test_a_stale_page_cannot_move_a_member_someone_else_moved(world):
 
     membership_move(member=world.member, to_branch=world.branch2, on=D(2019, 3, 1))
     with pytest.raises(DomainError, match="just been moved"):  # world.member still says Cốc Lải
-        transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.office)
+        transfer_request(
+            on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.office
+        )
     assert not Transfer.objects.exists()
 
 
 def test_one_transfer_in_progress_per_member(world):
-    transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
+    transfer_request(
+        on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+    )
     with pytest.raises(DomainError, match="already has a transfer"):
-        transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.office)
+        transfer_request(
+            on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.office
+        )
 
 
 def test_a_dissolved_branch_receives_no_one(world):
     closed = make_branch(world.commune, dissolved_on=D(2019, 4, 1), dissolution_decision="12-QĐ/ĐU")
     with pytest.raises(DomainError, match="dissolved"):
-        transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=closed)
+        transfer_request(
+            on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=closed
+        )
 
 
 def test_cancel_and_refuse_need_a_reason_and_end_the_transfer(world):
-    t = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
+    t = transfer_request(
+        on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+    )
     with pytest.raises(DomainError):
         transfer_cancel(transfer=t, by=world.secretary, reason=" ")
     transfer_cancel(transfer=t, by=world.secretary, reason="changed his mind")
     t.refresh_from_db()
     assert t.status == "cancelled" and t.closed_by == world.secretary
-    t2 = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
+    t2 = transfer_request(
+        on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+    )
     transfer_refuse(transfer=t2, by=world.secretary, reason="no housing")
     t2.refresh_from_db()
     assert t2.status == "refused"
@@ -207,7 +269,9 @@ def test_cancel_and_refuse_need_a_reason_and_end_the_transfer(world):
 
 
 def test_between_communes_the_district_issues_and_the_receiver_records(world):
-    t = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.other_branch)
+    t = transfer_request(
+        on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.other_branch
+    )
     assert t.scope == "between_communes"
     with pytest.raises(NotAllowed):  # the commune may not issue a letter leaving it
         transfer_issue_letter(transfer=t, by=world.secretary)
@@ -220,7 +284,10 @@ def test_between_communes_the_district_issues_and_the_receiver_records(world):
 
 def test_out_of_the_district_completes_with_the_letter(world):
     t = transfer_request(
-        on=D(2019, 4, 1), by=world.secretary, member=world.member, other_organisation="Đảng bộ huyện Ba Bể",
+        on=D(2019, 4, 1),
+        by=world.secretary,
+        member=world.member,
+        other_organisation="Đảng bộ huyện Ba Bể",
         other_address="Chợ Rã, Bắc Kạn",
     )
     assert t.scope == "out_of_district" and t.to_branch is None
@@ -233,11 +300,19 @@ def test_out_of_the_district_completes_with_the_letter(world):
 
 def test_into_the_district_creates_the_member_on_receipt(world):
     t = transfer_request(
-        on=D(2019, 4, 1), by=world.secretary, to_branch=world.branch2, other_organisation="Đảng bộ xã Cao Kỳ, Chợ Mới",
+        on=D(2019, 4, 1),
+        by=world.secretary,
+        to_branch=world.branch2,
+        other_organisation="Đảng bộ xã Cao Kỳ, Chợ Mới",
         incoming=dict(
-            citizen_id="006080001234", full_name="Hà Thị Lan", gender="female",
-            birth_date=D(1990, 2, 3), ethnicity="Tày", residence_village=world.village2,
-            admitted_on=D(2015, 3, 3), full_on=D(2016, 3, 3),
+            citizen_id="006080001234",
+            full_name="Hà Thị Lan",
+            gender="female",
+            birth_date=D(1990, 2, 3),
+            ethnicity="Tày",
+            residence_village=world.village2,
+            admitted_on=D(2015, 3, 3),
+            full_on=D(2016, 3, 3),
         ),
     )
     assert t.scope == "into_district" and t.member is None
@@ -250,11 +325,20 @@ def test_into_the_district_creates_the_member_on_receipt(world):
 
 
 def test_a_returning_member_is_reactivated(world):
-    t = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, other_organisation="Đảng bộ huyện Ba Bể")
+    t = transfer_request(
+        on=D(2019, 4, 1),
+        by=world.secretary,
+        member=world.member,
+        other_organisation="Đảng bộ huyện Ba Bể",
+    )
     transfer_issue_letter(transfer=t, by=world.district, on=D(2019, 5, 2))
     world.member.refresh_from_db()
     back = transfer_request(
-        on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch, other_organisation="Đảng bộ huyện Ba Bể"
+        on=D(2019, 4, 1),
+        by=world.secretary,
+        member=world.member,
+        to_branch=world.branch,
+        other_organisation="Đảng bộ huyện Ba Bể",
     )
     assert back.scope == "into_district"
     transfer_receive(transfer=back, by=world.secretary, on=D(2020, 1, 6))
@@ -266,19 +350,33 @@ def test_a_returning_member_is_reactivated(world):
 def test_temporary_transfer_attaches_without_moving(world):
     today = datetime.date.today()
     with pytest.raises(DomainError, match="3 months to 2 years"):
-        transfer_request(by=world.secretary, member=world.member, to_branch=world.branch2,
-                         kind="temporary", planned_end=today + datetime.timedelta(days=30))
-    t = transfer_request(by=world.secretary, member=world.member, to_branch=world.branch2,
-                         kind="temporary", planned_end=today + datetime.timedelta(days=200))
+        transfer_request(
+            by=world.secretary,
+            member=world.member,
+            to_branch=world.branch2,
+            kind="temporary",
+            planned_end=today + datetime.timedelta(days=30),
+        )
+    t = transfer_request(
+        by=world.secretary,
+        member=world.member,
+        to_branch=world.branch2,
+        kind="temporary",
+        planned_end=today + datetime.timedelta(days=200),
+    )
     transfer_issue_letter(transfer=t, by=world.secretary, on=today)
     transfer_receive(transfer=t, by=world.secretary, on=today)
     assert official_branch(world.member) == world.branch
     attached = Membership.objects.get(member=world.member, kind="temporary")
-    assert attached.branch == world.branch2 and attached.ended_on == today + datetime.timedelta(days=200)
+    assert attached.branch == world.branch2 and attached.ended_on == today + datetime.timedelta(
+        days=200
+    )
 
 
 def test_lists_in_progress_follow_the_scope(world):
-    t = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.other_branch)
+    t = transfer_request(
+        on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.other_branch
+    )
     assert list(transfers_in_progress(scope_for(world.outsider))) == [t]  # the receiving commune
     assert list(transfers_in_progress(scope_for(world.secretary))) == [t]
     lonely = make_branch(world.other_commune, village=make_village(world.other_commune))
@@ -335,10 +433,14 @@ def test_two_people_moving_the_same_member_at_once(world):
     member = Member.objects.get(pk=world.member.pk)
 
     def by_secretary():
-        return transfer_request(on=D(2019, 4, 1), by=world.secretary, member=member, to_branch=world.branch2).pk
+        return transfer_request(
+            on=D(2019, 4, 1), by=world.secretary, member=member, to_branch=world.branch2
+        ).pk
 
     def by_district():
-        return transfer_request(on=D(2019, 4, 1), by=world.district, member=member, to_branch=world.office).pk
+        return transfer_request(
+            on=D(2019, 4, 1), by=world.district, member=member, to_branch=world.office
+        ).pk
 
     results = run_at_once(by_secretary, by_district)
     assert sorted(r[0] for r in results) == ["ok", "refused"], results
@@ -349,7 +451,9 @@ def test_two_people_moving_the_same_member_at_once(world):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_receipts_of_the_same_transfer_at_once(world):
-    t = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.other_branch)
+    t = transfer_request(
+        on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.other_branch
+    )
     transfer_issue_letter(transfer=t, by=world.district, on=D(2019, 5, 2))
 
     def receive(user):
@@ -357,7 +461,9 @@ def test_two_receipts_of_the_same_transfer_at_once(world):
 
     results = run_at_once(receive(world.outsider), receive(world.district))
     assert sorted(r[0] for r in results) == ["ok", "refused"], results
-    open_official = Membership.objects.filter(member=world.member, kind="official", ended_on__isnull=True)
+    open_official = Membership.objects.filter(
+        member=world.member, kind="official", ended_on__isnull=True
+    )
     assert open_official.count() == 1 and open_official.get().branch == world.other_branch
 
 
@@ -365,11 +471,17 @@ def test_two_receipts_of_the_same_transfer_at_once(world):
 @pytest.mark.django_db(transaction=True)
 def test_letters_issued_at_once_get_different_numbers(world):
     m2 = make_member(world.branch, name="Nông Văn Hai")
-    t1 = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
+    t1 = transfer_request(
+        on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+    )
     t2 = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=m2, to_branch=world.branch2)
     results = run_at_once(
-        lambda: transfer_issue_letter(transfer=t1, by=world.secretary, on=D(2019, 5, 2)).letter_number,
-        lambda: transfer_issue_letter(transfer=t2, by=world.district, on=D(2019, 5, 2)).letter_number,
+        lambda: (
+            transfer_issue_letter(transfer=t1, by=world.secretary, on=D(2019, 5, 2)).letter_number
+        ),
+        lambda: (
+            transfer_issue_letter(transfer=t2, by=world.district, on=D(2019, 5, 2)).letter_number
+        ),
     )
     assert sorted(r[1] for r in results) == [1, 2], results
 

@@ -26,6 +26,7 @@ def test_catalogue_is_complete(path):
 
 # --- One catalogue entry per string, each used, each reaching the screen (issue 17) ---
 
+
 def _entries():
     for path in CATALOGUES:
         for entry in polib.pofile(str(path)):
@@ -44,7 +45,9 @@ def _django_msgids() -> set[tuple[str | None, str]]:
     keys = set()
     for package in (django, __import__("axes"), __import__("simple_history")):
         root = pathlib.Path(package.__file__).parent
-        for locale_dir in {p.parent.parent.parent for p in root.rglob("locale/*/LC_MESSAGES/django.po")}:
+        for locale_dir in {
+            p.parent.parent.parent for p in root.rglob("locale/*/LC_MESSAGES/django.po")
+        }:
             english = locale_dir / "en" / "LC_MESSAGES" / "django.po"
             paths = [english] if english.exists() else locale_dir.glob("*/LC_MESSAGES/django.po")
             for path in paths:
@@ -75,7 +78,9 @@ def test_no_entry_is_left_unused():
 
     used = set(used_messages())
     django_keys = _django_msgids()
-    stale = [(app, e.msgid) for app, e in _entries() if (e.msgctxt, e.msgid) not in used | django_keys]
+    stale = [
+        (app, e.msgid) for app, e in _entries() if (e.msgctxt, e.msgid) not in used | django_keys
+    ]
     assert not stale, stale
 
 
@@ -119,6 +124,9 @@ def test_a_translation_starts_as_its_english_does():
         english, vietnamese = entry.msgid.lstrip(" “'\"(…-"), text.lstrip(" “'\"(…-")
         if not (english and vietnamese and english[0].isalpha() and vietnamese[0].isalpha()):
             continue
-        if english[0].isupper() != vietnamese[0].isupper() and entry.msgid not in CAPITALISED_IN_VIETNAMESE:
+        if (
+            english[0].isupper() != vietnamese[0].isupper()
+            and entry.msgid not in CAPITALISED_IN_VIETNAMESE
+        ):
             wrong.append((app, entry.msgid, text))
     assert not wrong, wrong

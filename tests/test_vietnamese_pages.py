@@ -28,9 +28,17 @@ def _text(response) -> str:
 
 
 def test_a_temporary_letter_of_the_commune_says_so_and_names_its_seat(world, login):
-    transfer = transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2,
-                                kind="temporary", planned_end=D(2019, 10, 1))
-    transfer_issue_letter(transfer=transfer, by=world.secretary, on=D(2019, 4, 2), signer_title="Phó Bí thư Đảng ủy")
+    transfer = transfer_request(
+        on=D(2019, 4, 1),
+        by=world.secretary,
+        member=world.member,
+        to_branch=world.branch2,
+        kind="temporary",
+        planned_end=D(2019, 10, 1),
+    )
+    transfer_issue_letter(
+        transfer=transfer, by=world.secretary, on=D(2019, 4, 2), signer_title="Phó Bí thư Đảng ủy"
+    )
     page = _text(login(world.secretary).get(reverse("transfers:letter", args=[transfer.pk])))
     assert "Giấy giới thiệu sinh hoạt đảng tạm thời" in page
     assert "Cao Tân, ngày 02 tháng 4 năm 2019" in page  # the commune's seat, not Pác Nặm
@@ -38,8 +46,12 @@ def test_a_temporary_letter_of_the_commune_says_so_and_names_its_seat(world, log
 
 
 def test_a_district_letter_is_signed_by_the_head_or_for_the_head(world, login):
-    transfer = transfer_request(on=D(2019, 4, 1), by=world.district, member=world.member, to_branch=world.other_branch)
-    transfer_issue_letter(transfer=transfer, by=world.district, on=D(2019, 4, 2), signer_title="Phó Trưởng ban")
+    transfer = transfer_request(
+        on=D(2019, 4, 1), by=world.district, member=world.member, to_branch=world.other_branch
+    )
+    transfer_issue_letter(
+        transfer=transfer, by=world.district, on=D(2019, 4, 2), signer_title="Phó Trưởng ban"
+    )
     client = login(world.district)
     page = _text(client.get(reverse("transfers:letter", args=[transfer.pk])))
     assert "K/T TRƯỞNG BAN PHÓ TRƯỞNG BAN" in page
@@ -79,6 +91,8 @@ def test_the_member_page_and_filters_use_the_standard_terms(world, login):
 
 
 def test_the_transfer_list_says_where_from_and_where_to(world, login):
-    transfer_request(on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2)
+    transfer_request(
+        on=D(2019, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+    )
     page = _text(login(world.secretary).get(reverse("transfers:list")))
     assert "Nơi chuyển đi" in page and "Nơi chuyển đến" in page and "Từ ngày" not in page

@@ -15,7 +15,8 @@ class Reorganization(models.Model):
     decision = models.CharField(_("decision number"), max_length=100)
     on = models.DateField(_("date"), help_text=_("The first day of the new communes."))
     performed_by = actor_field(
-        _("performed by"), help_text=_("Empty when applied by the system (the reorganize_units command).")
+        _("performed by"),
+        help_text=_("Empty when applied by the system (the reorganize_units command)."),
     )
     performed_at = models.DateTimeField(_("performed at"), default=timezone.now)
     via_command = models.BooleanField(_("applied with the command"), default=False)
@@ -36,7 +37,8 @@ class Reorganization(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(decision=""), name="reorganization_has_decision"),
             models.CheckConstraint(
-                condition=Q(undone_at__isnull=True, undone_by__isnull=True) | Q(undone_at__isnull=False),
+                condition=Q(undone_at__isnull=True, undone_by__isnull=True)
+                | Q(undone_at__isnull=False),
                 name="reorganization_undone_by_has_date",
             ),
         ]

@@ -60,7 +60,9 @@ class Role(models.Model):
         help_text=_("Printed under the signature, e.g. 'Phó Bí thư Đảng ủy xã'."),
     )
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
-    valid_to = models.DateField(_("valid until"), null=True, blank=True, help_text=_("The last day of the role."))
+    valid_to = models.DateField(
+        _("valid until"), null=True, blank=True, help_text=_("The last day of the role.")
+    )
     # Who was given which rights, and by whom, belongs in the audit trail too.
     history = HistoricalRecords()
 
@@ -73,24 +75,48 @@ class Role(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(kind="province_officer", province__isnull=False, district__isnull=True,
-                      commune__isnull=True, branch__isnull=True)
-                    | Q(kind="district_officer", province__isnull=True, district__isnull=False,
-                        commune__isnull=True, branch__isnull=True)
-                    | Q(kind="commune_secretary", province__isnull=True, district__isnull=True,
-                        commune__isnull=False, branch__isnull=True)
-                    | Q(kind="branch_secretary", province__isnull=True, district__isnull=True,
-                        commune__isnull=True, branch__isnull=False)
+                    Q(
+                        kind="province_officer",
+                        province__isnull=False,
+                        district__isnull=True,
+                        commune__isnull=True,
+                        branch__isnull=True,
+                    )
+                    | Q(
+                        kind="district_officer",
+                        province__isnull=True,
+                        district__isnull=False,
+                        commune__isnull=True,
+                        branch__isnull=True,
+                    )
+                    | Q(
+                        kind="commune_secretary",
+                        province__isnull=True,
+                        district__isnull=True,
+                        commune__isnull=False,
+                        branch__isnull=True,
+                    )
+                    | Q(
+                        kind="branch_secretary",
+                        province__isnull=True,
+                        district__isnull=True,
+                        commune__isnull=True,
+                        branch__isnull=False,
+                    )
                 ),
                 name="role_scope_matches_kind",
             ),
             models.CheckConstraint(
-                condition=Q(valid_to__isnull=True) | Q(valid_from__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=F("valid_from")),
                 name="role_validity_in_order",
             ),
             # One role at a time: at most one open role per user (overlapping closed
             # ones are refused by clean()).
-            models.UniqueConstraint(fields=["user"], condition=Q(valid_to__isnull=True), name="role_open_once"),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(valid_to__isnull=True), name="role_open_once"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,14 +137,20 @@ class Role(models.Model):
                 raise ValidationError({field: message})
             extra = [f for f, _m in needs.values() if f != field and getattr(self, f"{f}_id")]
             if extra:
-                raise ValidationError({extra[0]: _("This role names only its own unit: leave this empty.")})
+                raise ValidationError(
+                    {extra[0]: _("This role names only its own unit: leave this empty.")}
+                )
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             raise ValidationError({"valid_to": _("A role cannot end before it begins.")})
         if self.user_id:
             others = Role.objects.filter(user_id=self.user_id).exclude(pk=self.pk)
             if self.valid_to is not None:
-                others = others.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=self.valid_to))
+                others = others.filter(
+                    Q(valid_from__isnull=True) | Q(valid_from__lte=self.valid_to)
+                )
             if self.valid_from is not None:
                 others = others.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=self.valid_from))
             if others.exists():
-                raise ValidationError(_("The user has another role on some of these days: end it first."))
+                raise ValidationError(
+                    _("The user has another role on some of these days: end it first.")
+                )

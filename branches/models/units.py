@@ -31,7 +31,9 @@ from pacnam.text import clean_name
 
 def _validity_in_order(prefix: str) -> models.CheckConstraint:
     return models.CheckConstraint(
-        condition=Q(valid_to__isnull=True) | Q(valid_from__isnull=True) | Q(valid_to__gte=F("valid_from")),
+        condition=Q(valid_to__isnull=True)
+        | Q(valid_from__isnull=True)
+        | Q(valid_to__gte=F("valid_from")),
         name=f"{prefix}_validity_in_order",
     )
 
@@ -41,7 +43,9 @@ def _one_period_at_a_time(unit: str) -> list:
     open, no two beginning on the same day (overlaps are the services' to refuse)."""
     return [
         _validity_in_order(f"{unit}_commune"),
-        models.UniqueConstraint(fields=[unit], condition=Q(valid_to__isnull=True), name=f"{unit}_commune_open_once"),
+        models.UniqueConstraint(
+            fields=[unit], condition=Q(valid_to__isnull=True), name=f"{unit}_commune_open_once"
+        ),
         models.UniqueConstraint(fields=[unit, "valid_from"], name=f"{unit}_commune_starts_once"),
     ]
 
@@ -85,7 +89,9 @@ class Validity(models.Model):
         _("valid until"),
         null=True,
         blank=True,
-        help_text=_("The last day it existed, for example the day before it merged into another commune."),
+        help_text=_(
+            "The last day it existed, for example the day before it merged into another commune."
+        ),
     )
 
     objects = ValidityQuerySet.as_manager()
@@ -112,8 +118,10 @@ class Validity(models.Model):
         clash = others.first()
         if clash is not None:
             raise ValidationError(
-                {"code": _("The code %(code)s is borne by %(name)s on some of these days.")
-                 % {"code": self.code, "name": clash.name}}
+                {
+                    "code": _("The code %(code)s is borne by %(name)s on some of these days.")
+                    % {"code": self.code, "name": clash.name}
+                }
             )
 
 
@@ -124,7 +132,11 @@ class Province(Validity):
     code = models.CharField(_("official code"), max_length=2)
     name = models.CharField(_("name"), max_length=100)
     merged_into = models.ForeignKey(
-        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="merged_from",
     )
     history = HistoricalRecords()
@@ -134,9 +146,13 @@ class Province(Validity):
         verbose_name_plural = _("provinces")
         ordering = ["code", "valid_from"]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{2}$"), name="province_code_two_digits"),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{2}$"), name="province_code_two_digits"
+            ),
             _validity_in_order("province"),
-            models.UniqueConstraint(fields=["code"], condition=Q(valid_to__isnull=True), name="province_code_open_once"),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(valid_to__isnull=True), name="province_code_open_once"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,9 +175,13 @@ class District(Validity):
         verbose_name_plural = _("districts")
         ordering = ["code", "valid_from"]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{3}$"), name="district_code_three_digits"),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{3}$"), name="district_code_three_digits"
+            ),
             _validity_in_order("district"),
-            models.UniqueConstraint(fields=["code"], condition=Q(valid_to__isnull=True), name="district_code_open_once"),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(valid_to__isnull=True), name="district_code_open_once"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -193,7 +213,9 @@ class Commune(Validity):
             # Two communes bear one code only one after the other: at most one of
             # them is open, and no two begin on the same day. (Overlapping closed
             # periods are refused by Validity.check_code_free in the services.)
-            models.UniqueConstraint(fields=["code"], condition=Q(valid_to__isnull=True), name="commune_code_open_once"),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(valid_to__isnull=True), name="commune_code_open_once"
+            ),
             models.UniqueConstraint(fields=["code", "valid_from"], name="commune_code_starts_once"),
             models.CheckConstraint(
                 condition=Q(merged_into__isnull=True) | Q(valid_to__isnull=False),
@@ -214,7 +236,10 @@ class Commune(Validity):
             place_in = getattr(self, "place_in", None)
             if place_in is not None:
                 CommuneInProvince.objects.create(
-                    commune=self, province=place_in[0], district=place_in[1], valid_from=self.valid_from,
+                    commune=self,
+                    province=place_in[0],
+                    district=place_in[1],
+                    valid_from=self.valid_from,
                     valid_to=self.valid_to,
                 )
             else:
@@ -240,14 +265,21 @@ class Commune(Validity):
             return None
         districts = list(provinces[0].districts.valid_on(day)[:2])
         return CommuneInProvince.objects.create(
-            commune=self, province=provinces[0], district=districts[0] if len(districts) == 1 else None,
-            valid_from=self.valid_from, valid_to=self.valid_to,
+            commune=self,
+            province=provinces[0],
+            district=districts[0] if len(districts) == 1 else None,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
         )
 
     @property
     def parent_period(self) -> "CommuneInProvince | None":
         """Its province and district on its last day (one query)."""
-        return self.parent_periods.select_related("province", "district").order_by("-valid_from").first()
+        return (
+            self.parent_periods.select_related("province", "district")
+            .order_by("-valid_from")
+            .first()
+        )
 
     @property
     def validity_label(self) -> str:
@@ -268,10 +300,17 @@ class CommuneInProvince(Validity):
         Commune, verbose_name=_("commune"), on_delete=models.CASCADE, related_name="parent_periods"
     )
     province = models.ForeignKey(
-        Province, verbose_name=_("province"), on_delete=models.PROTECT, related_name="commune_periods"
+        Province,
+        verbose_name=_("province"),
+        on_delete=models.PROTECT,
+        related_name="commune_periods",
     )
     district = models.ForeignKey(
-        District, verbose_name=_("district"), null=True, blank=True, on_delete=models.PROTECT,
+        District,
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="commune_periods",
     )
 
@@ -284,9 +323,13 @@ class CommuneInProvince(Validity):
         constraints = [
             _validity_in_order("commune_parent"),
             models.UniqueConstraint(
-                fields=["commune"], condition=Q(valid_to__isnull=True), name="commune_parent_open_once"
+                fields=["commune"],
+                condition=Q(valid_to__isnull=True),
+                name="commune_parent_open_once",
             ),
-            models.UniqueConstraint(fields=["commune", "valid_from"], name="commune_parent_starts_once"),
+            models.UniqueConstraint(
+                fields=["commune", "valid_from"], name="commune_parent_starts_once"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -295,8 +338,13 @@ class CommuneInProvince(Validity):
 
 class Village(Validity):
     commune = models.ForeignKey(
-        Commune, verbose_name=_("commune"), on_delete=models.PROTECT, related_name="villages",
-        help_text=_("Its commune now (or when it ceased); the communes of the past are its periods."),
+        Commune,
+        verbose_name=_("commune"),
+        on_delete=models.PROTECT,
+        related_name="villages",
+        help_text=_(
+            "Its commune now (or when it ceased); the communes of the past are its periods."
+        ),
     )
     code = models.CharField(_("code"), max_length=20)
     name = models.CharField(_("name"), max_length=100)
@@ -319,7 +367,9 @@ class Village(Validity):
                 | Q(population__gte=F("households")),
                 name="village_population_at_least_households",
             ),
-            models.UniqueConstraint(fields=["code"], condition=Q(valid_to__isnull=True), name="village_code_open_once"),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(valid_to__isnull=True), name="village_code_open_once"
+            ),
             models.UniqueConstraint(fields=["code", "valid_from"], name="village_code_starts_once"),
         ]
 
@@ -333,7 +383,9 @@ class Village(Validity):
         adding = self._state.adding
         super().save(*args, **kwargs)
         if adding:
-            VillageInCommune.objects.create(village=self, commune_id=self.commune_id, valid_from=self.valid_from)
+            VillageInCommune.objects.create(
+                village=self, commune_id=self.commune_id, valid_from=self.valid_from
+            )
 
     def get_absolute_url(self) -> str:
         return reverse("places:village", args=[self.pk])
@@ -401,8 +453,13 @@ class Branch(models.Model):
     name = models.CharField(_("name"), max_length=150)
     kind = models.CharField(_("kind"), max_length=20, choices=BranchKind.choices)
     commune = models.ForeignKey(
-        Commune, verbose_name=_("commune"), on_delete=models.PROTECT, related_name="branches",
-        help_text=_("Its commune now (or when it was dissolved); the communes of the past are its periods."),
+        Commune,
+        verbose_name=_("commune"),
+        on_delete=models.PROTECT,
+        related_name="branches",
+        help_text=_(
+            "Its commune now (or when it was dissolved); the communes of the past are its periods."
+        ),
     )
     village = models.ForeignKey(
         Village,
@@ -442,7 +499,9 @@ class Branch(models.Model):
                 name="branch_dissolution_has_decision",
             ),
             models.UniqueConstraint(
-                fields=["code"], condition=Q(dissolved_on__isnull=True), name="branch_code_active_once"
+                fields=["code"],
+                condition=Q(dissolved_on__isnull=True),
+                name="branch_code_active_once",
             ),
         ]
         indexes = [
@@ -461,7 +520,9 @@ class Branch(models.Model):
         adding = self._state.adding
         super().save(*args, **kwargs)
         if adding:
-            BranchInCommune.objects.create(branch=self, commune_id=self.commune_id, valid_from=self.founded_on)
+            BranchInCommune.objects.create(
+                branch=self, commune_id=self.commune_id, valid_from=self.founded_on
+            )
 
     def get_absolute_url(self) -> str:
         return reverse("places:branch", args=[self.pk])
@@ -481,12 +542,16 @@ class Branch(models.Model):
         if self.dissolved_on is not None:
             others = others.filter(Q(founded_on__isnull=True) | Q(founded_on__lt=self.dissolved_on))
         if self.founded_on is not None:
-            others = others.filter(Q(dissolved_on__isnull=True) | Q(dissolved_on__gt=self.founded_on))
+            others = others.filter(
+                Q(dissolved_on__isnull=True) | Q(dissolved_on__gt=self.founded_on)
+            )
         clash = others.first()
         if clash is not None:
             raise ValidationError(
-                {"code": _("The code %(code)s is borne by %(name)s on some of these days.")
-                 % {"code": self.code, "name": clash.name}}
+                {
+                    "code": _("The code %(code)s is borne by %(name)s on some of these days.")
+                    % {"code": self.code, "name": clash.name}
+                }
             )
 
     def clean(self):

@@ -90,10 +90,18 @@ class ReorganizationPlan:
         return [old for new in self.news.values() for old in new.olds]
 
 
-def lines_from_rows(header: list[str], rows: list[tuple[int, list[str]]]) -> tuple[list[PlanLine], list[PlanError]]:
+def lines_from_rows(
+    header: list[str], rows: list[tuple[int, list[str]]]
+) -> tuple[list[PlanLine], list[PlanError]]:
     """The plan's lines from a table whose header must be PLAN_HEADER, in that order."""
     if [cell.strip() for cell in header[: len(PLAN_HEADER)]] != PLAN_HEADER:
-        return [], [PlanError(1, "header", _("The first row must be %(header)s.") % {"header": ",".join(PLAN_HEADER)})]
+        return [], [
+            PlanError(
+                1,
+                "header",
+                _("The first row must be %(header)s.") % {"header": ",".join(PLAN_HEADER)},
+            )
+        ]
     lines = []
     for number, cells in rows:
         cells = [*(cell.strip() for cell in cells), *[""] * len(PLAN_HEADER)][: len(PLAN_HEADER)]
@@ -105,7 +113,9 @@ def lines_from_rows(header: list[str], rows: list[tuple[int, list[str]]]) -> tup
     return lines, []
 
 
-def reorganization_plan(*, lines: list[PlanLine], on: datetime.date, scope=None) -> ReorganizationPlan:
+def reorganization_plan(
+    *, lines: list[PlanLine], on: datetime.date, scope=None
+) -> ReorganizationPlan:
     """Check every row of a plan against the registry as it is; write nothing.
 
     Refused, each with its row: an unknown old code, or one that already ended
@@ -132,12 +142,24 @@ def reorganization_plan(*, lines: list[PlanLine], on: datetime.date, scope=None)
             plan.errors.append(PlanError(line.row, "old_code", error))
             continue
         new = plan.news.setdefault(
-            line.new_code, NewCommune(line.new_code, line.new_name, line.province_code, line.province_name)
+            line.new_code,
+            NewCommune(line.new_code, line.new_name, line.province_code, line.province_name),
         )
-        if (new.name, new.province_code, new.province_name) != (line.new_name, line.province_code, line.province_name):
-            plan.errors.append(PlanError(line.row, "new_name", _(
-                "Another row names commune %(code)s differently or puts it in another province."
-            ) % {"code": line.new_code}))
+        if (new.name, new.province_code, new.province_name) != (
+            line.new_name,
+            line.province_code,
+            line.province_name,
+        ):
+            plan.errors.append(
+                PlanError(
+                    line.row,
+                    "new_name",
+                    _(
+                        "Another row names commune %(code)s differently or puts it in another province."
+                    )
+                    % {"code": line.new_code},
+                )
+            )
             continue
         new.olds.append(old)
     plan_old_ids = [old.pk for old in plan.old_communes]
@@ -148,18 +170,30 @@ def reorganization_plan(*, lines: list[PlanLine], on: datetime.date, scope=None)
         # Any commune but the plan's old ones (which end the day before) that bears
         # the code on the date or later would share it with the new commune.
         bearer = (
-            Commune.objects.filter(code=code).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
-            .exclude(pk__in=plan_old_ids).first()
+            Commune.objects.filter(code=code)
+            .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+            .exclude(pk__in=plan_old_ids)
+            .first()
         )
         if bearer is not None:
-            plan.errors.append(PlanError(first_row[code], "new_code", _(
-                "Code %(code)s is borne on %(date)s by %(name)s, which is not in the plan."
-            ) % {"code": code, "date": dmy(on), "name": bearer.name}))
+            plan.errors.append(
+                PlanError(
+                    first_row[code],
+                    "new_code",
+                    _("Code %(code)s is borne on %(date)s by %(name)s, which is not in the plan.")
+                    % {"code": code, "date": dmy(on), "name": bearer.name},
+                )
+            )
         province = Province.objects.by_code(new.province_code, on)
         if province is not None and province.name != new.province_name:
-            plan.errors.append(PlanError(first_row[code], "province_name", _(
-                "Province %(code)s is %(name)s on %(date)s."
-            ) % {"code": new.province_code, "name": province.name, "date": dmy(on)}))
+            plan.errors.append(
+                PlanError(
+                    first_row[code],
+                    "province_name",
+                    _("Province %(code)s is %(name)s on %(date)s.")
+                    % {"code": new.province_code, "name": province.name, "date": dmy(on)},
+                )
+            )
     if not plan.errors:
         _find_units(plan)
     return plan
@@ -173,7 +207,10 @@ def _line_error(line: PlanLine, seen: set[str]) -> tuple[str, str] | None:
     ):
         value = getattr(line, column)
         if not re.fullmatch(pattern, value):
-            return column, _("'%(value)s' is not a code: %(what)s.") % {"value": value[:20], "what": what}
+            return column, _("'%(value)s' is not a code: %(what)s.") % {
+                "value": value[:20],
+                "what": what,
+            }
     for column in ("new_name", "province_name"):
         if not getattr(line, column) or len(getattr(line, column)) > 100:
             return column, _("Give the name (at most 100 characters).")
@@ -191,30 +228,49 @@ def _old_commune(code: str, on: datetime.date) -> tuple[Commune | None, str | No
         last = Commune.objects.last_by_code(code, eve)
         if last is not None and last.valid_to is not None:
             return None, _ended(last)
-        return None, _("No commune bears code %(code)s on %(date)s.") % {"code": code, "date": dmy(eve)}
+        return None, _("No commune bears code %(code)s on %(date)s.") % {
+            "code": code,
+            "date": dmy(eve),
+        }
     if commune.valid_to is not None:
-        return None, _ended(commune) if commune.valid_to <= eve else _("%(name)s has a change dated after %(date)s; "
-            "the reorganisation must come after it.") % {"name": commune.name, "date": dmy(eve)}
+        return None, _ended(commune) if commune.valid_to <= eve else _(
+            "%(name)s has a change dated after %(date)s; the reorganisation must come after it."
+        ) % {"name": commune.name, "date": dmy(eve)}
     latest = max(
-        (d for d in (
-            commune.valid_from,
-            CommuneInProvince.objects.filter(commune=commune).aggregate(d=Max("valid_from"))["d"],
-            VillageInCommune.objects.filter(commune=commune).aggregate(d=Max("valid_from"))["d"],
-            BranchInCommune.objects.filter(commune=commune).aggregate(d=Max("valid_from"))["d"],
-        ) if d is not None),
+        (
+            d
+            for d in (
+                commune.valid_from,
+                CommuneInProvince.objects.filter(commune=commune).aggregate(d=Max("valid_from"))[
+                    "d"
+                ],
+                VillageInCommune.objects.filter(commune=commune).aggregate(d=Max("valid_from"))[
+                    "d"
+                ],
+                BranchInCommune.objects.filter(commune=commune).aggregate(d=Max("valid_from"))["d"],
+            )
+            if d is not None
+        ),
         default=None,
     )
     if latest is not None and latest >= on:
-        return None, _("%(name)s has a change dated %(date)s; the reorganisation must come after it.") % {
-            "name": commune.name, "date": dmy(latest)}
+        return None, _(
+            "%(name)s has a change dated %(date)s; the reorganisation must come after it."
+        ) % {"name": commune.name, "date": dmy(latest)}
     return commune, None
 
 
 def _ended(commune: Commune) -> str:
     if commune.merged_into_id:
         return _("%(name)s already ended on %(date)s (merged into %(into)s).") % {
-            "name": commune.name, "date": dmy(commune.valid_to), "into": commune.merged_into.name}
-    return _("%(name)s already ended on %(date)s.") % {"name": commune.name, "date": dmy(commune.valid_to)}
+            "name": commune.name,
+            "date": dmy(commune.valid_to),
+            "into": commune.merged_into.name,
+        }
+    return _("%(name)s already ended on %(date)s.") % {
+        "name": commune.name,
+        "date": dmy(commune.valid_to),
+    }
 
 
 def _find_units(plan: ReorganizationPlan) -> None:
@@ -222,13 +278,23 @@ def _find_units(plan: ReorganizationPlan) -> None:
     those valid (active) on the date, by their open period in the old commune."""
     for new in plan.news.values():
         olds = [o.pk for o in new.olds]
-        village_ids = VillageInCommune.objects.filter(commune_id__in=olds, valid_to__isnull=True).values("village_id")
-        new.villages = list(Village.objects.valid_on(plan.on).filter(pk__in=village_ids).order_by("code"))
-        branch_ids = BranchInCommune.objects.filter(commune_id__in=olds, valid_to__isnull=True).values("branch_id")
-        new.branches = list(Branch.objects.active_on(plan.on).filter(pk__in=branch_ids).order_by("code"))
+        village_ids = VillageInCommune.objects.filter(
+            commune_id__in=olds, valid_to__isnull=True
+        ).values("village_id")
+        new.villages = list(
+            Village.objects.valid_on(plan.on).filter(pk__in=village_ids).order_by("code")
+        )
+        branch_ids = BranchInCommune.objects.filter(
+            commune_id__in=olds, valid_to__isnull=True
+        ).values("branch_id")
+        new.branches = list(
+            Branch.objects.active_on(plan.on).filter(pk__in=branch_ids).order_by("code")
+        )
 
 
-def reorganization_apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool = False) -> Reorganization:
+def reorganization_apply(
+    *, plan: ReorganizationPlan, decision: str, by, via_command: bool = False
+) -> Reorganization:
     """Carry out a checked plan as ONE batch: the old communes end the day before
     the date (merged into their new commune), the new ones begin on it in their
     province, and every village and branch that lives on opens its period in the
@@ -256,9 +322,14 @@ def _apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool) ->
     # Locking the old communes makes the second wait and then find them ended.
     old_ids = [old.pk for old in plan.old_communes]
     list(Commune.objects.select_for_update().filter(pk__in=old_ids).order_by("pk"))
-    fresh = reorganization_plan(lines=plan.lines, on=on, scope=None if by is None else acting_scope(by))
+    fresh = reorganization_plan(
+        lines=plan.lines, on=on, scope=None if by is None else acting_scope(by)
+    )
     if fresh.errors:
-        raise DomainError(_("The registry changed since the plan was checked: %(error)s") % {"error": fresh.errors[0]})
+        raise DomainError(
+            _("The registry changed since the plan was checked: %(error)s")
+            % {"error": fresh.errors[0]}
+        )
     changes: dict = {"created": {}, "ended": {}, "moved": {}}
 
     def note(kind: str, label: str, value) -> None:
@@ -276,9 +347,13 @@ def _apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool) ->
             note("ended", "commune_period", period.pk)
     provinces: dict[str, Province] = {}
     for new in fresh.news.values():
-        province = provinces.get(new.province_code) or Province.objects.by_code(new.province_code, on)
+        province = provinces.get(new.province_code) or Province.objects.by_code(
+            new.province_code, on
+        )
         if province is None:
-            province = Province.objects.create(code=new.province_code, name=new.province_name, valid_from=on)
+            province = Province.objects.create(
+                code=new.province_code, name=new.province_name, valid_from=on
+            )
             note("created", "province", province.pk)
         provinces[new.province_code] = province
         commune = Commune(code=new.code, name=new.name, valid_from=on)
@@ -306,11 +381,21 @@ def _apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool) ->
             unit.save(update_fields=["commune", "version"])
     _end_emptied_parents(on, provinces, note)
     reorganization = Reorganization.objects.create(
-        decision=decision, on=on, performed_by=by, via_command=via_command,
+        decision=decision,
+        on=on,
+        performed_by=by,
+        via_command=via_command,
         merges=[
-            {"old_code": old.code, "old_name": old.name, "new_code": new.code, "new_name": new.name,
-             "province_code": new.province_code, "province_name": new.province_name}
-            for new in fresh.news.values() for old in new.olds
+            {
+                "old_code": old.code,
+                "old_name": old.name,
+                "new_code": new.code,
+                "new_name": new.name,
+                "province_code": new.province_code,
+                "province_name": new.province_name,
+            }
+            for new in fresh.news.values()
+            for old in new.olds
         ],
         changes=changes,
     )
@@ -329,7 +414,9 @@ def _end_emptied_parents(on: datetime.date, provinces: dict[str, Province], note
             district.save(update_fields=["valid_to"])
             note("ended", "district", district.pk)
     targets = {p.pk for p in provinces.values()}
-    for province in Province.objects.valid_on(eve).filter(valid_to__isnull=True).exclude(pk__in=targets):
+    for province in (
+        Province.objects.valid_on(eve).filter(valid_to__isnull=True).exclude(pk__in=targets)
+    ):
         if alive.filter(province=province).exists() or not province.commune_periods.exists():
             continue
         successors = set(
@@ -346,8 +433,12 @@ def _end_emptied_parents(on: datetime.date, provinces: dict[str, Province], note
 # --- Undo ---------------------------------------------------------------------------
 
 _MODELS = {
-    "province": Province, "district": District, "commune": Commune, "commune_period": CommuneInProvince,
-    "village_period": VillageInCommune, "branch_period": BranchInCommune,
+    "province": Province,
+    "district": District,
+    "commune": Commune,
+    "commune_period": CommuneInProvince,
+    "village_period": VillageInCommune,
+    "branch_period": BranchInCommune,
 }
 
 
@@ -357,25 +448,46 @@ def reorganization_undo_refusal(reorganization: Reorganization) -> str | None:
     again, a new commune renamed or ended)."""
     if reorganization.is_undone:
         return _("This reorganisation is already undone.")
-    created, ended, moved = (reorganization.changes.get(k, {}) for k in ("created", "ended", "moved"))
+    created, ended, moved = (
+        reorganization.changes.get(k, {}) for k in ("created", "ended", "moved")
+    )
     new_communes = created.get("commune", [])
     since = reorganization.performed_at
     for label in ("village_period", "branch_period", "commune_period"):
-        if _MODELS[label].objects.filter(pk__in=created.get(label, ())).exclude(valid_to=None).exists():
+        if (
+            _MODELS[label]
+            .objects.filter(pk__in=created.get(label, ()))
+            .exclude(valid_to=None)
+            .exists()
+        ):
             return _("A village or branch moved again since; that must be undone first.")
     changed_since = (
         # A unit placed in a new commune, or a role given on one, by anything else.
-        CommuneInProvince.objects.filter(commune_id__in=new_communes).exclude(pk__in=created.get("commune_period", ())),
-        VillageInCommune.objects.filter(commune_id__in=new_communes).exclude(pk__in=created.get("village_period", ())),
-        BranchInCommune.objects.filter(commune_id__in=new_communes).exclude(pk__in=created.get("branch_period", ())),
+        CommuneInProvince.objects.filter(commune_id__in=new_communes).exclude(
+            pk__in=created.get("commune_period", ())
+        ),
+        VillageInCommune.objects.filter(commune_id__in=new_communes).exclude(
+            pk__in=created.get("village_period", ())
+        ),
+        BranchInCommune.objects.filter(commune_id__in=new_communes).exclude(
+            pk__in=created.get("branch_period", ())
+        ),
         Role.objects.filter(commune_id__in=new_communes),
         # An edit of a new or ended commune, or of a moved village or branch.
-        Commune.history.filter(id__in=[*new_communes, *ended.get("commune", ())], history_date__gt=since),
-        Village.history.filter(id__in=[int(k) for k in moved.get("village", {})], history_date__gt=since),
-        Branch.history.filter(id__in=[int(k) for k in moved.get("branch", {})], history_date__gt=since),
+        Commune.history.filter(
+            id__in=[*new_communes, *ended.get("commune", ())], history_date__gt=since
+        ),
+        Village.history.filter(
+            id__in=[int(k) for k in moved.get("village", {})], history_date__gt=since
+        ),
+        Branch.history.filter(
+            id__in=[int(k) for k in moved.get("branch", {})], history_date__gt=since
+        ),
     )
     if any(qs.exists() for qs in changed_since):
-        return _("Something changed in these communes since; the reorganisation can no longer be undone.")
+        return _(
+            "Something changed in these communes since; the reorganisation can no longer be undone."
+        )
     return None
 
 
@@ -386,8 +498,12 @@ def reorganization_undo(*, reorganization: Reorganization, by) -> Reorganization
     officer's decision, as one audit entry."""
     if not acting_scope(by).is_officer:
         raise NotAllowed(_("Only a district or province officer undoes a reorganisation."))
-    with audit_batch("units_reorganize_undo", actor=by, subject=reorganization,
-                     description=reorganization.decision):
+    with audit_batch(
+        "units_reorganize_undo",
+        actor=by,
+        subject=reorganization,
+        description=reorganization.decision,
+    ):
         return _undo(reorganization=reorganization, by=by)
 
 
@@ -399,7 +515,9 @@ def _undo(*, reorganization: Reorganization, by) -> Reorganization:
     refusal = reorganization_undo_refusal(reorganization)
     if refusal:
         raise DomainError(refusal)
-    created, ended, moved = (reorganization.changes.get(k, {}) for k in ("created", "ended", "moved"))
+    created, ended, moved = (
+        reorganization.changes.get(k, {}) for k in ("created", "ended", "moved")
+    )
     for label, model in (("village", Village), ("branch", Branch)):
         for unit in model.objects.filter(pk__in=[int(k) for k in moved.get(label, {})]):
             unit.commune_id = moved[label][str(unit.pk)]

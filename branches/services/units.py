@@ -14,12 +14,16 @@ from pacnam.errors import DomainError
 from ..models import Branch, BranchInCommune, Commune, Village, VillageInCommune
 
 
-def _ceased(name: str, unit: Commune | Village, on: datetime.date, field: str | None) -> DomainError:
+def _ceased(
+    name: str, unit: Commune | Village, on: datetime.date, field: str | None
+) -> DomainError:
     if unit.valid_to is not None and unit.valid_to < on:
         merged = getattr(unit, "merged_into", None)
         if merged is not None:
             return DomainError(
-                _("%(name)s ceased on %(date)s (merged into %(into)s) and accepts nothing dated after it.")
+                _(
+                    "%(name)s ceased on %(date)s (merged into %(into)s) and accepts nothing dated after it."
+                )
                 % {"name": name, "date": dmy(unit.valid_to), "into": merged.name},
                 field=field,
             )
@@ -29,7 +33,8 @@ def _ceased(name: str, unit: Commune | Village, on: datetime.date, field: str | 
             field=field,
         )
     return DomainError(
-        _("%(name)s exists only from %(date)s.") % {"name": name, "date": dmy(unit.valid_from)}, field=field
+        _("%(name)s exists only from %(date)s.") % {"name": name, "date": dmy(unit.valid_from)},
+        field=field,
     )
 
 
@@ -44,7 +49,12 @@ def village_check_accepts(village: Village, on: datetime.date, *, field: str | N
     of that day has ceased."""
     if not village.is_valid_on(on):
         raise _ceased(village.name, village, on, field)
-    period = VillageInCommune.objects.filter(village=village).valid_on(on).select_related("commune").first()
+    period = (
+        VillageInCommune.objects.filter(village=village)
+        .valid_on(on)
+        .select_related("commune")
+        .first()
+    )
     if period is None:
         raise _ceased(village.commune.name, village.commune, on, field)
     commune_check_accepts(period.commune, on, field=field)
@@ -54,17 +64,26 @@ def branch_check_accepts(branch: Branch, on: datetime.date, *, field: str | None
     """Refuse anything dated `on` in a branch not active that day (founded later,
     dissolved by then) or whose commune of that day has ceased."""
     _branch_dates_check(branch, on, field)
-    period = BranchInCommune.objects.filter(branch=branch).valid_on(on).select_related("commune__merged_into").first()
+    period = (
+        BranchInCommune.objects.filter(branch=branch)
+        .valid_on(on)
+        .select_related("commune__merged_into")
+        .first()
+    )
     _branch_period_check(branch, period, on, field)
 
 
-def branch_check_accepts_many(pairs: list[tuple[Branch, datetime.date]], *, field: str | None = None) -> None:
+def branch_check_accepts_many(
+    pairs: list[tuple[Branch, datetime.date]], *, field: str | None = None
+) -> None:
     """branch_check_accepts for many (branch, day) pairs at once, as an import of
     100,000 members needs: the branches' periods in one query, then the same
     checks in memory. (One query per member made such an import ten times slower.)"""
     periods: dict[int, list[BranchInCommune]] = {}
     branch_ids = {branch.pk for branch, _on in pairs}
-    for period in BranchInCommune.objects.filter(branch_id__in=branch_ids).select_related("commune__merged_into"):
+    for period in BranchInCommune.objects.filter(branch_id__in=branch_ids).select_related(
+        "commune__merged_into"
+    ):
         periods.setdefault(period.branch_id, []).append(period)
     for branch, on in pairs:
         _branch_dates_check(branch, on, field)
@@ -87,8 +106,9 @@ def _branch_dates_check(branch: Branch, on: datetime.date, field: str | None) ->
         )
 
 
-def _branch_period_check(branch: Branch, period: BranchInCommune | None, on: datetime.date,
-                         field: str | None) -> None:
+def _branch_period_check(
+    branch: Branch, period: BranchInCommune | None, on: datetime.date, field: str | None
+) -> None:
     """The branch's commune of that day (its period) must exist and accept the day."""
     if period is None:
         commune = Commune.objects.select_related("merged_into").get(pk=branch.commune_id)

@@ -27,6 +27,16 @@ from .report import (
 )
 
 __all__ = [
-    "combine", "create_database", "database_name", "drop_database", "explains", "machine", "markdown",
-    "measure_dissolution", "measure_export_import", "run_size", "use_database", "write",
+    "combine",
+    "create_database",
+    "database_name",
+    "drop_database",
+    "explains",
+    "machine",
+    "markdown",
+    "measure_dissolution",
+    "measure_export_import",
+    "run_size",
+    "use_database",
+    "write",
 ]

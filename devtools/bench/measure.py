@@ -86,7 +86,9 @@ def measure_floor(page: Page, *, runs: int, warmup: int) -> float:
 
 def explain(sql: str, params) -> str:
     """EXPLAIN (ANALYZE) of one query, inside a rolled-back transaction (some are writes)."""
-    if connection.vendor != "postgresql" or not sql.lstrip().upper().startswith(("SELECT", "UPDATE")):
+    if connection.vendor != "postgresql" or not sql.lstrip().upper().startswith(
+        ("SELECT", "UPDATE")
+    ):
         return ""
     from django.db import transaction
 
@@ -126,14 +128,22 @@ def measure_pages(*, runs: int, warmup: int) -> tuple[list[dict], Targets]:
 
 # --- The other measurements -------------------------------------------------
 
+
 def measure_dissolution(size: int = 60) -> dict | None:
     """Dissolve a branch of `size` members through the service, timed. The branch is
     made for the purpose: a new commune-office branch that members are moved into."""
-    branch = Branch.objects.filter(kind=BranchKind.VILLAGE, dissolved_on__isnull=True).order_by("pk").first()
+    branch = (
+        Branch.objects.filter(kind=BranchKind.VILLAGE, dissolved_on__isnull=True)
+        .order_by("pk")
+        .first()
+    )
     commune = branch.commune
     office = Branch.objects.create(
-        code=f"BENCH{commune.code}", name="Chi bộ cơ quan (bench)", kind=BranchKind.COMMUNE_OFFICE,
-        commune=commune, founded_on=datetime.date(1960, 1, 1),
+        code=f"BENCH{commune.code}",
+        name="Chi bộ cơ quan (bench)",
+        kind=BranchKind.COMMUNE_OFFICE,
+        commune=commune,
+        founded_on=datetime.date(1960, 1, 1),
     )
     today = datetime.date.today()
     moved_in = today - datetime.timedelta(days=10)
@@ -259,6 +269,7 @@ def _renumbered(text: str) -> str:
 
 # --- gunicorn under load ----------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -295,9 +306,22 @@ def measure_gunicorn(path: str, *, seconds: float, workers: int = 3, clients: in
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
-        [str(gunicorn), "pacnam.wsgi", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "--timeout", "60"],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            str(gunicorn),
+            "pacnam.wsgi",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "60",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 30
@@ -307,7 +331,9 @@ def measure_gunicorn(path: str, *, seconds: float, workers: int = 3, clients: in
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start: " + process.stderr.read().decode()[-2000:]) from None
+                    raise RuntimeError(
+                        "gunicorn did not start: " + process.stderr.read().decode()[-2000:]
+                    ) from None
                 time.sleep(0.2)
 
         def one() -> tuple[int, float]:

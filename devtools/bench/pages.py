@@ -109,7 +109,9 @@ def pick_targets() -> Targets:
     """Typical records, chosen the same way at every size: the middle commune, its
     first village branch, that branch's first member by name, and that member's
     name without accents as the search (a person typing a full name)."""
-    branches = Branch.objects.filter(kind=BranchKind.VILLAGE, dissolved_on__isnull=True).order_by("pk")
+    branches = Branch.objects.filter(kind=BranchKind.VILLAGE, dissolved_on__isnull=True).order_by(
+        "pk"
+    )
     count = branches.count()
     middle = branches[count // 2]
     # The first from the middle on where the common name part finds someone: in a
@@ -118,10 +120,9 @@ def pick_targets() -> Targets:
     common = Member.objects.filter(
         branch=OuterRef("pk"), folded_name__contains=COMMON_NAME_PART
     ).exclude(status=MemberStatus.LEFT)
-    branch = (
-        branches.filter(pk__gte=middle.pk).filter(Exists(common)).select_related("commune").first()
-        or Branch.objects.select_related("commune").get(pk=middle.pk)
-    )
+    branch = branches.filter(pk__gte=middle.pk).filter(Exists(common)).select_related(
+        "commune"
+    ).first() or Branch.objects.select_related("commune").get(pk=middle.pk)
     member = (
         Member.objects.filter(branch=branch)
         .exclude(status=MemberStatus.LEFT)
@@ -136,7 +137,6 @@ def pick_targets() -> Targets:
         search=member.folded_name,
     )
     with contextlib.suppress(ImportError):
-
         meeting = Meeting.objects.filter(branch=branch).order_by("-date", "-pk").first()
         targets.meeting_id = meeting.pk if meeting else None
     return targets

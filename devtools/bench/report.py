@@ -58,7 +58,11 @@ def machine() -> dict:
 
 
 def _cell(p: dict, size: str = "") -> str:
-    return f"{p['p50_ms' + size]} / {p['p95_ms' + size]}" if p.get("p50_ms" + size) is not None else "–"
+    return (
+        f"{p['p50_ms' + size]} / {p['p95_ms' + size]}"
+        if p.get("p50_ms" + size) is not None
+        else "–"
+    )
 
 
 def _role_tables(results: dict, small: int, large: int) -> list[str]:
@@ -160,7 +164,9 @@ def markdown(results: dict) -> str:
     other = []
     d = results.get("dissolution")
     if d:
-        other.append(f"- Dissolving a branch of {d['members']} members (service call): {d['seconds']} s.")
+        other.append(
+            f"- Dissolving a branch of {d['members']} members (service call): {d['seconds']} s."
+        )
     ei = results.get("export_import")
     if ei:
         e, i = ei["export"], ei["import"]
@@ -199,20 +205,22 @@ def combine(small: dict, large: dict) -> list[dict]:
     combined = []
     for p in large["pages"]:
         s = by_key.get((p["name"], p.get("role")), {})
-        combined.append({
-            "name": p["name"],
-            "role": p.get("role"),
-            "queries_small": s.get("queries"),
-            "queries_large": p["queries"],
-            "p50_ms": p["p50_ms"],
-            "p95_ms": p["p95_ms"],
-            "floor_ms": p["floor_ms"],
-            "p50_ms_small": s.get("p50_ms"),
-            "p95_ms_small": s.get("p95_ms"),
-            "floor_ms_small": s.get("floor_ms"),
-            "bytes": p.get("bytes"),
-            "url": p["url"],
-        })
+        combined.append(
+            {
+                "name": p["name"],
+                "role": p.get("role"),
+                "queries_small": s.get("queries"),
+                "queries_large": p["queries"],
+                "p50_ms": p["p50_ms"],
+                "p95_ms": p["p95_ms"],
+                "floor_ms": p["floor_ms"],
+                "p50_ms_small": s.get("p50_ms"),
+                "p95_ms_small": s.get("p95_ms"),
+                "floor_ms_small": s.get("floor_ms"),
+                "bytes": p.get("bytes"),
+                "url": p["url"],
+            }
+        )
     return combined
 
 
@@ -252,9 +260,13 @@ def run_size(
     result: dict = {"generation": {"seconds": seconds, "rows": sum(counts.values())}}
     result["pages"], targets = measure_pages(runs=runs, warmup=warmup)
     for p in result["pages"]:
-        say(f"  {p['name']} ({p['role']}): {p['queries']} queries, p50 {p['p50_ms']} ms, p95 {p['p95_ms']} ms, floor {p['floor_ms']} ms")
+        say(
+            f"  {p['name']} ({p['role']}): {p['queries']} queries, p50 {p['p50_ms']} ms, p95 {p['p95_ms']} ms, floor {p['floor_ms']} ms"
+        )
     if extras:
-        result["gunicorn"] = measure_gunicorn(f"/branches/{targets.branch_id}/", seconds=load_seconds)
+        result["gunicorn"] = measure_gunicorn(
+            f"/branches/{targets.branch_id}/", seconds=load_seconds
+        )
         say(f"  gunicorn: {result['gunicorn']['requests_per_second']} requests per second")
         result["dissolution"] = measure_dissolution()
         say(f"  dissolution: {result['dissolution']}")
@@ -275,21 +287,34 @@ def explain_markdown(results: dict) -> str:
     for role in results.get("explain", []):
         lines += [f"## {role['role']}", ""]
         for q in role["queries"]:
-            lines += [f"{q['page']}, {q['ms']} ms:", "", "```sql", q["sql"], "```", "",
-                      "```", q["plan"] or "-", "```", ""]
+            lines += [
+                f"{q['page']}, {q['ms']} ms:",
+                "",
+                "```sql",
+                q["sql"],
+                "```",
+                "",
+                "```",
+                q["plan"] or "-",
+                "```",
+                "",
+            ]
     return "\n".join(lines)
 
 
 def write(results: dict, base: Path) -> None:
     (base / "bench").mkdir(exist_ok=True)
     plain = {key: value for key, value in results.items() if key != "explain"}
-    (base / "bench" / "results.json").write_text(json.dumps(plain, indent=2, ensure_ascii=False) + "\n")
+    (base / "bench" / "results.json").write_text(
+        json.dumps(plain, indent=2, ensure_ascii=False) + "\n"
+    )
     (base / "docs").mkdir(exist_ok=True)
     (base / "docs" / "benchmarks.md").write_text(markdown(results))
     (base / "bench" / "explain.md").write_text(explain_markdown(results))
 
 
 # --- Fresh databases beside the configured one ---------------------------------
+
 
 def database_name(size: int) -> str:
     name = str(connections["default"].settings_dict["NAME"])

@@ -28,4 +28,11 @@ from .build import (
     demo_loaded,
 )
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "REORGANIZATION_DECISION", "REORGANIZED_ON", "DemoBuilder", "demo_loaded"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "DEMO_USERS",
+    "REORGANIZATION_DECISION",
+    "REORGANIZED_ON",
+    "DemoBuilder",
+    "demo_loaded",
+]

@@ -56,13 +56,21 @@ DISSOLVED_FROM = D(2019, 4, 1)  # each commune's office branch, one a day from 1
 STORY_FROM = D(2019, 4, 15)
 REORGANIZED_ON = D(2025, 7, 1)
 REORGANIZATION_DECISION = "1683/NQ-UBTVQH15"
-REORGANIZATION_PLAN = Path(branches.__file__).resolve().parent / "data" / "reorganization-2025-pac-nam.csv"
+REORGANIZATION_PLAN = (
+    Path(branches.__file__).resolve().parent / "data" / "reorganization-2025-pac-nam.csv"
+)
 
 DEMO_USERS = [
     # username, role, its unit's code, first day of the role (open-ended), title
     ("admin", None, None, None, ""),
     ("district", RoleKind.DISTRICT_OFFICER, "060", None, "Ban Tổ chức Huyện ủy"),
-    ("thainguyen", RoleKind.PROVINCE_OFFICER, "19", REORGANIZED_ON, "Ban Tổ chức Tỉnh ủy Thái Nguyên"),
+    (
+        "thainguyen",
+        RoleKind.PROVINCE_OFFICER,
+        "19",
+        REORGANIZED_ON,
+        "Ban Tổ chức Tỉnh ủy Thái Nguyên",
+    ),
     ("caotan", RoleKind.COMMUNE_SECRETARY, "01885", None, "Phó Bí thư Đảng ủy xã Cao Tân"),
     ("giaohieu", RoleKind.COMMUNE_SECRETARY, "01870", None, "Bí thư Đảng ủy xã Giáo Hiệu"),
     ("caominh", RoleKind.COMMUNE_SECRETARY, "01879", REORGANIZED_ON, "Bí thư Đảng ủy xã Cao Minh"),
@@ -73,7 +81,9 @@ DEMO_USERS = [
 def reorganization_lines():
     """The 2025 plan, read as `reorganize_units` reads it."""
     table = read_spreadsheet(REORGANIZATION_PLAN.read_bytes(), REORGANIZATION_PLAN.name)
-    lines, errors = lines_from_rows(list(table.header), [(row.number, list(row.cells)) for row in table.rows])
+    lines, errors = lines_from_rows(
+        list(table.header), [(row.number, list(row.cells)) for row in table.rows]
+    )
     if errors:
         raise ValueError(f"{REORGANIZATION_PLAN.name}: {errors[0]}")
     return lines
@@ -117,18 +127,32 @@ class DemoBuilder:
         # Branch.save would open: a few hundred saves, each with its audit entry,
         # were most of the demo's first seconds.
         bulk_create_with_history(data.villages, Village, batch_size=500)
-        bulk_create_with_history([VillageInCommune(village=v, commune=v.commune, valid_from=v.valid_from)
-                                  for v in data.villages], VillageInCommune, batch_size=500)
+        bulk_create_with_history(
+            [
+                VillageInCommune(village=v, commune=v.commune, valid_from=v.valid_from)
+                for v in data.villages
+            ],
+            VillageInCommune,
+            batch_size=500,
+        )
         bulk_create_with_history(data.branches, Branch, batch_size=500)
-        bulk_create_with_history([BranchInCommune(branch=b, commune=b.commune, valid_from=b.founded_on)
-                                  for b in data.branches], BranchInCommune, batch_size=500)
+        bulk_create_with_history(
+            [
+                BranchInCommune(branch=b, commune=b.commune, valid_from=b.founded_on)
+                for b in data.branches
+            ],
+            BranchInCommune,
+            batch_size=500,
+        )
         villages = {v.code: v for v in data.villages}
         branches_by_code = {b.code: b for b in data.branches}
         members, memberships = members_2019(data, villages, branches_by_code)
         bulk_create_with_history(members, Member, batch_size=500)
         bulk_create_with_history(memberships, Membership, batch_size=500)
         self.exempt = {m.citizen_id for m, p in zip(members, data.people, strict=True) if p.exempt}
-        self.created.update(communes=len(data.communes), villages=len(data.villages), branches=len(data.branches))
+        self.created.update(
+            communes=len(data.communes), villages=len(data.villages), branches=len(data.branches)
+        )
         self.users = self.demo_users()
 
     def demo_users(self) -> dict:
@@ -141,8 +165,12 @@ class DemoBuilder:
         for username, kind, _code, _since, _title in DEMO_USERS:
             user = User.objects.filter(username=username).first()
             if user is None:
-                user = User.objects.create(username=username, password=password, is_staff=kind is None,
-                                           is_superuser=kind is None)
+                user = User.objects.create(
+                    username=username,
+                    password=password,
+                    is_staff=kind is None,
+                    is_superuser=kind is None,
+                )
                 user.demo_new = True
                 created += 1
             users[username] = user
@@ -155,7 +183,11 @@ class DemoBuilder:
         """Every commune's office branch, dissolved through the service: its cadres go
         to the branch of the village where they live; Cổ Linh's three who live where
         there is none are placed by a decision."""
-        offices = Branch.objects.filter(kind="commune_office").select_related("commune").order_by("commune__code")
+        offices = (
+            Branch.objects.filter(kind="commune_office")
+            .select_related("commune")
+            .order_by("commune__code")
+        )
         for index, office in enumerate(offices):
             on = DISSOLVED_FROM + DAY * index
             assignments = {}
@@ -163,8 +195,16 @@ class DemoBuilder:
                 if row.needs_decision:
                     village = row.member.residence_village.code
                     number = int(village[-2:]) - 1 if village.startswith(office.commune.code) else 1
-                    assignments[row.member.citizen_id] = Branch.objects.get(code=f"{office.commune.code}-T{number:02d}")
-            branch_dissolve(branch=office, decision=f"{41 + index * 3}-QĐ/ĐU", on=on, by=None, assignments=assignments)
+                    assignments[row.member.citizen_id] = Branch.objects.get(
+                        code=f"{office.commune.code}-T{number:02d}"
+                    )
+            branch_dissolve(
+                branch=office,
+                decision=f"{41 + index * 3}-QĐ/ĐU",
+                on=on,
+                by=None,
+                assignments=assignments,
+            )
 
     # --- The years ------------------------------------------------------------------
 
@@ -178,11 +218,14 @@ class DemoBuilder:
 
     def start_story(self) -> Story:
         story = Story(
-            rng=self.rng, today=self.today, reorganized_on=REORGANIZED_ON,
+            rng=self.rng,
+            today=self.today,
+            reorganized_on=REORGANIZED_ON,
             new_code={line.old_code: line.new_code for line in self.lines},
             branches=list(Branch.objects.select_related("village", "commune")),
             villages=list(Village.objects.select_related("commune")),
-            communes=list(Commune.objects.all()), users=self.users,
+            communes=list(Commune.objects.all()),
+            users=self.users,
         )
         story.load(
             list(Member.objects.all()),
@@ -205,15 +248,26 @@ class DemoBuilder:
 
     def hold_meetings(self) -> None:
         lives = self.story.lives
-        memberships = list(Membership.objects.values_list("member_id", "branch_id", "kind", "started_on", "ended_on"))
-        members = {pk: (full_on, position) for pk, full_on, position
-                   in Member.objects.values_list("pk", "full_on", "position")}
+        memberships = list(
+            Membership.objects.values_list(
+                "member_id", "branch_id", "kind", "started_on", "ended_on"
+            )
+        )
+        members = {
+            pk: (full_on, position)
+            for pk, full_on, position in Member.objects.values_list("pk", "full_on", "position")
+        }
         exempt = {lives[cid].member.pk for cid in self.exempt}
         away = {lives[cid].member.pk: spans for cid, spans in self.story.away_outside.items()}
         khau_slom = Branch.objects.get(code="01870-T01")
         meetings = Meetings(
-            rng=self.rng, today=self.today, branches=list(Branch.objects.select_related("village")),
-            memberships=memberships, members=members, exempt=exempt, away=away,
+            rng=self.rng,
+            today=self.today,
+            branches=list(Branch.objects.select_related("village")),
+            memberships=memberships,
+            members=members,
+            exempt=exempt,
+            away=away,
             creators={khau_slom.pk: self.users["khauslom"]},
         )
         self.created.update(meetings.build())
@@ -237,13 +291,16 @@ def pac_nam() -> District:
     a database emptied by a test run may not have them)."""
     district = District.objects.filter(code="060").first()
     if district is None:
-        province = Province.objects.filter(code="06").first() or Province.objects.create(code="06", name="Bắc Kạn")
+        province = Province.objects.filter(code="06").first() or Province.objects.create(
+            code="06", name="Bắc Kạn"
+        )
         district = District.objects.create(code="060", name="Pác Nặm", province=province)
     return district
 
 
 def demo_loaded() -> bool:
     """Whether the registry holds the demo's story (the 2025 reorganisation of its communes)."""
-    return Commune.objects.filter(code="01885", name="Cao Tân").exists() and \
-        Member.objects.filter(full_name="Lý Thị Huyền").exists()
-
+    return (
+        Commune.objects.filter(code="01885", name="Cao Tân").exists()
+        and Member.objects.filter(full_name="Lý Thị Huyền").exists()
+    )

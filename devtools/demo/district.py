@@ -48,7 +48,20 @@ TOTAL_BRANCHES = 143
 # and one lives in Bộc Bố, so dissolving Cổ Linh's office branch needs decisions.
 VILLAGE_WITHOUT_BRANCH = ("01879", 13)
 
-PLACE_PREFIXES = ["Nà", "Khuổi", "Phiêng", "Pác", "Cốc", "Khâu", "Lủng", "Nặm", "Bản", "Slam", "Tổng", "Pù"]
+PLACE_PREFIXES = [
+    "Nà",
+    "Khuổi",
+    "Phiêng",
+    "Pác",
+    "Cốc",
+    "Khâu",
+    "Lủng",
+    "Nặm",
+    "Bản",
+    "Slam",
+    "Tổng",
+    "Pù",
+]
 
 KIND_LABEL = {
     "school": "Chi bộ Trường PTDTBT TH&THCS",
@@ -76,7 +89,16 @@ CADRE_POSITIONS = [
     "Công chức Tài chính - Kế toán",
     "Công chức Văn hóa - Xã hội",
 ]
-VILLAGE_POSITIONS = ["Bí thư chi bộ", "Trưởng thôn", "Nông dân", "Nông dân", "Nông dân", "Hưu trí", "Công an viên", "Y tế thôn bản"]
+VILLAGE_POSITIONS = [
+    "Bí thư chi bộ",
+    "Trưởng thôn",
+    "Nông dân",
+    "Nông dân",
+    "Nông dân",
+    "Hưu trí",
+    "Công an viên",
+    "Y tế thôn bản",
+]
 OTHER_POSITIONS = {
     "school": ["Hiệu trưởng", "Phó Hiệu trưởng", "Giáo viên", "Giáo viên", "Giáo viên"],
     "health": ["Trưởng Trạm Y tế", "Y sĩ", "Điều dưỡng", "Nữ hộ sinh"],
@@ -94,8 +116,30 @@ SURNAMES = {
     "Kinh": ["Nguyễn", "Trần", "Lê", "Phạm", "Đỗ", "Vũ"],
 }
 GIVEN = {
-    ("Tày", "male"): ["Mạnh", "Thắng", "Tuấn", "Cường", "Hùng", "Dũng", "Quân", "Thành", "Lâm", "Bình"],
-    ("Tày", "female"): ["Huyền", "Hoa", "Lan", "Thu", "Mai", "Hương", "Nhung", "Yến", "Liên", "Thảo"],
+    ("Tày", "male"): [
+        "Mạnh",
+        "Thắng",
+        "Tuấn",
+        "Cường",
+        "Hùng",
+        "Dũng",
+        "Quân",
+        "Thành",
+        "Lâm",
+        "Bình",
+    ],
+    ("Tày", "female"): [
+        "Huyền",
+        "Hoa",
+        "Lan",
+        "Thu",
+        "Mai",
+        "Hương",
+        "Nhung",
+        "Yến",
+        "Liên",
+        "Thảo",
+    ],
     ("Dao", "male"): ["Páo", "Hin", "Quẩy", "Sếnh", "Chòi", "Vần", "Tòn", "Kiêm", "Phin", "Chàn"],
     ("Dao", "female"): ["Mây", "Kiều", "Sai", "Nhất", "Xiêm", "Mùi", "Chang", "Hòa", "Dung", "Vân"],
     ("H'Mông", "male"): ["Páo", "Chứ", "Sính", "Dình", "Lử", "Chá", "Nhìa", "Tủa", "Cở", "Súa"],
@@ -161,7 +205,7 @@ def _village_name(commune_code: str, number: int) -> str:
 
 def _branch_name(village_name: str) -> str:
     if village_name.startswith("Thôn "):
-        village_name = village_name[len("Thôn "):]
+        village_name = village_name[len("Thôn ") :]
     return f"Chi bộ thôn {village_name}"
 
 
@@ -182,7 +226,14 @@ def plan_demo() -> DemoData:
         name = kw.pop("full_name", None)
         while name is None or name in RESERVED_NAMES:
             name = person_name(rng, eth, gender)
-        return Person(full_name=name, gender=gender, ethnicity=eth, village_code=village, branch_code=branch, **kw)
+        return Person(
+            full_name=name,
+            gender=gender,
+            ethnicity=eth,
+            village_code=village,
+            branch_code=branch,
+            **kw,
+        )
 
     for code, name, n_villages, extras in COMMUNES:
         commune = Commune(code=code, name=name)
@@ -194,48 +245,79 @@ def plan_demo() -> DemoData:
             population = households * rng.randint(4, 6) + rng.randint(0, 5)
             if (code, number) == ("01870", 1):
                 households, population = 58, 305
-            village = Village(commune=commune, code=village_code(code, number), name=_village_name(code, number),
-                              households=households, population=population)
+            village = Village(
+                commune=commune,
+                code=village_code(code, number),
+                name=_village_name(code, number),
+                households=households,
+                population=population,
+            )
             data.villages.append(village)
             if (code, number) == VILLAGE_WITHOUT_BRANCH:
                 continue
-            branch = Branch(commune=commune, village=village, kind=BranchKind.VILLAGE,
-                            code=f"{code}-T{number:02d}", name=_branch_name(village.name), founded_on=founded)
+            branch = Branch(
+                commune=commune,
+                village=village,
+                kind=BranchKind.VILLAGE,
+                code=f"{code}-T{number:02d}",
+                name=_branch_name(village.name),
+                founded_on=founded,
+            )
             data.branches.append(branch)
             branched_villages.append(village)
-        office = Branch(commune=commune, kind=BranchKind.COMMUNE_OFFICE, code=f"{code}-CQ",
-                        name=f"Chi bộ cơ quan xã {name}", founded_on=founded)
+        office = Branch(
+            commune=commune,
+            kind=BranchKind.COMMUNE_OFFICE,
+            code=f"{code}-CQ",
+            name=f"Chi bộ cơ quan xã {name}",
+            founded_on=founded,
+        )
         data.branches.append(office)
         seen: dict[str, int] = {}
         for extra in extras:
             seen[extra] = seen.get(extra, 0) + 1
             suffix = f"{KIND_CODE[extra]}{seen[extra]}"
             label = KIND_LABEL[extra] + (f" số {seen[extra]}" if extras.count(extra) > 1 else "")
-            data.branches.append(Branch(commune=commune, kind=extra, code=f"{code}-{suffix}",
-                                        name=f"{label} xã {name}", founded_on=D(rng.randint(1985, 2005), 1, 1)))
+            data.branches.append(
+                Branch(
+                    commune=commune,
+                    kind=extra,
+                    code=f"{code}-{suffix}",
+                    name=f"{label} xã {name}",
+                    founded_on=D(rng.randint(1985, 2005), 1, 1),
+                )
+            )
 
         # Village branches: the people who live there.
         for village in branched_villages:
             branch_code = f"{code}-T{int(village.code[-2:]):02d}"
             size = 7 if village.name == "Khâu Slôm" else rng.randint(8, 19)
             for index in range(size):
-                data.people.append(person(
-                    village.code, branch_code,
-                    position=VILLAGE_POSITIONS[index] if index < 2 else rng.choice(VILLAGE_POSITIONS[2:]),
-                    full=index < 3 or rng.random() > 0.07,
-                    exempt=index >= 3 and rng.random() < 0.04,
-                ))
+                data.people.append(
+                    person(
+                        village.code,
+                        branch_code,
+                        position=VILLAGE_POSITIONS[index]
+                        if index < 2
+                        else rng.choice(VILLAGE_POSITIONS[2:]),
+                        full=index < 3 or rng.random() > 0.07,
+                        exempt=index >= 3 and rng.random() < 0.04,
+                    )
+                )
         # School, health, police and militia branches: staff living around the commune.
         for branch in data.branches:
             if branch.commune is not commune or branch.kind not in OTHER_POSITIONS:
                 continue
             for index in range(rng.randint(4, 9)):
                 positions = OTHER_POSITIONS[branch.kind]
-                data.people.append(person(
-                    rng.choice(branched_villages).code, branch.code,
-                    position=positions[min(index, len(positions) - 1)],
-                    full=index < 3 or rng.random() > 0.1,
-                ))
+                data.people.append(
+                    person(
+                        rng.choice(branched_villages).code,
+                        branch.code,
+                        position=positions[min(index, len(positions) - 1)],
+                        full=index < 3 or rng.random() > 0.1,
+                    )
+                )
 
         # The commune-office branch: the commune cadres and civil servants.
         cadre_count = rng.randint(12, len(CADRE_POSITIONS))
@@ -259,8 +341,16 @@ def plan_demo() -> DemoData:
                 home = village_code("01864", 2)  # lives in Bộc Bố, the district seat
             if CADRE_POSITIONS[index] == "Chủ tịch Hội Phụ nữ xã":
                 kw.setdefault("gender", "female")
-            data.people.append(person(home, office.code, position=CADRE_POSITIONS[index], is_commune_cadre=True,
-                                      full=index < 10 or rng.random() > 0.2, **kw))
+            data.people.append(
+                person(
+                    home,
+                    office.code,
+                    position=CADRE_POSITIONS[index],
+                    is_commune_cadre=True,
+                    full=index < 10 or rng.random() > 0.2,
+                    **kw,
+                )
+            )
     assert len(data.branches) == TOTAL_BRANCHES, len(data.branches)
     return data
 
@@ -278,7 +368,11 @@ def members_2019(data: DemoData, villages: dict[str, Village], branches: dict[st
     for serial, person in enumerate(data.people, start=1):
         branch = branches[person.branch_code]
         if person.full:
-            admitted = D(rng.randint(max(branch.founded_on.year + 1, 1978), 2017), rng.randint(1, 12), rng.randint(1, 28))
+            admitted = D(
+                rng.randint(max(branch.founded_on.year + 1, 1978), 2017),
+                rng.randint(1, 12),
+                rng.randint(1, 28),
+            )
             full_on = add_months(admitted, 12) + datetime.timedelta(days=rng.randint(0, 45))
             card = f"{60_000_000 + serial:08d}"
         else:
@@ -286,7 +380,9 @@ def members_2019(data: DemoData, villages: dict[str, Village], branches: dict[st
             admitted = SNAPSHOT - datetime.timedelta(days=rng.randint(20, 330))
             full_on, card = None, ""
         age_at_admission = rng.randint(19, 38)
-        birth = add_years(admitted, -age_at_admission) - datetime.timedelta(days=rng.randint(0, 300))
+        birth = add_years(admitted, -age_at_admission) - datetime.timedelta(
+            days=rng.randint(0, 300)
+        )
         if person.exempt:
             # Exemption is for age: an old member, admitted long ago.
             birth = D(rng.randint(1938, 1946), rng.randint(1, 12), rng.randint(1, 28))
@@ -310,5 +406,9 @@ def members_2019(data: DemoData, villages: dict[str, Village], branches: dict[st
             branch=branch,
         )
         members.append(member)
-        memberships.append(Membership(member=member, branch=branch, kind=MembershipKind.OFFICIAL, started_on=admitted))
+        memberships.append(
+            Membership(
+                member=member, branch=branch, kind=MembershipKind.OFFICIAL, started_on=admitted
+            )
+        )
     return members, memberships

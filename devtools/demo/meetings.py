@@ -49,9 +49,20 @@ DAY = datetime.timedelta(days=1)
 FIRST_MONTH = D(2019, 1, 1)
 # The day of the month each branch meets on ("sinh hoạt vào ngày 5 hằng tháng").
 MEETING_DAYS = [1, 2, 3, 5, 5, 5, 7, 10, 10, 15, 20, 25]
-TET = {2019: D(2019, 2, 5), 2020: D(2020, 1, 25), 2021: D(2021, 2, 12), 2022: D(2022, 2, 1),
-       2023: D(2023, 1, 22), 2024: D(2024, 2, 10), 2025: D(2025, 1, 29), 2026: D(2026, 2, 17),
-       2027: D(2027, 2, 6), 2028: D(2028, 1, 26), 2029: D(2029, 2, 13), 2030: D(2030, 2, 3)}
+TET = {
+    2019: D(2019, 2, 5),
+    2020: D(2020, 1, 25),
+    2021: D(2021, 2, 12),
+    2022: D(2022, 2, 1),
+    2023: D(2023, 1, 22),
+    2024: D(2024, 2, 10),
+    2025: D(2025, 1, 29),
+    2026: D(2026, 2, 17),
+    2027: D(2027, 2, 6),
+    2028: D(2028, 1, 26),
+    2029: D(2029, 2, 13),
+    2030: D(2030, 2, 3),
+}
 EXCUSES = ["Ốm", "Đi làm ăn xa", "Việc gia đình", "Đi công tác", "Đưa con đi khám bệnh"]
 TOPICS = [
     "Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh",
@@ -62,7 +73,11 @@ TOPICS = [
     "Quốc phòng, an ninh và phòng chống tội phạm ở cơ sở",
 ]
 VILLAGE_TASKS = [
-    ("household", 30), ("road", 20), ("dues", 20), ("environment", 15), ("growth", 15),
+    ("household", 30),
+    ("road", 20),
+    ("dues", 20),
+    ("environment", 15),
+    ("growth", 15),
 ]
 OTHER_TASKS = [("dues", 50), ("work", 50)]
 TASK_TEXT = {
@@ -83,7 +98,15 @@ PLACES = {
 }
 # Values the SQLite driver takes as they are (dates through Django's adapter).
 PLAIN = {str, int, bool, type(None), datetime.date}
-ATTENDANCE_COLUMNS = ["meeting_id", "member_id", "standing", "is_full", "temporary", "presence", "reason"]
+ATTENDANCE_COLUMNS = [
+    "meeting_id",
+    "member_id",
+    "standing",
+    "is_full",
+    "temporary",
+    "presence",
+    "reason",
+]
 
 
 def weighted(rng: random.Random, pairs):
@@ -101,7 +124,10 @@ def insert_rows(model, columns: list[str], rows: list[tuple]) -> None:
         return
     quote = connection.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table), ", ".join(quote(c) for c in columns), ", ".join(["%s"] * len(columns)))
+        quote(model._meta.db_table),
+        ", ".join(quote(c) for c in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
@@ -133,8 +159,18 @@ def insert_objects(model, objs: list) -> None:
 
 
 class Meetings:
-    def __init__(self, *, rng: random.Random, today: datetime.date, branches: list[Branch], memberships: list[tuple],
-                 members: dict[int, tuple], exempt: set[int], away: dict[int, list], creators: dict[int, object]):
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        today: datetime.date,
+        branches: list[Branch],
+        memberships: list[tuple],
+        members: dict[int, tuple],
+        exempt: set[int],
+        away: dict[int, list],
+        creators: dict[int, object],
+    ):
         """`memberships`: (member_id, branch_id, kind, started_on, ended_on);
         `members`: id -> (full_on, position); `away`: id -> [(from, to, reason)]
         away outside the district; `creators`: branch id -> the user who records."""
@@ -159,13 +195,23 @@ class Meetings:
         for branch in self.branches:
             self.branch_meetings(branch, self.rng.choice(MEETING_DAYS))
         insert_objects(Meeting, self.meetings)
-        insert_rows(Attendance, ATTENDANCE_COLUMNS,
-                    [(meeting.pk, *line) for meeting, *line in self.attendance])
+        insert_rows(
+            Attendance,
+            ATTENDANCE_COLUMNS,
+            [(meeting.pk, *line) for meeting, *line in self.attendance],
+        )
         insert_objects(Task, self.tasks)
-        insert_rows(Task.assignees.through, ["task_id", "member_id"],
-                    [(task.pk, member_id) for task, member_id in self.assignees])
+        insert_rows(
+            Task.assignees.through,
+            ["task_id", "member_id"],
+            [(task.pk, member_id) for task, member_id in self.assignees],
+        )
         insert_objects(TaskReview, self.reviews)
-        return {"meetings": len(self.meetings), "attendance": len(self.attendance), "tasks": len(self.tasks)}
+        return {
+            "meetings": len(self.meetings),
+            "attendance": len(self.attendance),
+            "tasks": len(self.tasks),
+        }
 
     def branch_meetings(self, branch: Branch, day: int) -> None:
         rng, today = self.rng, self.today
@@ -207,13 +253,20 @@ class Meetings:
             temporary = kind == MembershipKind.TEMPORARY
             if member_id in self.exempt:
                 standing = Standing.EXEMPT
-            elif not temporary and any(b != branch.pk and s <= date < e for b, s, e in self.attached[member_id]):
+            elif not temporary and any(
+                b != branch.pk and s <= date < e for b, s, e in self.attached[member_id]
+            ):
                 standing = Standing.AWAY
             else:
                 standing = Standing.COUNTED
             full_on = self.members[member_id][0]
             if member_id not in lines or standing == Standing.COUNTED:
-                lines[member_id] = [member_id, standing, full_on is not None and full_on <= date, temporary]
+                lines[member_id] = [
+                    member_id,
+                    standing,
+                    full_on is not None and full_on <= date,
+                    temporary,
+                ]
         return [lines[k] for k in sorted(lines)]
 
     def held(self, branch: Branch, date: datetime.date, kind: str, topic: str = ""):
@@ -226,10 +279,21 @@ class Meetings:
         full.sort(key=lambda pk: (self.members[pk][1] != "Bí thư chi bộ", pk))
         chair, secretary = full[0], full[1]
         meeting = Meeting(
-            branch=branch, date=date, kind=kind, topic=topic, place=self.place(branch),
-            starts_at=datetime.time(19, 30) if branch.kind == BranchKind.VILLAGE else datetime.time(14, 0),
-            chair_id=chair, secretary_id=secretary, agenda=self.agenda, status=MeetingStatus.ADOPTED,
-            adopted_on=date, roll_opened=True, created_by=self.creators.get(branch.pk),
+            branch=branch,
+            date=date,
+            kind=kind,
+            topic=topic,
+            place=self.place(branch),
+            starts_at=datetime.time(19, 30)
+            if branch.kind == BranchKind.VILLAGE
+            else datetime.time(14, 0),
+            chair_id=chair,
+            secretary_id=secretary,
+            agenda=self.agenda,
+            status=MeetingStatus.ADOPTED,
+            adopted_on=date,
+            roll_opened=True,
+            created_by=self.creators.get(branch.pk),
         )
         tally = defaultdict(int)
         present = []
@@ -251,32 +315,49 @@ class Meetings:
                 tally[presence] += 1
                 if presence == Presence.PRESENT:
                     present.append(member_id)
-            self.attendance.append((meeting, member_id, standing, is_full, temporary, presence, reason))
+            self.attendance.append(
+                (meeting, member_id, standing, is_full, temporary, presence, reason)
+            )
         what = f"họp chuyên đề: {topic}" if topic else f"họp thường kỳ tháng {date:%m/%Y}"
         meeting.minutes = (
             f"Chi bộ {what}. Có mặt {tally[Presence.PRESENT]}/{len(counted)} đảng viên phải triệu tập; "
             f"vắng có lý do {tally[Presence.EXCUSED]}, vắng không lý do {tally[Presence.ABSENT]}. "
-            + ("Chi bộ nghe báo cáo chuyên đề, thảo luận và liên hệ với nhiệm vụ của thôn, đơn vị." if topic else
-               "Chi bộ đánh giá kết quả thực hiện nhiệm vụ tháng trước, thu đảng phí, thảo luận và thống nhất "
-               "nhiệm vụ tháng tới, phân công đảng viên phụ trách.")
+            + (
+                "Chi bộ nghe báo cáo chuyên đề, thảo luận và liên hệ với nhiệm vụ của thôn, đơn vị."
+                if topic
+                else "Chi bộ đánh giá kết quả thực hiện nhiệm vụ tháng trước, thu đảng phí, thảo luận và thống nhất "
+                "nhiệm vụ tháng tới, phân công đảng viên phụ trách."
+            )
         )
         meeting.resolution = "Chi bộ thống nhất thông qua nghị quyết và biên bản cuộc họp với 100% đảng viên có mặt tán thành."
         self.meetings.append(meeting)
         return meeting, present
 
     def planned(self, branch: Branch, date: datetime.date) -> None:
-        self.meetings.append(Meeting(
-            branch=branch, date=date, kind=MeetingKind.REGULAR, place=self.place(branch), agenda=self.agenda,
-            status=MeetingStatus.PLANNED, created_by=self.creators.get(branch.pk),
-        ))
+        self.meetings.append(
+            Meeting(
+                branch=branch,
+                date=date,
+                kind=MeetingKind.REGULAR,
+                place=self.place(branch),
+                agenda=self.agenda,
+                status=MeetingStatus.PLANNED,
+                created_by=self.creators.get(branch.pk),
+            )
+        )
 
     def place(self, branch: Branch) -> str:
         if branch.kind == BranchKind.VILLAGE:
-            return f"Nhà văn hóa {branch.village.name[:1].lower()}{branch.village.name[1:]}" \
-                if branch.village.name.startswith("Thôn") else f"Nhà văn hóa thôn {branch.village.name}"
+            return (
+                f"Nhà văn hóa {branch.village.name[:1].lower()}{branch.village.name[1:]}"
+                if branch.village.name.startswith("Thôn")
+                else f"Nhà văn hóa thôn {branch.village.name}"
+            )
         return PLACES.get(branch.kind, "Hội trường")
 
-    def review(self, meeting: Meeting, open_tasks: list[tuple[Task, str]]) -> list[tuple[Task, str]]:
+    def review(
+        self, meeting: Meeting, open_tasks: list[tuple[Task, str]]
+    ) -> list[tuple[Task, str]]:
         """Last month's tasks, reviewed at the regular meeting: most done, a few
         carried over, now and then one dropped with its reason."""
         still_open = []
@@ -292,19 +373,27 @@ class Meetings:
                 outcome = ReviewOutcome.DROPPED
                 reason = DROP_REASONS.get(kind, "Không còn phù hợp với tình hình thực tế")
                 task.status, task.closed_at, task.drop_reason = TaskStatus.DROPPED, meeting, reason
-            self.reviews.append(TaskReview(meeting=meeting, task=task, outcome=outcome, reason=reason))
+            self.reviews.append(
+                TaskReview(meeting=meeting, task=task, outcome=outcome, reason=reason)
+            )
         return still_open
 
-    def set_tasks(self, branch: Branch, meeting: Meeting, present: list[int]) -> list[tuple[Task, str]]:
+    def set_tasks(
+        self, branch: Branch, meeting: Meeting, present: list[int]
+    ) -> list[tuple[Task, str]]:
         rng = self.rng
         created = []
         for _ in range(rng.choice([0, 1, 1, 2])):
             if not present:
                 break
-            kind = weighted(rng, VILLAGE_TASKS if branch.kind == BranchKind.VILLAGE else OTHER_TASKS)
+            kind = weighted(
+                rng, VILLAGE_TASKS if branch.kind == BranchKind.VILLAGE else OTHER_TASKS
+            )
             task = Task(
-                meeting=meeting, description=TASK_TEXT[kind].format(month=f"{meeting.date:%m/%Y}"),
-                due_on=meeting.date + DAY * rng.randint(25, 35), status=TaskStatus.OPEN,
+                meeting=meeting,
+                description=TASK_TEXT[kind].format(month=f"{meeting.date:%m/%Y}"),
+                due_on=meeting.date + DAY * rng.randint(25, 35),
+                status=TaskStatus.OPEN,
             )
             if kind == "household":
                 task.household_head = self.household_head(rng)

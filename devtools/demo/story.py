@@ -57,8 +57,18 @@ DAY = datetime.timedelta(days=1)
 REPORT_DAY = D(2019, 9, 30)
 STORY_BRANCHES = ("01870-T01", "01885-T01")
 ANNUAL_DEATH_RATE = [(50, 0.002), (65, 0.008), (75, 0.025), (200, 0.07)]
-MEMBER_RATINGS = [(Rating.EXCELLENT, 13), (Rating.GOOD, 72), (Rating.SATISFACTORY, 13), (Rating.NOT_SATISFACTORY, 2)]
-BRANCH_RATINGS = [(Rating.EXCELLENT, 16), (Rating.GOOD, 64), (Rating.SATISFACTORY, 18), (Rating.NOT_SATISFACTORY, 2)]
+MEMBER_RATINGS = [
+    (Rating.EXCELLENT, 13),
+    (Rating.GOOD, 72),
+    (Rating.SATISFACTORY, 13),
+    (Rating.NOT_SATISFACTORY, 2),
+]
+BRANCH_RATINGS = [
+    (Rating.EXCELLENT, 16),
+    (Rating.GOOD, 64),
+    (Rating.SATISFACTORY, 18),
+    (Rating.NOT_SATISFACTORY, 2),
+]
 WITHDRAWAL_REASONS = [
     "Đi làm ăn xa, không tiếp tục phấn đấu",
     "Chưa đủ điều kiện về lịch sử chính trị của gia đình",
@@ -75,21 +85,52 @@ STEP_GAPS = [
     ("decision_on", (15, 45)),
     ("ceremony_on", (5, 30)),
 ]
-STEP_OF = {field: step for step, field in [
-    (CandidateStep.AWARENESS, "awareness_certificate_on"), (CandidateStep.APPLICATION, "application_on"),
-    (CandidateStep.HISTORY, "history_on"), (CandidateStep.INTRODUCERS, "introducers_on"),
-    (CandidateStep.VERIFICATION, "verification_on"), (CandidateStep.BRANCH_RESOLUTION, "branch_resolution_on"),
-    (CandidateStep.COMMUNE_RESOLUTION, "commune_resolution_on"), (CandidateStep.DECISION, "decision_on"),
-    (CandidateStep.CEREMONY, "ceremony_on"),
-]}
-UPDATE_FIELDS = {
-    Member: ["branch", "residence_village", "status", "left_on", "left_reason", "full_on", "card_number", "version"],
-    Membership: ["ended_on", "end_reason"],
-    Candidate: [*STEP_OF, "branch_resolution_number", "commune_resolution_number", "decision_number", "member",
-                "withdrawn_on", "withdrawal_reason"],
+STEP_OF = {
+    field: step
+    for step, field in [
+        (CandidateStep.AWARENESS, "awareness_certificate_on"),
+        (CandidateStep.APPLICATION, "application_on"),
+        (CandidateStep.HISTORY, "history_on"),
+        (CandidateStep.INTRODUCERS, "introducers_on"),
+        (CandidateStep.VERIFICATION, "verification_on"),
+        (CandidateStep.BRANCH_RESOLUTION, "branch_resolution_on"),
+        (CandidateStep.COMMUNE_RESOLUTION, "commune_resolution_on"),
+        (CandidateStep.DECISION, "decision_on"),
+        (CandidateStep.CEREMONY, "ceremony_on"),
+    ]
 }
-CREATE_ORDER = [Member, Membership, Candidate, CandidateIntroducer, CandidateStepRecord,
-                FullMembershipRecognition, Transfer, Evaluation]
+UPDATE_FIELDS = {
+    Member: [
+        "branch",
+        "residence_village",
+        "status",
+        "left_on",
+        "left_reason",
+        "full_on",
+        "card_number",
+        "version",
+    ],
+    Membership: ["ended_on", "end_reason"],
+    Candidate: [
+        *STEP_OF,
+        "branch_resolution_number",
+        "commune_resolution_number",
+        "decision_number",
+        "member",
+        "withdrawn_on",
+        "withdrawal_reason",
+    ],
+}
+CREATE_ORDER = [
+    Member,
+    Membership,
+    Candidate,
+    CandidateIntroducer,
+    CandidateStepRecord,
+    FullMembershipRecognition,
+    Transfer,
+    Evaluation,
+]
 
 
 def weighted(rng: random.Random, pairs):
@@ -103,7 +144,9 @@ class Life:
 
     __slots__ = ("member", "official", "exempt", "busy_until", "pinned")
 
-    def __init__(self, member: Member, official: Membership, exempt: bool = False, pinned: bool = False):
+    def __init__(
+        self, member: Member, official: Membership, exempt: bool = False, pinned: bool = False
+    ):
         self.member = member
         self.official = official
         self.exempt = exempt
@@ -119,9 +162,18 @@ class Life:
 
 
 class Story(TransfersMixin):
-    def __init__(self, *, rng: random.Random, today: datetime.date, reorganized_on: datetime.date,
-                 new_code: dict[str, str], branches: list[Branch], villages: list[Village],
-                 communes: list[Commune], users: dict):
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        today: datetime.date,
+        reorganized_on: datetime.date,
+        new_code: dict[str, str],
+        branches: list[Branch],
+        villages: list[Village],
+        communes: list[Commune],
+        users: dict,
+    ):
         self.rng = rng
         self.today = today
         self.reorganized_on = reorganized_on
@@ -142,7 +194,9 @@ class Story(TransfersMixin):
         self.dirty: dict = defaultdict(dict)
         self.serial = 0
         self.numbers: dict = defaultdict(int)
-        self.away_outside: dict[str, list[tuple[datetime.date, datetime.date, str]]] = defaultdict(list)
+        self.away_outside: dict[str, list[tuple[datetime.date, datetime.date, str]]] = defaultdict(
+            list
+        )
         self.init_transfers()
 
     # --- The queue ---------------------------------------------------------------
@@ -181,7 +235,11 @@ class Story(TransfersMixin):
     def secretary(self, key: tuple[str, str], day: datetime.date):
         """The commune secretary who records the commune's work (a demo login where
         there is one, the officer otherwise)."""
-        logins = {("01885", "old"): "caotan", ("01870", "old"): "giaohieu", ("01879", "new"): "caominh"}
+        logins = {
+            ("01885", "old"): "caotan",
+            ("01870", "old"): "giaohieu",
+            ("01879", "new"): "caominh",
+        }
         return self.users.get(logins.get(key, ""), None) or self.officer(day)
 
     def number(self, series, day: datetime.date) -> int:
@@ -190,12 +248,20 @@ class Story(TransfersMixin):
         return self.numbers[(series, day.year)]
 
     def branches_on(self, day: datetime.date, *, kinds=(BranchKind.VILLAGE,)) -> list[Branch]:
-        return [b for b in self.branches if b.kind in kinds and b.is_active_on(day)
-                and not (day <= REPORT_DAY and b.code in STORY_BRANCHES)]
+        return [
+            b
+            for b in self.branches
+            if b.kind in kinds
+            and b.is_active_on(day)
+            and not (day <= REPORT_DAY and b.code in STORY_BRANCHES)
+        ]
 
     def full_left(self, branch: Branch, day: datetime.date, without: Life | None = None) -> int:
-        return sum(1 for life in self.rosters[branch.pk].values()
-                   if life is not without and not life.exempt and life.is_full_on(day))
+        return sum(
+            1
+            for life in self.rosters[branch.pk].values()
+            if life is not without and not life.exempt and life.is_full_on(day)
+        )
 
     def free_lives(self, day: datetime.date) -> list[Life]:
         """The members who may take part in an event that takes them out of their
@@ -206,8 +272,12 @@ class Story(TransfersMixin):
         for roster in self.rosters.values():
             full = None
             for life in roster.values():
-                if (life.pinned or life.busy_until >= day or life.member.status != MemberStatus.ACTIVE
-                        or (day <= REPORT_DAY and life.branch.code in STORY_BRANCHES)):
+                if (
+                    life.pinned
+                    or life.busy_until >= day
+                    or life.member.status != MemberStatus.ACTIVE
+                    or (day <= REPORT_DAY and life.branch.code in STORY_BRANCHES)
+                ):
                     continue
                 if life.is_full_on(day):
                     full = self.full_left(life.branch, day) if full is None else full
@@ -247,7 +317,9 @@ class Story(TransfersMixin):
     def update(self, model) -> None:
         objs = self.dirty.pop(model, {})
         if objs:
-            model.objects.bulk_update(list(objs.values()), UPDATE_FIELDS.get(model) or TRANSFER_FIELDS, batch_size=500)
+            model.objects.bulk_update(
+                list(objs.values()), UPDATE_FIELDS.get(model) or TRANSFER_FIELDS, batch_size=500
+            )
 
     # --- The people at the start ------------------------------------------------------
 
@@ -258,8 +330,12 @@ class Story(TransfersMixin):
         for member in sorted(members, key=lambda m: m.citizen_id):
             official = by_member[member.pk]
             official.branch = branches[official.branch_id]
-            life = Life(member, official, exempt=member.citizen_id in exempt,
-                        pinned=member.full_name in RESERVED_NAMES)
+            life = Life(
+                member,
+                official,
+                exempt=member.citizen_id in exempt,
+                pinned=member.full_name in RESERVED_NAMES,
+            )
             self.lives[member.citizen_id] = life
             self.rosters[official.branch_id][member.citizen_id] = life
             if member.full_on is None:
@@ -296,9 +372,12 @@ class Story(TransfersMixin):
         year_ago = add_months(today, -12)
         # Probation ends today (due), on the 1st (due on the 1st, overdue after it),
         # and one and two months ago with the recognition late (overdue).
-        for ceremony, late in ((year_ago, False), (year_ago.replace(day=1), False),
-                               (add_months(year_ago, -1).replace(day=12), True),
-                               (add_months(year_ago, -2).replace(day=20), True)):
+        for ceremony, late in (
+            (year_ago, False),
+            (year_ago.replace(day=1), False),
+            (add_months(year_ago, -1).replace(day=12), True),
+            (add_months(year_ago, -2).replace(day=20), True),
+        ):
             self.plant_candidate(ceremony, late)
         for days_ago in (12, 40, 75, 130):
             self.at(today - DAY * days_ago, self.candidate_start)
@@ -306,7 +385,9 @@ class Story(TransfersMixin):
 
     # --- Admission ----------------------------------------------------------------
 
-    def new_person(self, day: datetime.date, village: Village, *, province: str = "006", age=(19, 33)) -> dict:
+    def new_person(
+        self, day: datetime.date, village: Village, *, province: str = "006", age=(19, 33)
+    ) -> dict:
         rng = self.rng
         ethnicity = weighted(rng, ETHNIC_WEIGHTS)
         gender = rng.choice(["male", "female", "male", "female", "male"])
@@ -315,11 +396,18 @@ class Story(TransfersMixin):
             name = person_name(rng, ethnicity, gender)
         birth = add_years(day, -rng.randint(*age)) - DAY * rng.randint(0, 360)
         self.serial += 1
-        return {"full_name": name, "gender": gender, "ethnicity": ethnicity, "birth_date": birth,
-                "citizen_id": province + citizen_id(100000 + self.serial, birth, gender)[3:],
-                "residence_village": village}
+        return {
+            "full_name": name,
+            "gender": gender,
+            "ethnicity": ethnicity,
+            "birth_date": birth,
+            "citizen_id": province + citizen_id(100000 + self.serial, birth, gender)[3:],
+            "residence_village": village,
+        }
 
-    def candidate_start(self, day: datetime.date, dates: list | None = None, late: bool = False) -> None:
+    def candidate_start(
+        self, day: datetime.date, dates: list | None = None, late: bool = False
+    ) -> None:
         """A young person of a village (or a school's or health station's staff)
         starts towards admission with the Party-awareness class certificate."""
         rng = self.rng
@@ -327,7 +415,11 @@ class Story(TransfersMixin):
         branches = [b for b in self.branches_on(day, kinds=kinds) if self.full_left(b, day) >= 4]
         branch = rng.choice(branches)
         # A school's or health station's staff live somewhere in the commune.
-        village = branch.village if branch.village_id else rng.choice(self.villages_of[self.old_code[branch.pk]])
+        village = (
+            branch.village
+            if branch.village_id
+            else rng.choice(self.villages_of[self.old_code[branch.pk]])
+        )
         person = self.new_person(day, village)
         candidate = Candidate(branch=branch, awareness_certificate_on=day, **person)
         candidate.folded_name = fold(candidate.full_name)
@@ -358,15 +450,22 @@ class Story(TransfersMixin):
         self.at(dates[0], self.candidate_start, dates[1:], late)
 
     def record(self, candidate: Candidate, step: str, day: datetime.date) -> None:
-        self.add(CandidateStepRecord(candidate=candidate, step=step, recorded_by=self.secretary(
-            self.commune_key(candidate.branch, day), day)))
+        self.add(
+            CandidateStepRecord(
+                candidate=candidate,
+                step=step,
+                recorded_by=self.secretary(self.commune_key(candidate.branch, day), day),
+            )
+        )
 
     def candidate_withdraw(self, day: datetime.date, candidate: Candidate) -> None:
         candidate.withdrawn_on = day
         candidate.withdrawal_reason = self.rng.choice(WITHDRAWAL_REASONS)
         self.touch(candidate)
 
-    def candidate_step(self, day: datetime.date, candidate: Candidate, field: str, late: bool) -> None:
+    def candidate_step(
+        self, day: datetime.date, candidate: Candidate, field: str, late: bool
+    ) -> None:
         if candidate.withdrawn_on is not None:
             return
         branch = candidate.branch
@@ -375,14 +474,24 @@ class Story(TransfersMixin):
         key = self.commune_key(branch, day)
         if field == "introducers_on":
             since_before = add_years(day, -1)
-            able = [life for life in self.rosters[branch.pk].values()
-                    if life.member.status == MemberStatus.ACTIVE and life.is_full_on(day)
-                    and life.official.started_on <= since_before]
+            able = [
+                life
+                for life in self.rosters[branch.pk].values()
+                if life.member.status == MemberStatus.ACTIVE
+                and life.is_full_on(day)
+                and life.official.started_on <= since_before
+            ]
             if len(able) < 2:
                 return self.candidate_withdraw(day, candidate)
             for life in self.rng.sample(able, 2):
-                since = max(life.official.started_on, add_years(since_before, -self.rng.randint(0, 4)))
-                self.add(CandidateIntroducer(candidate=candidate, member=life.member, worked_together_since=since))
+                since = max(
+                    life.official.started_on, add_years(since_before, -self.rng.randint(0, 4))
+                )
+                self.add(
+                    CandidateIntroducer(
+                        candidate=candidate, member=life.member, worked_together_since=since
+                    )
+                )
         elif field == "branch_resolution_on":
             candidate.branch_resolution_number = f"{self.number(('CB', branch.pk), day)}-NQ/CB"
         elif field == "commune_resolution_on":
@@ -400,11 +509,19 @@ class Story(TransfersMixin):
         """The ceremony: the candidate becomes a probationary member of the branch."""
         branch = candidate.branch
         member = Member(
-            citizen_id=candidate.citizen_id, full_name=candidate.full_name, folded_name=candidate.folded_name,
-            gender=candidate.gender, birth_date=candidate.birth_date, ethnicity=candidate.ethnicity,
-            residence_village=candidate.residence_village, admitted_on=candidate.decision_on,
-            position=self.rng.choice(VILLAGE_POSITIONS[2:] if branch.village_id else ["Giáo viên", "Y sĩ", "Nhân viên"]),
-            status=MemberStatus.ACTIVE, branch=branch,
+            citizen_id=candidate.citizen_id,
+            full_name=candidate.full_name,
+            folded_name=candidate.folded_name,
+            gender=candidate.gender,
+            birth_date=candidate.birth_date,
+            ethnicity=candidate.ethnicity,
+            residence_village=candidate.residence_village,
+            admitted_on=candidate.decision_on,
+            position=self.rng.choice(
+                VILLAGE_POSITIONS[2:] if branch.village_id else ["Giáo viên", "Y sĩ", "Nhân viên"]
+            ),
+            status=MemberStatus.ACTIVE,
+            branch=branch,
         )
         candidate.member = member
         life = self.join(member, branch, day)
@@ -413,7 +530,9 @@ class Story(TransfersMixin):
         self.at(vote + DAY * (self.rng.randint(3, 20) + delay), self.recognize, life, vote)
 
     def join(self, member: Member, branch: Branch, day: datetime.date) -> Life:
-        official = Membership(member=member, branch=branch, kind=MembershipKind.OFFICIAL, started_on=day)
+        official = Membership(
+            member=member, branch=branch, kind=MembershipKind.OFFICIAL, started_on=day
+        )
         self.add(member)
         self.add(official)
         life = Life(member, official)
@@ -428,10 +547,15 @@ class Story(TransfersMixin):
             return
         key = self.commune_key(life.branch, day)
         issuer = "HU" if key[1] == "old" else "ĐU"
-        self.add(FullMembershipRecognition(
-            member=member, branch_voted_on=voted_on, decision_on=day,
-            decision_number=f"{self.number(('QĐ', key), day)}-QĐ/{issuer}", recorded_by=self.secretary(key, day),
-        ))
+        self.add(
+            FullMembershipRecognition(
+                member=member,
+                branch_voted_on=voted_on,
+                decision_on=day,
+                decision_number=f"{self.number(('QĐ', key), day)}-QĐ/{issuer}",
+                recorded_by=self.secretary(key, day),
+            )
+        )
         self.serial += 1
         member.full_on = day
         member.card_number = f"{61_000_000 + self.serial:08d}"
@@ -459,9 +583,15 @@ class Story(TransfersMixin):
                 continue
             if life.pinned or life.busy_until >= day or life.member.status == MemberStatus.LEFT:
                 continue
-            if (day <= REPORT_DAY and life.branch.code in STORY_BRANCHES) or life.official.started_on > day:
+            if (
+                day <= REPORT_DAY and life.branch.code in STORY_BRANCHES
+            ) or life.official.started_on > day:
                 continue
-            if life.is_full_on(day) and not life.exempt and self.full_left(life.branch, day, life) < 4:
+            if (
+                life.is_full_on(day)
+                and not life.exempt
+                and self.full_left(life.branch, day, life) < 4
+            ):
                 continue
             self.leave(day, life, LeftReason.DIED)
 
@@ -480,10 +610,29 @@ class Story(TransfersMixin):
             if not branch.is_active_on(last):
                 continue
             by = self.secretary(self.commune_key(branch, last), last)
-            roster = [life for life in self.rosters[branch.pk].values() if not life.exempt
-                      and life.member.status == MemberStatus.ACTIVE and life.official.started_on <= last]
+            roster = [
+                life
+                for life in self.rosters[branch.pk].values()
+                if not life.exempt
+                and life.member.status == MemberStatus.ACTIVE
+                and life.official.started_on <= last
+            ]
             for life in roster:
-                self.add(Evaluation(year=year, branch=branch, member=life.member, recorded_by=by,
-                                    rating=weighted(self.rng, MEMBER_RATINGS)))
-            self.add(Evaluation(year=year, branch=branch, member=None, recorded_by=by,
-                                rating=weighted(self.rng, BRANCH_RATINGS)))
+                self.add(
+                    Evaluation(
+                        year=year,
+                        branch=branch,
+                        member=life.member,
+                        recorded_by=by,
+                        rating=weighted(self.rng, MEMBER_RATINGS),
+                    )
+                )
+            self.add(
+                Evaluation(
+                    year=year,
+                    branch=branch,
+                    member=None,
+                    recorded_by=by,
+                    rating=weighted(self.rng, BRANCH_RATINGS),
+                )
+            )

@@ -26,19 +26,44 @@ from pacnam.text import fold
 
 DAY = datetime.timedelta(days=1)
 TRANSFER_FIELDS = [
-    "status", "member", "letter_commune", "letter_year", "letter_number", "letter_date", "letter_signer_title",
-    "letter_issued_by", "letter_issued_at", "received_on", "received_by", "received_at", "closing_reason",
-    "closed_by", "closed_at",
+    "status",
+    "member",
+    "letter_commune",
+    "letter_year",
+    "letter_number",
+    "letter_date",
+    "letter_signer_title",
+    "letter_issued_by",
+    "letter_issued_at",
+    "received_on",
+    "received_by",
+    "received_at",
+    "closing_reason",
+    "closed_by",
+    "closed_at",
 ]
-TRANSFER_KINDS = [("within", 30), ("between", 22), ("out", 14), ("into", 14), ("temp_within", 9),
-                  ("temp_out", 6), ("cancel", 5)]
+TRANSFER_KINDS = [
+    ("within", 30),
+    ("between", 22),
+    ("out", 14),
+    ("into", 14),
+    ("temp_within", 9),
+    ("temp_out", 6),
+    ("cancel", 5),
+]
 # Party organisations outside the district (before and after the 2025 reorganisation).
 OUTSIDE = {
     "old": [
-        ("Đảng bộ phường Đức Xuân, thành phố Bắc Kạn", "Phường Đức Xuân, thành phố Bắc Kạn, tỉnh Bắc Kạn"),
+        (
+            "Đảng bộ phường Đức Xuân, thành phố Bắc Kạn",
+            "Phường Đức Xuân, thành phố Bắc Kạn, tỉnh Bắc Kạn",
+        ),
         ("Đảng bộ thị trấn Chợ Rã, huyện Ba Bể", "Thị trấn Chợ Rã, huyện Ba Bể, tỉnh Bắc Kạn"),
         ("Đảng bộ Quân sự tỉnh Bắc Kạn", "Thành phố Bắc Kạn, tỉnh Bắc Kạn"),
-        ("Đảng bộ thị trấn Nà Phặc, huyện Ngân Sơn", "Thị trấn Nà Phặc, huyện Ngân Sơn, tỉnh Bắc Kạn"),
+        (
+            "Đảng bộ thị trấn Nà Phặc, huyện Ngân Sơn",
+            "Thị trấn Nà Phặc, huyện Ngân Sơn, tỉnh Bắc Kạn",
+        ),
     ],
     "new": [
         ("Đảng bộ phường Đức Xuân", "Phường Đức Xuân, tỉnh Thái Nguyên"),
@@ -47,17 +72,23 @@ OUTSIDE = {
     ],
 }
 AWAY = {
-    "old": [("Trường Chính trị tỉnh Bắc Kạn", "Học lớp Trung cấp lý luận chính trị - hành chính"),
-            ("Chi bộ Công ty TNHH Điện tử Hồng Hải, tỉnh Bắc Ninh", "Đi làm việc có thời hạn")],
-    "new": [("Trường Chính trị tỉnh Thái Nguyên", "Học lớp Trung cấp lý luận chính trị"),
-            ("Chi bộ Công ty TNHH Điện tử Hồng Hải, tỉnh Bắc Ninh", "Đi làm việc có thời hạn")],
+    "old": [
+        ("Trường Chính trị tỉnh Bắc Kạn", "Học lớp Trung cấp lý luận chính trị - hành chính"),
+        ("Chi bộ Công ty TNHH Điện tử Hồng Hải, tỉnh Bắc Ninh", "Đi làm việc có thời hạn"),
+    ],
+    "new": [
+        ("Trường Chính trị tỉnh Thái Nguyên", "Học lớp Trung cấp lý luận chính trị"),
+        ("Chi bộ Công ty TNHH Điện tử Hồng Hải, tỉnh Bắc Ninh", "Đi làm việc có thời hạn"),
+    ],
 }
 OUT_REASONS = ["Chuyển công tác", "Chuyển nơi cư trú theo gia đình", "Nhập ngũ"]
 
 
 def moment(day: datetime.date, hour: int = 9) -> datetime.datetime:
     """A moment of `day` in the registry's time zone (the steps' "at" columns)."""
-    return datetime.datetime(day.year, day.month, day.day, hour, tzinfo=timezone.get_current_timezone())
+    return datetime.datetime(
+        day.year, day.month, day.day, hour, tzinfo=timezone.get_current_timezone()
+    )
 
 
 class TransfersMixin:
@@ -70,21 +101,41 @@ class TransfersMixin:
         """In progress today: one requested, one with its letter issued, one whose
         letter is overdue (into Cao Minh), one newcomer awaited in Bằng Thành."""
         self.at(today - DAY * 9, self.transfer_start, "within", {"letter": today + DAY * 5})
-        self.at(today - DAY * 25, self.transfer_start, "between", {"letter": today - DAY * 18, "receive": today + DAY * 9})
-        self.at(today - DAY * 75, self.transfer_start, "between",
-                {"letter": today - DAY * 70, "receive": today + DAY * 20, "to_commune": "01879"})
-        self.at(today - DAY * 6, self.transfer_start, "into", {"receive": today + DAY * 15, "to_commune": "01864"})
+        self.at(
+            today - DAY * 25,
+            self.transfer_start,
+            "between",
+            {"letter": today - DAY * 18, "receive": today + DAY * 9},
+        )
+        self.at(
+            today - DAY * 75,
+            self.transfer_start,
+            "between",
+            {"letter": today - DAY * 70, "receive": today + DAY * 20, "to_commune": "01879"},
+        )
+        self.at(
+            today - DAY * 6,
+            self.transfer_start,
+            "into",
+            {"receive": today + DAY * 15, "to_commune": "01864"},
+        )
 
-    def transfer_start(self, day: datetime.date, kind: str | None = None, steps: dict | None = None) -> None:
+    def transfer_start(
+        self, day: datetime.date, kind: str | None = None, steps: dict | None = None
+    ) -> None:
         rng, steps = self.rng, steps or {}
         kind = kind or self.pick_kind()
         to_commune = steps.get("to_commune")
         era = "old" if day < self.reorganized_on else "new"
         if kind == "into":
             return self.transfer_into(day, steps, to_commune)
-        movers = [life for life in self.free_lives(day)
-                  if life.official.started_on < day and life.branch.is_active_on(day)
-                  and not (to_commune and self.commune_key(life.branch, day)[0] == to_commune)]
+        movers = [
+            life
+            for life in self.free_lives(day)
+            if life.official.started_on < day
+            and life.branch.is_active_on(day)
+            and not (to_commune and self.commune_key(life.branch, day)[0] == to_commune)
+        ]
         if not movers:
             return
         life = rng.choice(movers)
@@ -92,20 +143,31 @@ class TransfersMixin:
         to = None
         if kind not in ("out", "temp_out"):
             same = kind in ("within", "temp_within", "cancel")
-            options = [b for b in self.branches_on(day) if b.pk != life.branch.pk
-                       and (self.commune_key(b, day) == home) == same
-                       and (not to_commune or self.commune_key(b, day)[0] == to_commune)]
+            options = [
+                b
+                for b in self.branches_on(day)
+                if b.pk != life.branch.pk
+                and (self.commune_key(b, day) == home) == same
+                and (not to_commune or self.commune_key(b, day)[0] == to_commune)
+            ]
             if not options:
                 return
             to = rng.choice(options)
         official = kind in ("within", "between", "out", "cancel")
         transfer = Transfer(
-            member=life.member, kind=TransferKind.OFFICIAL if official else TransferKind.TEMPORARY,
-            from_branch=life.branch, to_branch=to, status=TransferStatus.REQUESTED,
-            requested_by=self.secretary(home, day), requested_at=moment(day), requested_on=day,
+            member=life.member,
+            kind=TransferKind.OFFICIAL if official else TransferKind.TEMPORARY,
+            from_branch=life.branch,
+            to_branch=to,
+            status=TransferStatus.REQUESTED,
+            requested_by=self.secretary(home, day),
+            requested_at=moment(day),
+            requested_on=day,
         )
         letter = steps.get("letter") or day + DAY * rng.randint(2, 10)
-        receive = steps.get("receive") or letter + DAY * (rng.randint(45, 70) if rng.random() < 0.04 else rng.randint(3, 20))
+        receive = steps.get("receive") or letter + DAY * (
+            rng.randint(45, 70) if rng.random() < 0.04 else rng.randint(3, 20)
+        )
         if to is None:
             transfer.scope = TransferScope.OUT_OF_DISTRICT
             if official:
@@ -114,16 +176,27 @@ class TransfersMixin:
             else:
                 transfer.other_organisation, transfer.reason = rng.choice(AWAY[era])
         else:
-            transfer.scope = (TransferScope.WITHIN_COMMUNE if self.commune_key(to, day) == home
-                              else TransferScope.BETWEEN_COMMUNES)
-            where = to.village.name if transfer.scope == TransferScope.WITHIN_COMMUNE else \
-                f"xã {self.commune_on(to, day).name}"
-            transfer.reason = (f"Chuyển nơi cư trú về {where}" if official
-                               else f"Đi làm việc có thời hạn tại {where}")
+            transfer.scope = (
+                TransferScope.WITHIN_COMMUNE
+                if self.commune_key(to, day) == home
+                else TransferScope.BETWEEN_COMMUNES
+            )
+            where = (
+                to.village.name
+                if transfer.scope == TransferScope.WITHIN_COMMUNE
+                else f"xã {self.commune_on(to, day).name}"
+            )
+            transfer.reason = (
+                f"Chuyển nơi cư trú về {where}"
+                if official
+                else f"Đi làm việc có thời hạn tại {where}"
+            )
         if official:
             transfer.moved_on = day - DAY * rng.randint(5, 40)
         else:
-            transfer.planned_end = add_months(day, rng.randint(4, 18) if to is None else rng.randint(3, 10))
+            transfer.planned_end = add_months(
+                day, rng.randint(4, 18) if to is None else rng.randint(3, 10)
+            )
         self.add(transfer)
         self.transfer_lives[id(transfer)] = life
         life.busy_until = max(receive, transfer.planned_end or receive, letter)
@@ -150,8 +223,11 @@ class TransfersMixin:
         transfer.letter_number = self.number(("GGT", key), day)
         transfer.letter_date = day
         transfer.letter_signer_title = (
-            f"Phó Bí thư Đảng ủy xã {commune.name}" if within
-            else "Ban Tổ chức Huyện ủy Pác Nặm" if key[1] == "old" else "Ban Tổ chức Tỉnh ủy Thái Nguyên"
+            f"Phó Bí thư Đảng ủy xã {commune.name}"
+            if within
+            else "Ban Tổ chức Huyện ủy Pác Nặm"
+            if key[1] == "old"
+            else "Ban Tổ chức Tỉnh ủy Thái Nguyên"
         )
         transfer.letter_issued_by = self.secretary(key, day) if within else self.officer(day)
         transfer.letter_issued_at = moment(day, 10)
@@ -162,7 +238,9 @@ class TransfersMixin:
             if transfer.kind == TransferKind.OFFICIAL:
                 self.leave(day, life, LeftReason.TRANSFERRED_OUT)
             else:
-                self.away_outside[life.member.citizen_id].append((day, transfer.planned_end, transfer.reason))
+                self.away_outside[life.member.citizen_id].append(
+                    (day, transfer.planned_end, transfer.reason)
+                )
 
     def transfer_receive(self, day: datetime.date, transfer: Transfer) -> None:
         """The receiving branch takes the member: the official membership moves, or a
@@ -174,8 +252,16 @@ class TransfersMixin:
         if transfer.kind == TransferKind.OFFICIAL:
             self.move(day, life, to)
         else:
-            self.add(Membership(member=life.member, branch=to, kind=MembershipKind.TEMPORARY, started_on=day,
-                                ended_on=transfer.planned_end, end_reason=EndReason.TEMPORARY_ENDED))
+            self.add(
+                Membership(
+                    member=life.member,
+                    branch=to,
+                    kind=MembershipKind.TEMPORARY,
+                    started_on=day,
+                    ended_on=transfer.planned_end,
+                    end_reason=EndReason.TEMPORARY_ENDED,
+                )
+            )
         self.receipt(day, transfer)
 
     def receipt(self, day: datetime.date, transfer: Transfer) -> None:
@@ -192,7 +278,9 @@ class TransfersMixin:
         life.official.end_reason = EndReason.TRANSFERRED
         self.touch(life.official)
         del self.rosters[life.branch.pk][member.citizen_id]
-        life.official = Membership(member=member, branch=to, kind=MembershipKind.OFFICIAL, started_on=day)
+        life.official = Membership(
+            member=member, branch=to, kind=MembershipKind.OFFICIAL, started_on=day
+        )
         self.add(life.official)
         self.rosters[to.pk][member.citizen_id] = life
         member.branch = to
@@ -215,39 +303,66 @@ class TransfersMixin:
         """A member from outside the district: the details wait in the transfer
         until the receiving commune records the receipt."""
         rng = self.rng
-        options = [b for b in self.branches_on(day)
-                   if not to_commune or self.commune_key(b, day)[0] == to_commune]
+        options = [
+            b
+            for b in self.branches_on(day)
+            if not to_commune or self.commune_key(b, day)[0] == to_commune
+        ]
         to = rng.choice(options)
-        person = self.new_person(day, to.village, province=rng.choice(["019", "004", "006", "001"]), age=(28, 55))
-        admitted = add_years(day, -rng.randint(3, min(20, day.year - person["birth_date"].year - 20)))
+        person = self.new_person(
+            day, to.village, province=rng.choice(["019", "004", "006", "001"]), age=(28, 55)
+        )
+        admitted = add_years(
+            day, -rng.randint(3, min(20, day.year - person["birth_date"].year - 20))
+        )
         full_on = add_months(admitted, 12) + DAY * rng.randint(0, 60)
         self.serial += 1
         incoming = {
-            **person, "residence_village": to.village.pk, "birth_date": person["birth_date"].isoformat(),
-            "position": rng.choice(["Nông dân", "Giáo viên", "Kinh doanh", "Công nhân"]), "is_commune_cadre": False,
-            "admitted_on": admitted.isoformat(), "full_on": full_on.isoformat(),
+            **person,
+            "residence_village": to.village.pk,
+            "birth_date": person["birth_date"].isoformat(),
+            "position": rng.choice(["Nông dân", "Giáo viên", "Kinh doanh", "Công nhân"]),
+            "is_commune_cadre": False,
+            "admitted_on": admitted.isoformat(),
+            "full_on": full_on.isoformat(),
             "card_number": f"{70_000_000 + self.serial:08d}",
         }
         era = "old" if day < self.reorganized_on else "new"
         organisation, address = rng.choice(OUTSIDE[era])
         transfer = Transfer(
-            member=None, incoming=incoming, kind=TransferKind.OFFICIAL, scope=TransferScope.INTO_DISTRICT,
-            to_branch=to, other_organisation=organisation, other_address=address, status=TransferStatus.REQUESTED,
-            reason=f"Chuyển về cư trú tại {to.village.name}", moved_on=day - DAY * rng.randint(10, 40),
-            requested_by=self.secretary(self.commune_key(to, day), day), requested_at=moment(day),
+            member=None,
+            incoming=incoming,
+            kind=TransferKind.OFFICIAL,
+            scope=TransferScope.INTO_DISTRICT,
+            to_branch=to,
+            other_organisation=organisation,
+            other_address=address,
+            status=TransferStatus.REQUESTED,
+            reason=f"Chuyển về cư trú tại {to.village.name}",
+            moved_on=day - DAY * rng.randint(10, 40),
+            requested_by=self.secretary(self.commune_key(to, day), day),
+            requested_at=moment(day),
             requested_on=day,
         )
         self.add(transfer)
-        self.at(steps.get("receive") or day + DAY * rng.randint(5, 25), self.transfer_arrive, transfer)
+        self.at(
+            steps.get("receive") or day + DAY * rng.randint(5, 25), self.transfer_arrive, transfer
+        )
 
     def transfer_arrive(self, day: datetime.date, transfer: Transfer) -> None:
         data = transfer.incoming
         member = Member(
-            citizen_id=data["citizen_id"], full_name=data["full_name"], folded_name=fold(data["full_name"]),
-            gender=data["gender"], birth_date=datetime.date.fromisoformat(data["birth_date"]),
-            ethnicity=data["ethnicity"], residence_village=transfer.to_branch.village, position=data["position"],
+            citizen_id=data["citizen_id"],
+            full_name=data["full_name"],
+            folded_name=fold(data["full_name"]),
+            gender=data["gender"],
+            birth_date=datetime.date.fromisoformat(data["birth_date"]),
+            ethnicity=data["ethnicity"],
+            residence_village=transfer.to_branch.village,
+            position=data["position"],
             admitted_on=datetime.date.fromisoformat(data["admitted_on"]),
-            full_on=datetime.date.fromisoformat(data["full_on"]), card_number=data["card_number"],
+            full_on=datetime.date.fromisoformat(data["full_on"]),
+            card_number=data["card_number"],
             branch=transfer.to_branch,
         )
         self.join(member, transfer.to_branch, day)

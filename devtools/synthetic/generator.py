@@ -115,63 +115,124 @@ class Generator:
         for ci in range(self.plan.communes):
             code = f"{self.plan.first_commune_code + ci:05d}"
             commune_id = self.take(Commune)
-            self.writer.add(Commune, {"id": commune_id, "code": code, "name": f"Xã {self.place_name()}"})
-            self.writer.add(CommuneInProvince, {
-                "id": self.take(CommuneInProvince), "commune_id": commune_id, "province_id": self.plan.province_id,
-                "district_id": None,
-            })
+            self.writer.add(
+                Commune, {"id": commune_id, "code": code, "name": f"Xã {self.place_name()}"}
+            )
+            self.writer.add(
+                CommuneInProvince,
+                {
+                    "id": self.take(CommuneInProvince),
+                    "commune_id": commune_id,
+                    "province_id": self.plan.province_id,
+                    "district_id": None,
+                },
+            )
             villages, branches = [], []
             for vi in range(VILLAGES_PER_COMMUNE):
                 village_id = self.take(Village)
                 households = rng.randint(40, 160)
                 name = f"{rng.choice(['Thôn', 'Bản'])} {self.place_name()}"
-                self.writer.add(Village, {
-                    "id": village_id, "commune_id": commune_id, "code": f"S{code}{vi:02d}",
-                    "name": name, "households": households,
-                    "population": households * rng.randint(4, 6), "version": 1,
-                })
-                self.writer.add(VillageInCommune, {
-                    "id": self.take(VillageInCommune), "village_id": village_id, "commune_id": commune_id,
-                })
+                self.writer.add(
+                    Village,
+                    {
+                        "id": village_id,
+                        "commune_id": commune_id,
+                        "code": f"S{code}{vi:02d}",
+                        "name": name,
+                        "households": households,
+                        "population": households * rng.randint(4, 6),
+                        "version": 1,
+                    },
+                )
+                self.writer.add(
+                    VillageInCommune,
+                    {
+                        "id": self.take(VillageInCommune),
+                        "village_id": village_id,
+                        "commune_id": commune_id,
+                    },
+                )
                 villages.append(village_id)
                 branch_id = self.take(Branch)
-                self.writer.add(Branch, {
-                    "id": branch_id, "code": f"S{code}{vi:02d}", "name": f"Chi bộ {name.lower()}",
-                    "kind": BranchKind.VILLAGE, "commune_id": commune_id, "village_id": village_id,
-                    "founded_on": FOUNDED, "dissolved_on": None, "dissolution_decision": "", "version": 1,
-                })
+                self.writer.add(
+                    Branch,
+                    {
+                        "id": branch_id,
+                        "code": f"S{code}{vi:02d}",
+                        "name": f"Chi bộ {name.lower()}",
+                        "kind": BranchKind.VILLAGE,
+                        "commune_id": commune_id,
+                        "village_id": village_id,
+                        "founded_on": FOUNDED,
+                        "dissolved_on": None,
+                        "dissolution_decision": "",
+                        "version": 1,
+                    },
+                )
                 branches.append(branch_id)
             # Nine communes in ten have dissolved their office branch (and the first always).
             dissolved = ci % 10 < OFFICE_DISSOLVED_SHARE * 10
             decision = f"{rng.randint(100, 999)}-QĐ/HU" if dissolved else ""
             office_id = self.take(Branch)
-            self.writer.add(Branch, {
-                "id": office_id, "code": f"S{code}CQ", "name": f"Chi bộ cơ quan xã {code}",
-                "kind": BranchKind.COMMUNE_OFFICE, "commune_id": commune_id, "village_id": None,
-                "founded_on": FOUNDED, "dissolved_on": DISSOLUTION_DAY if dissolved else None,
-                "dissolution_decision": decision,
-                "version": 1,
-            })
+            self.writer.add(
+                Branch,
+                {
+                    "id": office_id,
+                    "code": f"S{code}CQ",
+                    "name": f"Chi bộ cơ quan xã {code}",
+                    "kind": BranchKind.COMMUNE_OFFICE,
+                    "commune_id": commune_id,
+                    "village_id": None,
+                    "founded_on": FOUNDED,
+                    "dissolved_on": DISSOLUTION_DAY if dissolved else None,
+                    "dissolution_decision": decision,
+                    "version": 1,
+                },
+            )
             school_id = self.take(Branch)
-            self.writer.add(Branch, {
-                "id": school_id, "code": f"S{code}TH", "name": f"Chi bộ trường học xã {code}",
-                "kind": BranchKind.SCHOOL, "commune_id": commune_id, "village_id": None,
-                "founded_on": FOUNDED, "dissolved_on": None, "dissolution_decision": "", "version": 1,
-            })
+            self.writer.add(
+                Branch,
+                {
+                    "id": school_id,
+                    "code": f"S{code}TH",
+                    "name": f"Chi bộ trường học xã {code}",
+                    "kind": BranchKind.SCHOOL,
+                    "commune_id": commune_id,
+                    "village_id": None,
+                    "founded_on": FOUNDED,
+                    "dissolved_on": None,
+                    "dissolution_decision": "",
+                    "version": 1,
+                },
+            )
             for b in (*branches, office_id, school_id):
                 self.commune_of[b] = commune_id
-                self.writer.add(BranchInCommune, {
-                    "id": self.take(BranchInCommune), "branch_id": b, "commune_id": commune_id, "valid_from": FOUNDED,
-                })
+                self.writer.add(
+                    BranchInCommune,
+                    {
+                        "id": self.take(BranchInCommune),
+                        "branch_id": b,
+                        "commune_id": commune_id,
+                        "valid_from": FOUNDED,
+                    },
+                )
             self.commune_index[commune_id] = ci
             if dissolved:
                 batch_id = self.batch_of[office_id] = self.take(DissolutionBatch)
-                self.writer.add(DissolutionBatch, {
-                    "id": batch_id, "branch_id": office_id, "decision": decision,
-                    "dissolved_on": DISSOLUTION_DAY, "performed_by_id": None,
-                    "performed_at": datetime.datetime(2019, 4, 1, 8, tzinfo=datetime.UTC),
-                    "via_command": True, "undone_at": None, "undone_by_id": None,
-                })
+                self.writer.add(
+                    DissolutionBatch,
+                    {
+                        "id": batch_id,
+                        "branch_id": office_id,
+                        "decision": decision,
+                        "dissolved_on": DISSOLUTION_DAY,
+                        "performed_by_id": None,
+                        "performed_at": datetime.datetime(2019, 4, 1, 8, tzinfo=datetime.UTC),
+                        "via_command": True,
+                        "undone_at": None,
+                        "undone_by_id": None,
+                    },
+                )
             self.branch_ids.append([*branches, office_id, school_id])
             self.office_dissolved.append(dissolved)
             self.village_ids.append(villages)
@@ -239,7 +300,11 @@ class Generator:
         else:
             moves = rng.choices([0, 1, 2, 3], [30, 40, 20, 10])[0]
             span = self.today_ord - admitted - 30
-            days = sorted(set(admitted + rng.randint(1, span) for _ in range(moves))) if span > 30 else []
+            days = (
+                sorted(set(admitted + rng.randint(1, span) for _ in range(moves)))
+                if span > 30
+                else []
+            )
             final = branches[home_index] if rng.random() < 0.92 else branches[-1]
             before = []
             for move_day in days:
@@ -266,29 +331,32 @@ class Generator:
         card = ""
         if full_on is not None:
             card = f"{self.take('card'):010d}"
-        self.writer.add(Member, {
-            "id": member_id,
-            "citizen_id": f"{self.take('citizen_id'):012d}",
-            "full_name": full_name,
-            "folded_name": folded,
-            "gender": gender,
-            "birth_date": self.date(birth),
-            "ethnicity": ethnicity,
-            "residence_village_id": residence,
-            "position": rng.choice(words.POSITIONS) if cadre else "",
-            "is_commune_cadre": cadre,
-            "admitted_on": self.date(admitted),
-            "full_on": self.date(full_on),
-            "card_number": card,
-            "status": status,
-            "left_on": self.date(left_on),
-            "left_reason": left_reason,
-            "under_inspection": False,
-            "branch_id": path[-1][0],
-            "version": 1,
-            "created_at": writers.CREATED_AT,
-            "updated_at": writers.CREATED_AT,
-        })
+        self.writer.add(
+            Member,
+            {
+                "id": member_id,
+                "citizen_id": f"{self.take('citizen_id'):012d}",
+                "full_name": full_name,
+                "folded_name": folded,
+                "gender": gender,
+                "birth_date": self.date(birth),
+                "ethnicity": ethnicity,
+                "residence_village_id": residence,
+                "position": rng.choice(words.POSITIONS) if cadre else "",
+                "is_commune_cadre": cadre,
+                "admitted_on": self.date(admitted),
+                "full_on": self.date(full_on),
+                "card_number": card,
+                "status": status,
+                "left_on": self.date(left_on),
+                "left_reason": left_reason,
+                "under_inspection": False,
+                "branch_id": path[-1][0],
+                "version": 1,
+                "created_at": writers.CREATED_AT,
+                "updated_at": writers.CREATED_AT,
+            },
+        )
         membership_ids = [self.take(Membership) for _ in path]
         for k, (branch, started, reason) in enumerate(path):
             if k + 1 < len(path):
@@ -299,20 +367,33 @@ class Generator:
                 ended = None
             # Who is on which branch's roll, period by period, for the meetings.
             self.rosters.setdefault(branch, []).append((member_id, started, ended, status, full_on))
-            self.writer.add(Membership, {
-                "id": membership_ids[k], "member_id": member_id, "branch_id": branch,
-                "kind": MembershipKind.OFFICIAL, "started_on": self.date(started),
-                "ended_on": self.date(ended), "end_reason": reason if ended is not None else "",
-            })
+            self.writer.add(
+                Membership,
+                {
+                    "id": membership_ids[k],
+                    "member_id": member_id,
+                    "branch_id": branch,
+                    "kind": MembershipKind.OFFICIAL,
+                    "started_on": self.date(started),
+                    "ended_on": self.date(ended),
+                    "end_reason": reason if ended is not None else "",
+                },
+            )
             if ended is None or k + 1 == len(path):
                 continue
             if reason == EndReason.BRANCH_DISSOLVED:
-                self.writer.add(DissolutionMove, {
-                    "id": self.take(DissolutionMove), "batch_id": self.batch_of[branch],
-                    "member_id": member_id, "from_membership_id": membership_ids[k],
-                    "to_branch_id": path[k + 1][0], "new_membership_id": membership_ids[k + 1],
-                    "decided_by_person": False,
-                })
+                self.writer.add(
+                    DissolutionMove,
+                    {
+                        "id": self.take(DissolutionMove),
+                        "batch_id": self.batch_of[branch],
+                        "member_id": member_id,
+                        "from_membership_id": membership_ids[k],
+                        "to_branch_id": path[k + 1][0],
+                        "new_membership_id": membership_ids[k + 1],
+                        "decided_by_person": False,
+                    },
+                )
             elif ended >= TRANSFER_RECORDS_FROM:
                 self.transfer(member_id, branch, path[k + 1][0], ended)
         if status != MemberStatus.LEFT and rng.random() < IN_PROGRESS_SHARE:
@@ -323,13 +404,18 @@ class Generator:
             host = branches[rng.randrange(VILLAGES_PER_COMMUNE)]
             if host == path[-1][0]:
                 host = branches[-1]
-            self.writer.add(Membership, {
-                "id": self.take(Membership), "member_id": member_id,
-                "branch_id": host,
-                "kind": MembershipKind.TEMPORARY, "started_on": self.date(start),
-                "ended_on": self.date(start + rng.randint(90, 180)),
-                "end_reason": EndReason.TEMPORARY_ENDED,
-            })
+            self.writer.add(
+                Membership,
+                {
+                    "id": self.take(Membership),
+                    "member_id": member_id,
+                    "branch_id": host,
+                    "kind": MembershipKind.TEMPORARY,
+                    "started_on": self.date(start),
+                    "ended_on": self.date(start + rng.randint(90, 180)),
+                    "end_reason": EndReason.TEMPORARY_ENDED,
+                },
+            )
 
     def _letter(self, from_branch: int, day: int) -> dict:
         """The next introduction letter number of the sending commune in that year."""
@@ -339,9 +425,13 @@ class Generator:
         number = self.letter_numbers[key] = self.letter_numbers.get(key, 0) + 1
         issued = datetime.datetime.combine(date, datetime.time(9), tzinfo=datetime.UTC)
         return {
-            "letter_commune_id": commune, "letter_year": date.year, "letter_number": number,
-            "letter_date": date, "letter_signer_title": "Phó Bí thư Đảng ủy xã",
-            "letter_issued_by_id": self.user_id, "letter_issued_at": issued,
+            "letter_commune_id": commune,
+            "letter_year": date.year,
+            "letter_number": number,
+            "letter_date": date,
+            "letter_signer_title": "Phó Bí thư Đảng ủy xã",
+            "letter_issued_by_id": self.user_id,
+            "letter_issued_at": issued,
         }
 
     def transfer(self, member_id: int, from_branch: int, to_branch: int, received: int) -> None:
@@ -350,24 +440,31 @@ class Generator:
         letter_day = received - rng.randint(1, 25)
         requested = letter_day - rng.randint(0, 20)
         same = self.commune_of[from_branch] == self.commune_of[to_branch]
-        self.writer.add(Transfer, {
-            "id": self.take(Transfer), "member_id": member_id, "incoming": {},
-            "kind": TransferKind.OFFICIAL,
-            "scope": TransferScope.WITHIN_COMMUNE if same else TransferScope.BETWEEN_COMMUNES,
-            "status": TransferStatus.RECEIVED, "from_branch_id": from_branch, "to_branch_id": to_branch,
-            "reason": rng.choice(["Thay đổi nơi cư trú", "Chuyển công tác"]),
-            "requested_by_id": self.user_id,
-            "requested_at": datetime.datetime.combine(
-                datetime.date.fromordinal(requested), datetime.time(8), tzinfo=datetime.UTC
-            ),
-            "requested_on": datetime.date.fromordinal(requested),
-            "received_on": datetime.date.fromordinal(received),
-            "received_by_id": self.user_id,
-            "received_at": datetime.datetime.combine(
-                datetime.date.fromordinal(received), datetime.time(10), tzinfo=datetime.UTC
-            ),
-            **self._letter(from_branch, letter_day),
-        })
+        self.writer.add(
+            Transfer,
+            {
+                "id": self.take(Transfer),
+                "member_id": member_id,
+                "incoming": {},
+                "kind": TransferKind.OFFICIAL,
+                "scope": TransferScope.WITHIN_COMMUNE if same else TransferScope.BETWEEN_COMMUNES,
+                "status": TransferStatus.RECEIVED,
+                "from_branch_id": from_branch,
+                "to_branch_id": to_branch,
+                "reason": rng.choice(["Thay đổi nơi cư trú", "Chuyển công tác"]),
+                "requested_by_id": self.user_id,
+                "requested_at": datetime.datetime.combine(
+                    datetime.date.fromordinal(requested), datetime.time(8), tzinfo=datetime.UTC
+                ),
+                "requested_on": datetime.date.fromordinal(requested),
+                "received_on": datetime.date.fromordinal(received),
+                "received_by_id": self.user_id,
+                "received_at": datetime.datetime.combine(
+                    datetime.date.fromordinal(received), datetime.time(10), tzinfo=datetime.UTC
+                ),
+                **self._letter(from_branch, letter_day),
+            },
+        )
 
     def transfer_in_progress(self, member_id: int, from_branch: int, since: int) -> None:
         """A transfer asked for in the last months: requested, or its letter issued (some
@@ -379,17 +476,25 @@ class Generator:
         if to_branch == from_branch or requested + 2 > self.today_ord:
             return
         row = {
-            "id": self.take(Transfer), "member_id": member_id, "incoming": {},
-            "kind": TransferKind.OFFICIAL, "scope": TransferScope.WITHIN_COMMUNE,
-            "status": TransferStatus.REQUESTED, "from_branch_id": from_branch, "to_branch_id": to_branch,
-            "reason": "Thay đổi nơi cư trú", "requested_by_id": self.user_id,
+            "id": self.take(Transfer),
+            "member_id": member_id,
+            "incoming": {},
+            "kind": TransferKind.OFFICIAL,
+            "scope": TransferScope.WITHIN_COMMUNE,
+            "status": TransferStatus.REQUESTED,
+            "from_branch_id": from_branch,
+            "to_branch_id": to_branch,
+            "reason": "Thay đổi nơi cư trú",
+            "requested_by_id": self.user_id,
             "requested_at": datetime.datetime.combine(
                 datetime.date.fromordinal(requested), datetime.time(8), tzinfo=datetime.UTC
             ),
             "requested_on": datetime.date.fromordinal(requested),
         }
         if rng.random() < 0.6:
-            row.update(status=TransferStatus.LETTER_ISSUED, **self._letter(from_branch, requested + 1))
+            row.update(
+                status=TransferStatus.LETTER_ISSUED, **self._letter(from_branch, requested + 1)
+            )
         self.writer.add(Transfer, row)
 
     def meetings(self, ci: int) -> None:
@@ -417,21 +522,39 @@ class Generator:
                 if day > reference:
                     day = reference
                 ordinal = day.toordinal()
-                roster = [r for r in roster_all if r[1] <= ordinal and (r[2] is None or r[2] > ordinal)]
+                roster = [
+                    r for r in roster_all if r[1] <= ordinal and (r[2] is None or r[2] > ordinal)
+                ]
                 meeting_id = self.take(Meeting)
                 counted = [r for r in roster if r[3] != MemberStatus.EXEMPT]
                 chair = counted[0][0] if len(counted) >= 2 else None
                 secretary = counted[1][0] if len(counted) >= 2 else None
-                self.writer.add(Meeting, {
-                    "id": meeting_id, "branch_id": branch, "date": day, "kind": MeetingKind.REGULAR,
-                    "place": "Nhà văn hóa thôn", "topic": "", "chair_id": chair, "secretary_id": secretary,
-                    "agenda": words.MEETING_AGENDA, "minutes": "Chi bộ họp thường kỳ tháng "
-                    f"{month:02d}/{year}.", "resolution": "Nghị quyết được thông qua.",
-                    "status": MeetingStatus.ADOPTED, "adopted_on": day, "roll_opened": True,
-                    "created_by_id": None, "created_at": writers.CREATED_AT, "updated_at": writers.CREATED_AT,
-                })
+                self.writer.add(
+                    Meeting,
+                    {
+                        "id": meeting_id,
+                        "branch_id": branch,
+                        "date": day,
+                        "kind": MeetingKind.REGULAR,
+                        "place": "Nhà văn hóa thôn",
+                        "topic": "",
+                        "chair_id": chair,
+                        "secretary_id": secretary,
+                        "agenda": words.MEETING_AGENDA,
+                        "minutes": f"Chi bộ họp thường kỳ tháng {month:02d}/{year}.",
+                        "resolution": "Nghị quyết được thông qua.",
+                        "status": MeetingStatus.ADOPTED,
+                        "adopted_on": day,
+                        "roll_opened": True,
+                        "created_by_id": None,
+                        "created_at": writers.CREATED_AT,
+                        "updated_at": writers.CREATED_AT,
+                    },
+                )
                 for member_id, _started, _left, status, full_on in roster:
-                    standing = Standing.EXEMPT if status == MemberStatus.EXEMPT else Standing.COUNTED
+                    standing = (
+                        Standing.EXEMPT if status == MemberStatus.EXEMPT else Standing.COUNTED
+                    )
                     presence, reason = "", ""
                     if standing == Standing.COUNTED:
                         roll = rng.random()
@@ -441,34 +564,57 @@ class Generator:
                             presence, reason = Presence.EXCUSED, rng.choice(words.ABSENCE_REASONS)
                         else:
                             presence = Presence.ABSENT
-                    self.writer.add(Attendance, {
-                        "id": self.take(Attendance), "meeting_id": meeting_id, "member_id": member_id,
-                        "standing": standing, "is_full": full_on is not None and full_on <= ordinal,
-                        "temporary": False, "presence": presence, "reason": reason,
-                    })
+                    self.writer.add(
+                        Attendance,
+                        {
+                            "id": self.take(Attendance),
+                            "meeting_id": meeting_id,
+                            "member_id": member_id,
+                            "standing": standing,
+                            "is_full": full_on is not None and full_on <= ordinal,
+                            "temporary": False,
+                            "presence": presence,
+                            "reason": reason,
+                        },
+                    )
                 for task_id in open_tasks:  # last month's tasks, reviewed and done
-                    self.writer.add(TaskReview, {
-                        "id": self.take(TaskReview), "meeting_id": meeting_id, "task_id": task_id,
-                        "outcome": ReviewOutcome.DONE, "reason": "",
-                    })
+                    self.writer.add(
+                        TaskReview,
+                        {
+                            "id": self.take(TaskReview),
+                            "meeting_id": meeting_id,
+                            "task_id": task_id,
+                            "outcome": ReviewOutcome.DONE,
+                            "reason": "",
+                        },
+                    )
                     self.closed_tasks.append((task_id, meeting_id))
                 open_tasks = []
                 for _ in range(2 if counted else 0):
                     task_id = self.take(Task)
                     poor = rng.random() < 0.5
                     self.pending_tasks[task_id] = {
-                        "id": task_id, "meeting_id": meeting_id,
+                        "id": task_id,
+                        "meeting_id": meeting_id,
                         "description": "Giúp đỡ hộ nghèo" if poor else rng.choice(words.TASKS),
                         "due_on": day + datetime.timedelta(days=30),
-                        "household_head": f"{rng.choice(words.FAMILY)} Văn {rng.choice(words.GIVEN['male'])}" if poor else "",
+                        "household_head": f"{rng.choice(words.FAMILY)} Văn {rng.choice(words.GIVEN['male'])}"
+                        if poor
+                        else "",
                         "household_village_id": self.village_ids[ci][0] if poor else None,
-                        "status": TaskStatus.OPEN, "closed_at_id": None, "drop_reason": "",
+                        "status": TaskStatus.OPEN,
+                        "closed_at_id": None,
+                        "drop_reason": "",
                     }
                     for member_id in {rng.choice(counted)[0] for _ in range(2)}:
-                        self.writer.add(Task.assignees.through, {
-                            "id": self.take(Task.assignees.through), "task_id": task_id,
-                            "member_id": member_id,
-                        })
+                        self.writer.add(
+                            Task.assignees.through,
+                            {
+                                "id": self.take(Task.assignees.through),
+                                "task_id": task_id,
+                                "member_id": member_id,
+                            },
+                        )
                     open_tasks.append(task_id)
         # A task row is written once its fate is known (closed at the next meeting or open).
         for task_id, meeting_id in self.closed_tasks:
@@ -506,7 +652,9 @@ def generate(
     started = time.monotonic()
     reference_day = reference_day or min(REFERENCE_DAY, datetime.date.today())
     postgres = connection.vendor == "postgresql"
-    writer: writers.Writer = writers.CopyWriter() if postgres else writers.BulkCreateWriter(chunk=5000)
+    writer: writers.Writer = (
+        writers.CopyWriter() if postgres else writers.BulkCreateWriter(chunk=5000)
+    )
     with transaction.atomic():
         plan = Plan.make(members, seed)
         # Transfers name who recorded each step: a user standing for the import.

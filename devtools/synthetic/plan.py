@@ -39,8 +39,12 @@ TRANSFER_RECORDS_FROM = datetime.date(2016, 1, 1).toordinal()
 # Members with a transfer under way (requested, or letter issued) on the reference day.
 IN_PROGRESS_SHARE = 0.004
 SYSTEM_USER = "synthetic-data"
-LEFT_REASONS = [(LeftReason.DIED, 60), (LeftReason.TRANSFERRED_OUT, 30),
-                (LeftReason.RESIGNED, 6), (LeftReason.REMOVED, 4)]
+LEFT_REASONS = [
+    (LeftReason.DIED, 60),
+    (LeftReason.TRANSFERRED_OUT, 30),
+    (LeftReason.RESIGNED, 6),
+    (LeftReason.REMOVED, 4),
+]
 
 
 @dataclass
@@ -63,7 +67,9 @@ class Plan:
         codes = [int(c) for c in Commune.objects.values_list("code", flat=True) if c.isdigit()]
         plan.first_commune_code = max([9999, *codes]) + 1
         if plan.first_commune_code + plan.communes > 100000:
-            raise ValueError("Commune codes have five digits: too many communes for the codes left.")
+            raise ValueError(
+                "Commune codes have five digits: too many communes for the codes left."
+            )
         for model in writers.MODELS:
             last = model.objects.aggregate(m=models.Max("pk"))["m"] or 0
             plan.first_ids[model] = last + 1
@@ -74,7 +80,9 @@ class Plan:
             m=models.Max("card_number")
         )["m"]
         plan.first_ids["card"] = int(last_card) + 1 if last_card else 1
-        province = Province.objects.order_by("pk").first() or Province.objects.create(code="06", name="Bắc Kạn")
+        province = Province.objects.order_by("pk").first() or Province.objects.create(
+            code="06", name="Bắc Kạn"
+        )
         plan.province_id = province.pk
         return plan
 

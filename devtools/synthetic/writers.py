@@ -104,16 +104,43 @@ class CopyWriter(Writer):
             lines.append("\t".join(copy_text(v) for v in self.complete(model, row)))
         lines.append("")
         with connection.cursor() as cursor:
-            with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+            with cursor.copy(
+                f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN"
+            ) as copy:
                 copy.write("\n".join(lines))
 
 
 # --- Bulk-load helpers on PostgreSQL ----------------------------------------
 
-MODELS = (Commune, CommuneInProvince, Village, VillageInCommune, Branch, BranchInCommune, Member, Membership, Meeting, Attendance, Task,
-          Task.assignees.through, TaskReview, Transfer, DissolutionBatch, DissolutionMove)
-BIG_TABLES = (Member, Membership, Meeting, Attendance, Task, Task.assignees.through, TaskReview,
-              Transfer, DissolutionMove)
+MODELS = (
+    Commune,
+    CommuneInProvince,
+    Village,
+    VillageInCommune,
+    Branch,
+    BranchInCommune,
+    Member,
+    Membership,
+    Meeting,
+    Attendance,
+    Task,
+    Task.assignees.through,
+    TaskReview,
+    Transfer,
+    DissolutionBatch,
+    DissolutionMove,
+)
+BIG_TABLES = (
+    Member,
+    Membership,
+    Meeting,
+    Attendance,
+    Task,
+    Task.assignees.through,
+    TaskReview,
+    Transfer,
+    DissolutionMove,
+)
 
 
 def _drop_for_load(cursor, table: str) -> list[str]:
@@ -134,7 +161,9 @@ def _drop_for_load(cursor, table: str) -> list[str]:
     )
     for name, _kind, definition in cursor.fetchall():
         cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
-        restore_constraints.append(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+        restore_constraints.append(
+            f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
+        )
     cursor.execute(
         """
         SELECT i.relname, pg_get_indexdef(ix.indexrelid)

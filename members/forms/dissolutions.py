@@ -35,7 +35,9 @@ class DissolutionForm(forms.Form):
             return
         for row in self.rows:
             field = forms.ChoiceField(
-                label=row.member.full_name, choices=self._choices(row), required=False,
+                label=row.member.full_name,
+                choices=self._choices(row),
+                required=False,
                 initial=str(row.proposed.pk) if row.proposed else "",
             )
             self.fields[f"assign-{row.member.pk}"] = field
@@ -46,13 +48,18 @@ class DissolutionForm(forms.Form):
             same_commune = branch.commune_id == row.from_branch.commune_id
             group = near if same_commune and branch.kind == "village" else others
             label = branch.name if same_commune else f"{branch.name} ({branch.commune.name})"
-            if branch.village_id is not None and branch.village_id == row.member.residence_village_id:
+            if (
+                branch.village_id is not None
+                and branch.village_id == row.member.residence_village_id
+            ):
                 # The branch of the village where the member lives: on top.
                 group.insert(0, (key, _("%(branch)s (where they live)") % {"branch": label}))
             else:
                 group.append((key, label))
         choices = [] if row.proposed is not None else [("", _("needs a decision"))]
-        choices.append((_("Village branches of %(commune)s") % {"commune": row.from_branch.commune.name}, near))
+        choices.append(
+            (_("Village branches of %(commune)s") % {"commune": row.from_branch.commune.name}, near)
+        )
         if others:
             choices.append((_("Other branches"), others))
         return choices

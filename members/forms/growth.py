@@ -15,16 +15,30 @@ from ..models import Candidate, Member, Rating
 class CandidateForm(CleanTextForm, RegistryModelForm):
     class Meta(RegistryModelForm.Meta):
         model = Candidate
-        fields = ["full_name", "citizen_id", "birth_date", "gender", "ethnicity", "residence_village", "branch"]
+        fields = [
+            "full_name",
+            "citizen_id",
+            "birth_date",
+            "gender",
+            "ethnicity",
+            "residence_village",
+            "branch",
+        ]
 
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)
         # Only places the user may change: a pk from another commune is a form error.
-        branches = scope.branches().active() if scope.can_edit_registry() else scope.branches().none()
+        branches = (
+            scope.branches().active() if scope.can_edit_registry() else scope.branches().none()
+        )
         self.fields["branch"].queryset = branches.select_related("commune")
-        self.fields["residence_village"].queryset = scope.villages().valid_on().select_related("commune")
+        self.fields["residence_village"].queryset = (
+            scope.villages().valid_on().select_related("commune")
+        )
         # Village and branch names repeat across communes: say which commune.
-        self.fields["residence_village"].label_from_instance = lambda v: f"{v.name} ({v.commune.name})"
+        self.fields["residence_village"].label_from_instance = lambda v: (
+            f"{v.name} ({v.commune.name})"
+        )
         self.fields["branch"].label_from_instance = lambda b: f"{b.name} ({b.commune.name})"
         self.fields["branch"].empty_label = _("choose a branch")
         self.fields["residence_village"].empty_label = _("choose a village")
@@ -56,11 +70,15 @@ class MemberChoiceField(forms.ModelChoiceField):
 
 class IntroducersForm(forms.Form):
     first = MemberChoiceField(
-        label=_("First introducer"), queryset=Member.objects.none(), empty_label=_("choose a member")
+        label=_("First introducer"),
+        queryset=Member.objects.none(),
+        empty_label=_("choose a member"),
     )
     first_since = date_field(_("Worked with the candidate since"))
     second = MemberChoiceField(
-        label=_("Second introducer"), queryset=Member.objects.none(), empty_label=_("choose a member")
+        label=_("Second introducer"),
+        queryset=Member.objects.none(),
+        empty_label=_("choose a member"),
     )
     second_since = date_field(_("Worked with the candidate since"))
     on = date_field(_("Date"))
@@ -92,7 +110,9 @@ class RatingForm(forms.Form):
         for member in members:
             name = f"member_{member.pk}"
             self.fields[name] = forms.ChoiceField(
-                label=member.full_name, choices=choices, required=False,
+                label=member.full_name,
+                choices=choices,
+                required=False,
                 initial=initial_ratings.get(member.pk, ""),
             )
             self.rows.append((member, name))

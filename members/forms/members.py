@@ -15,8 +15,17 @@ from ..models import Member, MemberStatus
 # A member's own fields, as a person enters them (the branch comes separately:
 # it is kept by the services). The admin's add form asks the same.
 MEMBER_FIELDS = [
-    "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village",
-    "position", "is_commune_cadre", "admitted_on", "full_on", "card_number",
+    "citizen_id",
+    "full_name",
+    "gender",
+    "birth_date",
+    "ethnicity",
+    "residence_village",
+    "position",
+    "is_commune_cadre",
+    "admitted_on",
+    "full_on",
+    "card_number",
 ]
 
 
@@ -37,14 +46,19 @@ class MemberForm(VersionedForm):
 
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["residence_village"].queryset = scope.villages().valid_on().select_related("commune")
+        self.fields["residence_village"].queryset = (
+            scope.villages().valid_on().select_related("commune")
+        )
         if self.instance.pk:
             # The branch changes only through a transfer.
             del self.fields["branch"]
             del self.fields["since"]
         else:
             self.fields["branch"].queryset = (
-                scope.branches().active().select_related("commune").order_by("commune__code", "name")
+                scope.branches()
+                .active()
+                .select_related("commune")
+                .order_by("commune__code", "name")
             )
         if not scope.can_edit_registry():
             for field in self.fields.values():
@@ -71,11 +85,18 @@ YES_NO = [("", _("all")), ("yes", _("yes")), ("no", _("no"))]
 class MemberFilterForm(forms.Form):
     q = forms.CharField(label=_("Name, citizen ID or card number"), required=False)
     commune = BoundedModelChoiceField(
-        label=_("Commune"), queryset=Commune.objects.none(), required=False, to_field_name="code",
-        widget=BoundedSelect(typed=True), empty_label=_("all communes"),
+        label=_("Commune"),
+        queryset=Commune.objects.none(),
+        required=False,
+        to_field_name="code",
+        widget=BoundedSelect(typed=True),
+        empty_label=_("all communes"),
     )
     branch = BoundedModelChoiceField(
-        label=_("Branch"), queryset=Branch.objects.none(), required=False, widget=BoundedSelect(),
+        label=_("Branch"),
+        queryset=Branch.objects.none(),
+        required=False,
+        widget=BoundedSelect(),
         empty_label=_("all branches"),
     )
     status = forms.ChoiceField(
@@ -99,7 +120,9 @@ class MemberFilterForm(forms.Form):
         commune_code = self.data.get("commune") if self.is_bound else None
         if commune_code:
             # The branches of the chosen commune first (all of them, even in a province).
-            self.fields["branch"].display_queryset = scope.branches().filter(commune__code=commune_code)
+            self.fields["branch"].display_queryset = scope.branches().filter(
+                commune__code=commune_code
+            )
 
     def filter(self, qs=None, today: datetime.date | None = None):
         """The scoped, filtered members. Invalid filters give an empty list, not everyone."""

@@ -19,9 +19,13 @@ class BranchChoiceField(forms.ModelChoiceField):
 
 
 class TransferStartForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=TransferKind.choices, initial=TransferKind.OFFICIAL)
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=TransferKind.choices, initial=TransferKind.OFFICIAL
+    )
     to_branch = BranchChoiceField(
-        label=_("Receiving branch in the district"), queryset=Branch.objects.none(), required=False,
+        label=_("Receiving branch in the district"),
+        queryset=Branch.objects.none(),
+        required=False,
         help_text=_("Leave empty for a transfer out of the district."),
     )
     other_organisation = forms.CharField(
@@ -35,7 +39,9 @@ class TransferStartForm(forms.Form):
 
     def __init__(self, *args, branches=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_branch"].queryset = branches if branches is not None else Branch.objects.none()
+        self.fields["to_branch"].queryset = (
+            branches if branches is not None else Branch.objects.none()
+        )
         self.fields["moved_on"].help_text = _(
             "An official transfer is started within %(days)s working days of it; a later request is flagged."
         ) % {"days": settings.TRANSFER_START_DEADLINE_WORKING_DAYS}
@@ -57,7 +63,9 @@ class IncomingTransferForm(CleanTextForm, forms.Form):
     """A member transferred into the district: their details until receipt."""
 
     to_branch = BranchChoiceField(label=_("Receiving branch"), queryset=Branch.objects.none())
-    other_organisation = forms.CharField(label=_("Party organisation they come from"), max_length=200)
+    other_organisation = forms.CharField(
+        label=_("Party organisation they come from"), max_length=200
+    )
     other_address = forms.CharField(label=_("Its address"), max_length=250, required=False)
     requested_on = date_field(_("Date of the request"), initial=timezone.localdate)
     citizen_id = forms.CharField(label=_("Citizen ID"), max_length=12, min_length=12)
@@ -65,19 +73,32 @@ class IncomingTransferForm(CleanTextForm, forms.Form):
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices)
     birth_date = date_field(_("Date of birth"))
     ethnicity = forms.CharField(label=_("Ethnicity"), max_length=50)
-    residence_village = forms.ModelChoiceField(label=_("Village of residence"), queryset=Village.objects.none())
+    residence_village = forms.ModelChoiceField(
+        label=_("Village of residence"), queryset=Village.objects.none()
+    )
     admitted_on = date_field(_("Admission date"))
     full_on = date_field(_("Date made full member"), required=False)
     card_number = forms.CharField(label=_("Party card number"), max_length=20, required=False)
 
     def __init__(self, *args, branches=None, villages=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_branch"].queryset = branches if branches is not None else Branch.objects.none()
-        self.fields["residence_village"].queryset = villages if villages is not None else Village.objects.none()
+        self.fields["to_branch"].queryset = (
+            branches if branches is not None else Branch.objects.none()
+        )
+        self.fields["residence_village"].queryset = (
+            villages if villages is not None else Village.objects.none()
+        )
 
     MEMBER_FIELDS = (
-        "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village",
-        "admitted_on", "full_on", "card_number",
+        "citizen_id",
+        "full_name",
+        "gender",
+        "birth_date",
+        "ethnicity",
+        "residence_village",
+        "admitted_on",
+        "full_on",
+        "card_number",
     )
 
     def incoming(self) -> dict:

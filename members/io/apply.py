@@ -1,5 +1,4 @@
-"""Writing a validated import in one transaction: all rows or none, as one audit entry.
-"""
+"""Writing a validated import in one transaction: all rows or none, as one audit entry."""
 
 from __future__ import annotations
 
@@ -62,12 +61,18 @@ def _update_members(updates: dict[int, RowPlan]) -> None:
         with connection.cursor() as cursor:
             for names, group in groups.items():
                 columns = [meta.get_field(name) for name in names]
-                assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in columns)
+                assignments = ", ".join(
+                    f"{connection.ops.quote_name(f.column)} = %s" for f in columns
+                )
                 sql = f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {assignments} WHERE id = %s"
-                cursor.executemany(sql, [
-                    [f.get_db_prep_save(getattr(m, f.attname), connection) for f in columns] + [m.pk]
-                    for m in group
-                ])
+                cursor.executemany(
+                    sql,
+                    [
+                        [f.get_db_prep_save(getattr(m, f.attname), connection) for f in columns]
+                        + [m.pk]
+                        for m in group
+                    ],
+                )
         Member.history.bulk_history_create(members, update=True)
 
 
@@ -89,7 +94,9 @@ def import_plan_apply(*, plan: ImportPlan, actor=None, source: str = "") -> dict
                 object_type=obj._meta.label_lower if obj is not None else plan.kind,
                 object_id=str(getattr(obj, "pk", "") or row.key),
                 object_repr=str(row.label)[:300],
-                after={"key": row.key, "changed": list(row.changes)} if row.action == UPDATE else {"key": row.key},
+                after={"key": row.key, "changed": list(row.changes)}
+                if row.action == UPDATE
+                else {"key": row.key},
             )
         return counts
 
@@ -111,7 +118,11 @@ def _import_plan_apply(*, plan: ImportPlan) -> dict[str, int]:
             updates = {p.extra["pk"]: p for p in plan.rows if p.action == UPDATE}
             _update_members(updates)
             current = None
-            new = [(p.obj, p.extra["branch"], p.extra["since"]) for p in plan.rows if p.action == CREATE]
+            new = [
+                (p.obj, p.extra["branch"], p.extra["since"])
+                for p in plan.rows
+                if p.action == CREATE
+            ]
             member_create_many(rows=new)
         else:
             for current in plan.rows:
@@ -125,12 +136,27 @@ def _import_plan_apply(*, plan: ImportPlan) -> dict[str, int]:
                     current.obj.save(update_fields=fields)
     except (IntegrityError, DomainError) as exc:
         row = current.row if current else 1
-        raise ImportAborted(RowError(row, "row", _("The database refused this row (%(error)s); nothing was written.") % {"error": excerpt(str(exc), 200)})) from exc
+        raise ImportAborted(
+            RowError(
+                row,
+                "row",
+                _("The database refused this row (%(error)s); nothing was written.")
+                % {"error": excerpt(str(exc), 200)},
+            )
+        ) from exc
     return plan.counts
 
 
-def import_rows(*, kind: str, table, scope=None, dry_run: bool = False,
-                today: datetime.date | None = None, actor=None, source: str = "") -> ImportPlan:
+def import_rows(
+    *,
+    kind: str,
+    table,
+    scope=None,
+    dry_run: bool = False,
+    today: datetime.date | None = None,
+    actor=None,
+    source: str = "",
+) -> ImportPlan:
     """Validate `table` and, if every row is right and this is no dry run, write it.
 
     `table` is read_table's Table or plain rows of text, header first. Returns the

@@ -57,13 +57,23 @@ class _Row:
     def present(self, column: str) -> bool:
         return column in self.cells
 
-    def text(self, column: str, *, required: bool = False, max_length: int | None = None,
-             garbled: bool = False) -> str:
+    def text(
+        self,
+        column: str,
+        *,
+        required: bool = False,
+        max_length: int | None = None,
+        garbled: bool = False,
+    ) -> str:
         value = self.cells.get(column, "")
         if required and not value:
             self.error(column, _("This value is required."))
         elif max_length and len(value) > max_length:
-            self.error(column, _("At most %(n)d characters; this has %(length)d.") % {"n": max_length, "length": len(value)})
+            self.error(
+                column,
+                _("At most %(n)d characters; this has %(length)d.")
+                % {"n": max_length, "length": len(value)},
+            )
         elif garbled and value:
             # Names, positions and ethnicities garbled by a wrong character set are
             # refused, never stored (issue 15): one such file once renamed 1,741 members.
@@ -86,7 +96,9 @@ class _Row:
             self.error(column, _("This value is required."))
         return value
 
-    def date(self, column: str, *, required: bool = False, today: datetime.date) -> datetime.date | None:
+    def date(
+        self, column: str, *, required: bool = False, today: datetime.date
+    ) -> datetime.date | None:
         value = self.parsed(column, parse_date, required=required)
         if value is not None and value > today:
             self.error(column, _("%(date)s is in the future.") % {"date": dmy(value)})
@@ -100,10 +112,13 @@ class _Row:
         if not value:
             return value
         if _SHORT_FORM.fullmatch(value):
-            self.error(column, _(
-                "Excel wrote this citizen ID as a number in short form: its digits are lost. "
-                "Format the column as Text in the original list and type the IDs again."
-            ))
+            self.error(
+                column,
+                _(
+                    "Excel wrote this citizen ID as a number in short form: its digits are lost. "
+                    "Format the column as Text in the original list and type the IDs again."
+                ),
+            )
             return value
         # Every citizen ID begins with its province's code, 001 to 096: one or two
         # zeros. A number of 10 or 11 digits with no zero in front is such an ID
@@ -111,7 +126,9 @@ class _Row:
         # a shorter one, or one that keeps a zero, is mistyped and refused.
         if value.isascii() and value.isdigit() and len(value) in (10, 11) and value[0] != "0":
             restored = value.zfill(12)
-            self.notice(column, _("%(read)s read as %(restored)s") % {"read": value, "restored": restored})
+            self.notice(
+                column, _("%(read)s read as %(restored)s") % {"read": value, "restored": restored}
+            )
             return restored
         if not _CITIZEN_ID.fullmatch(value):
             self.error(column, _("A citizen ID has exactly 12 digits."))
@@ -121,7 +138,9 @@ class _Row:
 class _Units:
     """Communes, villages or branches by code, each code with every unit that bore it."""
 
-    def __init__(self, units: Iterable, *, active: Callable, commune_of: Callable, last_day: Callable):
+    def __init__(
+        self, units: Iterable, *, active: Callable, commune_of: Callable, last_day: Callable
+    ):
         self.by_code: dict[str, list] = defaultdict(list)
         self.by_id: dict[int, object] = {}
         for unit in units:
@@ -141,7 +160,11 @@ class _Units:
         unit = self.on(code, day)
         if unit is not None:
             return unit
-        before = [u for u in self.by_code.get(code, ()) if self.last_day(u) is not None and self.last_day(u) < day]
+        before = [
+            u
+            for u in self.by_code.get(code, ())
+            if self.last_day(u) is not None and self.last_day(u) < day
+        ]
         return max(before, key=self.last_day, default=None)
 
     def bearing(self, code: str) -> list:
@@ -156,20 +179,30 @@ class _Context:
         self.scope = scope
         self.today = today
         self.communes = _Units(
-            Commune.objects.all(), active=Commune.is_valid_on, commune_of=lambda c: c.pk, last_day=lambda c: c.valid_to
+            Commune.objects.all(),
+            active=Commune.is_valid_on,
+            commune_of=lambda c: c.pk,
+            last_day=lambda c: c.valid_to,
         )
         if kind == "communes":
             self.provinces = _Units(
-                Province.objects.all(), active=Province.is_valid_on, commune_of=lambda p: None, last_day=lambda p: p.valid_to
+                Province.objects.all(),
+                active=Province.is_valid_on,
+                commune_of=lambda p: None,
+                last_day=lambda p: p.valid_to,
             )
         if kind in ("villages", "branches", "members", "memberships"):
             self.villages = _Units(
-                Village.objects.all(), active=Village.is_valid_on, commune_of=lambda v: v.commune_id,
+                Village.objects.all(),
+                active=Village.is_valid_on,
+                commune_of=lambda v: v.commune_id,
                 last_day=lambda v: v.valid_to,
             )
         if kind in ("branches", "members", "memberships"):
             self.branches = _Units(
-                Branch.objects.all(), active=Branch.is_active_on, commune_of=lambda b: b.commune_id,
+                Branch.objects.all(),
+                active=Branch.is_active_on,
+                commune_of=lambda b: b.commune_id,
                 last_day=lambda b: b.dissolved_on,
             )
 
@@ -190,8 +223,17 @@ class _Context:
         else:
             row.error(column, _("Not in the communes you may change."), value)
 
-    def _unit(self, row: _Row, column: str, units: _Units, day: datetime.date, *, required: bool,
-              unknown: str, fallback: datetime.date | None = None):
+    def _unit(
+        self,
+        row: _Row,
+        column: str,
+        units: _Units,
+        day: datetime.date,
+        *,
+        required: bool,
+        unknown: str,
+        fallback: datetime.date | None = None,
+    ):
         code = row.text(column, required=required)
         if not code:
             return None
@@ -208,18 +250,46 @@ class _Context:
                 row.error(column, _(unknown) % {"code": excerpt(code), "date": dmy(day)})
         return unit
 
-    def commune(self, row: _Row, day: datetime.date, column: str = "commune_code") -> Commune | None:
-        return self._unit(row, column, self.communes, day, required=True,
-                          unknown=gettext_noop("No commune had the code '%(code)s' on %(date)s."))
+    def commune(
+        self, row: _Row, day: datetime.date, column: str = "commune_code"
+    ) -> Commune | None:
+        return self._unit(
+            row,
+            column,
+            self.communes,
+            day,
+            required=True,
+            unknown=gettext_noop("No commune had the code '%(code)s' on %(date)s."),
+        )
 
-    def village(self, row: _Row, column: str, day: datetime.date, *, required: bool,
-                fallback: datetime.date | None = None) -> Village | None:
-        return self._unit(row, column, self.villages, day, required=required, fallback=fallback,
-                          unknown=gettext_noop("No village had the code '%(code)s' on %(date)s."))
+    def village(
+        self,
+        row: _Row,
+        column: str,
+        day: datetime.date,
+        *,
+        required: bool,
+        fallback: datetime.date | None = None,
+    ) -> Village | None:
+        return self._unit(
+            row,
+            column,
+            self.villages,
+            day,
+            required=required,
+            fallback=fallback,
+            unknown=gettext_noop("No village had the code '%(code)s' on %(date)s."),
+        )
 
     def branch(self, row: _Row, day: datetime.date, column: str = "branch_code") -> Branch | None:
-        return self._unit(row, column, self.branches, day, required=True,
-                          unknown=gettext_noop("No branch had the code '%(code)s' on %(date)s."))
+        return self._unit(
+            row,
+            column,
+            self.branches,
+            day,
+            required=True,
+            unknown=gettext_noop("No branch had the code '%(code)s' on %(date)s."),
+        )
 
 
 def _changes(obj, values: dict, diffs: list | None = None) -> list[str]:
@@ -244,7 +314,9 @@ class _Keys:
     def check(self, row: _Row, column: str, key) -> bool:
         first = self.seen.setdefault(key, row.number)
         if first != row.number:
-            row.error(column, _("Duplicate: the same key is already on row %(row)d.") % {"row": first})
+            row.error(
+                column, _("Duplicate: the same key is already on row %(row)d.") % {"row": first}
+            )
             return False
         return True
 

@@ -40,7 +40,10 @@ from .read import HEADERS, TITLES
 CHUNK = 2000
 # The communes export carries each commune's province and validity after the
 # import's two columns (issue 13); an old two-column file still imports.
-EXPORT_HEADERS = {**HEADERS, "communes": ["code", "name", "province_code", "valid_from", "valid_to"]}
+EXPORT_HEADERS = {
+    **HEADERS,
+    "communes": ["code", "name", "province_code", "valid_from", "valid_to"],
+}
 
 
 def _date(value: datetime.date | None) -> str:
@@ -73,7 +76,9 @@ def _rows_communes(commune: Commune | None, as_of) -> Iterator[list]:
 def _commune_code_on(periods, as_of) -> Subquery:
     """The code of the commune a village or branch was in on `as_of` (its period
     that day), so an export of a past date shows the communes of that date."""
-    return Subquery(periods.filter(*valid_on_q(as_of)).order_by("-valid_from").values("commune__code")[:1])
+    return Subquery(
+        periods.filter(*valid_on_q(as_of)).order_by("-valid_from").values("commune__code")[:1]
+    )
 
 
 def _rows_villages(commune: Commune | None, as_of) -> Iterator[list]:
@@ -81,7 +86,9 @@ def _rows_villages(commune: Commune | None, as_of) -> Iterator[list]:
     commune_code = "commune__code"
     if as_of is not None:
         qs = qs.valid_on(as_of).annotate(
-            commune_then=_commune_code_on(VillageInCommune.objects.filter(village=OuterRef("pk")), as_of)
+            commune_then=_commune_code_on(
+                VillageInCommune.objects.filter(village=OuterRef("pk")), as_of
+            )
         )
         commune_code = "commune_then"
         if commune is not None:
@@ -100,7 +107,9 @@ def _rows_branches(commune: Commune | None, as_of) -> Iterator[list]:
     commune_code = "commune__code"
     if as_of is not None:
         qs = qs.active_on(as_of).annotate(
-            commune_then=_commune_code_on(BranchInCommune.objects.filter(branch=OuterRef("pk")), as_of)
+            commune_then=_commune_code_on(
+                BranchInCommune.objects.filter(branch=OuterRef("pk")), as_of
+            )
         )
         commune_code = "commune_then"
         if commune is not None:
@@ -108,23 +117,55 @@ def _rows_branches(commune: Commune | None, as_of) -> Iterator[list]:
     elif commune is not None:
         qs = qs.filter(commune=commune)
     values = qs.values_list(commune_code, "code", "name", "kind", "village__code", "founded_on")
-    for commune_code_value, code, name, kind, village_code, founded_on in values.iterator(chunk_size=CHUNK):
+    for commune_code_value, code, name, kind, village_code, founded_on in values.iterator(
+        chunk_size=CHUNK
+    ):
         yield [commune_code_value, code, name, kind, village_code or "", _date(founded_on)]
 
 
 MEMBER_VALUES = [
-    "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village__code",
-    "position", "is_commune_cadre", "admitted_on", "full_on", "card_number",
+    "citizen_id",
+    "full_name",
+    "gender",
+    "birth_date",
+    "ethnicity",
+    "residence_village__code",
+    "position",
+    "is_commune_cadre",
+    "admitted_on",
+    "full_on",
+    "card_number",
 ]
 
 
 def _member_row(values: tuple, branch_code: str, since: datetime.date | None) -> list:
-    (citizen_id, full_name, gender, birth_date, ethnicity, village_code, position, is_cadre,
-     admitted_on, full_on, card_number) = values
+    (
+        citizen_id,
+        full_name,
+        gender,
+        birth_date,
+        ethnicity,
+        village_code,
+        position,
+        is_cadre,
+        admitted_on,
+        full_on,
+        card_number,
+    ) = values
     return [
-        citizen_id, full_name, gender, _date(birth_date), ethnicity, village_code, position,
-        "yes" if is_cadre else "no", _date(admitted_on), _date(full_on), card_number,
-        branch_code, _date(since),
+        citizen_id,
+        full_name,
+        gender,
+        _date(birth_date),
+        ethnicity,
+        village_code,
+        position,
+        "yes" if is_cadre else "no",
+        _date(admitted_on),
+        _date(full_on),
+        card_number,
+        branch_code,
+        _date(since),
     ]
 
 
@@ -133,9 +174,13 @@ def member_rows(queryset: QuerySet) -> Iterator[list]:
 
     `since` is the start of the member's open official membership.
     """
-    open_start = Membership.objects.filter(
-        member=OuterRef("pk"), kind=MembershipKind.OFFICIAL, ended_on__isnull=True
-    ).order_by("-started_on").values("started_on")[:1]
+    open_start = (
+        Membership.objects.filter(
+            member=OuterRef("pk"), kind=MembershipKind.OFFICIAL, ended_on__isnull=True
+        )
+        .order_by("-started_on")
+        .values("started_on")[:1]
+    )
     values = queryset.annotate(since=Subquery(open_start)).values_list(
         *MEMBER_VALUES, "branch__code", "since"
     )
@@ -172,8 +217,12 @@ def _rows_memberships(commune: Commune | None, as_of) -> Iterator[list]:
         qs = qs.filter(branch__in=Branch.objects.in_commune_on(commune, as_of))
     elif commune is not None:
         qs = qs.filter(branch__commune=commune)
-    values = qs.values_list("member__citizen_id", "branch__code", "kind", "started_on", "ended_on", "end_reason")
-    for citizen_id, branch_code, kind, started_on, ended_on, end_reason in values.iterator(chunk_size=CHUNK):
+    values = qs.values_list(
+        "member__citizen_id", "branch__code", "kind", "started_on", "ended_on", "end_reason"
+    )
+    for citizen_id, branch_code, kind, started_on, ended_on, end_reason in values.iterator(
+        chunk_size=CHUNK
+    ):
         yield [citizen_id, branch_code, kind, _date(started_on), _date(ended_on), end_reason]
 
 
@@ -186,7 +235,9 @@ _ROWS = {
 }
 
 
-def export_rows(kind: str, *, commune: Commune | None = None, as_of: datetime.date | None = None) -> Iterator[list]:
+def export_rows(
+    kind: str, *, commune: Commune | None = None, as_of: datetime.date | None = None
+) -> Iterator[list]:
     """The header and rows of `registry_export KIND`, optionally for one commune
     and as on a date (the rosters on that day)."""
     if kind not in _ROWS:

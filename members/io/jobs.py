@@ -79,10 +79,16 @@ def _summarise(plan: ImportPlan) -> dict:
     for row in plan.rows:
         if row.action in (CREATE, UPDATE):
             if len(changes) < PREVIEW_ROWS:
-                changes.append({
-                    "row": row.row, "action": row.action, "key": str(row.key), "label": str(row.label)[:300],
-                    "changes": list(row.changes), "diffs": [list(d) for d in row.diffs],
-                })
+                changes.append(
+                    {
+                        "row": row.row,
+                        "action": row.action,
+                        "key": str(row.key),
+                        "label": str(row.label)[:300],
+                        "changes": list(row.changes),
+                        "diffs": [list(d) for d in row.diffs],
+                    }
+                )
     return {
         "counts": plan.counts,
         "errors": [e.as_list() for e in plan.errors],
@@ -116,14 +122,19 @@ def summary_plan(summary: dict) -> Summary:
 # --- Services the views call ------------------------------------------------------------
 
 
-def import_job_start(*, user, kind: str, filename: str, data: bytes, language: str = "") -> ImportJob:
+def import_job_start(
+    *, user, kind: str, filename: str, data: bytes, language: str = ""
+) -> ImportJob:
     """Store an upload and enqueue its check. Jobs past their age go first: a
     preview nobody confirmed keeps its file a day, its page a week."""
     now = timezone.now()
     ImportJob.objects.filter(created_at__lt=now - JOB_MAX_AGE).delete()
     ImportJob.objects.filter(created_at__lt=now - UPLOAD_MAX_AGE).exclude(data=b"").update(data=b"")
     job = ImportJob.objects.create(
-        user=user, kind=kind, filename=filename[:255], data=data,
+        user=user,
+        kind=kind,
+        filename=filename[:255],
+        data=data,
         language=language or settings.LANGUAGE_CODE,
     )
     import_check.enqueue(str(job.pk))
@@ -137,7 +148,9 @@ def import_job_confirm(*, job: ImportJob, allow_mass_update: bool) -> bool:
     confirmed in two tabs, queues one write, not two.
     """
     queued = ImportJob.objects.filter(pk=job.pk, status=ImportJobStatus.CHECKED).update(
-        status=ImportJobStatus.WRITE_QUEUED, allow_mass_update=allow_mass_update, rows_done=0,
+        status=ImportJobStatus.WRITE_QUEUED,
+        allow_mass_update=allow_mass_update,
+        rows_done=0,
         updated_at=timezone.now(),
     )
     if queued:
@@ -150,7 +163,9 @@ def import_job_confirm(*, job: ImportJob, allow_mass_update: bool) -> bool:
 
 def _claim(job_id: str, expected: str, running: str) -> ImportJob | None:
     """Take a job from `expected` to `running`, once: a task delivered twice runs once."""
-    if not ImportJob.objects.filter(pk=job_id, status=expected).update(status=running, updated_at=timezone.now()):
+    if not ImportJob.objects.filter(pk=job_id, status=expected).update(
+        status=running, updated_at=timezone.now()
+    ):
         return None
     return ImportJob.objects.select_related("user").get(pk=job_id)
 
@@ -158,6 +173,7 @@ def _claim(job_id: str, expected: str, running: str) -> ImportJob | None:
 def _progress(job: ImportJob):
     def report(done: int, total: int) -> None:
         ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total), rows_total=total)
+
     return report
 
 
@@ -214,7 +230,11 @@ def import_check(job_id: str) -> str:
             plan = _plan(job)
         except Exception:
             logger.exception("import %s: the check stopped", job_id)
-            _finish(job, ImportJobStatus.REFUSED, _failure(_("The check stopped on an unexpected error; nothing was written.")))
+            _finish(
+                job,
+                ImportJobStatus.REFUSED,
+                _failure(_("The check stopped on an unexpected error; nothing was written.")),
+            )
             return ImportJobStatus.REFUSED
         if plan.errors:
             _finish(job, ImportJobStatus.REFUSED, _summarise(plan))
@@ -233,10 +253,21 @@ def import_write(job_id: str) -> str:
     with translation.override(job.language):
         try:
             plan = _plan(job)
-            if not plan.errors and plan.name_changes > settings.IMPORT_MASS_NAME_CHANGES and not job.allow_mass_update:
-                plan.errors.append(RowError(1, "full_name", _(
-                    "This import would now change the names of %(n)d members; confirm it again."
-                ) % {"n": plan.name_changes}))
+            if (
+                not plan.errors
+                and plan.name_changes > settings.IMPORT_MASS_NAME_CHANGES
+                and not job.allow_mass_update
+            ):
+                plan.errors.append(
+                    RowError(
+                        1,
+                        "full_name",
+                        _(
+                            "This import would now change the names of %(n)d members; confirm it again."
+                        )
+                        % {"n": plan.name_changes},
+                    )
+                )
             if not plan.errors:
                 with _acting_as(job.user):
                     import_plan_apply(plan=plan, actor=job.user, source=job.filename)
@@ -244,7 +275,11 @@ def import_write(job_id: str) -> str:
             plan.errors.append(exc.error)
         except Exception:
             logger.exception("import %s: the write stopped", job_id)
-            _finish(job, ImportJobStatus.FAILED, _failure(_("The import stopped on an unexpected error; nothing was written.")))
+            _finish(
+                job,
+                ImportJobStatus.FAILED,
+                _failure(_("The import stopped on an unexpected error; nothing was written.")),
+            )
             return ImportJobStatus.FAILED
         if plan.errors:
             # Someone changed the registry since the preview: say why, write nothing.

@@ -30,7 +30,10 @@ class RowError:
     def text(self) -> str:
         """The message, and the value it read unless the message quotes it already."""
         if self.value and f"'{self.value}'" not in self.message:
-            return _("%(message)s (read: '%(value)s')") % {"message": self.message, "value": self.value}
+            return _("%(message)s (read: '%(value)s')") % {
+                "message": self.message,
+                "value": self.value,
+            }
         return self.message
 
     def __str__(self) -> str:
@@ -89,7 +92,11 @@ class ImportPlan:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {"created": self.count(CREATE), "updated": self.count(UPDATE), "unchanged": self.count(UNCHANGED)}
+        return {
+            "created": self.count(CREATE),
+            "updated": self.count(UPDATE),
+            "unchanged": self.count(UNCHANGED),
+        }
 
     @property
     def name_changes(self) -> int:
@@ -101,7 +108,7 @@ class ImportPlan:
 
 def chunks(items: list, size: int = 500) -> Iterable[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def shown(value) -> str:

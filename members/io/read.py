@@ -37,9 +37,19 @@ HEADERS: dict[str, list[str]] = {
     "villages": ["commune_code", "code", "name", "households", "population"],
     "branches": ["commune_code", "code", "name", "kind", "village_code", "founded_on"],
     "members": [
-        "citizen_id", "full_name", "gender", "birth_date", "ethnicity",
-        "residence_village_code", "position", "is_commune_cadre", "admitted_on", "full_on",
-        "card_number", "branch_code", "since",
+        "citizen_id",
+        "full_name",
+        "gender",
+        "birth_date",
+        "ethnicity",
+        "residence_village_code",
+        "position",
+        "is_commune_cadre",
+        "admitted_on",
+        "full_on",
+        "card_number",
+        "branch_code",
+        "since",
     ],
     "memberships": ["citizen_id", "branch_code", "kind", "started_on", "ended_on", "end_reason"],
 }
@@ -59,16 +69,26 @@ def columns_of(kind: str) -> list[str]:
 # Issue 15 names the members' titles; the other kinds' follow the same words.
 TITLES: dict[str, dict[str, list[str]]] = {
     "communes": {
-        "code": ["Mã xã"], "name": ["Tên xã"], "province_code": ["Mã tỉnh"],
-        "valid_from": ["Hiệu lực từ ngày"], "valid_to": ["Hiệu lực đến ngày"],
+        "code": ["Mã xã"],
+        "name": ["Tên xã"],
+        "province_code": ["Mã tỉnh"],
+        "valid_from": ["Hiệu lực từ ngày"],
+        "valid_to": ["Hiệu lực đến ngày"],
     },
     "villages": {
-        "commune_code": ["Mã xã"], "code": ["Mã thôn"], "name": ["Tên thôn", "Tên thôn, bản"],
-        "households": ["Số hộ"], "population": ["Số khẩu", "Số nhân khẩu"],
+        "commune_code": ["Mã xã"],
+        "code": ["Mã thôn"],
+        "name": ["Tên thôn", "Tên thôn, bản"],
+        "households": ["Số hộ"],
+        "population": ["Số khẩu", "Số nhân khẩu"],
     },
     "branches": {
-        "commune_code": ["Mã xã"], "code": ["Mã chi bộ"], "name": ["Tên chi bộ"],
-        "kind": ["Loại chi bộ"], "village_code": ["Mã thôn"], "founded_on": ["Ngày thành lập"],
+        "commune_code": ["Mã xã"],
+        "code": ["Mã chi bộ"],
+        "name": ["Tên chi bộ"],
+        "kind": ["Loại chi bộ"],
+        "village_code": ["Mã thôn"],
+        "founded_on": ["Ngày thành lập"],
     },
     "members": {
         "citizen_id": ["Số CCCD", "Số căn cước công dân", "Số căn cước", "CCCD"],
@@ -87,8 +107,11 @@ TITLES: dict[str, dict[str, list[str]]] = {
     },
     "memberships": {
         "citizen_id": ["Số CCCD", "Số căn cước công dân", "Số căn cước", "CCCD"],
-        "branch_code": ["Mã chi bộ"], "kind": ["Loại sinh hoạt"], "started_on": ["Từ ngày"],
-        "ended_on": ["Đến ngày"], "end_reason": ["Lý do kết thúc"],
+        "branch_code": ["Mã chi bộ"],
+        "kind": ["Loại sinh hoạt"],
+        "started_on": ["Từ ngày"],
+        "ended_on": ["Đến ngày"],
+        "end_reason": ["Lý do kết thúc"],
     },
 }
 
@@ -99,7 +122,9 @@ def vietnamese_header(kind: str) -> list[str]:
 
 
 # Columns people add that the import leaves out: the row number, notes.
-IGNORED_TITLES = {header_key(t) for t in ["STT", "TT", "Số TT", "Số thứ tự", "No", "Ghi chú", "Note", "Notes"]}
+IGNORED_TITLES = {
+    header_key(t) for t in ["STT", "TT", "Số TT", "Số thứ tự", "No", "Ghi chú", "Note", "Notes"]
+}
 # A title written like a key (lower case, digits, underscores) that is no key of
 # the kind is refused, not left out: it is a misspelt column of the contract or
 # another kind's, and leaving it out would import the file without it.
@@ -149,15 +174,23 @@ def map_columns(kind: str, header: Sequence[str]) -> tuple[dict[str, int], str |
     expected = ",".join(HEADERS[kind])
     optional = ",".join(OPTIONAL_COLUMNS.get(kind, []))
     if optional:
-        expected = _("%(required)s (and if you wish %(optional)s)") % {"required": expected, "optional": optional}
+        expected = _("%(required)s (and if you wish %(optional)s)") % {
+            "required": expected,
+            "optional": optional,
+        }
     if missing or unknown or twice:
         problems = []
         if missing:
             problems.append(_("missing: %(columns)s") % {"columns": ", ".join(missing)})
         if unknown:
-            problems.append(_("unknown: %(columns)s") % {"columns": ", ".join(excerpt(t, 40) for t in unknown[:5])})
+            problems.append(
+                _("unknown: %(columns)s")
+                % {"columns": ", ".join(excerpt(t, 40) for t in unknown[:5])}
+            )
         if twice:
-            problems.append(_("twice: %(columns)s") % {"columns": ", ".join(excerpt(t, 40) for t in twice[:5])})
+            problems.append(
+                _("twice: %(columns)s") % {"columns": ", ".join(excerpt(t, 40) for t in twice[:5])}
+            )
         return found, _(
             "The columns must be %(expected)s, in any order, or their Vietnamese titles; "
             "other columns such as STT are left out (%(problems)s)."
@@ -183,7 +216,9 @@ class ImportFileError(Exception):
 # --- Reading files -----------------------------------------------------------
 
 
-def read_table(data: bytes, filename: str = "", *, kind: str = "members", encoding: str | None = None) -> Table:
+def read_table(
+    data: bytes, filename: str = "", *, kind: str = "members", encoding: str | None = None
+) -> Table:
     """The list in a CSV or XLSX file (pacnam.spreadsheets.Table), from the header of
     `kind` down, every row with its number in the file or sheet. Windows-1258,
     UTF-16, semicolons and tabs, title rows, the list on another sheet are found
@@ -210,7 +245,12 @@ _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 TRUE_WORDS = {"yes", "true", "1", "có"}
 FALSE_WORDS = {"no", "false", "0", "không"}
-GENDER_WORDS = {"male": Gender.MALE, "nam": Gender.MALE, "female": Gender.FEMALE, "nữ": Gender.FEMALE}
+GENDER_WORDS = {
+    "male": Gender.MALE,
+    "nam": Gender.MALE,
+    "female": Gender.FEMALE,
+    "nữ": Gender.FEMALE,
+}
 
 
 class CellError(ValueError):
@@ -228,7 +268,10 @@ def parse_date(text: str) -> datetime.date | None:
     else:
         match = _DMY.match(text)
         if not match:
-            raise CellError(_("'%(value)s' is not a date: write YYYY-MM-DD or DD/MM/YYYY.") % {"value": excerpt(text)})
+            raise CellError(
+                _("'%(value)s' is not a date: write YYYY-MM-DD or DD/MM/YYYY.")
+                % {"value": excerpt(text)}
+            )
         day, month, year = (int(g) for g in match.groups())
     try:
         return datetime.date(year, month, day)
@@ -249,7 +292,10 @@ def parse_bool(text: str) -> bool | None:
         return True
     if word in FALSE_WORDS:
         return False
-    raise CellError(_("'%(value)s' is not yes or no (write yes/no, true/false, 1/0 or có/không).") % {"value": excerpt(text)})
+    raise CellError(
+        _("'%(value)s' is not yes or no (write yes/no, true/false, 1/0 or có/không).")
+        % {"value": excerpt(text)}
+    )
 
 
 # A cross in a column of ticks ("x" for yes, the cell left empty for no): how a
@@ -266,7 +312,8 @@ def parse_mark(text: str) -> bool | None:
         return parse_bool(text)
     except CellError:
         raise CellError(
-            _("'%(value)s' is not yes or no (write có/không, x or leave it empty, yes/no).") % {"value": excerpt(text)}
+            _("'%(value)s' is not yes or no (write có/không, x or leave it empty, yes/no).")
+            % {"value": excerpt(text)}
         ) from None
 
 
@@ -278,7 +325,10 @@ def parse_gender(text: str) -> str | None:
     try:
         return GENDER_WORDS[word]
     except KeyError:
-        raise CellError(_("'%(value)s' is not a gender: write male/female or Nam/Nữ.") % {"value": excerpt(text)}) from None
+        raise CellError(
+            _("'%(value)s' is not a gender: write male/female or Nam/Nữ.")
+            % {"value": excerpt(text)}
+        ) from None
 
 
 def parse_count(text: str) -> int | None:
@@ -286,7 +336,9 @@ def parse_count(text: str) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise CellError(_("'%(value)s' is not a whole number of zero or more.") % {"value": excerpt(text)})
+        raise CellError(
+            _("'%(value)s' is not a whole number of zero or more.") % {"value": excerpt(text)}
+        )
     return int(text)
 
 

@@ -59,23 +59,35 @@ class _CommuneRows:
         if province_code:
             province = ctx.provinces.on(province_code, day)
             if province is None:
-                row.error("province_code", _("No province had the code '%(code)s' on %(date)s.") % {"code": excerpt(province_code), "date": dmy(day)})
+                row.error(
+                    "province_code",
+                    _("No province had the code '%(code)s' on %(date)s.")
+                    % {"code": excerpt(province_code), "date": dmy(day)},
+                )
         if row.failed or not self.keys.check(row, "code", (code, valid_from)):
             return None
         # A dated file names each commune by its code and first day (the export's
         # five columns, issue 13); a file of two columns by the code of today, else
         # the last commune that bore it.
         if dated:
-            commune = next((c for c in ctx.communes.bearing(code) if c.valid_from == valid_from), None)
+            commune = next(
+                (c for c in ctx.communes.bearing(code) if c.valid_from == valid_from), None
+            )
         else:
             commune = ctx.communes.last(code, day)
         if not ctx.covers(commune.pk if commune else None):
             ctx.outside(row, "code")
             return None
         if commune is None:
-            clash = next((c for c in ctx.communes.bearing(code) if _overlaps(c, valid_from, valid_to)), None)
+            clash = next(
+                (c for c in ctx.communes.bearing(code) if _overlaps(c, valid_from, valid_to)), None
+            )
             if clash is not None:
-                row.error("code", _("Another commune bears the code %(code)s on some of these days.") % {"code": code})
+                row.error(
+                    "code",
+                    _("Another commune bears the code %(code)s on some of these days.")
+                    % {"code": code},
+                )
                 return None
             obj = Commune(code=code, name=name, valid_from=valid_from, valid_to=valid_to)
             if province is not None:
@@ -87,7 +99,15 @@ class _CommuneRows:
         diffs: list = []
         values = {"name": name, "valid_to": valid_to} if row.present("valid_to") else {"name": name}
         changes = _changes(commune, values, diffs)
-        return RowPlan(row.number, UPDATE if changes else UNCHANGED, code, name, changes, obj=commune, diffs=diffs)
+        return RowPlan(
+            row.number,
+            UPDATE if changes else UNCHANGED,
+            code,
+            name,
+            changes,
+            obj=commune,
+            diffs=diffs,
+        )
 
 
 class _VillageRows:
@@ -104,22 +124,44 @@ class _VillageRows:
         households = row.parsed("households", parse_count)
         population = row.parsed("population", parse_count)
         if households is not None and population is not None and population < households:
-            row.error("population", _("The population cannot be smaller than the number of households (%(n)d).") % {"n": households})
+            row.error(
+                "population",
+                _("The population cannot be smaller than the number of households (%(n)d).")
+                % {"n": households},
+            )
         if row.failed or not self.keys.check(row, "code", code):
             return None
         village = ctx.villages.last(code, ctx.today)
         if village is None:
-            obj = Village(commune=commune, code=code, name=name, households=households, population=population)
+            obj = Village(
+                commune=commune, code=code, name=name, households=households, population=population
+            )
             return RowPlan(row.number, CREATE, code, name, obj=obj)
         if not ctx.covers(village.commune_id):
             ctx.outside(row, "code")
             return None
         if village.commune_id != commune.pk:
-            row.error("commune_code", _("Village %(code)s belongs to another commune; a village cannot change commune by import.") % {"code": code})
+            row.error(
+                "commune_code",
+                _(
+                    "Village %(code)s belongs to another commune; a village cannot change commune by import."
+                )
+                % {"code": code},
+            )
             return None
         diffs: list = []
-        changes = _changes(village, {"name": name, "households": households, "population": population}, diffs)
-        return RowPlan(row.number, UPDATE if changes else UNCHANGED, code, name, changes, obj=village, diffs=diffs)
+        changes = _changes(
+            village, {"name": name, "households": households, "population": population}, diffs
+        )
+        return RowPlan(
+            row.number,
+            UPDATE if changes else UNCHANGED,
+            code,
+            name,
+            changes,
+            obj=village,
+            diffs=diffs,
+        )
 
 
 class _BranchRows:
@@ -136,46 +178,97 @@ class _BranchRows:
         name = row.text("name", required=True, max_length=150, garbled=True)
         kind = row.text("kind", required=True)
         if kind and kind not in BranchKind.values:
-            row.error("kind", _("'%(value)s' is not a branch kind; use one of %(kinds)s.") % {"value": excerpt(kind), "kinds": ", ".join(BranchKind.values)})
-        village = ctx.village(row, "village_code", day, required=kind == BranchKind.VILLAGE, fallback=ctx.today)
+            row.error(
+                "kind",
+                _("'%(value)s' is not a branch kind; use one of %(kinds)s.")
+                % {"value": excerpt(kind), "kinds": ", ".join(BranchKind.values)},
+            )
+        village = ctx.village(
+            row, "village_code", day, required=kind == BranchKind.VILLAGE, fallback=ctx.today
+        )
         if village is not None and commune is not None and village.commune_id != commune.pk:
             row.error("village_code", _("The village belongs to another commune than the branch."))
         if row.failed or not self.keys.check(row, "code", (code, founded_on)):
             return None
         branch = ctx.branches.on(code, day) if founded_on else ctx.branches.last(code, day)
         if branch is None:
-            obj = Branch(commune=commune, code=code, name=name, kind=kind, village=village, founded_on=founded_on)
+            obj = Branch(
+                commune=commune,
+                code=code,
+                name=name,
+                kind=kind,
+                village=village,
+                founded_on=founded_on,
+            )
             return RowPlan(row.number, CREATE, code, name, obj=obj)
         if not ctx.covers(branch.commune_id):
             ctx.outside(row, "code")
             return None
         if branch.commune_id != commune.pk:
-            row.error("commune_code", _("Branch %(code)s belongs to another commune; a branch cannot change commune by import.") % {"code": code})
+            row.error(
+                "commune_code",
+                _(
+                    "Branch %(code)s belongs to another commune; a branch cannot change commune by import."
+                )
+                % {"code": code},
+            )
             return None
         if branch.dissolved_on and founded_on and founded_on > branch.dissolved_on:
             row.error("founded_on", _("The branch was dissolved before this date."))
             return None
         old_village = ctx.villages.by_id.get(branch.village_id)
         diffs: list = []
-        changes = _changes(branch, {"name": name, "kind": kind, "village_id": village.pk if village else None, "founded_on": founded_on}, diffs)
+        changes = _changes(
+            branch,
+            {
+                "name": name,
+                "kind": kind,
+                "village_id": village.pk if village else None,
+                "founded_on": founded_on,
+            },
+            diffs,
+        )
         # The village as its code, as in the file.
         diffs = [
-            ("village_code", old_village.code if old_village else "", village.code if village else "")
-            if column == "village_id" else (column, old, new)
+            (
+                "village_code",
+                old_village.code if old_village else "",
+                village.code if village else "",
+            )
+            if column == "village_id"
+            else (column, old, new)
             for column, old, new in diffs
         ]
-        return RowPlan(row.number, UPDATE if changes else UNCHANGED, code, name, changes, obj=branch, diffs=diffs)
+        return RowPlan(
+            row.number,
+            UPDATE if changes else UNCHANGED,
+            code,
+            name,
+            changes,
+            obj=branch,
+            diffs=diffs,
+        )
 
 
 # Below SQLite's oldest limit of 999 parameters per query.
 PREFETCH_CHUNK = 900
 
 MEMBER_FIELDS = [
-    "full_name", "gender", "birth_date", "ethnicity", "residence_village_id", "position",
-    "is_commune_cadre", "admitted_on", "full_on", "card_number",
+    "full_name",
+    "gender",
+    "birth_date",
+    "ethnicity",
+    "residence_village_id",
+    "position",
+    "is_commune_cadre",
+    "admitted_on",
+    "full_on",
+    "card_number",
 ]
 # The file's column for each field, in the list of changes.
-MEMBER_COLUMNS = {name: name for name in MEMBER_FIELDS} | {"residence_village_id": "residence_village_code"}
+MEMBER_COLUMNS = {name: name for name in MEMBER_FIELDS} | {
+    "residence_village_id": "residence_village_code"
+}
 
 
 def _file_citizen_id(text: str) -> str:
@@ -200,8 +293,12 @@ class _MemberRows:
         whole registry: a province holds a million members (issue 7). A query per
         thousand rows of the file, whatever the size of the registry."""
         cid_at, card_at = columns["citizen_id"], columns["card_number"]
-        citizen_ids = sorted({_file_citizen_id(r.cells[cid_at]) for r in rows if len(r.cells) > cid_at} - {""})
-        cards = sorted({unquote(clean_text(r.cells[card_at])) for r in rows if len(r.cells) > card_at} - {""})
+        citizen_ids = sorted(
+            {_file_citizen_id(r.cells[cid_at]) for r in rows if len(r.cells) > cid_at} - {""}
+        )
+        cards = sorted(
+            {unquote(clean_text(r.cells[card_at])) for r in rows if len(r.cells) > card_at} - {""}
+        )
         for chunk in chunks(citizen_ids, PREFETCH_CHUNK):
             for values in Member.objects.filter(citizen_id__in=chunk).values_list(
                 "citizen_id", "pk", "status", *MEMBER_FIELDS, "branch_id"
@@ -212,13 +309,16 @@ class _MemberRows:
                 # The card numbers are unique through a partial index (not ''): saying
                 # so lets PostgreSQL use it instead of scanning every member (80 ms
                 # per chunk at a million members; under 2 ms with it).
-                Member.objects.filter(card_number__in=chunk).exclude(card_number="")
+                Member.objects.filter(card_number__in=chunk)
+                .exclude(card_number="")
                 .values_list("card_number", "citizen_id")
             )
         pks = sorted(values[1] for values in self.existing.values())
         for chunk in chunks(pks, PREFETCH_CHUNK):
             self.open_official.update(
-                Membership.objects.official().open().filter(member_id__in=chunk)
+                Membership.objects.official()
+                .open()
+                .filter(member_id__in=chunk)
                 .values_list("member_id", "started_on")
             )
 
@@ -234,7 +334,9 @@ class _MemberRows:
         ctx = self.ctx
         today = ctx.today
         citizen_id = row.citizen_id()
-        full_name = " ".join(row.text("full_name", required=True, max_length=100, garbled=True).split())
+        full_name = " ".join(
+            row.text("full_name", required=True, max_length=100, garbled=True).split()
+        )
         gender = row.parsed("gender", parse_gender, required=True)
         birth_date = row.date("birth_date", required=True, today=today)
         ethnicity = row.text("ethnicity", required=True, max_length=50, garbled=True)
@@ -251,15 +353,31 @@ class _MemberRows:
         branch = ctx.branch(row, day)
         if birth_date and admitted_on:
             if admitted_on < add_years(birth_date, settings.MINIMUM_ADMISSION_AGE):
-                row.error("admitted_on", _("A member must be at least %(age)d years old at admission.") % {"age": settings.MINIMUM_ADMISSION_AGE})
+                row.error(
+                    "admitted_on",
+                    _("A member must be at least %(age)d years old at admission.")
+                    % {"age": settings.MINIMUM_ADMISSION_AGE},
+                )
         if admitted_on and full_on and full_on < admitted_on:
-            row.error("full_on", _("A member cannot become full before being admitted (%(date)s).") % {"date": dmy(admitted_on)})
+            row.error(
+                "full_on",
+                _("A member cannot become full before being admitted (%(date)s).")
+                % {"date": dmy(admitted_on)},
+            )
         if card_number and not full_on and not row.failed:
             row.error("card_number", _("Only full members have a Party card number."))
         if since and admitted_on and since < admitted_on:
-            row.error("since", _("A membership cannot start before the admission date (%(date)s).") % {"date": dmy(admitted_on)})
+            row.error(
+                "since",
+                _("A membership cannot start before the admission date (%(date)s).")
+                % {"date": dmy(admitted_on)},
+            )
         if branch is not None and branch.dissolved_on is not None:
-            row.error("branch_code", _("Branch %(name)s was dissolved on %(date)s and accepts no new members.") % {"name": branch.name, "date": dmy(branch.dissolved_on)})
+            row.error(
+                "branch_code",
+                _("Branch %(name)s was dissolved on %(date)s and accepts no new members.")
+                % {"name": branch.name, "date": dmy(branch.dissolved_on)},
+            )
         if row.failed or not self.keys.check(row, "citizen_id", citizen_id):
             return None
         existing = self.existing.get(citizen_id)
@@ -275,33 +393,78 @@ class _MemberRows:
             if not self.cards.check(row, "card_number", card_number):
                 return None
         values = {
-            "full_name": full_name, "gender": gender, "birth_date": birth_date, "ethnicity": ethnicity,
-            "residence_village_id": village.pk, "position": position, "is_commune_cadre": is_cadre,
-            "admitted_on": admitted_on, "full_on": full_on, "card_number": card_number,
+            "full_name": full_name,
+            "gender": gender,
+            "birth_date": birth_date,
+            "ethnicity": ethnicity,
+            "residence_village_id": village.pk,
+            "position": position,
+            "is_commune_cadre": is_cadre,
+            "admitted_on": admitted_on,
+            "full_on": full_on,
+            "card_number": card_number,
         }
         if existing is None:
             since = since or admitted_on
             if branch.founded_on and branch.founded_on > since:
-                row.error("since", _("Branch %(name)s was founded only on %(date)s.") % {"name": branch.name, "date": dmy(branch.founded_on)}, dmy(since))
+                row.error(
+                    "since",
+                    _("Branch %(name)s was founded only on %(date)s.")
+                    % {"name": branch.name, "date": dmy(branch.founded_on)},
+                    dmy(since),
+                )
                 return None
             member = Member(citizen_id=citizen_id, **values)
-            return RowPlan(row.number, CREATE, citizen_id, full_name, obj=member, extra={"branch": branch, "since": since})
+            return RowPlan(
+                row.number,
+                CREATE,
+                citizen_id,
+                full_name,
+                obj=member,
+                extra={"branch": branch, "since": since},
+            )
         pk, status, branch_id = existing[1], existing[2], existing[-1]
         if status == MemberStatus.LEFT or pk not in self.open_official:
-            row.error("citizen_id", _("This member has left the Party; they cannot be changed by import."), citizen_id)
+            row.error(
+                "citizen_id",
+                _("This member has left the Party; they cannot be changed by import."),
+                citizen_id,
+            )
             return None
         if branch_id != branch.pk:
-            row.error("branch_code", _("The member is in branch %(current)s, not %(branch)s: use a transfer to move a member.") % {"current": ctx.branches.by_id[branch_id].code, "branch": branch.code})
+            row.error(
+                "branch_code",
+                _(
+                    "The member is in branch %(current)s, not %(branch)s: use a transfer to move a member."
+                )
+                % {"current": ctx.branches.by_id[branch_id].code, "branch": branch.code},
+            )
             return None
         if admitted_on > self.open_official[pk]:
-            row.error("admitted_on", _("The member's current membership started on %(date)s, before this admission date.") % {"date": dmy(self.open_official[pk])})
+            row.error(
+                "admitted_on",
+                _(
+                    "The member's current membership started on %(date)s, before this admission date."
+                )
+                % {"date": dmy(self.open_official[pk])},
+            )
             return None
         # `since` of an existing member is ignored: a re-import never resets the start.
         old = dict(zip(MEMBER_FIELDS, existing[3:-1], strict=True))
         changes = [name for name, value in values.items() if old[name] != value]
-        diffs = [(MEMBER_COLUMNS[name], self._shown(name, old[name]), self._shown(name, values[name])) for name in changes]
-        return RowPlan(row.number, UPDATE if changes else UNCHANGED, citizen_id, full_name, changes,
-                       extra={"pk": pk, "values": values}, diffs=diffs)
+        diffs = [
+            (MEMBER_COLUMNS[name], self._shown(name, old[name]), self._shown(name, values[name]))
+            for name in changes
+        ]
+        return RowPlan(
+            row.number,
+            UPDATE if changes else UNCHANGED,
+            citizen_id,
+            full_name,
+            changes,
+            extra={"pk": pk, "values": values},
+            diffs=diffs,
+        )
 
 
 class _MembershipRows:
@@ -310,14 +473,20 @@ class _MembershipRows:
         self.keys = _Keys()
         self.members = {
             cid: (pk, admitted_on, status, branch_id)
-            for cid, pk, admitted_on, status, branch_id in Member.objects.values_list("citizen_id", "pk", "admitted_on", "status", "branch_id")
+            for cid, pk, admitted_on, status, branch_id in Member.objects.values_list(
+                "citizen_id", "pk", "admitted_on", "status", "branch_id"
+            )
         }
         self.existing: dict[tuple, Membership] = {}
         self.periods: dict[int, list[tuple]] = {}  # official periods per member, for overlaps
         for membership in Membership.objects.all():
-            self.existing[(membership.member_id, membership.branch_id, membership.kind, membership.started_on)] = membership
+            self.existing[
+                (membership.member_id, membership.branch_id, membership.kind, membership.started_on)
+            ] = membership
             if membership.kind == MembershipKind.OFFICIAL:
-                self.periods.setdefault(membership.member_id, []).append((membership.started_on, membership.ended_on, membership.pk))
+                self.periods.setdefault(membership.member_id, []).append(
+                    (membership.started_on, membership.ended_on, membership.pk)
+                )
 
     def row(self, row: _Row) -> RowPlan | None:
         ctx = self.ctx
@@ -332,22 +501,50 @@ class _MembershipRows:
                 if ctx.scoped:
                     ctx.outside(row, "citizen_id", citizen_id)
                 else:
-                    row.error("citizen_id", _("No member has this citizen ID: import the members first."), citizen_id)
+                    row.error(
+                        "citizen_id",
+                        _("No member has this citizen ID: import the members first."),
+                        citizen_id,
+                    )
         kind = row.text("kind", required=True)
         if kind and kind not in MembershipKind.values:
-            row.error("kind", _("'%(value)s' is not a membership kind; use official or temporary.") % {"value": excerpt(kind)})
+            row.error(
+                "kind",
+                _("'%(value)s' is not a membership kind; use official or temporary.")
+                % {"value": excerpt(kind)},
+            )
         started_on = row.date("started_on", required=True, today=ctx.today)
         branch = ctx.branch(row, started_on or ctx.today)
         ended_on = row.parsed("ended_on", parse_date)
         end_reason = row.text("end_reason")
         if end_reason and end_reason not in EndReason.values:
-            row.error("end_reason", _("'%(value)s' is not a reason; use one of %(reasons)s.") % {"value": excerpt(end_reason), "reasons": ", ".join(EndReason.values)})
+            row.error(
+                "end_reason",
+                _("'%(value)s' is not a reason; use one of %(reasons)s.")
+                % {"value": excerpt(end_reason), "reasons": ", ".join(EndReason.values)},
+            )
         if started_on and ended_on and ended_on < started_on:
-            row.error("ended_on", _("A membership cannot end before it starts (%(date)s).") % {"date": dmy(started_on)})
+            row.error(
+                "ended_on",
+                _("A membership cannot end before it starts (%(date)s).")
+                % {"date": dmy(started_on)},
+            )
         if member and started_on and started_on < member[1]:
-            row.error("started_on", _("A membership cannot start before the admission date (%(date)s).") % {"date": dmy(member[1])})
-        if branch is not None and branch.dissolved_on and (ended_on is None or ended_on > branch.dissolved_on):
-            row.error("branch_code", _("Branch %(name)s was dissolved on %(date)s and accepts no new members.") % {"name": branch.name, "date": dmy(branch.dissolved_on)})
+            row.error(
+                "started_on",
+                _("A membership cannot start before the admission date (%(date)s).")
+                % {"date": dmy(member[1])},
+            )
+        if (
+            branch is not None
+            and branch.dissolved_on
+            and (ended_on is None or ended_on > branch.dissolved_on)
+        ):
+            row.error(
+                "branch_code",
+                _("Branch %(name)s was dissolved on %(date)s and accepts no new members.")
+                % {"name": branch.name, "date": dmy(branch.dissolved_on)},
+            )
         if row.failed:
             return None
         member_pk = member[0]
@@ -360,7 +557,12 @@ class _MembershipRows:
             if (existing.ended_on, existing.end_reason) == (ended_on, end_reason):
                 return RowPlan(row.number, UNCHANGED, label, label, obj=existing)
             if kind == MembershipKind.OFFICIAL and (existing.ended_on is None or ended_on is None):
-                row.error("ended_on", _("Opening or closing a member's current membership is a move: use a transfer."))
+                row.error(
+                    "ended_on",
+                    _(
+                        "Opening or closing a member's current membership is a move: use a transfer."
+                    ),
+                )
                 return None
             diffs: list = []
             changes = _changes(existing, {"ended_on": ended_on, "end_reason": end_reason}, diffs)
@@ -371,8 +573,21 @@ class _MembershipRows:
                 return None
             for start, end, _pk in self.periods.get(member_pk, []):
                 if start < ended_on and (end is None or started_on < end):
-                    row.error("started_on", _("This period overlaps another official membership of the member (from %(date)s).") % {"date": dmy(start)})
+                    row.error(
+                        "started_on",
+                        _(
+                            "This period overlaps another official membership of the member (from %(date)s)."
+                        )
+                        % {"date": dmy(start)},
+                    )
                     return None
             self.periods.setdefault(member_pk, []).append((started_on, ended_on, None))
-        obj = Membership(member_id=member_pk, branch=branch, kind=kind, started_on=started_on, ended_on=ended_on, end_reason=end_reason)
+        obj = Membership(
+            member_id=member_pk,
+            branch=branch,
+            kind=kind,
+            started_on=started_on,
+            ended_on=ended_on,
+            end_reason=end_reason,
+        )
         return RowPlan(row.number, CREATE, label, label, obj=obj)

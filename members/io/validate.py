@@ -49,7 +49,15 @@ from .rows import (
 )
 
 __all__ = [
-    "CREATE", "UNCHANGED", "UPDATE", "ImportPlan", "RowError", "RowPlan", "as_table", "chunks", "shown",
+    "CREATE",
+    "UNCHANGED",
+    "UPDATE",
+    "ImportPlan",
+    "RowError",
+    "RowPlan",
+    "as_table",
+    "chunks",
+    "shown",
     "validate_table",
 ]
 
@@ -69,13 +77,22 @@ def as_table(kind: str, table: Table | Sequence[Sequence[str]]) -> Table | None:
     header = list(rows[start])
     while header and not header[-1]:
         header.pop()  # spreadsheets often carry empty columns on the right
-    body = [Row(index + 1, tuple(cells)) for index, cells in enumerate(rows[start + 1:], start=start + 1) if any(cells)]
+    body = [
+        Row(index + 1, tuple(cells))
+        for index, cells in enumerate(rows[start + 1 :], start=start + 1)
+        if any(cells)
+    ]
     return Table(tuple(header), start + 1, body)
 
 
-def validate_table(*, kind: str, table: Table | Sequence[Sequence[str]], scope=None,
-                   today: datetime.date | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> ImportPlan:
+def validate_table(
+    *,
+    kind: str,
+    table: Table | Sequence[Sequence[str]],
+    scope=None,
+    today: datetime.date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportPlan:
     """Check every row of `table` and say what importing it would do.
 
     `scope` (branches.access.Scope) limits the rows to the communes the importer
@@ -87,7 +104,14 @@ def validate_table(*, kind: str, table: Table | Sequence[Sequence[str]], scope=N
     plan = ImportPlan(kind=kind)
     sheet = as_table(kind, table)
     if sheet is None or not any(sheet.header):
-        plan.errors.append(RowError(1, "header", _("The file is empty: it needs a row of column titles, %(header)s.") % {"header": ",".join(HEADERS[kind])}))
+        plan.errors.append(
+            RowError(
+                1,
+                "header",
+                _("The file is empty: it needs a row of column titles, %(header)s.")
+                % {"header": ",".join(HEADERS[kind])},
+            )
+        )
         return plan
     columns, problem = map_columns(kind, sheet.header)
     if problem:
@@ -104,7 +128,13 @@ def validate_table(*, kind: str, table: Table | Sequence[Sequence[str]], scope=N
             progress(done, total)
         cells = source.cells
         if any(cells[width:]) or len(cells) < width:
-            plan.errors.append(RowError(source.number, "row", _("Expected %(n)d cells, found %(found)d.") % {"n": width, "found": len(cells)}))
+            plan.errors.append(
+                RowError(
+                    source.number,
+                    "row",
+                    _("Expected %(n)d cells, found %(found)d.") % {"n": width, "found": len(cells)},
+                )
+            )
             continue
         row = _Row(source, columns, plan)
         result = validator.row(row)

@@ -1,6 +1,5 @@
 """Dissolving a branch: one batch of moves that can be reviewed and undone as a unit."""
 
-
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -23,7 +22,8 @@ class DissolutionBatch(models.Model):
     decision = models.CharField(_("decision number"), max_length=100)
     dissolved_on = models.DateField(_("date"))
     performed_by = actor_field(
-        _("performed by"), help_text=_("Empty when applied by the system (the dissolve_branch command).")
+        _("performed by"),
+        help_text=_("Empty when applied by the system (the dissolve_branch command)."),
     )
     performed_at = models.DateTimeField(_("performed at"), default=timezone.now)
     via_command = models.BooleanField(_("applied with the command"), default=False)
@@ -39,13 +39,16 @@ class DissolutionBatch(models.Model):
         ordering = ["-performed_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(undone_at__isnull=True, undone_by__isnull=True) | Q(undone_at__isnull=False),
+                condition=Q(undone_at__isnull=True, undone_by__isnull=True)
+                | Q(undone_at__isnull=False),
                 name="dissolution_undone_by_has_date",
             ),
             models.CheckConstraint(condition=~Q(decision=""), name="dissolution_has_decision"),
             # A branch is dissolved at most once at a time: a second batch only after an undo.
             models.UniqueConstraint(
-                fields=["branch"], condition=Q(undone_at__isnull=True), name="one_live_dissolution_per_branch"
+                fields=["branch"],
+                condition=Q(undone_at__isnull=True),
+                name="one_live_dissolution_per_branch",
             ),
         ]
 
@@ -59,7 +62,10 @@ class DissolutionBatch(models.Model):
 
 class DissolutionMove(models.Model):
     batch = models.ForeignKey(
-        DissolutionBatch, verbose_name=_("dissolution"), on_delete=models.PROTECT, related_name="moves"
+        DissolutionBatch,
+        verbose_name=_("dissolution"),
+        on_delete=models.PROTECT,
+        related_name="moves",
     )
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="dissolution_moves"
@@ -87,7 +93,9 @@ class DissolutionMove(models.Model):
         verbose_name_plural = _("dissolution moves")
         ordering = ["member__folded_name", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["batch", "member"], name="one_move_per_member_per_dissolution"),
+            models.UniqueConstraint(
+                fields=["batch", "member"], name="one_move_per_member_per_dissolution"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -104,9 +104,7 @@ class Candidate(models.Model):
 
     full_name = models.CharField(_("full name"), max_length=100)
     folded_name = models.CharField(max_length=100, editable=False, db_index=True)
-    citizen_id = models.CharField(
-        _("citizen ID"), max_length=12, validators=[citizen_id_validator]
-    )
+    citizen_id = models.CharField(_("citizen ID"), max_length=12, validators=[citizen_id_validator])
     birth_date = models.DateField(_("date of birth"))
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices)
     ethnicity = models.CharField(_("ethnicity"), max_length=50)
@@ -228,7 +226,9 @@ class Candidate(models.Model):
     def certificate_expires_on(self) -> datetime.date | None:
         if self.awareness_certificate_on is None:
             return None
-        return add_months(self.awareness_certificate_on, settings.AWARENESS_CERTIFICATE_VALID_MONTHS)
+        return add_months(
+            self.awareness_certificate_on, settings.AWARENESS_CERTIFICATE_VALID_MONTHS
+        )
 
     def certificate_expired(self, today: datetime.date) -> bool:
         """The certificate is valid for 60 months: flagged from the day it expires.

@@ -23,14 +23,22 @@ class ImportJobStatus(models.TextChoices):
 
 
 # The states in which the runner is at work and the page refreshes itself.
-RUNNING = (ImportJobStatus.QUEUED, ImportJobStatus.CHECKING, ImportJobStatus.WRITE_QUEUED, ImportJobStatus.WRITING)
+RUNNING = (
+    ImportJobStatus.QUEUED,
+    ImportJobStatus.CHECKING,
+    ImportJobStatus.WRITE_QUEUED,
+    ImportJobStatus.WRITING,
+)
 
 
 class ImportJob(models.Model):
     # A random key: the page's address names it, and nobody guesses another's.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="import_jobs"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="import_jobs",
     )
     kind = models.CharField(_("kind"), max_length=20)
     filename = models.CharField(_("file"), max_length=255)
@@ -38,7 +46,9 @@ class ImportJob(models.Model):
     # database, so that the worker finds it wherever it runs.
     data = models.BinaryField(default=b"")
     language = models.CharField(max_length=10, default="vi")
-    status = models.CharField(_("status"), max_length=20, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
+    )
     rows_done = models.PositiveIntegerField(default=0)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
     # What the check found, for the preview and the result: counts, errors, notes,
@@ -53,7 +63,9 @@ class ImportJob(models.Model):
         verbose_name_plural = _("imports")
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=ImportJobStatus.values), name="import_job_status_known"),
+            models.CheckConstraint(
+                condition=Q(status__in=ImportJobStatus.values), name="import_job_status_known"
+            ),
             models.CheckConstraint(
                 condition=Q(rows_total__isnull=True) | Q(rows_done__lte=F("rows_total")),
                 name="import_job_progress_in_bounds",

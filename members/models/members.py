@@ -23,10 +23,7 @@ from branches.models import Branch, Village
 from pacnam.dates import add_years, dmy
 from pacnam.text import clean_text_fields, fold
 
-citizen_id_validator = RegexValidator(
-    r"^[0-9]{12}$", _("A citizen ID has exactly 12 digits.")
-)
-
+citizen_id_validator = RegexValidator(r"^[0-9]{12}$", _("A citizen ID has exactly 12 digits."))
 
 
 class Gender(models.TextChoices):
@@ -372,7 +369,9 @@ class Membership(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["branch", "started_on", "ended_on"], name="membership_branch_dates"),
+            models.Index(
+                fields=["branch", "started_on", "ended_on"], name="membership_branch_dates"
+            ),
             models.Index(fields=["member", "started_on"], name="membership_member_dates"),
         ]
 
@@ -383,5 +382,3 @@ class Membership(models.Model):
     @property
     def is_open(self) -> bool:
         return self.ended_on is None or self.ended_on > timezone.localdate()
-
-

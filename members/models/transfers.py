@@ -107,9 +107,7 @@ class Transfer(models.Model):
     reason = models.CharField(_("reason for the transfer"), max_length=250, blank=True)
     # The change of job or residence that calls for an official transfer: the
     # member must start it within TRANSFER_START_DEADLINE_WORKING_DAYS of it.
-    moved_on = models.DateField(
-        _("date of the change of job or residence"), null=True, blank=True
-    )
+    moved_on = models.DateField(_("date of the change of job or residence"), null=True, blank=True)
     planned_end = models.DateField(
         _("planned end"), null=True, blank=True, help_text=_("Temporary transfers only.")
     )
@@ -129,10 +127,15 @@ class Transfer(models.Model):
     received_on = models.DateField(
         _("received on"), null=True, blank=True, help_text=_("The day the move takes effect.")
     )
-    closing_reason = models.CharField(_("reason for cancelling or refusing"), max_length=250, blank=True)
+    closing_reason = models.CharField(
+        _("reason for cancelling or refusing"), max_length=250, blank=True
+    )
     # Each step: who and when.
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     # The date on the member's application, which may be earlier than the day
@@ -181,7 +184,11 @@ class Transfer(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(scope__in=["within_commune", "between_communes"], from_branch__isnull=False, to_branch__isnull=False)
+                    Q(
+                        scope__in=["within_commune", "between_communes"],
+                        from_branch__isnull=False,
+                        to_branch__isnull=False,
+                    )
                     | Q(scope="out_of_district", from_branch__isnull=False, to_branch__isnull=True)
                     & ~Q(other_organisation="")
                     | Q(scope="into_district", from_branch__isnull=True, to_branch__isnull=False)
@@ -191,7 +198,11 @@ class Transfer(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(letter_number__isnull=True)
-                | Q(letter_commune__isnull=False, letter_year__isnull=False, letter_date__isnull=False),
+                | Q(
+                    letter_commune__isnull=False,
+                    letter_year__isnull=False,
+                    letter_date__isnull=False,
+                ),
                 name="transfer_letter_number_complete",
             ),
             models.CheckConstraint(
@@ -249,7 +260,8 @@ class Transfer(models.Model):
     @property
     def is_in_progress(self) -> bool:
         return self.status == TransferStatus.REQUESTED or (
-            self.status == TransferStatus.LETTER_ISSUED and self.scope != TransferScope.OUT_OF_DISTRICT
+            self.status == TransferStatus.LETTER_ISSUED
+            and self.scope != TransferScope.OUT_OF_DISTRICT
         )
 
     @property

@@ -54,7 +54,8 @@ def policy_progress(scope) -> tuple[list[CommuneProgress], list[Branch]]:
         .annotate(
             member_count=Count("members", filter=~Q(members__status=MemberStatus.LEFT)),
             cadre_count=Count(
-                "members", filter=Q(members__is_commune_cadre=True) & ~Q(members__status=MemberStatus.LEFT)
+                "members",
+                filter=Q(members__is_commune_cadre=True) & ~Q(members__status=MemberStatus.LEFT),
             ),
         )
         .order_by("commune__code", "name")
@@ -97,9 +98,11 @@ def branch_dissolution_plan(
     overrides or fills it in. A row whose `destination` is None needs a
     decision. Two queries whatever the size of the branch.
     """
-    on = (on or timezone.localdate())
+    on = on or timezone.localdate()
     memberships = list(
-        Membership.objects.filter(branch=branch, kind=MembershipKind.OFFICIAL, ended_on__isnull=True)
+        Membership.objects.filter(
+            branch=branch, kind=MembershipKind.OFFICIAL, ended_on__isnull=True
+        )
         .select_related("member", "member__residence_village")
         .order_by("member__folded_name", "member__pk")
     )
@@ -124,7 +127,9 @@ def branch_dissolution_plan(
     return with_assignments(rows, assignments)
 
 
-def dissolution_destinations(*, scope, branch: Branch, on: datetime.date, show_all: bool = False) -> list[Branch]:
+def dissolution_destinations(
+    *, scope, branch: Branch, on: datetime.date, show_all: bool = False
+) -> list[Branch]:
     """Where a member of `branch`, dissolved on `on`, may be sent (one query): the
     village branches of its commune active on that day; with `show_all`, every
     other branch active then in a commune the user may change, its own commune's
@@ -143,7 +148,12 @@ def dissolution_destinations(*, scope, branch: Branch, on: datetime.date, show_a
         qs = qs.filter(commune_id=branch.commune_id, kind=BranchKind.VILLAGE)
     return sorted(
         qs,
-        key=lambda b: (b.commune_id != branch.commune_id, b.commune.code, b.kind != BranchKind.VILLAGE, b.name),
+        key=lambda b: (
+            b.commune_id != branch.commune_id,
+            b.commune.code,
+            b.kind != BranchKind.VILLAGE,
+            b.name,
+        ),
     )
 
 
@@ -154,9 +164,11 @@ def with_assignments(rows: list[PlanRow], assignments: dict | None) -> list[Plan
     result = []
     for row in rows:
         chosen = assignments.get(row.member.pk) or assignments.get(row.member.citizen_id)
-        result.append(dataclasses.replace(
-            row,
-            destination=chosen or row.proposed,
-            decided_by_person=chosen is not None and chosen != row.proposed,
-        ))
+        result.append(
+            dataclasses.replace(
+                row,
+                destination=chosen or row.proposed,
+                decided_by_person=chosen is not None and chosen != row.proposed,
+            )
+        )
     return result

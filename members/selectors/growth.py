@@ -65,8 +65,10 @@ def _years_q(years: list[int]) -> Q:
     """A date range rather than admitted_on__year__in, which Django turns into
     EXTRACT(year ...) IN (...): no index can answer that (issue 7)."""
     if years and sorted(years) == list(range(min(years), max(years) + 1)):
-        return Q(admitted_on__gte=datetime.date(min(years), 1, 1),
-                 admitted_on__lte=datetime.date(max(years), 12, 31))
+        return Q(
+            admitted_on__gte=datetime.date(min(years), 1, 1),
+            admitted_on__lte=datetime.date(max(years), 12, 31),
+        )
     return Q(admitted_on__year__in=years)
 
 
@@ -82,8 +84,15 @@ def admissions_per_year(scope: Scope, years: list[int], commune_limit: int | Non
         # is unreadable and slow to draw; the yearly totals alone.
         for year, n in _admission_totals(scope, years):
             totals[year] = n
-        return {"communes": [], "rows": {}, "totals": totals, "years": years, "table": [],
-                "communes_omitted": True, "totals_row": [totals[y] for y in years]}
+        return {
+            "communes": [],
+            "rows": {},
+            "totals": totals,
+            "years": years,
+            "table": [],
+            "communes_omitted": True,
+            "totals_row": [totals[y] for y in years],
+        }
     rows: dict[int, dict[int, int]] = {c.pk: dict.fromkeys(years, 0) for c in communes}
     counted = (
         _scoped_members(scope)
@@ -114,13 +123,18 @@ def _admission_totals(scope: Scope, years: list[int]):
     if scope.sees_all and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT year, members FROM members_admission_tally WHERE year = ANY(%s::int[])", [list(years)]
+                "SELECT year, members FROM members_admission_tally WHERE year = ANY(%s::int[])",
+                [list(years)],
             )
             return cursor.fetchall()
     return (
-        _scoped_members(scope).filter(_years_q(years))
+        _scoped_members(scope)
+        .filter(_years_q(years))
         # count(*), not count(id): the index holds admitted_on but not the id.
-        .annotate(y=ExtractYear("admitted_on")).values_list("y").annotate(n=Count("*")).order_by()
+        .annotate(y=ExtractYear("admitted_on"))
+        .values_list("y")
+        .annotate(n=Count("*"))
+        .order_by()
     )
 
 
@@ -146,7 +160,9 @@ def probations_due(scope: Scope, today: datetime.date) -> dict[str, list[Probati
     end_of_month = _last_day_of_month(today)
     # Probation ends in month M or earlier exactly when it started in month M-12 or
     # earlier, so the cut-off is the last day of that month: no date arithmetic in SQL.
-    latest_start = _last_day_of_month(add_months(end_of_month.replace(day=1), -settings.PROBATION_MONTHS))
+    latest_start = _last_day_of_month(
+        add_months(end_of_month.replace(day=1), -settings.PROBATION_MONTHS)
+    )
     members = (
         _scoped_members(scope)
         .probationary()
@@ -160,7 +176,9 @@ def probations_due(scope: Scope, today: datetime.date) -> dict[str, list[Probati
         ends = probation_ends_on(member.probation_from)
         overdue = ends < today
         result["overdue" if overdue else "due"].append(
-            Probation(member=member, started_on=member.probation_from, ends_on=ends, overdue=overdue)
+            Probation(
+                member=member, started_on=member.probation_from, ends_on=ends, overdue=overdue
+            )
         )
     return result
 
@@ -180,7 +198,12 @@ class RatingCounts:
         """[(rating, label, count, share in %)] in the order of the four ratings."""
         total = self.total
         return [
-            (value, label, self.counts[value], round(100 * self.counts[value] / total, 1) if total else 0.0)
+            (
+                value,
+                label,
+                self.counts[value],
+                round(100 * self.counts[value] / total, 1) if total else 0.0,
+            )
             for value, label in Rating.choices
         ]
 
@@ -290,8 +313,14 @@ def badges_by_commune(scope: Scope, year: int) -> list[BadgeGroup]:
 # --- The yearly figures of the growth_report command ---
 
 REPORT_COLUMNS = [
-    "commune_code", "admitted", "became_full", "candidates_open",
-    "excellent", "good", "satisfactory", "not_satisfactory",
+    "commune_code",
+    "admitted",
+    "became_full",
+    "candidates_open",
+    "excellent",
+    "good",
+    "satisfactory",
+    "not_satisfactory",
 ]
 
 
@@ -304,11 +333,17 @@ def growth_rows(year: int, communes) -> list[dict]:
     rows = {c.pk: dict.fromkeys(REPORT_COLUMNS, 0) | {"commune_code": c.code} for c in communes}
     members = Member.objects.filter(branch__commune_id__in=ids)
     for commune_id, n in (
-        members.filter(admitted_on__year=year).values_list("branch__commune_id").annotate(n=Count("pk")).order_by()
+        members.filter(admitted_on__year=year)
+        .values_list("branch__commune_id")
+        .annotate(n=Count("pk"))
+        .order_by()
     ):
         rows[commune_id]["admitted"] = n
     for commune_id, n in (
-        members.filter(full_on__year=year).values_list("branch__commune_id").annotate(n=Count("pk")).order_by()
+        members.filter(full_on__year=year)
+        .values_list("branch__commune_id")
+        .annotate(n=Count("pk"))
+        .order_by()
     ):
         rows[commune_id]["became_full"] = n
     end_of_year = datetime.date(year, 12, 31)
@@ -330,7 +365,6 @@ def growth_rows(year: int, communes) -> list[dict]:
     return [rows[c.pk] for c in communes]
 
 
-
 # --- For the lead's dashboard ---
 
 
@@ -339,7 +373,9 @@ def probations_due_counts(scope: Scope, today: datetime.date) -> dict[str, int]:
     by the database: the dashboard shows only the numbers, and building a thousand
     members for them was most of its time in a province (issue 7). One query."""
     end_of_month = _last_day_of_month(today)
-    latest_start = _last_day_of_month(add_months(end_of_month.replace(day=1), -settings.PROBATION_MONTHS))
+    latest_start = _last_day_of_month(
+        add_months(end_of_month.replace(day=1), -settings.PROBATION_MONTHS)
+    )
     # "Overdue" is probation_ends_on(start) < today; probation_ends_on never decreases
     # as the start moves later, so it is start <= the last start still ending before today.
     overdue_until = add_months(today, -settings.PROBATION_MONTHS) - datetime.timedelta(days=4)

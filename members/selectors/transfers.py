@@ -1,5 +1,4 @@
-"""Reads of transfers reused by pages and reports, each in a fixed number of queries.
-"""
+"""Reads of transfers reused by pages and reports, each in a fixed number of queries."""
 
 import datetime
 
@@ -30,12 +29,16 @@ def letter_overdue_cutoff(today: datetime.date | None = None) -> datetime.date:
 
 
 def _with_relations(qs):
-    return qs.select_related("member", "from_branch", "to_branch", "from_branch__commune", "to_branch__commune")
+    return qs.select_related(
+        "member", "from_branch", "to_branch", "from_branch__commune", "to_branch__commune"
+    )
 
 
 def transfers_in_progress(scope):
     """Transfers in progress that either end of which `scope` sees, oldest first."""
-    return _with_relations(Transfer.objects.visible_to(scope).in_progress()).order_by("requested_at", "pk")
+    return _with_relations(Transfer.objects.visible_to(scope).in_progress()).order_by(
+        "requested_at", "pk"
+    )
 
 
 def overdue_transfers(scope, today: datetime.date | None = None):

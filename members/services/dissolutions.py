@@ -28,15 +28,21 @@ from .members import membership_move
 # --- Dissolving a branch (issue 3) -------------------------------------------
 
 
-def branch_dissolve(*, branch: Branch, decision: str, on: datetime.date, by, assignments: dict | None = None):
+def branch_dissolve(
+    *, branch: Branch, decision: str, on: datetime.date, by, assignments: dict | None = None
+):
     """Dissolve `branch` and move every member (see _branch_dissolve), as ONE audit
     entry holding every move: the batch is reviewed later as a unit."""
 
     with audit_batch(
-        "branch_dissolve", actor=by, subject=branch,
+        "branch_dissolve",
+        actor=by,
+        subject=branch,
         description=f"{decision} · {dmy(on)}",
     ):
-        return _branch_dissolve(branch=branch, decision=decision, on=on, by=by, assignments=assignments)
+        return _branch_dissolve(
+            branch=branch, decision=decision, on=on, by=by, assignments=assignments
+        )
 
 
 @transaction.atomic
@@ -78,8 +84,9 @@ def _branch_dissolve(
     if branch.founded_on and on < branch.founded_on:
         raise DomainError(_("A branch cannot be dissolved before it was founded."), field="on")
     member_ids = sorted(
-        Membership.objects.filter(branch=branch, kind=MembershipKind.OFFICIAL, ended_on__isnull=True)
-        .values_list("member_id", flat=True)
+        Membership.objects.filter(
+            branch=branch, kind=MembershipKind.OFFICIAL, ended_on__isnull=True
+        ).values_list("member_id", flat=True)
     )
     list(Member.objects.select_for_update().filter(pk__in=member_ids).order_by("pk"))
     pending = list(
@@ -89,35 +96,48 @@ def _branch_dissolve(
     )
     if pending:
         raise DomainError(
-            _("A transfer is in progress for %(names)s: finish or cancel it before dissolving the branch.")
+            _(
+                "A transfer is in progress for %(names)s: finish or cancel it before dissolving the branch."
+            )
             % {"names": ", ".join(sorted({t.member_name for t in pending}))}
         )
     attached = Membership.objects.filter(branch=branch, kind=MembershipKind.TEMPORARY).on(on)
     if attached.exists():
-        raise DomainError(_("Some members are temporarily attached to this branch: end their attachment first."))
+        raise DomainError(
+            _("Some members are temporarily attached to this branch: end their attachment first.")
+        )
     rows = branch_dissolution_plan(branch=branch, assignments=assignments, on=on)
     unplaced = [row.member.full_name for row in rows if row.needs_decision]
     if unplaced:
         raise DomainError(
-            _("Nothing was changed: choose a branch for %(names)s.") % {"names": ", ".join(unplaced)}
+            _("Nothing was changed: choose a branch for %(names)s.")
+            % {"names": ", ".join(unplaced)}
         )
     for row in rows:
         if row.destination.pk == branch.pk:
             raise DomainError(_("A member cannot stay in the branch being dissolved."))
         if row.decided_by_person and not scope.can_edit_commune(row.destination.commune_id):
             raise NotAllowed(
-                _("You may not send a member to branch %(branch)s.") % {"branch": row.destination.name}
+                _("You may not send a member to branch %(branch)s.")
+                % {"branch": row.destination.name}
             )
     batch = DissolutionBatch.objects.create(
         branch=branch, decision=decision, dissolved_on=on, performed_by=by, via_command=by is None
     )
     for row in rows:
         new = membership_move(
-            member=row.member, to_branch=row.destination, on=on, end_reason=EndReason.BRANCH_DISSOLVED
+            member=row.member,
+            to_branch=row.destination,
+            on=on,
+            end_reason=EndReason.BRANCH_DISSOLVED,
         )
         DissolutionMove.objects.create(
-            batch=batch, member=row.member, from_membership=row.membership, to_branch=row.destination,
-            new_membership=new, decided_by_person=row.decided_by_person,
+            batch=batch,
+            member=row.member,
+            from_membership=row.membership,
+            to_branch=row.destination,
+            new_membership=new,
+            decided_by_person=row.decided_by_person,
         )
     branch.dissolved_on = on
     branch.dissolution_decision = decision
@@ -129,7 +149,9 @@ def _branch_dissolve(
 def dissolution_undo(*, batch: DissolutionBatch, by) -> DissolutionBatch:
     """Undo a dissolution as a whole (see _dissolution_undo), as ONE audit entry."""
 
-    with audit_batch("dissolution_undo", actor=by, subject=batch.branch, description=batch.decision):
+    with audit_batch(
+        "dissolution_undo", actor=by, subject=batch.branch, description=batch.decision
+    ):
         return _dissolution_undo(batch=batch, by=by)
 
 
@@ -146,21 +168,33 @@ def _dissolution_undo(*, batch: DissolutionBatch, by) -> DissolutionBatch:
     # Race: a member of the batch being moved while the undo runs. Same lock
     # order as the dissolution: the branch, then the members in id order.
     branch = Branch.objects.select_for_update(no_key=True).get(pk=batch.branch_id)
-    moves = list(batch.moves.select_related("member", "new_membership", "from_membership").order_by("member_id"))
-    list(Member.objects.select_for_update().filter(pk__in=[m.member_id for m in moves]).order_by("pk"))
+    moves = list(
+        batch.moves.select_related("member", "new_membership", "from_membership").order_by(
+            "member_id"
+        )
+    )
+    list(
+        Member.objects.select_for_update()
+        .filter(pk__in=[m.member_id for m in moves])
+        .order_by("pk")
+    )
     # Read after the locks, in two queries whatever the size of the batch.
     moved_on = set(
-        Membership.objects.filter(pk__in=[m.new_membership_id for m in moves], ended_on__isnull=False)
-        .values_list("pk", flat=True)
+        Membership.objects.filter(
+            pk__in=[m.new_membership_id for m in moves], ended_on__isnull=False
+        ).values_list("pk", flat=True)
     )
     in_transfer = set(
-        Transfer.objects.in_progress().filter(member_id__in=[m.member_id for m in moves])
+        Transfer.objects.in_progress()
+        .filter(member_id__in=[m.member_id for m in moves])
         .values_list("member_id", flat=True)
     )
     for move in moves:
         if move.new_membership_id in moved_on or move.member_id in in_transfer:
             raise DomainError(
-                _("%(name)s has moved since the dissolution: it can no longer be undone as a whole.")
+                _(
+                    "%(name)s has moved since the dissolution: it can no longer be undone as a whole."
+                )
                 % {"name": move.member.full_name}
             )
     for move in moves:

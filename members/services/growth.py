@@ -60,7 +60,10 @@ RATEABLE_STATUSES = (MemberStatus.ACTIVE,)
 def _require_commune_rights(scope: Scope, branch: Branch) -> None:
     """Candidates and ratings are roster work: district officers and the commune's
     secretary. Someone who sees the branch but may not change it gets a 403."""
-    scope.require_commune(branch.commune_id, _("You may not change records of branch %(branch)s.") % {"branch": branch.name})
+    scope.require_commune(
+        branch.commune_id,
+        _("You may not change records of branch %(branch)s.") % {"branch": branch.name},
+    )
 
 
 def _check_not_future(on: datetime.date, field: str = "on") -> None:
@@ -76,7 +79,10 @@ def _lock_candidate(candidate: Candidate) -> Candidate:
 
 def _check_next_step(candidate: Candidate, step: str) -> None:
     if candidate.withdrawn_on is not None:
-        raise DomainError(_("%(name)s has withdrawn; no further step can be recorded.") % {"name": candidate.full_name})
+        raise DomainError(
+            _("%(name)s has withdrawn; no further step can be recorded.")
+            % {"name": candidate.full_name}
+        )
     if getattr(candidate, STEP_FIELD[step]) is not None:
         raise DomainError(
             _("The step “%(step)s” is already recorded for %(name)s.")
@@ -137,9 +143,13 @@ def candidate_create(
     _require_commune_rights(scope, branch)
     branch_check_accepts(branch, timezone.localdate(), field="branch")
     if residence_village.commune_id != branch.commune_id:
-        raise DomainError(_("The village of residence is in another commune."), field="residence_village")
+        raise DomainError(
+            _("The village of residence is in another commune."), field="residence_village"
+        )
     if Member.objects.filter(citizen_id=citizen_id).exists():
-        raise DomainError(_("A Party member with this citizen ID already exists."), field="citizen_id")
+        raise DomainError(
+            _("A Party member with this citizen ID already exists."), field="citizen_id"
+        )
     if Candidate.objects.open().filter(citizen_id=citizen_id).exists():
         raise DomainError(_("This person is already a candidate."), field="citizen_id")
     candidate = Candidate(
@@ -185,9 +195,9 @@ def introducer_refusal(
 ) -> str | None:
     """Why `member` cannot introduce `candidate` on `on`, or None if they can."""
     if member.full_on is None or member.full_on > on or member.status != MemberStatus.ACTIVE:
-        return _("%(name)s is not a full member in good standing and cannot introduce a candidate.") % {
-            "name": member.full_name
-        }
+        return _(
+            "%(name)s is not a full member in good standing and cannot introduce a candidate."
+        ) % {"name": member.full_name}
     on_roster = Membership.objects.roster(candidate.branch, on).filter(member=member).exists()
     if not on_roster:
         return _("%(name)s is not a member of branch %(branch)s.") % {
@@ -195,7 +205,9 @@ def introducer_refusal(
             "branch": candidate.branch.name,
         }
     if add_years(since, 1) > on:
-        return _("%(name)s has worked with the candidate for less than a year (since %(date)s).") % {
+        return _(
+            "%(name)s has worked with the candidate for less than a year (since %(date)s)."
+        ) % {
             "name": member.full_name,
             "date": dmy(since),
         }
@@ -293,7 +305,9 @@ def candidate_withdraw(*, by, candidate: Candidate, on: datetime.date, reason: s
     candidate = _lock_candidate(candidate)
     _require_commune_rights(scope_for(by), candidate.branch)
     if not candidate.is_open:
-        raise DomainError(_("%(name)s is no longer in the pipeline.") % {"name": candidate.full_name})
+        raise DomainError(
+            _("%(name)s is no longer in the pipeline.") % {"name": candidate.full_name}
+        )
     _check_not_future(on)
     if not reason.strip():
         raise DomainError(_("Give the reason for the withdrawal."), field="reason")
@@ -337,7 +351,9 @@ def member_recognize_full(
             field="branch_voted_on",
         )
     if decision_on < branch_voted_on:
-        raise DomainError(_("The decision cannot come before the branch vote."), field="decision_on")
+        raise DomainError(
+            _("The decision cannot come before the branch vote."), field="decision_on"
+        )
     if not decision_number.strip():
         raise DomainError(_("Give the number of the decision."), field="decision_number")
     FullMembershipRecognition.objects.create(
@@ -392,7 +408,9 @@ def evaluations_record(
     if refused:
         names = ", ".join(Member.objects.filter(pk__in=refused).values_list("full_name", flat=True))
         raise DomainError(
-            _("Not rated by this branch for %(year)d (not on its roster, exempt or suspended): %(names)s.")
+            _(
+                "Not rated by this branch for %(year)d (not on its roster, exempt or suspended): %(names)s."
+            )
             % {"year": year, "names": names or "?"}
         )
     saved = 0
@@ -403,13 +421,16 @@ def evaluations_record(
         if not rating:
             continue
         Evaluation.objects.update_or_create(
-            member_id=member_id, year=year,
+            member_id=member_id,
+            year=year,
             defaults={"branch": branch, "rating": rating, "recorded_by": by},
         )
         saved += 1
     if branch_rating:
         Evaluation.objects.update_or_create(
-            branch=branch, member=None, year=year,
+            branch=branch,
+            member=None,
+            year=year,
             defaults={"rating": branch_rating, "recorded_by": by},
         )
         saved += 1

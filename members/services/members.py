@@ -86,15 +86,20 @@ def membership_move(
     """
     member = lock_member(member.pk)
     if member.status == MemberStatus.LEFT:
-        raise DomainError(_("%(name)s has left the Party and cannot be moved.") % {"name": member.full_name})
-    current = Membership.objects.select_for_update().filter(
-        member=member, kind=MembershipKind.OFFICIAL, ended_on__isnull=True
-    ).first()
+        raise DomainError(
+            _("%(name)s has left the Party and cannot be moved.") % {"name": member.full_name}
+        )
+    current = (
+        Membership.objects.select_for_update()
+        .filter(member=member, kind=MembershipKind.OFFICIAL, ended_on__isnull=True)
+        .first()
+    )
     if current is None:
         raise DomainError(_("%(name)s has no current branch.") % {"name": member.full_name})
     if current.branch_id == to_branch.pk:
         raise DomainError(
-            _("%(name)s is already in branch %(branch)s.") % {"name": member.full_name, "branch": to_branch.name}
+            _("%(name)s is already in branch %(branch)s.")
+            % {"name": member.full_name, "branch": to_branch.name}
         )
     if on < current.started_on:
         raise DomainError(
@@ -132,7 +137,9 @@ def member_leave(*, member: Member, on: datetime.date, reason: str) -> Member:
         membership.end_reason = end_reason
         membership.save(update_fields=["ended_on", "end_reason"])
     # Temporary attachments planned to end later are cut short too.
-    for attachment in Membership.objects.filter(member=member, kind=MembershipKind.TEMPORARY, ended_on__gt=on):
+    for attachment in Membership.objects.filter(
+        member=member, kind=MembershipKind.TEMPORARY, ended_on__gt=on
+    ):
         attachment.ended_on = max(on, attachment.started_on)
         attachment.end_reason = end_reason
         attachment.save(update_fields=["ended_on", "end_reason"])
@@ -155,9 +162,13 @@ def member_create_many(
     starts = [since or member.admitted_on for member, _branch, since in rows]
     for (member, _branch, _since), since in zip(rows, starts, strict=True):
         if since < member.admitted_on:
-            raise DomainError(_("A membership cannot start before the admission date."), field="since")
+            raise DomainError(
+                _("A membership cannot start before the admission date."), field="since"
+            )
     # Every branch takes its members on their days (issue 13), checked in one query.
-    branch_check_accepts_many([(branch, since) for (_m, branch, _s), since in zip(rows, starts, strict=True)])
+    branch_check_accepts_many(
+        [(branch, since) for (_m, branch, _s), since in zip(rows, starts, strict=True)]
+    )
     members = []
     for member, branch, _since in rows:
         member.branch = branch
@@ -171,21 +182,31 @@ def member_create_many(
         batch_size = 10000
         created = []
         for start in range(0, len(members), batch_size):
-            batch = copy_insert(Member, members[start:start + batch_size])
+            batch = copy_insert(Member, members[start : start + batch_size])
             copy_history(Member, batch)
-            memberships = copy_insert(Membership, [
-                Membership(member=member, branch=member.branch, kind=MembershipKind.OFFICIAL, started_on=since)
-                for member, since in zip(batch, starts[start:start + batch_size], strict=True)
-            ])
+            memberships = copy_insert(
+                Membership,
+                [
+                    Membership(
+                        member=member,
+                        branch=member.branch,
+                        kind=MembershipKind.OFFICIAL,
+                        started_on=since,
+                    )
+                    for member, since in zip(batch, starts[start : start + batch_size], strict=True)
+                ],
+            )
             copy_history(Membership, memberships)
             created.extend(batch)
         return created
     created = []
     for start in range(0, len(members), batch_size):
-        batch = bulk_create_with_history(members[start:start + batch_size], Member)
+        batch = bulk_create_with_history(members[start : start + batch_size], Member)
         memberships = [
-            Membership(member=member, branch=member.branch, kind=MembershipKind.OFFICIAL, started_on=since)
-            for member, since in zip(batch, starts[start:start + batch_size], strict=True)
+            Membership(
+                member=member, branch=member.branch, kind=MembershipKind.OFFICIAL, started_on=since
+            )
+            for member, since in zip(batch, starts[start : start + batch_size], strict=True)
         ]
         bulk_create_with_history(memberships, Membership)
         created.extend(batch)

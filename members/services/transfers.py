@@ -41,8 +41,17 @@ from .members import (
 # no two code paths wait for each other in opposite orders.
 
 INCOMING_FIELDS = (
-    "citizen_id", "full_name", "gender", "birth_date", "ethnicity", "residence_village",
-    "position", "is_commune_cadre", "admitted_on", "full_on", "card_number",
+    "citizen_id",
+    "full_name",
+    "gender",
+    "birth_date",
+    "ethnicity",
+    "residence_village",
+    "position",
+    "is_commune_cadre",
+    "admitted_on",
+    "full_on",
+    "card_number",
 )
 _INCOMING_DATES = ("birth_date", "admitted_on", "full_on")
 
@@ -103,11 +112,15 @@ def _derive_scope(from_branch: Branch | None, to_branch: Branch | None) -> str:
 
 def _check_temporary_end(planned_end: datetime.date | None, start: datetime.date) -> None:
     if planned_end is None:
-        raise DomainError(_("A temporary transfer needs its planned end date."), field="planned_end")
+        raise DomainError(
+            _("A temporary transfer needs its planned end date."), field="planned_end"
+        )
     # Away 3 months to under 1 year, up to 2 years for study (QĐ 29-QĐ/TW).
     if not add_months(start, 3) <= planned_end <= add_months(start, 24):
         raise DomainError(
-            _("A temporary transfer lasts from 3 months to 2 years: the end must fall between %(first)s and %(last)s.")
+            _(
+                "A temporary transfer lasts from 3 months to 2 years: the end must fall between %(first)s and %(last)s."
+            )
             % {"first": dmy(add_months(start, 3)), "last": dmy(add_months(start, 24))},
             field="planned_end",
         )
@@ -132,7 +145,9 @@ def _save_transfer(transfer: Transfer, *, create: bool = False) -> Transfer:
                 transfer.save()
     except IntegrityError as exc:
         raise DomainError(
-            _("Someone else changed this member's transfers at the same moment. Reload the page and try again.")
+            _(
+                "Someone else changed this member's transfers at the same moment. Reload the page and try again."
+            )
         ) from exc
     return transfer
 
@@ -167,7 +182,7 @@ def transfer_request(
     progress, or a dissolved destination branch.
     """
     scope = acting_scope(by)
-    today = (on or timezone.localdate())
+    today = on or timezone.localdate()
     if kind == TransferKind.OFFICIAL:
         planned_end = None
     else:
@@ -187,10 +202,14 @@ def transfer_request(
     )
     if into:
         if to_branch is None or not transfer.other_organisation:
-            raise DomainError(_("Give the receiving branch and the organisation the member comes from."))
+            raise DomainError(
+                _("Give the receiving branch and the organisation the member comes from.")
+            )
         if kind == TransferKind.TEMPORARY:
             raise DomainError(
-                _("A member temporarily attached from outside keeps their record at home: only official transfers into the district are registered."),
+                _(
+                    "A member temporarily attached from outside keeps their record at home: only official transfers into the district are registered."
+                ),
                 field="kind",
             )
         transfer.scope = TransferScope.INTO_DISTRICT
@@ -199,7 +218,9 @@ def transfer_request(
             # registering the same return queue up; the second sees the first.
             member = lock_member(member.pk)
             if member.status != MemberStatus.LEFT:
-                raise DomainError(_("%(name)s is still a member here.") % {"name": member.full_name})
+                raise DomainError(
+                    _("%(name)s is still a member here.") % {"name": member.full_name}
+                )
             transfer.member = member
         else:
             transfer.incoming = _clean_incoming(incoming)
@@ -212,16 +233,23 @@ def transfer_request(
         # checks below then see what the first one did.
         member = lock_member(member.pk)
         if member.status == MemberStatus.LEFT:
-            raise DomainError(_("%(name)s has left the Party and cannot be transferred.") % {"name": member.full_name})
+            raise DomainError(
+                _("%(name)s has left the Party and cannot be transferred.")
+                % {"name": member.full_name}
+            )
         if member.branch_id != seen_branch_id:
             raise DomainError(
-                _("%(name)s has just been moved to branch %(branch)s by someone else. Reload the page.")
+                _(
+                    "%(name)s has just been moved to branch %(branch)s by someone else. Reload the page."
+                )
                 % {"name": member.full_name, "branch": member.branch.name}
             )
         transfer.member = member
         transfer.from_branch = member.branch
         if to_branch is None and not transfer.other_organisation:
-            raise DomainError(_("Choose the receiving branch, or give the organisation outside the district."))
+            raise DomainError(
+                _("Choose the receiving branch, or give the organisation outside the district.")
+            )
         if to_branch is not None:
             transfer.other_organisation = ""
             transfer.other_address = ""
@@ -229,11 +257,13 @@ def transfer_request(
     if transfer.member is not None:
         if transfer.member.under_inspection:
             raise DomainError(
-                _("%(name)s is under inspection and cannot be transferred.") % {"name": transfer.member.full_name}
+                _("%(name)s is under inspection and cannot be transferred.")
+                % {"name": transfer.member.full_name}
             )
         if Transfer.objects.in_progress().filter(member=transfer.member).exists():
             raise DomainError(
-                _("%(name)s already has a transfer in progress.") % {"name": transfer.member.full_name}
+                _("%(name)s already has a transfer in progress.")
+                % {"name": transfer.member.full_name}
             )
     if to_branch is not None:
         if transfer.from_branch_id == to_branch.pk:
@@ -251,7 +281,9 @@ def _clean_incoming(data: dict) -> dict:
     values = {key: data.get(key) for key in INCOMING_FIELDS if key in data}
     if Member.objects.filter(citizen_id=values.get("citizen_id")).exists():
         raise DomainError(
-            _("A member with this citizen ID is already registered: record it as a returning member."),
+            _(
+                "A member with this citizen ID is already registered: record it as a returning member."
+            ),
             field="citizen_id",
         )
     _full_clean(_incoming_member(values))
@@ -311,11 +343,13 @@ def transfer_issue_letter(
     scope = acting_scope(by)
     transfer = _lock_transfer(transfer)
     if transfer.status != TransferStatus.REQUESTED or transfer.scope == TransferScope.INTO_DISTRICT:
-        raise DomainError(_("The letter for this transfer cannot be issued now (it is %(status)s).")
-                          % {"status": transfer.get_status_display()})
+        raise DomainError(
+            _("The letter for this transfer cannot be issued now (it is %(status)s).")
+            % {"status": transfer.get_status_display()}
+        )
     if not _may_issue_letter(scope, transfer):
         raise NotAllowed(_("You may not issue the letter for this transfer."))
-    on = (on or timezone.localdate())
+    on = on or timezone.localdate()
     if on < transfer.requested_on:
         raise DomainError(_("The letter cannot be dated before the request."), field="on")
     if transfer.to_branch_id:
@@ -346,14 +380,18 @@ def transfer_receive(*, transfer: Transfer, by, on: datetime.date | None = None)
     scope = acting_scope(by)
     transfer = _lock_transfer(transfer)
     expected = (
-        TransferStatus.REQUESTED if transfer.scope == TransferScope.INTO_DISTRICT else TransferStatus.LETTER_ISSUED
+        TransferStatus.REQUESTED
+        if transfer.scope == TransferScope.INTO_DISTRICT
+        else TransferStatus.LETTER_ISSUED
     )
     if transfer.status != expected or transfer.to_branch_id is None:
-        raise DomainError(_("This transfer cannot be received now (it is %(status)s).")
-                          % {"status": transfer.get_status_display()})
+        raise DomainError(
+            _("This transfer cannot be received now (it is %(status)s).")
+            % {"status": transfer.get_status_display()}
+        )
     if not _may_receive(scope, transfer):
         raise NotAllowed(_("Only the receiving commune records the receipt."))
-    on = (on or timezone.localdate())
+    on = on or timezone.localdate()
     if on < (transfer.letter_date or transfer.requested_on):
         raise DomainError(_("The receipt cannot be before the letter or the request."), field="on")
     # Race: the receiving branch being dissolved at the same moment. Its row
@@ -366,11 +404,17 @@ def transfer_receive(*, transfer: Transfer, by, on: datetime.date | None = None)
         if transfer.planned_end <= on:
             raise DomainError(_("The temporary transfer would already have ended."), field="on")
         Membership.objects.create(
-            member=transfer.member, branch=to_branch, kind=MembershipKind.TEMPORARY,
-            started_on=on, ended_on=transfer.planned_end, end_reason=EndReason.TEMPORARY_ENDED,
+            member=transfer.member,
+            branch=to_branch,
+            kind=MembershipKind.TEMPORARY,
+            started_on=on,
+            ended_on=transfer.planned_end,
+            end_reason=EndReason.TEMPORARY_ENDED,
         )
     else:
-        membership_move(member=transfer.member, to_branch=to_branch, on=on, end_reason=EndReason.TRANSFERRED)
+        membership_move(
+            member=transfer.member, to_branch=to_branch, on=on, end_reason=EndReason.TRANSFERRED
+        )
     transfer.status = TransferStatus.RECEIVED
     transfer.received_on = on
     transfer.received_by = by
@@ -382,8 +426,12 @@ def _receive_incoming(transfer: Transfer, to_branch: Branch, on: datetime.date) 
     if transfer.member_id:
         member = lock_member(transfer.member_id)
         if member.status != MemberStatus.LEFT:
-            raise DomainError(_("%(name)s is already an active member.") % {"name": member.full_name})
-        Membership.objects.create(member=member, branch=to_branch, kind=MembershipKind.OFFICIAL, started_on=on)
+            raise DomainError(
+                _("%(name)s is already an active member.") % {"name": member.full_name}
+            )
+        Membership.objects.create(
+            member=member, branch=to_branch, kind=MembershipKind.OFFICIAL, started_on=on
+        )
         member.status = MemberStatus.ACTIVE
         member.left_on = None
         member.left_reason = ""
@@ -417,17 +465,23 @@ def _close_transfer(*, transfer: Transfer, by, reason: str, action: str, status:
 @transaction.atomic
 def transfer_cancel(*, transfer: Transfer, by, reason: str) -> Transfer:
     """Withdraw a transfer in progress (the sending side, or the district)."""
-    return _close_transfer(transfer=transfer, by=by, reason=reason, action="cancel", status=TransferStatus.CANCELLED)
+    return _close_transfer(
+        transfer=transfer, by=by, reason=reason, action="cancel", status=TransferStatus.CANCELLED
+    )
 
 
 @transaction.atomic
 def transfer_refuse(*, transfer: Transfer, by, reason: str) -> Transfer:
     """Refuse a transfer in progress (whoever would take its next step)."""
-    return _close_transfer(transfer=transfer, by=by, reason=reason, action="refuse", status=TransferStatus.REFUSED)
+    return _close_transfer(
+        transfer=transfer, by=by, reason=reason, action="refuse", status=TransferStatus.REFUSED
+    )
 
 
 def _refuse_step(transfer: Transfer, scope: Scope):
     if not transfer.is_in_progress:
-        raise DomainError(_("This transfer is no longer in progress (it is %(status)s).")
-                          % {"status": transfer.get_status_display()})
+        raise DomainError(
+            _("This transfer is no longer in progress (it is %(status)s).")
+            % {"status": transfer.get_status_display()}
+        )
     raise NotAllowed(_("You may not take this step of the transfer."))

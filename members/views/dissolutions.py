@@ -1,5 +1,4 @@
-"""Pages for dissolving a branch (plan, confirm, review, undo) and the policy report.
-"""
+"""Pages for dissolving a branch (plan, confirm, review, undo) and the policy report."""
 
 import datetime
 
@@ -34,13 +33,19 @@ from ..services.dissolutions import branch_dissolve, dissolution_undo
 @login_required
 def dissolution_choose(request: HttpRequest) -> HttpResponse:
     scope = editor_scope_or_404(request.user)
-    branches = scope.branches(Branch.objects.active()).select_related("commune").order_by("commune__code", "kind", "name")
+    branches = (
+        scope.branches(Branch.objects.active())
+        .select_related("commune")
+        .order_by("commune__code", "kind", "name")
+    )
     batches = (
         DissolutionBatch.objects.filter(branch__in=scope.branches())
         .select_related("branch__commune", "performed_by", "undone_by")
         .order_by("-performed_at")[:50]
     )
-    return render(request, "members/dissolution_choose.html", {"branches": branches, "batches": batches})
+    return render(
+        request, "members/dissolution_choose.html", {"branches": branches, "batches": batches}
+    )
 
 
 def _dissolving_branch(request: HttpRequest, pk: int) -> tuple[Scope, Branch]:
@@ -53,7 +58,9 @@ def _plan_date(data) -> datetime.date:
     """The dissolution date typed so far (today until a valid one is): the plan
     proposes the branches active on it."""
     try:
-        return DissolutionForm.base_fields["on"].clean((data or {}).get("on")) or timezone.localdate()
+        return (
+            DissolutionForm.base_fields["on"].clean((data or {}).get("on")) or timezone.localdate()
+        )
     except ValidationError:
         return timezone.localdate()
 
@@ -104,15 +111,20 @@ def dissolution_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     scope, branch = _dissolving_branch(request, pk)
     # No plan here: the service builds it once, under its lock. Every branch the
     # plan page could offer is a valid choice; the service checks the rights.
-    destinations = dissolution_destinations(scope=scope, branch=branch, on=_plan_date(request.POST), show_all=True)
+    destinations = dissolution_destinations(
+        scope=scope, branch=branch, on=_plan_date(request.POST), show_all=True
+    )
     form = DissolutionForm(request.POST, destinations=destinations)
     if not form.is_valid():
         messages.error(request, _("The plan was incomplete: nothing was changed."))
         return redirect("transfers:dissolution_plan", branch.pk)
     try:
         batch = branch_dissolve(
-            branch=branch, decision=form.cleaned_data["decision"], on=form.cleaned_data["on"],
-            by=request.user, assignments=form.assignments(),
+            branch=branch,
+            decision=form.cleaned_data["decision"],
+            on=form.cleaned_data["on"],
+            by=request.user,
+            assignments=form.assignments(),
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -150,7 +162,9 @@ def dissolution_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = _batch_in_scope(scope, pk)
     if request.method == "POST":
         report_outcome(
-            request, lambda: dissolution_undo(batch=batch, by=request.user), success=_("The dissolution was undone.")
+            request,
+            lambda: dissolution_undo(batch=batch, by=request.user),
+            success=_("The dissolution was undone."),
         )
         return redirect(reverse("transfers:dissolution_detail", args=[batch.pk]))
     if not scope.is_officer:

@@ -152,7 +152,9 @@ def _render_detail(request, candidate, scope, step_form=None, withdraw_form=None
             "step_form": step_form if can_change else None,
             "withdraw_form": withdraw_form if can_change and candidate.is_open else None,
             "next_step": candidate.next_step,
-            "next_step_label": CandidateStep(candidate.next_step).label if candidate.next_step else "",
+            "next_step_label": CandidateStep(candidate.next_step).label
+            if candidate.next_step
+            else "",
         },
         status=status,
     )
@@ -202,7 +204,10 @@ def candidate_step(request: HttpRequest, pk: int) -> HttpResponse:
                 growth.candidate_introducers_record(
                     by=request.user,
                     candidate=candidate,
-                    introducers=[(data["first"], data["first_since"]), (data["second"], data["second_since"])],
+                    introducers=[
+                        (data["first"], data["first_since"]),
+                        (data["second"], data["second_since"]),
+                    ],
                     on=data["on"],
                 )
             elif step == CandidateStep.DECISION:
@@ -213,13 +218,18 @@ def candidate_step(request: HttpRequest, pk: int) -> HttpResponse:
                 growth.candidate_admit(by=request.user, candidate=candidate, on=data["on"])
             else:
                 growth.candidate_step_record(
-                    by=request.user, candidate=candidate, step=step, on=data["on"],
+                    by=request.user,
+                    candidate=candidate,
+                    step=step,
+                    on=data["on"],
                     number=data.get("number", ""),
                 )
         except DomainError as exc:
             _form_error(form, exc)
         else:
-            messages.success(request, _("Step recorded: %(step)s.") % {"step": CandidateStep(step).label})
+            messages.success(
+                request, _("Step recorded: %(step)s.") % {"step": CandidateStep(step).label}
+            )
             return redirect("growth:candidate_detail", pk=pk)
     return _render_detail(request, candidate, scope, step_form=form, status=400)
 
@@ -252,7 +262,11 @@ def probation_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "members/growth/probation_list.html",
-        {"probations": probations_due(scope, today), "today": today, "can_change": scope.can_edit_registry()},
+        {
+            "probations": probations_due(scope, today),
+            "today": today,
+            "can_change": scope.can_edit_registry(),
+        },
     )
 
 
@@ -270,7 +284,9 @@ def member_recognize(request: HttpRequest, member_pk: int) -> HttpResponse:
         except DomainError as exc:
             _form_error(form, exc)
         else:
-            messages.success(request, _("%(name)s is now a full member.") % {"name": member.full_name})
+            messages.success(
+                request, _("%(name)s is now a full member.") % {"name": member.full_name}
+            )
             return redirect("growth:probation_list")
     return render(request, "members/growth/recognize_form.html", {"form": form, "member": member})
 
@@ -327,13 +343,19 @@ def rating_form(request: HttpRequest, branch_pk: int, year: int) -> HttpResponse
             initial_ratings[evaluation.member_id] = evaluation.rating
     form = RatingForm(
         request.POST if request.method == "POST" else None,
-        members=members, branch=branch, initial_ratings=initial_ratings, initial_branch=initial_branch,
+        members=members,
+        branch=branch,
+        initial_ratings=initial_ratings,
+        initial_branch=initial_branch,
     )
     if request.method == "POST" and form.is_valid():
         try:
             saved = growth.evaluations_record(
-                by=request.user, branch=branch, year=year,
-                member_ratings=form.member_ratings(), branch_rating=form.cleaned_data["branch"],
+                by=request.user,
+                branch=branch,
+                year=year,
+                member_ratings=form.member_ratings(),
+                branch_rating=form.cleaned_data["branch"],
             )
         except DomainError as exc:
             _form_error(form, exc)
@@ -361,7 +383,9 @@ def badge_list(request: HttpRequest) -> HttpResponse:
     # The registry's years: from the first year one of its members reached the
     # first badge (30 years after the earliest admission) to two years ahead.
     first_admission = Member.objects.visible_to(scope).aggregate(first=Min("admitted_on"))["first"]
-    first_year = min(first_admission.year + BADGE_YEARS[0], this_year) if first_admission else this_year
+    first_year = (
+        min(first_admission.year + BADGE_YEARS[0], this_year) if first_admission else this_year
+    )
     years = sorted({*range(first_year, this_year + 3), year}, reverse=True)
     return render(
         request,

@@ -62,7 +62,9 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The member list the user sees, in `registry_export members` columns, streamed."""
     rows = log_member_export(member_list_rows(_export_queryset(request)), request=request)
     # A BOM so that Excel opens the Vietnamese names as UTF-8; the import accepts it.
-    response = StreamingHttpResponse(csv_chunks(rows, bom=True), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_chunks(rows, bom=True), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
     return response
 
@@ -126,7 +128,13 @@ def _own_job(request: HttpRequest, pk) -> ImportJob:
         raise Http404 from exc
 
 
-MODELS = {"communes": Commune, "villages": Village, "branches": Branch, "members": Member, "memberships": Membership}
+MODELS = {
+    "communes": Commune,
+    "villages": Village,
+    "branches": Branch,
+    "members": Member,
+    "memberships": Membership,
+}
 
 
 def _field_labels(kind: str, names: list[str]) -> str:
@@ -147,15 +155,22 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         job = import_job_start(
-            user=request.user, kind=form.cleaned_data["kind"], filename=upload.name, data=upload.read(),
+            user=request.user,
+            kind=form.cleaned_data["kind"],
+            filename=upload.name,
+            data=upload.read(),
             language=get_language(),
         )
         return redirect("members:import_job", pk=job.pk)
-    return render(request, "members/import.html", {
-        "form": form,
-        "columns": [(label, ",".join(HEADERS[kind])) for kind, label in KIND_CHOICES],
-        "titles": [(_column_title("members", key), key) for key in HEADERS["members"]],
-    })
+    return render(
+        request,
+        "members/import.html",
+        {
+            "form": form,
+            "columns": [(label, ",".join(HEADERS[kind])) for kind, label in KIND_CHOICES],
+            "titles": [(_column_title("members", key), key) for key in HEADERS["members"]],
+        },
+    )
 
 
 @login_required
@@ -166,7 +181,10 @@ def import_job(request: HttpRequest, pk) -> HttpResponse:
     job = _own_job(request, pk)
     plan = summary_plan(job.summary)
     context = {
-        "job": job, "plan": plan, "counts": plan.counts, "filename": job.filename,
+        "job": job,
+        "plan": plan,
+        "counts": plan.counts,
+        "filename": job.filename,
         "kind_label": dict(KIND_CHOICES).get(job.kind, job.kind),
     }
     if job.is_running:
@@ -175,17 +193,23 @@ def import_job(request: HttpRequest, pk) -> HttpResponse:
         return render(request, "members/import_result.html", context)
     for change in plan.changes:
         change["change_labels"] = _field_labels(job.kind, change["changes"])
-        change["diffs"] = [(_column_title(job.kind, column), old, new) for column, old, new in change["diffs"]]
-    return render(request, "members/import_preview.html", {
-        **context,
-        "changes": plan.changes,
-        "more_changes": plan.more_changes,
-        # A preview that may be confirmed: checked, without errors.
-        "token": job.pk if job.status == ImportJobStatus.CHECKED else None,
-        "mass_update": plan.name_changes > settings.IMPORT_MASS_NAME_CHANGES,
-        "mass_limit": settings.IMPORT_MASS_NAME_CHANGES,
-        "confirm_error": request.GET.get("confirm") == "needed",
-    })
+        change["diffs"] = [
+            (_column_title(job.kind, column), old, new) for column, old, new in change["diffs"]
+        ]
+    return render(
+        request,
+        "members/import_preview.html",
+        {
+            **context,
+            "changes": plan.changes,
+            "more_changes": plan.more_changes,
+            # A preview that may be confirmed: checked, without errors.
+            "token": job.pk if job.status == ImportJobStatus.CHECKED else None,
+            "mass_update": plan.name_changes > settings.IMPORT_MASS_NAME_CHANGES,
+            "mass_limit": settings.IMPORT_MASS_NAME_CHANGES,
+            "confirm_error": request.GET.get("confirm") == "needed",
+        },
+    )
 
 
 @require_POST

@@ -30,8 +30,10 @@ def member_list(request: HttpRequest) -> HttpResponse:
     form = MemberFilterForm(request.GET or None, scope=scope)
     if not request.GET:
         form = MemberFilterForm({}, scope=scope)
-    members = form.filter().select_related("branch__commune", "residence_village").order_by(
-        "folded_name", "pk"
+    members = (
+        form.filter()
+        .select_related("branch__commune", "residence_village")
+        .order_by("folded_name", "pk")
     )
     page = CappedPaginator(members, PAGE_SIZE, cap=LIST_CAP).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -52,7 +54,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scope = scope_for(request.user)
     member = get_in_scope_or_404(
-        Member.objects.visible_to(scope).select_related("branch__commune", "residence_village__commune"),
+        Member.objects.visible_to(scope).select_related(
+            "branch__commune", "residence_village__commune"
+        ),
         pk=pk,
     )
     log_member_view(request, member)
@@ -72,7 +76,9 @@ def member_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         raise Http404
     # Outside the scope: 404. Inside it but read-only (a branch secretary): 403.
     member = get_in_scope_or_404(Member.objects.visible_to(scope), pk=pk) if pk else Member()
-    if not scope.can_edit_registry() or (pk and not scope.can_edit_commune(member.branch.commune_id)):
+    if not scope.can_edit_registry() or (
+        pk and not scope.can_edit_commune(member.branch.commune_id)
+    ):
         raise NotAllowed
     form = MemberForm(request.POST or None, instance=member, scope=scope)
     if request.method == "POST" and form.is_valid():
@@ -90,4 +96,6 @@ def member_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else:
             messages.success(request, _("%(name)s was saved.") % {"name": member.full_name})
             return redirect(member)
-    return render(request, "members/member_form.html", {"form": form, "member": member if pk else None})
+    return render(
+        request, "members/member_form.html", {"form": form, "member": member if pk else None}
+    )

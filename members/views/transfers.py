@@ -5,7 +5,6 @@ service and renders; a DomainError becomes a form error or a message and
 nothing is half-saved (the services are atomic).
 """
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -33,8 +32,14 @@ from ..services.transfers import (
 
 def _transfers(scope: Scope):
     return Transfer.objects.visible_to(scope).select_related(
-        "member", "from_branch__commune", "to_branch__commune", "letter_commune",
-        "requested_by", "letter_issued_by", "received_by", "closed_by",
+        "member",
+        "from_branch__commune",
+        "to_branch__commune",
+        "letter_commune",
+        "requested_by",
+        "letter_issued_by",
+        "received_by",
+        "closed_by",
     )
 
 
@@ -54,8 +59,12 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "members/transfer_list.html",
-        {"in_progress": in_progress, "overdue": overdue, "overdue_ids": overdue_ids,
-         "can_start": scope.can_edit_registry()},
+        {
+            "in_progress": in_progress,
+            "overdue": overdue,
+            "overdue_ids": overdue_ids,
+            "can_start": scope.can_edit_registry(),
+        },
     )
 
 
@@ -63,7 +72,8 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
 def transfer_start(request: HttpRequest, member_id: int) -> HttpResponse:
     scope = editor_scope_or_404(request.user)
     member = get_in_scope_or_404(
-        Member.objects.filter(branch__in=scope.branches()).select_related("branch__commune"), pk=member_id
+        Member.objects.filter(branch__in=scope.branches()).select_related("branch__commune"),
+        pk=member_id,
     )
     branches = _active_branches().exclude(pk=member.branch_id)
     form = TransferStartForm(request.POST or None, branches=branches)
@@ -71,9 +81,15 @@ def transfer_start(request: HttpRequest, member_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             transfer = transfer_request(
-                by=request.user, member=member, kind=data["kind"], to_branch=data["to_branch"],
-                other_organisation=data["other_organisation"], other_address=data["other_address"],
-                reason=data["reason"], planned_end=data["planned_end"], on=data["requested_on"],
+                by=request.user,
+                member=member,
+                kind=data["kind"],
+                to_branch=data["to_branch"],
+                other_organisation=data["other_organisation"],
+                other_address=data["other_address"],
+                reason=data["reason"],
+                planned_end=data["planned_end"],
+                on=data["requested_on"],
                 moved_on=data["moved_on"],
             )
         except DomainError as exc:
@@ -88,14 +104,20 @@ def transfer_start(request: HttpRequest, member_id: int) -> HttpResponse:
 def transfer_incoming(request: HttpRequest) -> HttpResponse:
     scope = editor_scope_or_404(request.user)
     branches = scope.branches(_active_branches())
-    villages = scope.villages().valid_on().select_related("commune").order_by("commune__code", "name")
+    villages = (
+        scope.villages().valid_on().select_related("commune").order_by("commune__code", "name")
+    )
     form = IncomingTransferForm(request.POST or None, branches=branches, villages=villages)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             transfer = transfer_request(
-                by=request.user, to_branch=data["to_branch"], other_organisation=data["other_organisation"],
-                other_address=data["other_address"], incoming=form.incoming(), on=data["requested_on"],
+                by=request.user,
+                to_branch=data["to_branch"],
+                other_organisation=data["other_organisation"],
+                other_address=data["other_address"],
+                incoming=form.incoming(),
+                on=data["requested_on"],
             )
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -141,7 +163,8 @@ def _step(request: HttpRequest, pk: int, run, form_class) -> HttpResponse:
 @login_required
 def transfer_issue_letter_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _step(
-        request, pk,
+        request,
+        pk,
         lambda t, data: transfer_issue_letter(
             transfer=t, by=request.user, on=data["on"], signer_title=data["signer_title"]
         ),
@@ -152,14 +175,22 @@ def transfer_issue_letter_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def transfer_receive_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _step(request, pk, lambda t, data: transfer_receive(transfer=t, by=request.user, on=data["on"]), StepForm)
+    return _step(
+        request,
+        pk,
+        lambda t, data: transfer_receive(transfer=t, by=request.user, on=data["on"]),
+        StepForm,
+    )
 
 
 @require_POST
 @login_required
 def transfer_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _step(
-        request, pk, lambda t, data: transfer_cancel(transfer=t, by=request.user, reason=data["reason"]), ReasonForm
+        request,
+        pk,
+        lambda t, data: transfer_cancel(transfer=t, by=request.user, reason=data["reason"]),
+        ReasonForm,
     )
 
 
@@ -167,7 +198,10 @@ def transfer_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def transfer_refuse_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _step(
-        request, pk, lambda t, data: transfer_refuse(transfer=t, by=request.user, reason=data["reason"]), ReasonForm
+        request,
+        pk,
+        lambda t, data: transfer_refuse(transfer=t, by=request.user, reason=data["reason"]),
+        ReasonForm,
     )
 
 

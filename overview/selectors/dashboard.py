@@ -79,7 +79,9 @@ def office_branches(scope: Scope, limit: int | None = None) -> tuple[list, int, 
             office_total=Window(Count("pk")),
             office_dissolved=Window(Count("dissolved_on")),
         )
-        .order_by(F("dissolved_on").asc(nulls_first=True), "commune__code")[: limit or OFFICE_LIST_LIMIT]
+        .order_by(F("dissolved_on").asc(nulls_first=True), "commune__code")[
+            : limit or OFFICE_LIST_LIMIT
+        ]
     )
     if not offices:
         return [], 0, 0
@@ -103,10 +105,14 @@ def age_profile(scope: Scope, today: datetime.date | None = None) -> list[tuple[
         # Age in [low, high]: born after today-(high+1) years and on or before today-low years.
         buckets[f"b{low}"] = Count(
             "pk",
-            filter=Q(birth_date__lte=add_years(today, -low), birth_date__gt=add_years(today, -(high + 1))),
+            filter=Q(
+                birth_date__lte=add_years(today, -low), birth_date__gt=add_years(today, -(high + 1))
+            ),
         )
     row = _members(scope).aggregate(**buckets)
-    return [(f"{low}–{high}" if high < 120 else f"{low}+", row[f"b{low}"]) for low, high in AGE_BANDS]
+    return [
+        (f"{low}–{high}" if high < 120 else f"{low}+", row[f"b{low}"]) for low, high in AGE_BANDS
+    ]
 
 
 def gender_profile(scope: Scope) -> list[tuple[str, int]]:
@@ -154,8 +160,9 @@ COMMUNE_TABLE_LIMIT = 50
 COMMUNE_SORTS = {"name", "members", "branches", "missed"}
 
 
-def commune_table(scope: Scope, month_first: datetime.date, month_last: datetime.date,
-                  sort: str = "name") -> tuple[list[dict], int]:
+def commune_table(
+    scope: Scope, month_first: datetime.date, month_last: datetime.date, sort: str = "name"
+) -> tuple[list[dict], int]:
     """One line per commune of the scope valid at the end of the month: its current
     members, its active branches, and how many of them held no regular meeting in
     the month; sorted by `sort` ("members", "-members", ...), at most
@@ -178,14 +185,18 @@ def commune_table(scope: Scope, month_first: datetime.date, month_last: datetime
         for pk, name in communes.values_list("pk", "name")
     }
     _count_figures(lines, month_first, month_last)
-    ranked = sorted(lines.items(), key=lambda item: (item[1][key], item[1]["name"]), reverse=reverse)
+    ranked = sorted(
+        lines.items(), key=lambda item: (item[1][key], item[1]["name"]), reverse=reverse
+    )
     ranked = ranked[:COMMUNE_TABLE_LIMIT]
     objects = Commune.objects.in_bulk([pk for pk, _line in ranked])
     rows = [{**line, "commune": objects[pk]} for pk, line in ranked]
     return rows, len(lines)
 
 
-def _count_figures(communes: dict[int, dict], month_first: datetime.date, month_last: datetime.date) -> None:
+def _count_figures(
+    communes: dict[int, dict], month_first: datetime.date, month_last: datetime.date
+) -> None:
     """Fill in each commune's line: members, active branches, branches without a
     regular meeting in the month. Two queries."""
     if connection.vendor == "postgresql":
@@ -201,8 +212,11 @@ def _count_figures(communes: dict[int, dict], month_first: datetime.date, month_
             members = cursor.fetchall()
     else:
         members = (
-            Member.objects.current().filter(branch__commune_id__in=list(communes))
-            .values_list("branch__commune_id").annotate(n=Count("pk")).order_by()
+            Member.objects.current()
+            .filter(branch__commune_id__in=list(communes))
+            .values_list("branch__commune_id")
+            .annotate(n=Count("pk"))
+            .order_by()
         )
     for commune_id, n in members:
         communes[commune_id]["members"] = n or 0
@@ -215,4 +229,3 @@ def _count_figures(communes: dict[int, dict], month_first: datetime.date, month_
     )
     for row in branches:
         communes[row["commune_id"]].update(branches=row["n"], missed=row["missed"])
-

@@ -44,10 +44,9 @@ def _month(request: HttpRequest, scope, today: datetime.date) -> datetime.date:
     this_month = today.replace(day=1)
     if asked is not None:
         return min(asked, this_month)
-    latest = (
-        scope.by_branch(Meeting.objects.filter(status__in=TOOK_PLACE, date__lt=this_month))
-        .aggregate(latest=Max("date"))["latest"]
-    )
+    latest = scope.by_branch(
+        Meeting.objects.filter(status__in=TOOK_PLACE, date__lt=this_month)
+    ).aggregate(latest=Max("date"))["latest"]
     return latest.replace(day=1) if latest else add_months(this_month, -1)
 
 
@@ -95,7 +94,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         probations = context["growth"]["probations"]
         context["due_full"] = probations["due"] + probations["overdue"]
-        offices, context["offices_total"], context["offices_dissolved"] = stats.office_branches(scope)
+        offices, context["offices_total"], context["offices_dissolved"] = stats.office_branches(
+            scope
+        )
         context["offices"] = offices
         context["offices_more"] = context["offices_total"] - len(offices)
         context.update(dashboard_extras(scope, today, month))
@@ -107,14 +108,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             )
             context["commune_sort"] = sort
             context["commune_columns"] = [
-                ("name", _("Commune"), False), ("members", _("Members"), True),
-                ("branches", _("Active branches"), True), ("missed", _("Without a regular meeting"), True),
+                ("name", _("Commune"), False),
+                ("members", _("Members"), True),
+                ("branches", _("Active branches"), True),
+                ("missed", _("Without a regular meeting"), True),
             ]
     return render(request, "overview/dashboard.html", context)
 
 
 def _charts_for(scope) -> list[tuple[str, str]]:
-    names = ["members_by_commune", "branch_kinds", "age", "gender", "ethnicity", "policy", "meetings"]
+    names = [
+        "members_by_commune",
+        "branch_kinds",
+        "age",
+        "gender",
+        "ethnicity",
+        "policy",
+        "meetings",
+    ]
     if not scope.is_officer:
         names.remove("members_by_commune")
     titles = {
@@ -153,7 +164,9 @@ def chart(request: HttpRequest, name: str) -> HttpResponse:
         svg = charts.line(_("Cadres moved to village branches"), rows)
     elif name == "meetings":
         end = _month(request, scope, today)
-        rows = [(m.strftime("%m/%Y"), n) for m, n in meetings_per_month(scope, add_months(end, 1), 12)]
+        rows = [
+            (m.strftime("%m/%Y"), n) for m, n in meetings_per_month(scope, add_months(end, 1), 12)
+        ]
         svg = charts.bar(_("Meetings held per month"), rows)
     else:
         raise Http404

@@ -36,7 +36,9 @@ def _as_of(request: HttpRequest) -> tuple[datetime.date, str | None]:
         return today, None
     value = parse_day(raw)
     if value is None:
-        return today, _("“%(value)s” is not a date (dd/mm/yyyy); showing today.") % {"value": raw[:20]}
+        return today, _("“%(value)s” is not a date (dd/mm/yyyy); showing today.") % {
+            "value": raw[:20]
+        }
     if value > today:
         return today, _("Rosters of future dates are not known; showing today.")
     return value, None
@@ -58,25 +60,34 @@ def commune_detail(request: HttpRequest, code: str) -> HttpResponse:
     if commune is None:
         raise Http404
     day = as_of if commune.is_valid_on(as_of) else commune.valid_to
-    running = (
-        Q(memberships__kind=MembershipKind.OFFICIAL, memberships__started_on__lte=day)
-        & (Q(memberships__ended_on__isnull=True) | Q(memberships__ended_on__gt=day))
+    running = Q(memberships__kind=MembershipKind.OFFICIAL, memberships__started_on__lte=day) & (
+        Q(memberships__ended_on__isnull=True) | Q(memberships__ended_on__gt=day)
     )
     branches = list(
-        Branch.objects.in_commune_on(commune, day).select_related("village")
+        Branch.objects.in_commune_on(commune, day)
+        .select_related("village")
         .annotate(
             member_count=Count("memberships", filter=running),
-            cadre_count=Count("memberships", filter=running & Q(memberships__member__is_commune_cadre=True)),
+            cadre_count=Count(
+                "memberships", filter=running & Q(memberships__member__is_commune_cadre=True)
+            ),
         )
         .order_by("dissolved_on", "kind", "name")
     )
     for branch in branches:
         branch.active_then = branch.is_active_on(day)
     villages = list(
-        Village.objects.filter(pk__in=VillageInCommune.objects.filter(commune=commune).valid_on(day).values("village_id"))
+        Village.objects.filter(
+            pk__in=VillageInCommune.objects.filter(commune=commune)
+            .valid_on(day)
+            .values("village_id")
+        )
         .annotate(
-            branch_count=Count("branches", filter=Q(branches__dissolved_on__isnull=True), distinct=True)
-        ).order_by("name")
+            branch_count=Count(
+                "branches", filter=Q(branches__dissolved_on__isnull=True), distinct=True
+            )
+        )
+        .order_by("name")
     )
     office = [b for b in branches if b.kind == BranchKind.COMMUNE_OFFICE]
     return render(
@@ -86,8 +97,10 @@ def commune_detail(request: HttpRequest, code: str) -> HttpResponse:
             "commune": commune,
             "as_of": day,
             "is_today": day == timezone.localdate(),
-            "parent": CommuneInProvince.objects.filter(commune=commune).valid_on(day)
-            .select_related("province", "district").first(),
+            "parent": CommuneInProvince.objects.filter(commune=commune)
+            .valid_on(day)
+            .select_related("province", "district")
+            .first(),
             "predecessors": list(commune.merged_from.order_by("code")),
             "branches": branches,
             "villages": villages,
@@ -121,8 +134,10 @@ def branch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "branch": branch,
         # The commune the branch was in that day: a merger does not move 2019.
-        "commune_then": BranchInCommune.objects.filter(branch=branch).valid_on(as_of)
-        .select_related("commune").first(),
+        "commune_then": BranchInCommune.objects.filter(branch=branch)
+        .valid_on(as_of)
+        .select_related("commune")
+        .first(),
         "as_of": as_of,
         "is_today": as_of == timezone.localdate(),
         "roster": roster,

@@ -42,8 +42,11 @@ class PlanForm(forms.Form):
     on = date_field(gettext_lazy("First day of the new communes"))
     decision = forms.CharField(label=gettext_lazy("Decision number"), max_length=100)
     plan = forms.CharField(
-        label=gettext_lazy("Plan"), required=False, widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-        help_text=gettext_lazy("One row per old commune, under the header %(header)s.") % {"header": ",".join(PLAN_HEADER)},
+        label=gettext_lazy("Plan"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text=gettext_lazy("One row per old commune, under the header %(header)s.")
+        % {"header": ",".join(PLAN_HEADER)},
     )
     file = forms.FileField(label=gettext_lazy("or the plan as a CSV or Excel file"), required=False)
 
@@ -52,19 +55,26 @@ class PlanForm(forms.Form):
         upload = cleaned.get("file")
         if upload is not None:
             if upload.size > MAX_PLAN_BYTES:
-                raise forms.ValidationError(_("The file is larger than 1 MB; a plan is one row per commune."))
+                raise forms.ValidationError(
+                    _("The file is larger than 1 MB; a plan is one row per commune.")
+                )
             try:
                 table = read_spreadsheet(upload.read(), upload.name)
             except SpreadsheetError as exc:
                 raise forms.ValidationError(exc.message) from exc
-            cleaned["plan"] = _as_text([list(table.header), *(list(row.cells) for row in table.rows)])
+            cleaned["plan"] = _as_text(
+                [list(table.header), *(list(row.cells) for row in table.rows)]
+            )
         if not (cleaned.get("plan") or "").strip():
             raise forms.ValidationError(_("Fill in the plan or choose its file."))
         return cleaned
 
     def lines(self):
         """The plan's lines (row numbers as in the text) and the header's error, if any."""
-        rows = [(n, cells) for n, cells in enumerate(csv.reader(io.StringIO(self.cleaned_data["plan"].strip())), 1)]
+        rows = [
+            (n, cells)
+            for n, cells in enumerate(csv.reader(io.StringIO(self.cleaned_data["plan"].strip())), 1)
+        ]
         if not rows:
             return [], [PlanError(1, "header", _("The plan is empty."))]
         return lines_from_rows(rows[0][1], rows[1:])
@@ -88,7 +98,9 @@ def _officer_scope(request: HttpRequest):
 def reorganization_list(request: HttpRequest) -> HttpResponse:
     _officer_scope(request)
     reorganizations = Reorganization.objects.select_related("performed_by", "undone_by")[:50]
-    return render(request, "overview/reorganization_list.html", {"reorganizations": reorganizations})
+    return render(
+        request, "overview/reorganization_list.html", {"reorganizations": reorganizations}
+    )
 
 
 @login_required
@@ -129,7 +141,10 @@ def reorganization_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "overview/reorganization_detail.html",
-        {"reorganization": reorganization, "undo_refusal": reorganization_undo_refusal(reorganization)},
+        {
+            "reorganization": reorganization,
+            "undo_refusal": reorganization_undo_refusal(reorganization),
+        },
     )
 
 
@@ -141,7 +156,10 @@ def reorganization_undo_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "overview/reorganization_undo.html",
-        {"reorganization": reorganization, "undo_refusal": reorganization_undo_refusal(reorganization)},
+        {
+            "reorganization": reorganization,
+            "undo_refusal": reorganization_undo_refusal(reorganization),
+        },
     )
 
 

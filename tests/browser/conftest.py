@@ -18,7 +18,9 @@ def pytest_addoption(parser):
 def pytest_collection_modifyitems(config, items):
     if CHROMIUM:
         return
-    browser_items = [item for item in items if "tests/browser/" in str(item.fspath).replace(os.sep, "/")]
+    browser_items = [
+        item for item in items if "tests/browser/" in str(item.fspath).replace(os.sep, "/")
+    ]
     if browser_items:
         config.hook.pytest_deselected(items=browser_items)
         items[:] = [item for item in items if item not in browser_items]
@@ -38,8 +40,13 @@ def browser():
             executable_path=CHROMIUM,
             headless=True,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
             ],
         )
         yield browser
@@ -79,7 +86,9 @@ def log_in(page, username, password):
 def screenshot(request, page, name):
     if request.config.getoption("--screenshots"):
         # Charts load lazily; a full-page picture needs them all.
-        page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+        page.evaluate(
+            "() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
+        )
         page.wait_for_function("() => [...document.images].every(i => i.complete)")
         os.makedirs(SCREENSHOTS, exist_ok=True)
         page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)

@@ -29,8 +29,12 @@ def test_a_changed_proposal_is_the_one_applied(world, page_for):
 
 
 def test_the_undo_asks_first(world, page_for):
-    batch = branch_dissolve(branch=world.office, decision="15-QĐ/ĐU", on=world.branch.founded_on.replace(year=2019),
-                            by=world.secretary)
+    batch = branch_dissolve(
+        branch=world.office,
+        decision="15-QĐ/ĐU",
+        on=world.branch.founded_on.replace(year=2019),
+        by=world.secretary,
+    )
     page = page_for()
     log_in(page, "district", "pw-district")
     page.goto(f"/dissolutions/{batch.pk}/")

@@ -30,8 +30,23 @@ def large_list(world) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow(HEADERS["members"])
     for n in range(ROWS):
-        writer.writerow([f"0061{n:08d}", f"Nông Văn Số {n}", "Nam", "03/02/1990", "Tày", world.village.code, "",
-                         "", "2015-06-01", "", "", world.branch.code, ""])
+        writer.writerow(
+            [
+                f"0061{n:08d}",
+                f"Nông Văn Số {n}",
+                "Nam",
+                "03/02/1990",
+                "Tày",
+                world.village.code,
+                "",
+                "",
+                "2015-06-01",
+                "",
+                "",
+                world.branch.code,
+                "",
+            ]
+        )
     return buffer.getvalue().encode()
 
 
@@ -39,12 +54,26 @@ def large_list(world) -> bytes:
 def worker(database_queue):  # noqa: F811
     """A db_worker process on the test database for as long as the test runs."""
     env = {
-        **os.environ, "DATABASE_URL": database_url(), "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        "DEBUG": "0", "SECRET_KEY": "tests-only-not-a-secret",
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "DEBUG": "0",
+        "SECRET_KEY": "tests-only-not-a-secret",
     }
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--no-reload",
+            "--no-startup-delay",
+            "--interval",
+            "0.2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     yield process
     process.terminate()
@@ -71,20 +100,31 @@ def watch_progress(page, until: str, seen: list[tuple[str, str]], timeout_s: int
 # page's wait can run out. The background path is the production one, measured
 # on PostgreSQL, where both write at once.
 @pytest.mark.postgres
-def test_a_large_upload_shows_its_progress_then_the_preview_then_the_result(world, page_for, worker):
+def test_a_large_upload_shows_its_progress_then_the_preview_then_the_result(
+    world, page_for, worker
+):
     page = page_for()
     log_in(page, "caotan", "pw-caotan")
     page.goto("/import/")
     page.select_option("select[name=kind]", "members")
-    page.set_input_files("input[name=file]", files=[{
-        "name": "danh-sach.csv", "mimeType": "text/csv", "buffer": large_list(world),
-    }])
+    page.set_input_files(
+        "input[name=file]",
+        files=[
+            {
+                "name": "danh-sach.csv",
+                "mimeType": "text/csv",
+                "buffer": large_list(world),
+            }
+        ],
+    )
     page.click("main form button[type=submit]")
     page.wait_for_load_state("domcontentloaded")
     seen: list[tuple[str, str]] = []
     watch_progress(page, "Xem trước dữ liệu nhập", seen)
     assert seen, "no progress bar was shown while the file was checked"
-    assert f"{ROWS}" in page.locator(".tile.ok .figure").inner_text().replace(".", "").replace(",", "")
+    assert f"{ROWS}" in page.locator(".tile.ok .figure").inner_text().replace(".", "").replace(
+        ",", ""
+    )
     assert not Member.objects.filter(citizen_id="006100000000").exists()  # nothing written yet
 
     page.click("text=Nhập ngay")
@@ -94,5 +134,7 @@ def test_a_large_upload_shows_its_progress_then_the_preview_then_the_result(worl
     assert written, "no progress bar was shown while the file was written"
     # The bar was seen part-way (the rows checked, of all of them), on a page refreshed
     # by itself, while the file was checked or checked again before it was written.
-    assert any(max_ == str(ROWS) and value and int(value) < ROWS for value, max_ in seen + written), seen + written
+    assert any(
+        max_ == str(ROWS) and value and int(value) < ROWS for value, max_ in seen + written
+    ), seen + written
     assert Member.objects.filter(full_name__startswith="Nông Văn Số ").count() == ROWS

@@ -44,7 +44,9 @@ def test_attendance_on_a_phone(world, page_for):
     from meetings.models import Attendance, Meeting
 
     people = [make_member(world.branch, name=f"Đảng Viên {i:02d}") for i in range(12)]
-    meeting = Meeting.objects.create(branch=world.branch, date=datetime.date(2024, 5, 10), kind="regular")
+    meeting = Meeting.objects.create(
+        branch=world.branch, date=datetime.date(2024, 5, 10), kind="regular"
+    )
     page = page_for(width=390, height=844)
     log_in(page, "coclai", "pw-coclai")
     page.goto(f"/meetings/{meeting.pk}/attendance/")

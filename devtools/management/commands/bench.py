@@ -42,8 +42,8 @@ NOTES = [
     "is over the target; the officer's other pages grow too, because deciding that the officer "
     "sees every commune reads every commune once per request. A secretary's pages do not grow.",
     "The member lists count at most 5,000 matches (pacnam/pagination.py): beyond that the page "
-    "says \"more than 5,000\" and asks for a narrower search, so the unfiltered list and a search "
-    "for \"van\" cost the same at any size. Their floor is the first page of rows alone.",
+    'says "more than 5,000" and asks for a narrower search, so the unfiltered list and a search '
+    'for "van" cost the same at any size. Their floor is the first page of rows alone.',
 ]
 
 
@@ -59,12 +59,18 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--members", type=int, default=int(os.environ.get("BENCH_MEMBERS") or 1_000_000))
-        parser.add_argument("--small", type=int, default=int(os.environ.get("BENCH_SMALL") or 200_000))
         parser.add_argument(
-            "--national", type=int, metavar="MEMBERS",
+            "--members", type=int, default=int(os.environ.get("BENCH_MEMBERS") or 1_000_000)
+        )
+        parser.add_argument(
+            "--small", type=int, default=int(os.environ.get("BENCH_SMALL") or 200_000)
+        )
+        parser.add_argument(
+            "--national",
+            type=int,
+            metavar="MEMBERS",
             help="instead: measure the pages once at this size (5500000, the national party's) and "
-                 "add that table to the results already written",
+            "add that table to the results already written",
         )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--runs", type=int, default=40, help="timed requests per page")
@@ -72,11 +78,14 @@ class Command(BaseCommand):
         parser.add_argument("--rows", type=int, default=100_000, help="rows exported and imported")
         parser.add_argument("--load-seconds", type=float, default=15.0)
         parser.add_argument(
-            "--quick", action="store_true",
+            "--quick",
+            action="store_true",
             help="a smoke run: 300 and 2,000 members, few requests, 1,000 rows, 3 s of load",
         )
         parser.add_argument("--keep", action="store_true", help="keep the bench databases")
-        parser.add_argument("--no-write", action="store_true", help="print, do not write the result files")
+        parser.add_argument(
+            "--no-write", action="store_true", help="print, do not write the result files"
+        )
 
     def _measure(self, size: int, o: dict, *, extras: bool) -> dict:
         """Generate `size` members into a fresh database beside the configured one and measure it."""
@@ -90,9 +99,14 @@ class Command(BaseCommand):
             call_command("migrate", verbosity=0, interactive=False)
             started = time.monotonic()
             measured = bench.run_size(
-                size, seed=o["seed"], runs=o["runs"], warmup=o["warmup"],
-                extras=extras, transfer_rows=o["rows"],
-                load_seconds=o["load_seconds"], say=say,
+                size,
+                seed=o["seed"],
+                runs=o["runs"],
+                warmup=o["warmup"],
+                extras=extras,
+                transfer_rows=o["rows"],
+                load_seconds=o["load_seconds"],
+                say=say,
             )
             measured["machine"] = bench.machine()
             say(f"  done in {time.monotonic() - started:.0f} s")
@@ -105,14 +119,19 @@ class Command(BaseCommand):
     def _national(self, o: dict) -> None:
         path = settings.BASE_DIR / "bench" / "results.json"
         if not path.exists():
-            raise CommandError("Run the benchmark at its two sizes first: --national adds to its results.")
+            raise CommandError(
+                "Run the benchmark at its two sizes first: --national adds to its results."
+            )
         results = json.loads(path.read_text())
         measured = self._measure(o["national"], o, extras=False)
         results["national"] = {
             "members": o["national"],
             "machine": measured["machine"],
             "generation": measured["generation"],
-            "pages": [{k: v for k, v in p.items() if k not in ("sql", "explain")} for p in measured["pages"]],
+            "pages": [
+                {k: v for k, v in p.items() if k not in ("sql", "explain")}
+                for p in measured["pages"]
+            ],
         }
         path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
         # explain.md stays the two sizes' run.
@@ -127,7 +146,8 @@ class Command(BaseCommand):
         if o["members"] <= o["small"]:
             raise CommandError("--members must be larger than --small.")
         measured = {
-            size: self._measure(size, o, extras=size == o["members"]) for size in (o["small"], o["members"])
+            size: self._measure(size, o, extras=size == o["members"])
+            for size in (o["small"], o["members"])
         }
         small, large = measured[o["small"]], measured[o["members"]]
         results = {

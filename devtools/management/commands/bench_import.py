@@ -37,7 +37,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--rows", type=int, default=100_000)
-        parser.add_argument("--members", type=int, default=20_000, help="the registry it imports into")
+        parser.add_argument(
+            "--members", type=int, default=20_000, help="the registry it imports into"
+        )
         parser.add_argument("--keep", action="store_true", help="keep the bench database")
 
     def handle(self, *args, rows, members, keep, **options):
@@ -60,13 +62,31 @@ class Command(BaseCommand):
                     cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
     def _worker(self, name: str) -> float:
-        env = {**os.environ, "DATABASE_URL": _url(name), "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-               "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY}
+        env = {
+            **os.environ,
+            "DATABASE_URL": _url(name),
+            "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+            "DEBUG": "0",
+            "SECRET_KEY": settings.SECRET_KEY,
+        }
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "manage.py", "db_worker", "--batch", "--max-tasks", "1", "--no-reload",
-             "--no-startup-delay", "--interval", "0"],
-            cwd=ROOT, env=env, check=True, capture_output=True,
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--batch",
+                "--max-tasks",
+                "1",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                "0",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
         )
         return time.perf_counter() - started
 
@@ -86,7 +106,7 @@ class Command(BaseCommand):
         source = Member.objects.order_by("pk")
         table = []
         while len(table) < rows + 1:
-            text = "".join(export.csv_chunks(export.member_list_rows(source[: rows])))
+            text = "".join(export.csv_chunks(export.member_list_rows(source[:rows])))
             part = list(csv.reader(io.StringIO(_renumbered(text))))
             table.extend(part if not table else part[1:])
         table = table[: rows + 1]

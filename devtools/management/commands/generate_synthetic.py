@@ -20,7 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--members", type=int, required=True, help="how many members")
-        parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same registry")
+        parser.add_argument(
+            "--seed", type=int, default=1, help="the same seed gives the same registry"
+        )
         parser.add_argument(
             "--reference-day",
             type=datetime.date.fromisoformat,
@@ -28,10 +30,14 @@ class Command(BaseCommand):
             help=f"the last day of the history (default {synthetic.REFERENCE_DAY.isoformat()} or today if earlier)",
         )
         parser.add_argument(
-            "--meeting-months", type=int, default=2,
+            "--meeting-months",
+            type=int,
+            default=2,
             help="months of regular meetings (with the roll and tasks) before the reference day",
         )
-        parser.add_argument("--force", action="store_true", help="add to a database that is not empty")
+        parser.add_argument(
+            "--force", action="store_true", help="add to a database that is not empty"
+        )
 
     def handle(self, *args, members, seed, reference_day, meeting_months, force, **options):
         if members < 1:

@@ -29,40 +29,60 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
-        parser.add_argument("--if-empty", action="store_true", help="Do nothing if any commune exists.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing if any commune exists."
+        )
 
     def handle(self, *args, force: bool, if_empty: bool, **options):
         if not settings.DEBUG and not force:
             # Demo users have the password "demo": never by accident on a real server.
-            raise CommandError(_(
-                "seed_demo refuses to run with DEBUG off: it creates users whose password is "
-                "'demo'. Use DEBUG=1, or --force if you really mean it."
-            ))
+            raise CommandError(
+                _(
+                    "seed_demo refuses to run with DEBUG off: it creates users whose password is "
+                    "'demo'. Use DEBUG=1, or --force if you really mean it."
+                )
+            )
         if Commune.objects.exists():
             if if_empty:
-                self.stdout.write(_("The database already has communes: the demo district was not loaded."))
+                self.stdout.write(
+                    _("The database already has communes: the demo district was not loaded.")
+                )
             elif demo_loaded():
                 self.stdout.write(_("The demo district is already loaded: nothing changed."))
             else:
-                raise CommandError(_(
-                    "The database already has other communes: the demo district tells its story from "
-                    "2019 only in an empty registry."
-                ))
+                raise CommandError(
+                    _(
+                        "The database already has other communes: the demo district tells its story from "
+                        "2019 only in an empty registry."
+                    )
+                )
             return
         with transaction.atomic():
             created = DemoBuilder().build()
-        self.stdout.write(self.style.SUCCESS(_(
-            "Demo district loaded, from March 2019 to %(today)s: %(communes)d communes, %(branches)d branches, "
-            "%(members)d members, %(meetings)d meetings, %(candidates)d candidates, %(transfers)d transfers; "
-            "the communes reorganised on %(reorganized)s (%(decision)s); %(users)d users created."
-        ) % {
-            "today": timezone.localdate().strftime("%d/%m/%Y"),
-            "communes": Commune.objects.count(), "branches": Branch.objects.count(),
-            "members": Member.objects.count(), "meetings": Meeting.objects.count(),
-            "candidates": Candidate.objects.count(), "transfers": Transfer.objects.count(),
-            "reorganized": REORGANIZED_ON.strftime("%d/%m/%Y"), "decision": REORGANIZATION_DECISION,
-            "users": created["users"],
-        }))
+        self.stdout.write(
+            self.style.SUCCESS(
+                _(
+                    "Demo district loaded, from March 2019 to %(today)s: %(communes)d communes, %(branches)d branches, "
+                    "%(members)d members, %(meetings)d meetings, %(candidates)d candidates, %(transfers)d transfers; "
+                    "the communes reorganised on %(reorganized)s (%(decision)s); %(users)d users created."
+                )
+                % {
+                    "today": timezone.localdate().strftime("%d/%m/%Y"),
+                    "communes": Commune.objects.count(),
+                    "branches": Branch.objects.count(),
+                    "members": Member.objects.count(),
+                    "meetings": Meeting.objects.count(),
+                    "candidates": Candidate.objects.count(),
+                    "transfers": Transfer.objects.count(),
+                    "reorganized": REORGANIZED_ON.strftime("%d/%m/%Y"),
+                    "decision": REORGANIZATION_DECISION,
+                    "users": created["users"],
+                }
+            )
+        )
         if created["users"]:
             names = ", ".join(user[0] for user in DEMO_USERS)
-            self.stdout.write(_("Demo logins (password '%(password)s'): %(names)s.") % {"password": DEMO_PASSWORD, "names": names})
+            self.stdout.write(
+                _("Demo logins (password '%(password)s'): %(names)s.")
+                % {"password": DEMO_PASSWORD, "names": names}
+            )

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         try:
             month = datetime.datetime.strptime(options["month"], "%Y-%m").date()
         except ValueError as exc:
-            raise CommandError(f"Bad month {options['month']!r}: give it as YYYY-MM, e.g. 2019-05.") from exc
+            raise CommandError(
+                f"Bad month {options['month']!r}: give it as YYYY-MM, e.g. 2019-05."
+            ) from exc
         branches = Branch.objects.all()
         code = options.get("commune")
         if code:
@@ -41,7 +43,12 @@ class Command(BaseCommand):
             branches = branches.in_commune_on(commune, last)
         header = [["commune_code", "branch_code", "regular_meetings", "attendance_rate"]]
         rows = (
-            [row.branch.commune_then_code, row.branch.code, row.regular_meetings, rate_text(row.attendance_rate)]
+            [
+                row.branch.commune_then_code,
+                row.branch.code,
+                row.regular_meetings,
+                rate_text(row.attendance_rate),
+            ]
             for row in regularity(branches, month.year, month.month)
         )
         write_csv([*header, *rows], self.stdout, lineterminator="\n")

@@ -26,10 +26,15 @@ class Command(BaseCommand):
         parser.add_argument("--decision", required=True, help="Number of the dissolution decision.")
         parser.add_argument("--date", required=True, help="Date of the dissolution, YYYY-MM-DD.")
         parser.add_argument(
-            "--assign", action="append", default=[], metavar="CITIZEN_ID=BRANCH_CODE",
+            "--assign",
+            action="append",
+            default=[],
+            metavar="CITIZEN_ID=BRANCH_CODE",
             help="Destination for a member whose village has no branch (repeatable).",
         )
-        parser.add_argument("--dry-run", action="store_true", help="Print the plan and change nothing.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Print the plan and change nothing."
+        )
 
     def handle(self, *args, branch_code, decision, date, assign, dry_run, **options):
         try:
@@ -52,11 +57,15 @@ class Command(BaseCommand):
         unplaced = []
         for row in rows:
             to_code = row.destination.code if row.destination else "?"
-            self.stdout.write(f"{row.member.citizen_id}  {row.member.full_name}  {branch.code} -> {to_code}")
+            self.stdout.write(
+                f"{row.member.citizen_id}  {row.member.full_name}  {branch.code} -> {to_code}"
+            )
             if row.needs_decision:
                 unplaced.append(row)
         if unplaced:
-            self.stderr.write(f"{len(unplaced)} member(s) need a decision (use --assign CITIZEN_ID=BRANCH_CODE):")
+            self.stderr.write(
+                f"{len(unplaced)} member(s) need a decision (use --assign CITIZEN_ID=BRANCH_CODE):"
+            )
             for row in unplaced:
                 self.stderr.write(f"{row.member.citizen_id}  {row.member.full_name}")
             raise CommandError("Nothing was changed.")
@@ -64,10 +73,14 @@ class Command(BaseCommand):
             self.stdout.write("Dry run: nothing was changed.")
             return
         try:
-            batch = branch_dissolve(branch=branch, decision=decision, on=on, by=None, assignments=assignments)
+            batch = branch_dissolve(
+                branch=branch, decision=decision, on=on, by=None, assignments=assignments
+            )
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Branch {branch.code} dissolved on {on:%d/%m/%Y}: {batch.moves.count()} member(s) moved.")
+        self.stdout.write(
+            f"Branch {branch.code} dissolved on {on:%d/%m/%Y}: {batch.moves.count()} member(s) moved."
+        )
 
     def _assignments(self, pairs: list[str], on: datetime.date) -> dict:
         wanted = {}
@@ -76,7 +89,9 @@ class Command(BaseCommand):
             if not sep or not citizen_id or not code:
                 raise CommandError(f"--assign takes CITIZEN_ID=BRANCH_CODE, not {pair!r}.")
             wanted[citizen_id.strip()] = code.strip()
-        branches = {b.code: b for b in Branch.objects.active_on(on).filter(code__in=wanted.values())}
+        branches = {
+            b.code: b for b in Branch.objects.active_on(on).filter(code__in=wanted.values())
+        }
         missing = sorted(set(wanted.values()) - set(branches))
         if missing:
             raise CommandError(f"Unknown branch code(s) in --assign: {', '.join(missing)}.")

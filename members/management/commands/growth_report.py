@@ -29,5 +29,8 @@ class Command(BaseCommand):
             communes = communes.filter(code=commune)
             if not communes.exists():
                 raise CommandError(f"No commune with code {commune}.")
-        rows = ([row.get(column, "") for column in REPORT_COLUMNS] for row in growth_rows(year, communes))
+        rows = (
+            [row.get(column, "") for column in REPORT_COLUMNS]
+            for row in growth_rows(year, communes)
+        )
         write_csv([REPORT_COLUMNS, *rows], self.stdout, lineterminator="\n")

@@ -33,16 +33,22 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="The rosters on this date.")
         parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
         parser.add_argument(
-            "--titles", choices=["keys", "vi"], default="keys",
+            "--titles",
+            choices=["keys", "vi"],
+            default="keys",
             help="XLSX only: the column titles, the contract's keys or Vietnamese titles.",
         )
-        parser.add_argument("-o", "--output", metavar="PATH", help="Write here instead of standard output.")
+        parser.add_argument(
+            "-o", "--output", metavar="PATH", help="Write here instead of standard output."
+        )
 
     def handle(self, *args, kind, commune, as_of, format, titles, output, **options):
         translation.activate(settings.LANGUAGE_CODE)
         commune_obj = None
         if commune:
-            commune_obj = Commune.objects.last_by_code(commune, parse_date(as_of) if as_of else None)
+            commune_obj = Commune.objects.last_by_code(
+                commune, parse_date(as_of) if as_of else None
+            )
             if commune_obj is None:
                 raise CommandError(_("No commune has the code '%(code)s'.") % {"code": commune})
         date = None
@@ -53,10 +59,17 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
         rows = export_rows(kind, commune=commune_obj, as_of=date)
         if titles == "vi" and format != "xlsx":
-            raise CommandError(_("Vietnamese titles are for the XLSX export: a CSV keeps the keys, so that it imports unchanged."))
+            raise CommandError(
+                _(
+                    "Vietnamese titles are for the XLSX export: a CSV keeps the keys, so that it imports unchanged."
+                )
+            )
         if kind in PERSONAL_KINDS:
-            rows = log_member_export(rows, where=f"manage.py registry_export {kind}",
-                                     query={k: v for k, v in (("commune", commune), ("as_of", as_of)) if v})
+            rows = log_member_export(
+                rows,
+                where=f"manage.py registry_export {kind}",
+                query={k: v for k, v in (("commune", commune), ("as_of", as_of)) if v},
+            )
         if format == "xlsx":
             if titles == "vi":
                 rows = with_vietnamese_titles(rows, kind)

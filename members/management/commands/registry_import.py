@@ -31,22 +31,42 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=KINDS)
         parser.add_argument("path")
-        parser.add_argument("--dry-run", action="store_true", help="Check and count, write nothing.")
         parser.add_argument(
-            "--allow-mass-update", action="store_true",
+            "--dry-run", action="store_true", help="Check and count, write nothing."
+        )
+        parser.add_argument(
+            "--allow-mass-update",
+            action="store_true",
             help=f"Change the names of more than IMPORT_MASS_NAME_CHANGES ({settings.IMPORT_MASS_NAME_CHANGES}) members.",
         )
-        parser.add_argument("--encoding", metavar="NAME", help="The character set of a CSV file (found by itself otherwise).")
+        parser.add_argument(
+            "--encoding",
+            metavar="NAME",
+            help="The character set of a CSV file (found by itself otherwise).",
+        )
 
-    def handle(self, *args, kind: str, path: str, dry_run: bool, allow_mass_update: bool, encoding: str | None, **options):
+    def handle(
+        self,
+        *args,
+        kind: str,
+        path: str,
+        dry_run: bool,
+        allow_mass_update: bool,
+        encoding: str | None,
+        **options,
+    ):
         translation.activate(settings.LANGUAGE_CODE)
         file = Path(path)
         try:
             size = file.stat().st_size
         except OSError as exc:
-            raise CommandError(_("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc.strerror}) from exc
+            raise CommandError(
+                _("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc.strerror}
+            ) from exc
         if size > settings.IMPORT_MAX_BYTES:
-            self.stderr.write(f"row 1: file: {_('The file is larger than %(size)d MB, the most the registry accepts.') % {'size': max(1, settings.IMPORT_MAX_BYTES // (1024 * 1024))}}")
+            self.stderr.write(
+                f"row 1: file: {_('The file is larger than %(size)d MB, the most the registry accepts.') % {'size': max(1, settings.IMPORT_MAX_BYTES // (1024 * 1024))}}"
+            )
             raise CommandError(_("Nothing was written."))
         try:
             table = read_table(file.read_bytes(), file.name, kind=kind, encoding=encoding)
@@ -69,7 +89,8 @@ class Command(BaseCommand):
                     "This import would change the names of %(n)d members, more than %(limit)d: check the "
                     "changes listed above, then run it again with --allow-mass-update if they are meant. "
                     "Nothing was written."
-                ) % {"n": plan.name_changes, "limit": limit}
+                )
+                % {"n": plan.name_changes, "limit": limit}
             )
         if not dry_run:
             try:
@@ -79,7 +100,9 @@ class Command(BaseCommand):
                 self._refuse(plan.errors)
         counts = plan.counts
         if dry_run:
-            message = _("Dry run, nothing written: %(created)d would be created, %(updated)d updated, %(unchanged)d unchanged.")
+            message = _(
+                "Dry run, nothing written: %(created)d would be created, %(updated)d updated, %(unchanged)d unchanged."
+            )
         else:
             message = _("%(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
         self.stdout.write(message % counts)

@@ -24,13 +24,19 @@ from pacnam.spreadsheets import SpreadsheetError, read_spreadsheet
 
 
 class Command(BaseCommand):
-    help = "Reorganise communes from a plan (old_code,new_code,new_name,province_code,province_name)."
+    help = (
+        "Reorganise communes from a plan (old_code,new_code,new_name,province_code,province_name)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("plan", help="The plan, CSV or XLSX.")
-        parser.add_argument("--date", required=True, help="The first day of the new communes, YYYY-MM-DD.")
+        parser.add_argument(
+            "--date", required=True, help="The first day of the new communes, YYYY-MM-DD."
+        )
         parser.add_argument("--decision", required=True, help="Number of the decision.")
-        parser.add_argument("--dry-run", action="store_true", help="Print what would happen and change nothing.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Print what would happen and change nothing."
+        )
 
     def handle(self, *args, plan, date, decision, dry_run, **options):
         try:
@@ -45,7 +51,9 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {plan}: {exc.strerror}.") from exc
         except SpreadsheetError as exc:
             raise CommandError(f"row 1: file: {exc.message}") from exc
-        lines, errors = lines_from_rows(list(table.header), [(row.number, list(row.cells)) for row in table.rows])
+        lines, errors = lines_from_rows(
+            list(table.header), [(row.number, list(row.cells)) for row in table.rows]
+        )
         checked = reorganization_plan(lines=lines, on=on) if not errors else None
         errors = errors or checked.errors
         if errors:
@@ -66,4 +74,6 @@ class Command(BaseCommand):
             reorganization_apply(plan=checked, decision=decision, by=None, via_command=True)
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Done: {len(checked.news)} new commune(s) from {len(checked.old_communes)} old ones.")
+        self.stdout.write(
+            f"Done: {len(checked.news)} new commune(s) from {len(checked.old_communes)} old ones."
+        )

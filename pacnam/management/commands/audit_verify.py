@@ -22,17 +22,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--head", action="store_true",
+            "--head",
+            action="store_true",
             help="After verifying, print the last entry's number and seal, to note down off this machine.",
         )
         parser.add_argument(
-            "--expect-head", metavar='"#N SEAL"',
+            "--expect-head",
+            metavar='"#N SEAL"',
             help="Also check that entry N still carries SEAL (a head noted earlier with --head).",
         )
         parser.add_argument(
-            "--reseal", action="store_true",
+            "--reseal",
+            action="store_true",
             help="Once after upgrading from the unkeyed log, and after each key rotation: verify, "
-                 "then append an entry sealed with AUDIT_KEY that seals everything before it.",
+            "then append an entry sealed with AUDIT_KEY that seals everything before it.",
         )
 
     def handle(self, *args, head=False, expect_head=None, reseal=False, **options):
@@ -40,7 +43,9 @@ class Command(BaseCommand):
         if expect_head:
             match = HEAD.match(expect_head)
             if match is None:
-                raise CommandError('Give --expect-head as "#N SEAL", as printed by --head.', returncode=2)
+                raise CommandError(
+                    'Give --expect-head as "#N SEAL", as printed by --head.', returncode=2
+                )
             expected = int(match.group(1)), match.group(2)
         if reseal:
             self._reseal()
@@ -74,7 +79,9 @@ class Command(BaseCommand):
         try:
             entry = reseal()
         except ChainBroken as exc:
-            where = f" at entry #{exc.report.broken_seq}" if exc.report.broken_seq is not None else ""
+            where = (
+                f" at entry #{exc.report.broken_seq}" if exc.report.broken_seq is not None else ""
+            )
             raise CommandError(
                 f"Nothing sealed. Audit chain BROKEN{where}: {exc.report.reason}.", returncode=1
             ) from exc

@@ -13,7 +13,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="the archive file to write, e.g. registry-2026-11-26.jsonl.gz")
+        parser.add_argument(
+            "path", help="the archive file to write, e.g. registry-2026-11-26.jsonl.gz"
+        )
 
     def handle(self, *args, path, **options):
         passphrase = settings.BACKUP_KEY
