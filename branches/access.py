@@ -25,8 +25,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from pacnam.errors import NotAllowed
-from pacnam.second_factor import REQUIRED_PERMISSION, REVIEW_READS_PERMISSION
+from pacnam.lib.errors import NotAllowed
+from pacnam.security.second_factor import REQUIRED_PERMISSION, REVIEW_READS_PERMISSION
 
 from .models import (
     Branch,

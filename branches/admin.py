@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from pacnam.versioning import VersionCheckedAdmin
+from pacnam.lib.versioning import VersionCheckedAdmin
 
 from .models import (
     Branch,

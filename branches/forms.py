@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from pacnam.forms import VersionedForm
+from pacnam.lib.forms import VersionedForm
 
 from .models import Branch, Village
 

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pacnam.errors import DomainError, NotAllowed
-from pacnam.versioning import save_if_unchanged
+from pacnam.lib.errors import DomainError, NotAllowed
+from pacnam.lib.versioning import save_if_unchanged
 
 from .access import NONE, get_in_scope_or_404, scope_for
 from .forms import BranchForm, VillageForm

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from branches.admin import commune_filter
-from pacnam.admin_scale import LargeTableAdmin, LoadedAutocompleteInline, year_filter
+from pacnam.lib.admin_scale import LargeTableAdmin, LoadedAutocompleteInline, year_filter
 
 from .models import Attendance, Meeting, MeetingAddendum, Task, TaskReview
 

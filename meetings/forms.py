@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import BranchInCommune, Commune, Village, VillageInCommune
 from members.models import Member, Membership
-from pacnam.dates import parse_month
-from pacnam.forms import (
+from pacnam.lib.dates import parse_month
+from pacnam.lib.forms import (
     BoundedModelChoiceField,
     BoundedSelect,
     MonthInput,
@@ -119,7 +119,7 @@ class PeriodForm(forms.Form):
     month = forms.CharField(label=_("month"), required=False, widget=MonthInput())
     year = forms.IntegerField(label=_("year"), required=False, min_value=1990, max_value=2100)
     # A province's thousands of communes are not listed: there the report's table
-    # of communes links to each (pacnam.forms.MAX_OPTIONS).
+    # of communes links to each (pacnam.lib.forms.MAX_OPTIONS).
     commune = BoundedModelChoiceField(
         label=_("commune"),
         queryset=Commune.objects.none(),

@@ -13,7 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Village
 from members.models import Member
-from pacnam.fields import actor_field
+from pacnam.lib.fields import actor_field
 
 
 class MeetingKind(models.TextChoices):

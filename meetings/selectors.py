@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import TruncMonth
 
 from branches.access import Scope
-from pacnam.dates import add_months
+from pacnam.lib.dates import add_months
 
 from .models import Meeting, MeetingKind, MeetingStatus, Presence, Standing, Task, TaskStatus
 

@@ -19,8 +19,8 @@ from branches.access import Scope
 from branches.models import Branch, Village
 from branches.services.units import branch_check_accepts
 from members.models import Member, Membership, MembershipKind, MemberStatus
-from pacnam.audit import audited, current_batch
-from pacnam.errors import DomainError
+from pacnam.audit.trail import audited, current_batch
+from pacnam.lib.errors import DomainError
 
 from .models import (
     Attendance,

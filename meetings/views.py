@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 
 from branches.access import get_in_scope_or_404, scope_for
 from members.models import Member
-from pacnam.errors import DomainError
-from pacnam.forms import flash_form_errors, report_outcome
+from pacnam.lib.errors import DomainError
+from pacnam.lib.forms import flash_form_errors, report_outcome
 
 from . import services
 from .forms import (

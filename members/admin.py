@@ -8,13 +8,13 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from branches.admin import BranchAdmin, commune_filter
 from branches.models import Branch
-from pacnam.admin_scale import (
+from pacnam.lib.admin_scale import (
     CappedInlineFormSet,
     LargeTableAdmin,
     LoadedAutocompleteInline,
     year_filter,
 )
-from pacnam.versioning import VersionCheckedAdmin
+from pacnam.lib.versioning import VersionCheckedAdmin
 
 from .forms.members import MEMBER_FIELDS
 from .models import (  # noqa: E402

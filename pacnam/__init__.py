@@ -1,14 +1,20 @@
 """The project's settings and URL root, and the base every app shares.
 
-The base imports no app (settings and urls name the apps by string):
-audit.py and models.py   the append-only, hash-chained audit trail
-errors.py                DomainError (a rule refused) and NotAllowed (a 403)
-text.py                  text as stored (clean_text), accent folding, garbled text
-spreadsheets.py          CSV and XLSX bytes -> a table of text cells, bounded
-dates.py                 months, years, working days, dd/mm/yyyy
-forms.py, fields.py      the one date widget, the versioned form, bounded selects,
-                         the "who did it" field
-versioning.py            optimistic locks against lost edits
-bulk.py, backup.py       COPY for large writes; the complete archive and restore
-views.py                 the health check
+The base imports no app (settings and urls name the apps by string). Its
+packages, each a concern, import only downward (import-linter's contract in
+pyproject.toml): ops > security > audit | io > lib.
+
+settings.py, urls.py, wsgi.py, asgi.py   the project's plumbing
+apps.py, admin.py                        the base as a Django app, its admin pages
+models.py                                the audit trail's and read log's rows
+middleware.py                            language first in Vietnamese; no-store
+views.py                                 the health check and the error pages
+lib/       dates, errors, text, fields, forms, versioning, pagination, admin_scale, bulk, files
+io/        spreadsheets (reading office files), csv_writer
+audit/     trail (writing and sealing), chain (verifying, resealing)
+security/  second_factor, lockout, readlog, encryption, and their urls and views
+ops/       backup (archive and restore), replica (the read replica's router)
+management/commands/  audit_verify, registry_backup, registry_restore, makemessages
+templatetags/         choices, display
+formats/              dd/mm/yyyy in Vietnamese and English
 """

@@ -2,8 +2,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .admin_scale import LargeTableAdmin, year_filter
-from .models import AUDIT_ACTIONS, AuditEntry, ReadLogEntry
+from pacnam.lib.admin_scale import LargeTableAdmin, year_filter
+from pacnam.models import AUDIT_ACTIONS, AuditEntry, ReadLogEntry
 
 
 class ActionFilter(admin.SimpleListFilter):

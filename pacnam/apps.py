@@ -9,7 +9,5 @@ class PacnamConfig(AppConfig):
     def ready(self):
         # Connects the audit trail to simple-history's post_create_historical_record.
         # Records at each sign-in whether the session still owes a second factor.
-        from . import (
-            audit,  # noqa: F401
-            second_factor,  # noqa: F401
-        )
+        from pacnam.audit import trail  # noqa: F401
+        from pacnam.security import second_factor  # noqa: F401

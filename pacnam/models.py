@@ -7,7 +7,7 @@ stored field of the entry, the records it is linked to and the previous seal
 (`AuditEntry.sealed_fields`). Someone who owns the database but not the key
 can rewrite rows, but cannot compute the seals that would make them fit:
 `manage.py audit_verify` names the first entry that does not (docs/audit.md).
-Entries are written by `pacnam.audit`, never by hand; the application can
+Entries are written by `pacnam.audit.trail`, never by hand; the application can
 neither change nor delete them (save(), delete(), the QuerySet and the admin
 all refuse, and a database trigger stops UPDATE/DELETE that bypasses Django).
 
@@ -74,7 +74,7 @@ def canonical_json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-# The actions' codes (the services' audit_batch and pacnam.audit) in words.
+# The actions' codes (the services' audit_batch and pacnam.audit.trail) in words.
 AUDIT_ACTIONS = {
     "create": _("created"),
     "update": _("changed"),
@@ -110,7 +110,7 @@ class AuditEntry(AppendOnlyModel):
     after = models.JSONField(_("after"), null=True, blank=True)
     # Bulk operations (imports, dissolutions, undos): one entry, one item per changed record.
     items = models.JSONField(_("items"), default=list, blank=True)
-    # Which key sealed the entry (pacnam.audit.key_id): old entries stay
+    # Which key sealed the entry (pacnam.audit.trail.key_id): old entries stay
     # verifiable with AUDIT_OLD_KEYS after the key is rotated. Empty for the
     # entries written before the log was keyed.
     key_id = models.CharField(_("key id"), max_length=32, blank=True, default=LEGACY_KEY_ID)
@@ -264,7 +264,7 @@ class AuditHead(models.Model):
     """The end of the chain: one row (pk=1) holding the last entry's seq, seal and id.
 
     Appending locks this row (select_for_update) in the writer's transaction, so
-    appends are serialised: see pacnam.audit._append. It also lets audit_verify
+    appends are serialised: see pacnam.audit.trail._append. It also lets audit_verify
     notice entries cut off the end of the chain (the head remembers them).
     The next entry's id is entry_id + 1, known before the entry is written, so
     that the seal can cover the id too.
@@ -305,7 +305,7 @@ class ReadLogEntry(AppendOnlyModel):
     Append-only like the audit trail (model, QuerySet, admin and database
     triggers refuse changes), but not sealed: it is written on every page view,
     and a chain would make every reader wait for the others. Written by
-    pacnam.readlog, reviewed by district officers at /read-log/ and in the admin.
+    pacnam.security.readlog, reviewed by district officers at /read-log/ and in the admin.
     """
 
     at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)

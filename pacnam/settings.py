@@ -47,7 +47,7 @@ if not SECRET_KEY:
     # Development only: DEBUG is on, so a fixed insecure key is acceptable.
     SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"
 
-# The audit trail's seals (pacnam.audit, docs/audit.md): an HMAC key that is
+# The audit trail's seals (pacnam.audit.trail, docs/audit.md): an HMAC key that is
 # not in the database, so that whoever owns the database cannot reseal a
 # rewritten log. Old keys only verify the entries they sealed.
 AUDIT_KEY = env.str("AUDIT_KEY", default="")
@@ -111,7 +111,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After the password, a code: a session that still owes one sees only the code page.
-    "pacnam.second_factor.SecondFactorMiddleware",
+    "pacnam.security.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -178,7 +178,7 @@ else:
 
 # A PostgreSQL streaming replica (optional): GET pages and exports read from it,
 # everything else uses the primary, and a browser that has just written reads
-# from the primary for REPLICA_STICKY_SECONDS (pacnam.replica says why and how;
+# from the primary for REPLICA_STICKY_SECONDS (pacnam.ops.replica says why and how;
 # the README, how several nodes share one primary and its replicas).
 # REPLICA_READS=0 keeps it configured but reads from the primary only.
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
@@ -205,11 +205,11 @@ if DATABASE_REPLICA_URL:
     # real replica, where the test database arrives by replication).
     replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = replica
-    DATABASE_ROUTERS = ["pacnam.replica.ReplicaRouter"]
+    DATABASE_ROUTERS = ["pacnam.ops.replica.ReplicaRouter"]
     # Before SessionMiddleware: the session is read under the request's rule too.
     MIDDLEWARE.insert(
         MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
-        "pacnam.replica.ReplicaMiddleware",
+        "pacnam.ops.replica.ReplicaMiddleware",
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -245,12 +245,12 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_HANDLER = "pacnam.lockout.LockoutHandler"
+AXES_HANDLER = "pacnam.security.lockout.LockoutHandler"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 
-# Second factor (pacnam.second_factor): required for administrators and for roles
+# Second factor (pacnam.security.second_factor): required for administrators and for roles
 # with the permission pacnam.second_factor_required when on; on unless DEBUG.
 OTP_REQUIRED = env.bool("OTP_REQUIRED", default=not DEBUG)
 OTP_TOTP_ISSUER = "Pác Nặm"
@@ -326,7 +326,7 @@ TASKS = {
 
 # Uploads: a registry import larger than this is refused with a message.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
-# Checked before a file is parsed (pacnam.spreadsheets). A 100,000-row member
+# Checked before a file is parsed (pacnam.io.spreadsheets). A 100,000-row member
 # workbook written by openpyxl unpacks to about 75 MB at a ratio of 13; Excel's
 # own are smaller. 100 is the ratio Apache POI refuses above (ZipSecureFile).
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)

@@ -18,7 +18,7 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
 
-from .errors import NotAllowed
+from pacnam.lib.errors import NotAllowed
 
 
 @never_cache

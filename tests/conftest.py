@@ -79,9 +79,9 @@ def make_member(branch, village=None, name="Nguyễn Văn Thử", since=None, **
 
 
 def working_days_between(start: datetime.date, end: datetime.date) -> int:
-    """The tests' oracle for pacnam.dates.add_working_days: working days after `start`
+    """The tests' oracle for pacnam.lib.dates.add_working_days: working days after `start`
     up to and including `end`, counted one day at a time."""
-    from pacnam.dates import is_working_day
+    from pacnam.lib.dates import is_working_day
 
     return sum(
         1

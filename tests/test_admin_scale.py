@@ -103,7 +103,7 @@ def test_the_member_changelist_counts_no_whole_table_and_scans_for_no_choices(wo
 
 
 def test_a_list_longer_than_the_cap_says_more_than(world, login, monkeypatch):
-    monkeypatch.setattr("pacnam.pagination.ADMIN_COUNT_CAP", 1)
+    monkeypatch.setattr("pacnam.lib.pagination.ADMIN_COUNT_CAP", 1)
     client = login(world.admin)
     html = client.get(reverse("admin:members_member_changelist")).content.decode()
     assert "Có hơn 1 đảng viên" in html

@@ -13,14 +13,14 @@ from django.template.loader import render_to_string
 from branches.models import Commune, Village
 from members.models import Member, Membership
 from members.services.members import membership_move
-from pacnam.audit import (
+from pacnam.audit.chain import verify_chain
+from pacnam.audit.trail import (
     audit_batch,
     audit_entries_for,
     audit_for_branch,
     audit_for_member,
     audit_log,
 )
-from pacnam.audit_chain import verify_chain
 from pacnam.models import GENESIS_HASH, AppendOnlyError, AuditEntry, AuditHead, AuditLink
 from tests.conftest import make_branch, make_member
 

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from branches.models import Commune
 from members.models import Member
-from pacnam import audit, audit_chain
+from pacnam.audit import chain as audit_chain
+from pacnam.audit import trail as audit
 from pacnam.models import GENESIS_HASH, AuditEntry, AuditHead, AuditLink
 
 OTHER_KEY = "another-key-of-the-same-length-0123456789abcdef"

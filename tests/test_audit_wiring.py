@@ -71,7 +71,7 @@ def test_a_large_member_import_links_every_member_and_keeps_the_chain(world, mon
     from django.core.management import call_command
 
     from members.models import Member
-    from pacnam import audit
+    from pacnam.audit import trail as audit
 
     monkeypatch.setattr(audit, "COPY_LINKS_FROM", 1)
     before = _last_seq()

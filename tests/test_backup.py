@@ -13,10 +13,10 @@ from django.core.management.base import CommandError
 from branches.models import Branch, Role
 from members.models import Member, Membership
 from members.services.members import member_leave, membership_move
-from pacnam.audit import audit_batch
-from pacnam.audit_chain import verify_chain
-from pacnam.backup import backup_models
+from pacnam.audit.chain import verify_chain
+from pacnam.audit.trail import audit_batch
 from pacnam.models import AuditEntry, AuditHead
+from pacnam.ops.backup import backup_models
 from tests.conftest import make_member
 
 D = datetime.date
@@ -42,7 +42,7 @@ def fill(world):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from pacnam.models import ReadLogEntry
-    from pacnam.second_factor import new_recovery_codes
+    from pacnam.security.second_factor import new_recovery_codes
 
     TOTPDevice.objects.create(user=world.district, name="authenticator", confirmed=True)
     new_recovery_codes(world.district)
@@ -198,7 +198,7 @@ def test_the_archive_is_never_world_readable_while_it_is_written(world, tmp_path
     """Created with 0600, not chmod-ed afterwards: check the mode in the middle of writing."""
     import stat
 
-    from pacnam import backup
+    from pacnam.ops import backup
 
     modes = []
     original = backup._line
@@ -216,7 +216,7 @@ def test_the_archive_is_never_world_readable_while_it_is_written(world, tmp_path
 
 @pytest.mark.django_db(transaction=True)
 def test_an_encrypted_backup_restores_identically(world, tmp_path, settings, monkeypatch):
-    from pacnam import encryption
+    from pacnam.security import encryption
 
     monkeypatch.setattr(encryption, "CHUNK", 1024)  # many chunks, as a large registry has
     fill(world)
@@ -265,7 +265,7 @@ def test_a_wrong_or_missing_key_refuses_and_restores_nothing(world, tmp_path, se
 def test_a_cut_or_changed_encrypted_archive_restores_nothing(
     world, tmp_path, settings, monkeypatch
 ):
-    from pacnam import encryption
+    from pacnam.security import encryption
 
     monkeypatch.setattr(encryption, "CHUNK", 1024)
     settings.BACKUP_KEY = BACKUP_KEY

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from branches.access import scope_for
 from members.models import Member, Membership
 from members.services.members import member_leave, membership_move
-from pacnam.errors import DomainError
+from pacnam.lib.errors import DomainError
 from tests.conftest import make_branch, make_member
 
 D = datetime.date

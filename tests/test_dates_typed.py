@@ -15,8 +15,8 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.utils import translation
 
-from pacnam.dates import parse_day, parse_month
-from pacnam.forms import DateField, DateInput
+from pacnam.lib.dates import parse_day, parse_month
+from pacnam.lib.forms import DateField, DateInput
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 APPS = ["pacnam", "branches", "members", "meetings", "overview"]

@@ -15,7 +15,7 @@ from members.selectors.members import member_timeline
 from members.services.dissolutions import branch_dissolve, dissolution_undo
 from members.services.members import membership_move
 from members.services.transfers import transfer_request
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.lib.errors import DomainError, NotAllowed
 from tests.conftest import make_branch, make_member, make_village
 from tests.test_transfers import run_at_once
 

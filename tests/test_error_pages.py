@@ -63,7 +63,7 @@ def test_a_page_the_user_may_not_use_is_the_sites_403(world, login):
 
 
 def test_a_rules_refusal_names_its_reason(world, login, rf):
-    from pacnam.errors import NotAllowed
+    from pacnam.lib.errors import NotAllowed
     from pacnam.views import permission_denied
 
     request = rf.get("/")

@@ -21,8 +21,8 @@ from members.models import (
 )
 from members.selectors.growth import probations_due
 from members.services import growth
-from pacnam.dates import add_working_days
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.lib.dates import add_working_days
+from pacnam.lib.errors import DomainError, NotAllowed
 from tests.conftest import make_member, working_days_between
 from tests.growth_helpers import STEP_DATES, advance, make_candidate
 

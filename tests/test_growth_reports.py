@@ -21,7 +21,7 @@ from members.selectors.growth import (
 )
 from members.services import growth
 from members.services.members import member_leave
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.lib.errors import DomainError, NotAllowed
 from tests.conftest import make_member
 from tests.growth_helpers import advance, make_candidate
 

@@ -612,7 +612,7 @@ def test_creating_many_members_refuses_them_all_when_one_branch_was_dissolved_by
     # and nothing of the batch is written.
     from branches.models import Branch
     from members.services.members import member_create_many
-    from pacnam.errors import DomainError
+    from pacnam.lib.errors import DomainError
 
     Branch.objects.filter(pk=world.branch2.pk).update(
         dissolved_on=D(2015, 1, 1), dissolution_decision="1-QĐ/ĐU"

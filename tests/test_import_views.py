@@ -407,7 +407,7 @@ def _admin_post_data(form) -> dict:
 
 
 def test_the_admin_does_not_save_over_a_change_made_since_it_opened(world, login):
-    from pacnam.versioning import save_if_unchanged
+    from pacnam.lib.versioning import save_if_unchanged
 
     client = login(world.admin)
     url = reverse("admin:branches_village_change", args=[world.village.pk])

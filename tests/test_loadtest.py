@@ -14,7 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.test.testcases import LiveServerThread
 
 from branches.models import Village
-from pacnam.audit_chain import verify_chain
+from pacnam.audit.chain import verify_chain
 from pacnam.models import AuditEntry
 from tests.conftest import make_commune
 

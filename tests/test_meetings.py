@@ -21,7 +21,7 @@ from meetings.models import (
 from meetings.selectors import tasks_to_review
 from members.models import Membership, MembershipKind
 from members.services.members import membership_move
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.lib.errors import DomainError, NotAllowed
 from tests.conftest import make_member
 
 D = datetime.date

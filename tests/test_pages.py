@@ -385,7 +385,7 @@ def test_dashboard_is_in_vietnamese_by_default_and_english_on_request(world, log
 def test_dashboard_counts_members_due_to_become_full(world, login):
     from django.utils import timezone
 
-    from pacnam.dates import add_months
+    from pacnam.lib.dates import add_months
 
     today = timezone.localdate()
     make_member(
@@ -404,7 +404,7 @@ def test_dashboard_shows_this_months_meetings_and_the_transfers_in_progress(worl
 
     from meetings.models import Meeting, MeetingStatus
     from members.services.transfers import transfer_request
-    from pacnam.dates import add_months
+    from pacnam.lib.dates import add_months
 
     today = timezone.localdate()
     Meeting.objects.create(branch=world.branch, date=today, status=MeetingStatus.HELD)

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from branches.models import Branch
-from pacnam.csv_writer import FORMULA_STARTS, csv_chunks, neutralise
+from pacnam.io.csv_writer import FORMULA_STARTS, csv_chunks, neutralise
 
 
 def assert_not_stored(response):

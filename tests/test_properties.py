@@ -23,7 +23,7 @@ from branches.models import Branch, BranchKind, Commune, Village
 from members.models import Member
 from members.selectors.transfers import letter_overdue_cutoff
 from members.services.members import member_create
-from pacnam.dates import add_working_days
+from pacnam.lib.dates import add_working_days
 
 D = datetime.date
 TODAY = timezone.localdate()

@@ -73,8 +73,8 @@ def test_a_web_export_is_recorded_with_its_filter_and_rows(world, login):
 def test_a_download_stopped_half_way_is_recorded_as_stopped(world):
     """The server closes the response's iterator when the browser goes away: the
     entry is written then, with the rows handed out so far."""
-    from pacnam.csv_writer import csv_chunks
-    from pacnam.readlog import log_member_export
+    from pacnam.io.csv_writer import csv_chunks
+    from pacnam.security.readlog import log_member_export
 
     rows = log_member_export(
         iter([["header"], ["a"], ["b"], ["c"]]),

@@ -37,7 +37,7 @@ from meetings.models import Meeting
 from meetings.services import meeting_create
 from members.models import Member, Membership
 from members.services.members import membership_move
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.lib.errors import DomainError, NotAllowed
 from tests.conftest import make_branch, make_commune, make_member, make_user, make_village
 
 

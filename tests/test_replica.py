@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from members.models import Member
-from pacnam import replica
+from pacnam.ops import replica
 
 NO_REPLICA = (
     "needs a PostgreSQL streaming replica: set DATABASE_REPLICA_URL (CI's .ci/replica starts one)"

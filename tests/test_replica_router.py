@@ -1,4 +1,4 @@
-"""The replica router's rules (pacnam.replica), on any database.
+"""The replica router's rules (pacnam.ops.replica), on any database.
 
 No replica is needed: the router only names an alias, and these tests look at
 the name it gives, with the request state the middleware sets. The same rules
@@ -17,8 +17,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.test import RequestFactory
 
 from members.models import Member
-from pacnam import replica
 from pacnam.models import ReadLogEntry
+from pacnam.ops import replica
 
 ROOT = Path(__file__).resolve().parent.parent
 router = replica.ReplicaRouter()
@@ -223,7 +223,7 @@ def test_the_settings_add_the_replica_only_when_its_url_is_set():
     plain = settings_with(DATABASE_URL="postgres://u@db:5432/pacnam", DATABASE_REPLICA_URL="")
     assert set(plain["databases"]) == {"default"}
     assert plain["routers"] == []
-    assert "pacnam.replica.ReplicaMiddleware" not in plain["middleware"]
+    assert "pacnam.ops.replica.ReplicaMiddleware" not in plain["middleware"]
 
     both = settings_with(
         DATABASE_URL="postgres://u@db:5432/pacnam",
@@ -234,9 +234,9 @@ def test_the_settings_add_the_replica_only_when_its_url_is_set():
     assert (copy["HOST"], copy["PORT"], copy["NAME"]) == ("db-replica", 5433, "pacnam")
     assert (copy["CONN_MAX_AGE"], copy["CONN_HEALTH_CHECKS"]) == (30, True)
     assert copy["TEST"]["MIRROR"] == "default"  # no second test database
-    assert both["routers"] == ["pacnam.replica.ReplicaRouter"]
+    assert both["routers"] == ["pacnam.ops.replica.ReplicaRouter"]
     middleware = both["middleware"]
-    assert middleware.index("pacnam.replica.ReplicaMiddleware") + 1 == middleware.index(
+    assert middleware.index("pacnam.ops.replica.ReplicaMiddleware") + 1 == middleware.index(
         "django.contrib.sessions.middleware.SessionMiddleware"
     )
 

@@ -14,7 +14,7 @@ from devtools import bench
 from members.models import Member, Membership, MemberStatus
 from members.services.members import member_leave, membership_move
 from overview.selectors import dashboard as stats
-from pacnam import forms as pacnam_forms
+from pacnam.lib import forms as pacnam_forms
 from tests.conftest import make_branch, make_commune, make_member
 
 D = datetime.date

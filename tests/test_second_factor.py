@@ -13,8 +13,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from pacnam import second_factor as sf
 from pacnam.models import AuditEntry
+from pacnam.security import second_factor as sf
 
 LOGIN = "/accounts/login/"
 CODE_PAGE = "/accounts/second-factor/"

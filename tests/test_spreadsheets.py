@@ -1,4 +1,4 @@
-"""pacnam.spreadsheets: the files district offices really have, read exactly or
+"""pacnam.io.spreadsheets: the files district offices really have, read exactly or
 refused with a message (issue 15). Every file is built here, as Excel or
 LibreOffice would write it."""
 
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from pacnam.spreadsheets import (
+from pacnam.io.spreadsheets import (
     HEADER_SCAN_ROWS,
     MAX_COLUMNS,
     HeaderNotFound,
@@ -27,7 +27,7 @@ from pacnam.spreadsheets import (
     read_spreadsheet,
     restore_leading_zeros,
 )
-from pacnam.text import garbled_reason
+from pacnam.lib.text import garbled_reason
 
 D = datetime.date
 TITLES = ["Số CCCD", "Họ và tên", "Giới tính", "Ngày sinh", "Dân tộc", "citizen_id", "full_name"]

@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 
 from branches.models import Branch, BranchKind, Commune
 from members.models import EndReason, Member, Membership, MembershipKind, MemberStatus
-from pacnam.text import fold
+from pacnam.lib.text import fold
 
 
 def _generate(n=300, seed=7, **kw):

@@ -1,4 +1,4 @@
-"""pacnam.text: text stored right (issue 15) and garbled text told apart from Vietnamese."""
+"""pacnam.lib.text: text stored right (issue 15) and garbled text told apart from Vietnamese."""
 
 import unicodedata
 
@@ -7,7 +7,7 @@ from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pacnam.text import clean_text, excerpt, fold, garbled_reason
+from pacnam.lib.text import clean_text, excerpt, fold, garbled_reason
 
 # Real names of the kinds the registry holds: every tone on every vowel, Đ, the
 # ethnic minorities of Bắc Kạn (Tày, Nùng, Dao, H'Mông) and of the Central

@@ -20,8 +20,8 @@ from members.services.transfers import (
     transfer_refuse,
     transfer_request,
 )
-from pacnam.dates import add_working_days
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.lib.dates import add_working_days
+from pacnam.lib.errors import DomainError, NotAllowed
 from tests.conftest import make_branch, make_member, make_village, working_days_between
 
 D = datetime.date

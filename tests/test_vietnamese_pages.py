@@ -63,7 +63,7 @@ def test_a_district_letter_is_signed_by_the_head_or_for_the_head(world, login):
 
 
 def test_the_change_log_says_actions_in_words_and_dates_day_first(world, login):
-    from pacnam.versioning import save_if_unchanged
+    from pacnam.lib.versioning import save_if_unchanged
 
     branch_dissolve(branch=world.office, decision="15-QĐ/ĐU", on=D(2019, 4, 1), by=world.secretary)
     world.office.refresh_from_db()

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from pacnam.fields import actor_field
+from pacnam.lib.fields import actor_field
 
 
 class Reorganization(models.Model):

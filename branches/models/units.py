@@ -25,8 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from pacnam.dates import dmy
-from pacnam.text import clean_name
+from pacnam.lib.dates import dmy
+from pacnam.lib.text import clean_name
 
 
 def _validity_in_order(prefix: str) -> models.CheckConstraint:

@@ -23,9 +23,9 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pacnam.audit import audit_batch
-from pacnam.dates import dmy
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.audit.trail import audit_batch
+from pacnam.lib.dates import dmy
+from pacnam.lib.errors import DomainError, NotAllowed
 
 from ..access import acting_scope
 from ..models import (

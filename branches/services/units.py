@@ -8,8 +8,8 @@ import datetime
 
 from django.utils.translation import gettext as _
 
-from pacnam.dates import dmy
-from pacnam.errors import DomainError
+from pacnam.lib.dates import dmy
+from pacnam.lib.errors import DomainError
 
 from ..models import Branch, BranchInCommune, Commune, Village, VillageInCommune
 

@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef
 from branches.models import Branch, BranchKind, Province, Role, RoleKind
 from meetings.models import Meeting
 from members.models import Member, MemberStatus
-from pacnam.second_factor import STATE_KEY, VERIFIED
+from pacnam.security.second_factor import STATE_KEY, VERIFIED
 
 # The roles, as results.json's `role` field names them.
 OFFICER = "district officer"
@@ -240,7 +240,7 @@ def pages(t: Targets, today: datetime.date) -> list[Page]:
             [f"%{t.search}%"],
         ),
         # Beyond the list: the two member lists that match the most rows,
-        # where the count, not the page, was the cost (pacnam.pagination).
+        # where the count, not the page, was the cost (pacnam.lib.pagination).
         Page(
             "member list, unfiltered",
             "/members/",

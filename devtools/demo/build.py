@@ -43,7 +43,7 @@ from branches.services.reorganizations import (
 from members.models import Member, Membership, MembershipKind
 from members.selectors.dissolutions import branch_dissolution_plan
 from members.services.dissolutions import branch_dissolve
-from pacnam.spreadsheets import read_spreadsheet
+from pacnam.io.spreadsheets import read_spreadsheet
 
 from .district import SEED, SNAPSHOT, members_2019, plan_demo
 from .meetings import Meetings

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from branches.models import Branch, BranchKind, Commune, Village
 from members.models import Member, Membership, MembershipKind, MemberStatus
-from pacnam.dates import add_months, add_years
-from pacnam.text import fold
+from pacnam.lib.dates import add_months, add_years
+from pacnam.lib.text import fold
 
 D = datetime.date
 SEED = 20190301

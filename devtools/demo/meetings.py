@@ -39,8 +39,8 @@ from meetings.models import (
     default_agenda,
 )
 from members.models import MembershipKind
-from pacnam.bulk import copy_insert, copy_insert_values
-from pacnam.dates import add_months
+from pacnam.lib.bulk import copy_insert, copy_insert_values
+from pacnam.lib.dates import add_months
 
 from .district import ETHNIC_WEIGHTS, person_name
 

@@ -44,8 +44,8 @@ from members.models import (
     Transfer,
     probation_ends_on,
 )
-from pacnam.dates import add_months, add_years
-from pacnam.text import fold
+from pacnam.lib.dates import add_months, add_years
+from pacnam.lib.text import fold
 
 from .district import ETHNIC_WEIGHTS, RESERVED_NAMES, VILLAGE_POSITIONS, citizen_id, person_name
 from .transfers import TRANSFER_FIELDS, TransfersMixin

@@ -21,8 +21,8 @@ from members.models import (
     TransferScope,
     TransferStatus,
 )
-from pacnam.dates import add_months, add_years
-from pacnam.text import fold
+from pacnam.lib.dates import add_months, add_years
+from pacnam.lib.text import fold
 
 DAY = datetime.timedelta(days=1)
 TRANSFER_FIELDS = [

@@ -46,7 +46,7 @@ from members.models import (
     TransferScope,
     TransferStatus,
 )
-from pacnam.text import fold
+from pacnam.lib.text import fold
 
 from . import words, writers
 from .plan import (

@@ -30,7 +30,7 @@ from members.models import (
     Membership,
     Transfer,
 )
-from pacnam.bulk import copy_text
+from pacnam.lib.bulk import copy_text
 
 # --- Writers: COPY on PostgreSQL, bulk_create elsewhere ---------------------
 

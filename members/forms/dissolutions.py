@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pacnam.forms import date_field
+from pacnam.lib.forms import date_field
 
 
 class DissolutionForm(forms.Form):

@@ -7,7 +7,7 @@ the views turn into a form error.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pacnam.forms import CleanTextForm, RegistryModelForm, date_field
+from pacnam.lib.forms import CleanTextForm, RegistryModelForm, date_field
 
 from ..models import Candidate, Member, Rating
 

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch, Commune
-from pacnam.dates import add_years
-from pacnam.forms import BoundedModelChoiceField, BoundedSelect, DateField, VersionedForm
+from pacnam.lib.dates import add_years
+from pacnam.lib.forms import BoundedModelChoiceField, BoundedSelect, DateField, VersionedForm
 
 from ..models import Member, MemberStatus
 

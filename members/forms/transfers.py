@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch, Village
-from pacnam.forms import CleanTextForm, date_field
+from pacnam.lib.forms import CleanTextForm, date_field
 
 from ..models import Gender, TransferKind
 

@@ -8,9 +8,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pacnam.audit import audit_batch
-from pacnam.errors import DomainError
-from pacnam.text import excerpt, fold
+from pacnam.audit.trail import audit_batch
+from pacnam.lib.errors import DomainError
+from pacnam.lib.text import excerpt, fold
 
 from ..models import (
     Member,

@@ -13,9 +13,9 @@ from django.utils.translation import gettext_noop
 
 from branches.access import COMMUNE
 from branches.models import Branch, Commune, Province, Village
-from pacnam.dates import dmy
-from pacnam.spreadsheets import Row
-from pacnam.text import clean_text, excerpt, garbled_reason
+from pacnam.io.spreadsheets import Row
+from pacnam.lib.dates import dmy
+from pacnam.lib.text import clean_text, excerpt, garbled_reason
 
 from .plan import ImportPlan, RowError, shown
 from .read import (

@@ -11,7 +11,7 @@ so that an export imports into an empty database unchanged.
 
 Each kind is one query, read with .iterator() so 100,000 rows never sit in memory
 as model instances. Text cells that a spreadsheet would take for a formula
-(starting with = + - @) get a leading single quote (pacnam.csv_writer, the
+(starting with = + - @) get a leading single quote (pacnam.io.csv_writer, the
 one rule for every CSV the registry writes); the import takes it off.
 """
 
@@ -32,7 +32,7 @@ from branches.models import (
     VillageInCommune,
     valid_on_q,
 )
-from pacnam.csv_writer import csv_chunks, neutralise, write_csv  # noqa: F401 - the writers of its callers
+from pacnam.io.csv_writer import csv_chunks, neutralise, write_csv  # noqa: F401 - the writers of its callers
 
 from ..models import Member, Membership, MembershipKind
 from .read import HEADERS, TITLES

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from pacnam.dates import dmy
+from pacnam.lib.dates import dmy
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 PROGRESS_EVERY = 2000  # rows between two calls of validate_table's `progress`

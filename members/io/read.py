@@ -4,7 +4,7 @@ people write, and the cells' parsers.
 The contract other tools rely on (issue 2): the headers of each kind below, as
 the export writes them. Issue 15 widened what is read: the same keys or their
 Vietnamese titles (`TITLES`), matched without regard to case, spaces or accents
-(pacnam.spreadsheets.header_key), in any order, with other columns (STT, notes)
+(pacnam.io.spreadsheets.header_key), in any order, with other columns (STT, notes)
 left out; dates as YYYY-MM-DD or DD/MM/YYYY; yes/no in English or Vietnamese.
 """
 
@@ -17,15 +17,15 @@ from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
 
-from pacnam.csv_writer import FORMULA_STARTS
-from pacnam.spreadsheets import (
+from pacnam.io.csv_writer import FORMULA_STARTS
+from pacnam.io.spreadsheets import (
     HeaderNotFound,
     SpreadsheetError,
     Table,
     header_key,
     read_spreadsheet,
 )
-from pacnam.text import excerpt
+from pacnam.lib.text import excerpt
 
 from ..models import (
     Gender,
@@ -198,7 +198,7 @@ def map_columns(kind: str, header: Sequence[str]) -> tuple[dict[str, int], str |
     return found, None
 
 
-# FORMULA_STARTS (pacnam.csv_writer): exports prefix such text with a single
+# FORMULA_STARTS (pacnam.io.csv_writer): exports prefix such text with a single
 # quote; the import takes it off again (unquote).
 
 
@@ -219,7 +219,7 @@ class ImportFileError(Exception):
 def read_table(
     data: bytes, filename: str = "", *, kind: str = "members", encoding: str | None = None
 ) -> Table:
-    """The list in a CSV or XLSX file (pacnam.spreadsheets.Table), from the header of
+    """The list in a CSV or XLSX file (pacnam.io.spreadsheets.Table), from the header of
     `kind` down, every row with its number in the file or sheet. Windows-1258,
     UTF-16, semicolons and tabs, title rows, the list on another sheet are found
     without asking; `encoding` forces a CSV's character set.

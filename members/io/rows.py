@@ -12,9 +12,9 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from branches.models import Branch, BranchKind, Commune, Village
-from pacnam.dates import add_years, dmy
-from pacnam.spreadsheets import Row
-from pacnam.text import clean_text, excerpt
+from pacnam.io.spreadsheets import Row
+from pacnam.lib.dates import add_years, dmy
+from pacnam.lib.text import clean_text, excerpt
 
 from ..models import (
     EndReason,

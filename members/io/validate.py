@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pacnam.spreadsheets import Row, Table
+from pacnam.io.spreadsheets import Row, Table
 
 from .plan import (
     CREATE,

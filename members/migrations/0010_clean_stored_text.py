@@ -6,7 +6,7 @@ restoring, and the forward step may run again at any time."""
 
 from django.db import migrations
 
-from pacnam.text import clean_name, clean_text, fold
+from pacnam.lib.text import clean_name, clean_text, fold
 
 CHUNK = 2000
 

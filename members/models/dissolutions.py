@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from branches.models import Branch
-from pacnam.fields import actor_field
+from pacnam.lib.fields import actor_field
 
 from .members import Member, Membership
 

@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Village
-from pacnam.dates import add_months, add_working_days
-from pacnam.fields import actor_field
-from pacnam.text import clean_text_fields, fold
+from pacnam.lib.dates import add_months, add_working_days
+from pacnam.lib.fields import actor_field
+from pacnam.lib.text import clean_text_fields, fold
 
 from .members import Gender, Member, citizen_id_validator
 

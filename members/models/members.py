@@ -20,8 +20,8 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Village
-from pacnam.dates import add_years, dmy
-from pacnam.text import clean_text_fields, fold
+from pacnam.lib.dates import add_years, dmy
+from pacnam.lib.text import clean_text_fields, fold
 
 citizen_id_validator = RegexValidator(r"^[0-9]{12}$", _("A citizen ID has exactly 12 digits."))
 

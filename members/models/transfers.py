@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Commune
-from pacnam.dates import add_working_days
-from pacnam.fields import actor_field
+from pacnam.lib.dates import add_working_days
+from pacnam.lib.fields import actor_field
 
 from .members import Member
 

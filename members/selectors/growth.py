@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce, ExtractYear
 
 from branches.access import Scope
 from branches.models import Commune
-from pacnam.dates import add_months
+from pacnam.lib.dates import add_months
 
 from ..models import (
     Candidate,

@@ -5,7 +5,7 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from pacnam.dates import is_working_day
+from pacnam.lib.dates import is_working_day
 
 from ..models import Transfer, TransferScope, TransferStatus
 

@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 
 from branches.access import acting_scope, scope_for
 from branches.models import Branch
-from pacnam.audit import audit_batch
-from pacnam.dates import dmy
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.audit.trail import audit_batch
+from pacnam.lib.dates import dmy
+from pacnam.lib.errors import DomainError, NotAllowed
 
 from ..models import (
     DissolutionBatch,

@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from branches.access import Scope, scope_for
 from branches.models import Branch, Village
 from branches.services.units import branch_check_accepts
-from pacnam.audit import audited
-from pacnam.dates import add_years, dmy
-from pacnam.errors import DomainError
+from pacnam.audit.trail import audited
+from pacnam.lib.dates import add_years, dmy
+from pacnam.lib.errors import DomainError
 
 from ..models import (
     CANDIDATE_STEP_DATES,

@@ -17,10 +17,10 @@ from branches.services.units import (
     branch_check_accepts_many,
     village_check_accepts,
 )
-from pacnam.bulk import copy_history, copy_insert
-from pacnam.dates import dmy
-from pacnam.errors import DomainError
-from pacnam.text import clean_text_fields, fold
+from pacnam.lib.bulk import copy_history, copy_insert
+from pacnam.lib.dates import dmy
+from pacnam.lib.errors import DomainError
+from pacnam.lib.text import clean_text_fields, fold
 
 from ..models import (
     EndReason,

@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 
 from branches.access import Scope, acting_scope
 from branches.models import Branch, Commune
-from pacnam.audit import audited
-from pacnam.dates import add_months, dmy
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.audit.trail import audited
+from pacnam.lib.dates import add_months, dmy
+from pacnam.lib.errors import DomainError, NotAllowed
 
 from ..models import (
     EndReason,

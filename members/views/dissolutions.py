@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 
 from branches.access import Scope, editor_scope_or_404, get_in_scope_or_404, scope_for
 from branches.models import Branch
-from pacnam.errors import DomainError, NotAllowed
-from pacnam.forms import report_outcome
+from pacnam.lib.errors import DomainError, NotAllowed
+from pacnam.lib.forms import report_outcome
 
 from ..forms.dissolutions import DissolutionForm
 from ..models import DissolutionBatch, TransferStatus

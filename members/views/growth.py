@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from branches.access import Scope, get_in_scope_or_404, scope_for
-from pacnam.errors import DomainError, NotAllowed
+from pacnam.lib.errors import DomainError, NotAllowed
 
 from ..forms.growth import (
     CandidateForm,

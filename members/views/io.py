@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from branches.access import NONE, Scope, scope_for
 from branches.models import Branch, Commune, Village
-from pacnam.readlog import log_member_export
+from pacnam.security.readlog import log_member_export
 
 from ..forms.members import MemberFilterForm
 from ..io.export import csv_chunks, member_list_rows, with_vietnamese_titles, xlsx_bytes

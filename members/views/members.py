@@ -7,11 +7,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from branches.access import NONE, get_in_scope_or_404, scope_for
-from pacnam.audit import audit_for_member
-from pacnam.errors import DomainError, NotAllowed
-from pacnam.pagination import CappedPaginator
-from pacnam.readlog import log_member_view
-from pacnam.versioning import save_if_unchanged
+from pacnam.audit.trail import audit_for_member
+from pacnam.lib.errors import DomainError, NotAllowed
+from pacnam.lib.pagination import CappedPaginator
+from pacnam.lib.versioning import save_if_unchanged
+from pacnam.security.readlog import log_member_view
 
 from ..forms.members import MemberFilterForm, MemberForm
 from ..models import Member

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 
 from branches.access import Scope, editor_scope_or_404, get_in_scope_or_404, scope_for
 from branches.models import Branch
-from pacnam.errors import DomainError, NotAllowed
-from pacnam.forms import flash_form_errors, report_outcome
+from pacnam.lib.errors import DomainError, NotAllowed
+from pacnam.lib.forms import flash_form_errors, report_outcome
 
 from ..forms.transfers import IncomingTransferForm, ReasonForm, StepForm, TransferStartForm
 from ..models import Member, Transfer, TransferScope

@@ -17,7 +17,7 @@ from branches.access import Scope
 from branches.models import Branch, BranchKind, Commune
 from meetings.selectors import active_in, regular_meetings_in
 from members.models import EndReason, Gender, Member, Membership, MembershipKind
-from pacnam.dates import add_years
+from pacnam.lib.dates import add_years
 
 AGE_BANDS = [(18, 30), (31, 45), (46, 60), (61, 75), (76, 120)]
 

@@ -21,7 +21,7 @@ from meetings.selectors import (
 )
 from members.selectors.growth import growth_dashboard
 from members.selectors.transfers import overdue_transfers, transfers_in_progress
-from pacnam.dates import add_months
+from pacnam.lib.dates import add_months
 
 from .. import charts
 from ..selectors import dashboard as stats

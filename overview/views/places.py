@@ -23,8 +23,8 @@ from branches.models import (
 from meetings.selectors import branch_recent_meetings
 from members.models import Member, Membership, MembershipKind
 from members.selectors.dissolutions import branch_dissolutions
-from pacnam.audit import audit_for_branch
-from pacnam.dates import parse_day
+from pacnam.audit.trail import audit_for_branch
+from pacnam.lib.dates import parse_day
 
 
 def _as_of(request: HttpRequest) -> tuple[datetime.date, str | None]:

@@ -28,9 +28,9 @@ from branches.services.reorganizations import (
     reorganization_undo,
     reorganization_undo_refusal,
 )
-from pacnam.errors import DomainError
-from pacnam.forms import date_field, report_outcome
-from pacnam.spreadsheets import SpreadsheetError, read_spreadsheet
+from pacnam.io.spreadsheets import SpreadsheetError, read_spreadsheet
+from pacnam.lib.errors import DomainError
+from pacnam.lib.forms import date_field, report_outcome
 
 from ..selectors.reorganizations import plan_summary
 

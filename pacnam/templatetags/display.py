@@ -7,7 +7,7 @@ from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.text import capfirst
 
-from ..models import AUDIT_ACTIONS
+from pacnam.models import AUDIT_ACTIONS
 
 register = template.Library()
 

@@ -41,7 +41,7 @@ NOTES = [
     "a monthly tally (meetings 0005). At the national size (15,278 communes, 183,336 branches) it "
     "is over the target; the officer's other pages grow too, because deciding that the officer "
     "sees every commune reads every commune once per request. A secretary's pages do not grow.",
-    "The member lists count at most 5,000 matches (pacnam/pagination.py): beyond that the page "
+    "The member lists count at most 5,000 matches (pacnam/lib/pagination.py): beyond that the page "
     'says "more than 5,000" and asks for a narrower search, so the unfiltered list and a search '
     'for "van" cost the same at any size. Their floor is the first page of rows alone.',
 ]

@@ -5,7 +5,7 @@
 One row per branch active in the month:
 commune_code,branch_code,regular_meetings,attendance_rate (present / counted
 members at the month's regular meetings, two decimals, empty when none).
-Cells that a spreadsheet would run as formulas are neutralised (pacnam.csv_writer).
+Cells that a spreadsheet would run as formulas are neutralised (pacnam.io.csv_writer).
 """
 
 import datetime
@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from branches.models import Branch, Commune
 from meetings.reports import rate_text, regularity
 from meetings.selectors import month_bounds
-from pacnam.csv_writer import write_csv
+from pacnam.io.csv_writer import write_csv
 
 
 class Command(BaseCommand):

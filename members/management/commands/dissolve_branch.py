@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from branches.models import Branch
 from members.selectors.dissolutions import branch_dissolution_plan
 from members.services.dissolutions import branch_dissolve
-from pacnam.errors import DomainError
+from pacnam.lib.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """`manage.py growth_report --year YYYY [--commune CODE]`: the year's growth figures
 per commune as CSV, for the district's yearly report. Cells that a spreadsheet
-would run as formulas are neutralised (pacnam.csv_writer)."""
+would run as formulas are neutralised (pacnam.io.csv_writer)."""
 
 import datetime
 
@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from branches.models import Commune
 from members.selectors.growth import REPORT_COLUMNS, growth_rows
-from pacnam.csv_writer import write_csv
+from pacnam.io.csv_writer import write_csv
 
 
 class Command(BaseCommand):

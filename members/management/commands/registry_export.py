@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from branches.models import Commune
 from members.io.export import csv_chunks, export_rows, with_vietnamese_titles, write_csv, write_xlsx
 from members.io.read import KINDS, CellError, parse_date
-from pacnam.files import open_private
-from pacnam.readlog import log_member_export
+from pacnam.lib.files import open_private
+from pacnam.security.readlog import log_member_export
 
 # Exports of people, recorded in the read log; communes, villages and branches are not.
 PERSONAL_KINDS = {"members", "memberships"}

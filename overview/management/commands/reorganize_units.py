@@ -19,8 +19,8 @@ from branches.services.reorganizations import (
     reorganization_plan,
 )
 from overview.selectors.reorganizations import plan_summary
-from pacnam.errors import DomainError
-from pacnam.spreadsheets import SpreadsheetError, read_spreadsheet
+from pacnam.io.spreadsheets import SpreadsheetError, read_spreadsheet
+from pacnam.lib.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ registry's records and Vietnamese documents write them, whatever the language
 chosen or the browser's. Django's own English formats would read 05/04/2019 as
 4 May in every form, the admin's included."""
 
-from pacnam.dates import DATE_INPUT_FORMATS as _DATES
+from pacnam.lib.dates import DATE_INPUT_FORMATS as _DATES
 
 DATE_FORMAT = "d/m/Y"
 SHORT_DATE_FORMAT = "d/m/Y"

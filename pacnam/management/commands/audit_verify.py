@@ -8,7 +8,7 @@ import re
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pacnam.audit_chain import ChainBroken, reseal, verify_chain
+from pacnam.audit.chain import ChainBroken, reseal, verify_chain
 from pacnam.models import AuditEntry
 
 HEAD = re.compile(r"^\s*#?(\d+)[\s:]+([0-9a-f]{64})\s*$")

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from pacnam.backup import backup_to_path
+from pacnam.ops.backup import backup_to_path
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from pacnam.backup import BackupError, restore_from_path
+from pacnam.ops.backup import BackupError, restore_from_path
 
 
 class Command(BaseCommand):

@@ -42,7 +42,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 REPLICA = "replica"
 COOKIE = "pacnam_primary"
-_SALT = "pacnam.replica.sticky"
+_SALT = "pacnam.ops.replica.sticky"
 READ_METHODS = frozenset({"GET", "HEAD"})
 # Writes that do not make a request (or a browser) read from the primary: the
 # session is saved on every request (SESSION_SAVE_EVERY_REQUEST) and the read

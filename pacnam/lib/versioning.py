@@ -9,7 +9,7 @@ from django import forms
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .errors import DomainError
+from pacnam.lib.errors import DomainError
 
 
 class EditConflict(DomainError):

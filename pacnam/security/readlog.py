@@ -13,7 +13,7 @@ rows written, so a streamed export is counted without counting it twice.
 The first row (the header) is not counted.
 
 Entries are pacnam.models.ReadLogEntry, append-only; the page that lists them
-for district officers is pacnam.security_views.read_log.
+for district officers is pacnam.security.views.read_log.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db import models
 
-from .models import ReadAction, ReadLogEntry
+from pacnam.models import ReadAction, ReadLogEntry
 
 REPR_MAX = 300
 

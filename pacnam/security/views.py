@@ -1,5 +1,5 @@
-"""The second factor's pages (pacnam.second_factor) and the read log's page
-(pacnam.readlog), for district officers.
+"""The second factor's pages (pacnam.security.second_factor) and the read log's page
+(pacnam.security.readlog), for district officers.
 
 Access is asked of Django's permissions (the roles grant them through
 branches.access.RolePermissionBackend), so this base module imports no app.
@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import second_factor as sf
-from .audit import audit_log
-from .models import ReadAction, ReadLogEntry
-from .pagination import CappedPaginator
+from pacnam.audit.trail import audit_log
+from pacnam.lib.pagination import CappedPaginator
+from pacnam.models import ReadAction, ReadLogEntry
+from pacnam.security import second_factor as sf
 
 
 class CodeForm(forms.Form):

@@ -18,7 +18,7 @@ any change here.
 
 The file is written with mode 0600 (only its owner can read it: it holds
 every password hash and all personal data), and with a passphrase
-(BACKUP_KEY) it is encrypted in chunks (pacnam.encryption); the restore reads
+(BACKUP_KEY) it is encrypted in chunks (pacnam.security.encryption); the restore reads
 both kinds.
 
 For production, pg_dump is the primary backup (docs/backups.md); this archive
@@ -46,8 +46,14 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from simple_history.models import HistoricalChanges
 
-from .audit import jsonable
-from .encryption import MAGIC, DecryptingReader, DecryptionError, EncryptingWriter, is_encrypted
+from pacnam.audit.trail import jsonable
+from pacnam.security.encryption import (
+    MAGIC,
+    DecryptingReader,
+    DecryptionError,
+    EncryptingWriter,
+    is_encrypted,
+)
 
 FORMAT = "pacnam-registry-backup"
 VERSION = 1

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import security_views
+from pacnam.security import views as security_views
 
 urlpatterns = [
     path("accounts/second-factor/", security_views.second_factor, name="second_factor"),

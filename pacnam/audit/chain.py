@@ -13,8 +13,15 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from .audit import _append, key_ring
-from .models import GENESIS_HASH, LEGACY_KEY_ID, AuditEntry, AuditHead, AuditLink, canonical_json
+from pacnam.audit.trail import _append, key_ring
+from pacnam.models import (
+    GENESIS_HASH,
+    LEGACY_KEY_ID,
+    AuditEntry,
+    AuditHead,
+    AuditLink,
+    canonical_json,
+)
 
 # --- Verifying ---
 

@@ -8,7 +8,7 @@ with the fields before and after.
 
 Bulk operations are ONE entry with their items::
 
-    from pacnam.audit import audit_batch
+    from pacnam.audit.trail import audit_batch
 
     with audit_batch("branch_dissolve", actor=user, description="Quyết định 12-QĐ/ĐU",
                      subject=branch) as batch:
@@ -71,7 +71,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record
 
-from .models import GENESIS_HASH, AuditEntry, AuditHead, AuditLink
+from pacnam.models import GENESIS_HASH, AuditEntry, AuditHead, AuditLink
 
 REPR_MAX = 300
 OPS = {"+": "create", "~": "update", "-": "delete"}
@@ -410,7 +410,7 @@ def _append(
         entry.hash = entry.compute_seal(ring.current_key, keys)
         entry.save()
         if len(keys) > COPY_LINKS_FROM and connection.vendor == "postgresql":
-            from .bulk import copy_insert_values
+            from pacnam.lib.bulk import copy_insert_values
 
             copy_insert_values(
                 AuditLink,

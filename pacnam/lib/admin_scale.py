@@ -17,7 +17,7 @@ from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
-from .pagination import AdminPaginator
+from pacnam.lib.pagination import AdminPaginator
 
 
 class LargeTableAdmin:

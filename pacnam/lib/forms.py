@@ -8,9 +8,9 @@ from django.contrib import messages
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .dates import DATE_INPUT_FORMATS
-from .errors import DomainError
-from .text import clean_text
+from pacnam.lib.dates import DATE_INPUT_FORMATS
+from pacnam.lib.errors import DomainError
+from pacnam.lib.text import clean_text
 
 
 class DateInput(forms.DateInput):
@@ -19,7 +19,7 @@ class DateInput(forms.DateInput):
     Not a native date input: its display and typing order follow the browser's
     language, so on the English browsers common in offices 05/04/2019 would be
     read as 4 May while the record says 5 April. The field reads dd/mm/yyyy or
-    yyyy-mm-dd (pacnam.dates.DATE_INPUT_FORMATS, also every form's format)."""
+    yyyy-mm-dd (pacnam.lib.dates.DATE_INPUT_FORMATS, also every form's format)."""
 
     input_type = "text"
 
@@ -97,7 +97,7 @@ class RegistryModelForm(forms.ModelForm):
 
 
 class CleanTextForm:
-    """A form whose typed text is read as it is stored (pacnam.text.clean_text: NFC,
+    """A form whose typed text is read as it is stored (pacnam.lib.text.clean_text: NFC,
     trimmed, Đ not Ð) before its fields check it: a name typed in decomposed letters
     is checked against max_length as the letters it will be stored as. Mixed in
     before forms.Form or forms.ModelForm."""
@@ -112,7 +112,7 @@ class CleanTextForm:
 
 
 class VersionedForm(CleanTextForm, RegistryModelForm):
-    """A model form that carries the version it was opened with (see pacnam.versioning)."""
+    """A model form that carries the version it was opened with (see pacnam.lib.versioning)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 

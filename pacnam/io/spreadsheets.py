@@ -14,7 +14,7 @@ workbooks have title rows above the column titles, an STT column, the list on
 another sheet than the first, and citizen IDs typed as numbers. Everything here
 is generic: which titles make a header is the caller's business (`is_header`).
 
-Every cell comes back as text in the stored form (pacnam.text.clean_text). A file
+Every cell comes back as text in the stored form (pacnam.lib.text.clean_text). A file
 that cannot be read raises SpreadsheetError, whose `message` is a translated
 sentence for the user that says what to do; nothing else escapes, whatever the
 bytes. The bounds are checked before parsing, so a hostile upload costs
@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .text import TONE_MARKS, VIETNAMESE_LETTERS, clean_text, excerpt, fold
+from pacnam.lib.text import TONE_MARKS, VIETNAMESE_LETTERS, clean_text, excerpt, fold
 
 # How far down a sheet the column titles may be: below title rows, a date line,
 # blank rows. Real lists have a handful; a header further down is not one.
