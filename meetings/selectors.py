@@ -8,17 +8,28 @@ look regular.
 import calendar
 import datetime
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Window
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import TruncMonth
 
 from branches.access import Scope
+from members.models import Member
 from pacnam.lib.dates import add_months
 
-from .models import Meeting, MeetingKind, MeetingStatus, Presence, Standing, Task, TaskStatus
+from .models import (
+    Attendance,
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+    Presence,
+    Standing,
+    Task,
+    TaskStatus,
+)
 
 # Also in the monthly tally's triggers (migration 0005) and the partial indexes
-# (models.py): tests/test_meetings_reports.py checks that they agree.
+# (models/meetings.py): tests/test_meetings_reports.py checks that they agree.
 TOOK_PLACE = (MeetingStatus.HELD, MeetingStatus.ADOPTED)
 
 
@@ -138,3 +149,61 @@ def tasks_to_review(meeting: Meeting) -> QuerySet:
         meeting__date__lt=meeting.date,
         status=TaskStatus.OPEN,
     )
+
+
+def meeting_roll_sheet(meeting: Meeting) -> dict:
+    """The attendance sheet, split as the minutes state it, with the counts. One query."""
+    lines = list(
+        Attendance.objects.filter(meeting=meeting)
+        .select_related("member")
+        .order_by("member__folded_name", "pk")
+    )
+    counted = [a for a in lines if a.standing == Standing.COUNTED]
+
+    def count(presence=None, full=None):
+        return sum(
+            1
+            for a in counted
+            if (presence is None or a.presence == presence) and (full is None or a.is_full == full)
+        )
+
+    present = count(Presence.PRESENT)
+    quorum = settings.MEETING_QUORUM
+    return {
+        "counted": counted,
+        "away": [a for a in lines if a.standing == Standing.AWAY],
+        "exempt": [a for a in lines if a.standing in (Standing.EXEMPT, Standing.SUSPENDED)],
+        "n_counted": len(counted),
+        "n_full": sum(1 for a in counted if a.is_full),
+        "n_probationary": sum(1 for a in counted if not a.is_full),
+        "n_present": present,
+        "n_present_full": count(Presence.PRESENT, True),
+        "n_present_probationary": count(Presence.PRESENT, False),
+        "n_excused": count(Presence.EXCUSED),
+        "n_absent": count(Presence.ABSENT),
+        "n_unmarked": count(""),
+        # Flagged once everyone is marked: a half-taken roll is not a failed quorum.
+        "below_quorum": bool(counted) and not count("") and present < quorum * len(counted),
+        "quorum_percent": round(quorum * 100),
+    }
+
+
+def meeting_tasks(meeting: Meeting) -> list[Task]:
+    return list(
+        Task.objects.filter(meeting=meeting)
+        .select_related("household_village")
+        .prefetch_related(Prefetch("assignees", queryset=Member.objects.only("pk", "full_name")))
+    )
+
+
+def meeting_review(meeting: Meeting) -> list[dict]:
+    """Review of last month: tasks this meeting reviewed, then open ones it has not."""
+    if meeting.kind != MeetingKind.REGULAR:
+        return []
+    reviewed = list(meeting.reviews.select_related("task__meeting", "task__household_village"))
+    seen = {r.task_id for r in reviewed}
+    rows = [{"task": r.task, "review": r} for r in reviewed]
+    if not meeting.is_adopted:
+        pending = tasks_to_review(meeting).select_related("meeting", "household_village")
+        rows += [{"task": t, "review": None} for t in pending if t.pk not in seen]
+    return rows

@@ -6,8 +6,10 @@ is ONE entry with its items, by the user who did it."""
 import datetime
 
 from branches.access import scope_for
-from meetings import services
 from meetings.models import Meeting, MeetingKind
+from meetings.services.attendance import meeting_mark_attendance, meeting_open_roll
+from meetings.services.meetings import meeting_create
+from meetings.services.tasks import task_create, task_review
 from members.models import CandidateStep
 from members.services import growth
 from members.services.dissolutions import branch_dissolve
@@ -59,14 +61,14 @@ def test_a_dissolution_batch_and_its_moves_are_items_of_its_entry(world):
 def test_the_roll_and_the_attendance_marks_are_one_entry_each_by_the_secretary(world, rf):
     user = world.branch_secretary
     scope = scope_for(user)
-    meeting = services.meeting_create(
+    meeting = meeting_create(
         scope=scope,
         user=user,
         meeting=Meeting(branch=world.branch, date=D(2019, 5, 10), kind=MeetingKind.REGULAR),
     )
     before = _last()
     with _as_request(rf, user):
-        services.meeting_open_roll(scope=scope, meeting=meeting)
+        meeting_open_roll(scope=scope, meeting=meeting)
     [roll] = _after(before)
     assert roll.action == "meeting_roll_open" and roll.actor_id == user.pk
     assert [i["type"] for i in roll.items].count(
@@ -74,7 +76,7 @@ def test_the_roll_and_the_attendance_marks_are_one_entry_each_by_the_secretary(w
     ) == 1  # one member on the roll
     before = _last()
     with _as_request(rf, user):
-        services.meeting_mark_attendance(
+        meeting_mark_attendance(
             scope=scope, meeting=meeting, marks={world.member.pk: ("excused", "Ốm")}
         )
     [marks] = _after(before)
@@ -87,25 +89,25 @@ def test_the_roll_and_the_attendance_marks_are_one_entry_each_by_the_secretary(w
 def test_tasks_reviews_and_addenda_are_in_the_trail(world):
     user = world.branch_secretary
     scope = scope_for(user)
-    april = services.meeting_create(
+    april = meeting_create(
         scope=scope,
         user=user,
         meeting=Meeting(branch=world.branch, date=D(2019, 4, 10), kind=MeetingKind.REGULAR),
     )
-    task = services.task_create(
+    task = task_create(
         scope=scope,
         meeting=april,
         description="Tu sửa đường thôn",
         due_on=D(2019, 5, 1),
         assignees=[world.member],
     )
-    may = services.meeting_create(
+    may = meeting_create(
         scope=scope,
         user=user,
         meeting=Meeting(branch=world.branch, date=D(2019, 5, 10), kind=MeetingKind.REGULAR),
     )
     before = _last()
-    services.task_review(scope=scope, meeting=may, outcomes={task.pk: ("done", "")})
+    task_review(scope=scope, meeting=may, outcomes={task.pk: ("done", "")})
     [review] = _after(before)
     assert review.action == "task_review"
     assert {"meetings.taskreview", "meetings.task"} <= {i["type"] for i in review.items}

@@ -23,8 +23,10 @@ from django.utils import timezone
 
 from branches.access import scope_for
 from branches.models import BranchKind, Province, RoleKind
-from meetings import services as meeting_services
 from meetings.models import Meeting, MeetingKind
+from meetings.services.attendance import meeting_mark_attendance
+from meetings.services.meetings import meeting_adopt_minutes, meeting_create, meeting_hold
+from meetings.services.tasks import task_create
 from members.models import CandidateStep, EndReason
 from members.services import growth
 from members.services.dissolutions import branch_dissolve
@@ -70,7 +72,7 @@ def rich_world(world):
     # Meetings: one adopted with a task and attendance, one planned.
     secretary_scope = scope_for(w.branch_secretary)
     helper = make_member(w.branch, name="Đinh Thị Ghi")
-    adopted = meeting_services.meeting_create(
+    adopted = meeting_create(
         scope=secretary_scope,
         user=w.branch_secretary,
         meeting=Meeting(
@@ -82,13 +84,13 @@ def rich_world(world):
             minutes="Nội dung họp",
         ),
     )
-    meeting_services.meeting_hold(scope=secretary_scope, meeting=adopted)
-    meeting_services.meeting_mark_attendance(
+    meeting_hold(scope=secretary_scope, meeting=adopted)
+    meeting_mark_attendance(
         scope=secretary_scope,
         meeting=adopted,
         marks={w.member.pk: ("present", ""), helper.pk: ("excused", "ốm")},
     )
-    meeting_services.task_create(
+    task_create(
         scope=secretary_scope,
         meeting=adopted,
         description="Giúp hộ nghèo",
@@ -97,10 +99,8 @@ def rich_world(world):
         household_head="Hoàng Văn Nghèo",
         household_village=w.village,
     )
-    meeting_services.meeting_adopt_minutes(
-        scope=secretary_scope, meeting=adopted, on=D(2019, 5, 10)
-    )
-    meeting_services.meeting_create(
+    meeting_adopt_minutes(scope=secretary_scope, meeting=adopted, on=D(2019, 5, 10))
+    meeting_create(
         scope=secretary_scope,
         user=w.branch_secretary,
         meeting=Meeting(branch=w.branch, date=D(2019, 6, 10), kind=MeetingKind.REGULAR),

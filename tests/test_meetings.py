@@ -7,7 +7,6 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from branches.access import scope_for
-from meetings import services
 from meetings.models import (
     Attendance,
     Meeting,
@@ -19,6 +18,15 @@ from meetings.models import (
     TaskStatus,
 )
 from meetings.selectors import tasks_to_review
+from meetings.services.attendance import meeting_mark_attendance, meeting_open_roll
+from meetings.services.meetings import (
+    meeting_add_addendum,
+    meeting_adopt_minutes,
+    meeting_create,
+    meeting_hold,
+    meeting_update,
+)
+from meetings.services.tasks import task_create, task_review
 from members.models import Membership, MembershipKind
 from members.services.members import membership_move
 from pacnam.lib.errors import DomainError, NotAllowed
@@ -31,7 +39,7 @@ MAY = D(2019, 5, 10)
 def new_meeting(world, date=MAY, kind=MeetingKind.REGULAR, branch=None, user=None, **kw):
     user = user or world.branch_secretary
     meeting = Meeting(branch=branch or world.branch, date=date, kind=kind, **kw)
-    return services.meeting_create(scope=scope_for(user), user=user, meeting=meeting)
+    return meeting_create(scope=scope_for(user), user=user, meeting=meeting)
 
 
 def roll(meeting):
@@ -40,17 +48,17 @@ def roll(meeting):
 
 def hold_and_adopt(world, meeting, chair, secretary, on=None):
     scope = scope_for(world.branch_secretary)
-    services.meeting_update(
+    meeting_update(
         scope=scope,
         meeting=meeting,
         changes={"chair": chair, "secretary": secretary, "minutes": "Họp bàn việc thôn."},
     )
-    services.meeting_hold(scope=scope, meeting=meeting)
+    meeting_hold(scope=scope, meeting=meeting)
     marks = {
         a.member_id: ("present", "") for a in Attendance.objects.filter(meeting=meeting).counted()
     }
-    services.meeting_mark_attendance(scope=scope, meeting=meeting, marks=marks)
-    return services.meeting_adopt_minutes(scope=scope, meeting=meeting, on=on or meeting.date)
+    meeting_mark_attendance(scope=scope, meeting=meeting, marks=marks)
+    return meeting_adopt_minutes(scope=scope, meeting=meeting, on=on or meeting.date)
 
 
 def test_new_meeting_gets_the_regular_order_as_agenda(world):
@@ -70,7 +78,7 @@ def test_roll_follows_the_roster_on_the_meeting_date(world):
     membership_move(member=world.cadre, to_branch=world.branch, on=D(2019, 4, 15))
 
     meeting = new_meeting(world)
-    created = services.meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting)
+    created = meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting)
 
     lines = roll(meeting)
     assert created == len(lines)
@@ -79,7 +87,7 @@ def test_roll_follows_the_roster_on_the_meeting_date(world):
     assert moved_out_before.pk not in lines
     # Taken once: a later move does not rewrite the roll of a past meeting.
     membership_move(member=world.member, to_branch=world.branch2, on=D(2019, 7, 1))
-    assert services.meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting) == 0
+    assert meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting) == 0
     assert world.member.pk in roll(meeting)
 
 
@@ -106,7 +114,7 @@ def test_temporarily_away_attached_and_exempt_members_stand_apart(world):
     )
 
     meeting = new_meeting(world)
-    services.meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting)
+    meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting)
     lines = roll(meeting)
 
     assert lines[away.pk].standing == Standing.AWAY
@@ -126,7 +134,7 @@ def test_member_made_full_after_the_meeting_stays_probationary_on_its_roll(world
         world.branch, name="Lý Văn Mới", admitted_on=D(2019, 1, 1), full_on=D(2020, 1, 1)
     )
     meeting = new_meeting(world)
-    services.meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting)
+    meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting)
     assert roll(meeting)[member.pk].is_full is False
 
 
@@ -168,13 +176,13 @@ def test_adopted_minutes_refuse_edits_and_take_addenda(world):
     scope = scope_for(world.branch_secretary)
 
     with pytest.raises(DomainError):
-        services.meeting_update(scope=scope, meeting=meeting, changes={"minutes": "Sửa lại"})
+        meeting_update(scope=scope, meeting=meeting, changes={"minutes": "Sửa lại"})
     with pytest.raises(DomainError):
-        services.meeting_mark_attendance(
+        meeting_mark_attendance(
             scope=scope, meeting=meeting, marks={world.member.pk: ("absent", "")}
         )
     with pytest.raises(DomainError):
-        services.task_create(
+        task_create(
             scope=scope,
             meeting=meeting,
             description="Việc mới",
@@ -185,7 +193,7 @@ def test_adopted_minutes_refuse_edits_and_take_addenda(world):
     assert meeting.minutes == "Họp bàn việc thôn."
     assert roll(meeting)[world.member.pk].presence == "present"
 
-    addendum = services.meeting_add_addendum(
+    addendum = meeting_add_addendum(
         scope=scope,
         user=world.branch_secretary,
         meeting=meeting,
@@ -199,9 +207,9 @@ def test_minutes_cannot_be_adopted_before_everyone_is_marked(world):
     helper = make_member(world.branch, name="Đinh Thị Ghi")
     meeting = new_meeting(world, chair=world.member, secretary=helper, minutes="Biên bản")
     scope = scope_for(world.branch_secretary)
-    services.meeting_hold(scope=scope, meeting=meeting)
+    meeting_hold(scope=scope, meeting=meeting)
     with pytest.raises(DomainError):
-        services.meeting_adopt_minutes(scope=scope, meeting=meeting, on=MAY)
+        meeting_adopt_minutes(scope=scope, meeting=meeting, on=MAY)
     meeting.refresh_from_db()
     assert meeting.status == MeetingStatus.HELD
 
@@ -209,12 +217,12 @@ def test_minutes_cannot_be_adopted_before_everyone_is_marked(world):
 def test_absence_with_reason_needs_the_reason(world):
     meeting = new_meeting(world)
     scope = scope_for(world.branch_secretary)
-    services.meeting_open_roll(scope=scope, meeting=meeting)
+    meeting_open_roll(scope=scope, meeting=meeting)
     with pytest.raises(DomainError):
-        services.meeting_mark_attendance(
+        meeting_mark_attendance(
             scope=scope, meeting=meeting, marks={world.member.pk: ("excused", " ")}
         )
-    services.meeting_mark_attendance(
+    meeting_mark_attendance(
         scope=scope, meeting=meeting, marks={world.member.pk: ("excused", "Ốm")}
     )
     assert roll(meeting)[world.member.pk].reason == "Ốm"
@@ -224,14 +232,14 @@ def test_tasks_carry_over_and_close(world):
     scope = scope_for(world.branch_secretary)
     helper = make_member(world.branch, name="Đinh Thị Ghi")
     april = new_meeting(world, date=D(2019, 4, 10))
-    roads = services.task_create(
+    roads = task_create(
         scope=scope,
         meeting=april,
         description="Làm đường thôn",
         due_on=D(2019, 5, 1),
         assignees=[world.member, helper],
     )
-    poor = services.task_create(
+    poor = task_create(
         scope=scope,
         meeting=april,
         description="Giúp đỡ hộ nghèo",
@@ -240,7 +248,7 @@ def test_tasks_carry_over_and_close(world):
         household_head="Hoàng Văn Nghèo",
         household_village=world.village,
     )
-    fence = services.task_create(
+    fence = task_create(
         scope=scope,
         meeting=april,
         description="Rào vườn",
@@ -251,8 +259,8 @@ def test_tasks_carry_over_and_close(world):
     may = new_meeting(world)
     assert set(tasks_to_review(may)) == {roads, poor, fence}
     with pytest.raises(DomainError):
-        services.task_review(scope=scope, meeting=may, outcomes={fence.pk: ("dropped", "")})
-    services.task_review(
+        task_review(scope=scope, meeting=may, outcomes={fence.pk: ("dropped", "")})
+    task_review(
         scope=scope,
         meeting=may,
         outcomes={
@@ -271,14 +279,14 @@ def test_tasks_carry_over_and_close(world):
     # June's meeting reviews only what is still open: the carried-over task.
     june = new_meeting(world, date=D(2019, 6, 10))
     assert list(tasks_to_review(june)) == [poor]
-    services.task_review(scope=scope, meeting=june, outcomes={poor.pk: ("done", "")})
+    task_review(scope=scope, meeting=june, outcomes={poor.pk: ("done", "")})
     assert Task.objects.get(pk=poor.pk).status == TaskStatus.DONE
     assert list(tasks_to_review(new_meeting(world, date=D(2019, 7, 10)))) == []
     # A task closed at an earlier meeting cannot be reviewed again.
     with pytest.raises(DomainError):
-        services.task_review(scope=scope, meeting=june, outcomes={roads.pk: ("done", "")})
+        task_review(scope=scope, meeting=june, outcomes={roads.pk: ("done", "")})
     # A wrong tap at this meeting is corrected until its minutes are adopted.
-    services.task_review(scope=scope, meeting=june, outcomes={poor.pk: ("carried_over", "")})
+    task_review(scope=scope, meeting=june, outcomes={poor.pk: ("carried_over", "")})
     assert Task.objects.get(pk=poor.pk).status == TaskStatus.OPEN
     assert TaskReview.objects.get(meeting=june, task=poor).outcome == "carried_over"
 
@@ -286,7 +294,7 @@ def test_tasks_carry_over_and_close(world):
 def test_tasks_go_to_members_of_the_branch(world):
     meeting = new_meeting(world)
     with pytest.raises(DomainError):
-        services.task_create(
+        task_create(
             scope=scope_for(world.branch_secretary),
             meeting=meeting,
             description="Việc",
@@ -303,9 +311,9 @@ def test_services_refuse_users_outside_the_branch(world, role):
         new_meeting(world, user=user)
     meeting = new_meeting(world)
     with pytest.raises(NotAllowed):
-        services.meeting_open_roll(scope=scope_for(user), meeting=meeting)
+        meeting_open_roll(scope=scope_for(user), meeting=meeting)
     with pytest.raises(NotAllowed):
-        services.meeting_update(scope=scope_for(user), meeting=meeting, changes={"minutes": "x"})
+        meeting_update(scope=scope_for(user), meeting=meeting, changes={"minutes": "x"})
     assert not Attendance.objects.exists()
 
 

@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 
 from branches.access import ALL, COMMUNE, Scope, scope_for
 from branches.models import Branch
-from meetings import services
 from meetings.models import Meeting, MeetingKind
 from meetings.reports import member_attendance, rate_text, regularity
 from meetings.selectors import (
@@ -21,6 +20,8 @@ from meetings.selectors import (
     first_branches_without_regular_meeting,
     meetings_per_month,
 )
+from meetings.services.attendance import meeting_mark_attendance
+from meetings.services.meetings import meeting_create, meeting_hold
 from members.services.members import membership_move
 from tests.conftest import make_branch, make_member
 
@@ -30,15 +31,15 @@ D = datetime.date
 def held_meeting(world, branch, date, marks=None, kind=MeetingKind.REGULAR, hold=True, **kw):
     """A meeting recorded by the commune secretary; `marks` maps members to presence."""
     scope = scope_for(world.secretary)
-    meeting = services.meeting_create(
+    meeting = meeting_create(
         scope=scope,
         user=world.secretary,
         meeting=Meeting(branch=branch, date=date, kind=kind, **kw),
     )
     if hold:
-        services.meeting_hold(scope=scope, meeting=meeting)
+        meeting_hold(scope=scope, meeting=meeting)
     if marks:
-        services.meeting_mark_attendance(
+        meeting_mark_attendance(
             scope=scope,
             meeting=meeting,
             marks={m.pk: (p, "Bận việc" if p == "excused" else "") for m, p in marks.items()},
@@ -210,7 +211,7 @@ def test_a_provinces_meetings_per_month_follow_every_kind_of_change(world):
     april = held_meeting(world, world.branch, D(2019, 4, 10))
     planned = held_meeting(world, world.branch2, D(2019, 5, 8), hold=False)
     assert tallied() == counted() == [(D(2019, 4, 1), 1), (D(2019, 5, 1), 0), (D(2019, 6, 1), 0)]
-    services.meeting_hold(scope=scope_for(world.secretary), meeting=planned)  # planned -> held
+    meeting_hold(scope=scope_for(world.secretary), meeting=planned)  # planned -> held
     Meeting.objects.filter(pk=april.pk).update(date=D(2019, 6, 3))  # moved to another month
     assert tallied() == counted() == [(D(2019, 4, 1), 0), (D(2019, 5, 1), 1), (D(2019, 6, 1), 1)]
     Meeting.objects.filter(pk=planned.pk).update(status="planned")  # back to planned

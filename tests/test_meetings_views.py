@@ -7,8 +7,10 @@ import pytest
 from django.urls import reverse
 
 from branches.access import scope_for
-from meetings import services
 from meetings.models import Attendance, Meeting, MeetingKind, MeetingStatus, Task
+from meetings.services.attendance import meeting_mark_attendance, meeting_open_roll
+from meetings.services.meetings import meeting_adopt_minutes, meeting_create, meeting_hold
+from meetings.services.tasks import task_create, task_review
 from tests.conftest import make_member
 
 D = datetime.date
@@ -29,9 +31,7 @@ def plain_static_files(settings):
 
 def new_meeting(world, date=MAY, kind=MeetingKind.REGULAR, branch=None, **kw):
     meeting = Meeting(branch=branch or world.branch, date=date, kind=kind, **kw)
-    return services.meeting_create(
-        scope=scope_for(world.secretary), user=world.secretary, meeting=meeting
-    )
+    return meeting_create(scope=scope_for(world.secretary), user=world.secretary, meeting=meeting)
 
 
 def user_for(world, role):
@@ -172,13 +172,13 @@ def adopted_meeting(world, client):
     helper = make_member(world.branch, name="Đinh Thị Ghi")
     meeting = new_meeting(world, chair=world.member, secretary=helper, minutes="Nội dung họp")
     scope = scope_for(world.branch_secretary)
-    services.meeting_hold(scope=scope, meeting=meeting)
-    services.meeting_mark_attendance(
+    meeting_hold(scope=scope, meeting=meeting)
+    meeting_mark_attendance(
         scope=scope,
         meeting=meeting,
         marks={world.member.pk: ("present", ""), helper.pk: ("absent", "")},
     )
-    services.meeting_adopt_minutes(scope=scope, meeting=meeting, on=MAY)
+    meeting_adopt_minutes(scope=scope, meeting=meeting, on=MAY)
     return meeting
 
 
@@ -234,16 +234,14 @@ def test_meeting_below_quorum_is_flagged(world, login, settings):
     others = [make_member(world.branch, name=f"Đảng viên {i}") for i in range(2)]
     meeting = new_meeting(world)
     scope = scope_for(world.branch_secretary)
-    services.meeting_open_roll(scope=scope, meeting=meeting)
+    meeting_open_roll(scope=scope, meeting=meeting)
     client = login(world.branch_secretary)
     url = reverse("meetings:detail", args=[meeting.pk])
     marks = {world.member.pk: ("present", ""), others[0].pk: ("absent", "")}
-    services.meeting_mark_attendance(scope=scope, meeting=meeting, marks=marks)
+    meeting_mark_attendance(scope=scope, meeting=meeting, marks=marks)
     # Not flagged while the roll is half taken.
     assert "below-quorum" not in client.get(url).content.decode()
-    services.meeting_mark_attendance(
-        scope=scope, meeting=meeting, marks={others[1].pk: ("absent", "")}
-    )
+    meeting_mark_attendance(scope=scope, meeting=meeting, marks={others[1].pk: ("absent", "")})
     assert "below-quorum" in client.get(url).content.decode()
     settings.MEETING_QUORUM = 0.3
     assert "below-quorum" not in client.get(url).content.decode()
@@ -252,7 +250,7 @@ def test_meeting_below_quorum_is_flagged(world, login, settings):
 def test_task_review_through_the_page(world, login):
     client = login(world.branch_secretary)
     april = new_meeting(world, date=D(2019, 4, 10))
-    task = services.task_create(
+    task = task_create(
         scope=scope_for(world.branch_secretary),
         meeting=april,
         description="Giúp đỡ hộ nghèo",
@@ -290,7 +288,7 @@ def build(world, members: int, tasks: int) -> Meeting:
     people = [make_member(world.branch, name=f"Đảng viên {i:02d}") for i in range(members)]
     april = new_meeting(world, date=D(2019, 4, 10))
     earlier = [
-        services.task_create(
+        task_create(
             scope=scope,
             meeting=april,
             description=f"Việc {i}",
@@ -303,15 +301,13 @@ def build(world, members: int, tasks: int) -> Meeting:
     ]
     meeting = new_meeting(world)
     # Half of last month's tasks reviewed already, the rest still waiting.
-    services.task_review(
-        scope=scope, meeting=meeting, outcomes={t.pk: ("done", "") for t in earlier[::2]}
-    )
-    services.meeting_hold(scope=scope, meeting=meeting)
-    services.meeting_mark_attendance(
+    task_review(scope=scope, meeting=meeting, outcomes={t.pk: ("done", "") for t in earlier[::2]})
+    meeting_hold(scope=scope, meeting=meeting)
+    meeting_mark_attendance(
         scope=scope, meeting=meeting, marks={p.pk: ("present", "") for p in people}
     )
     for i in range(tasks):
-        services.task_create(
+        task_create(
             scope=scope,
             meeting=meeting,
             description=f"Việc mới {i}",
@@ -385,7 +381,7 @@ def test_second_regular_meeting_in_a_month_is_a_form_error(world, login):
 def test_admin_shows_meetings_with_attendance_and_tasks(world, login):
     client = login(world.branch_secretary)
     meeting = adopted_meeting(world, client)
-    task = services.task_create(
+    task = task_create(
         scope=scope_for(world.secretary),
         meeting=new_meeting(world, date=D(2019, 6, 10)),
         description="Giúp đỡ hộ nghèo",

@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 
 from branches.access import scope_for
-from meetings import services
 from meetings.models import Meeting, MeetingKind, MeetingStatus
+from meetings.services.attendance import meeting_mark_attendance
+from meetings.services.meetings import meeting_create, meeting_hold
 from tests.conftest import make_member
 
 D = datetime.date
@@ -28,7 +29,7 @@ def held(world):
     """A held meeting of Cốc Lải, everyone marked, minutes written: ready to adopt."""
     helper = make_member(world.branch, name="Đinh Thị Ghi")
     scope = scope_for(world.branch_secretary)
-    meeting = services.meeting_create(
+    meeting = meeting_create(
         scope=scope,
         user=world.branch_secretary,
         meeting=Meeting(
@@ -40,8 +41,8 @@ def held(world):
             minutes="Nội dung họp",
         ),
     )
-    services.meeting_hold(scope=scope, meeting=meeting)
-    services.meeting_mark_attendance(
+    meeting_hold(scope=scope, meeting=meeting)
+    meeting_mark_attendance(
         scope=scope,
         meeting=meeting,
         marks={world.member.pk: ("present", ""), helper.pk: ("present", "")},

@@ -23,8 +23,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from branches.access import scope_for
 from branches.models import Reorganization, Village
-from meetings import services as meetings
 from meetings.models import Attendance, Meeting, MeetingStatus, Task
+from meetings.services.attendance import meeting_mark_attendance, meeting_open_roll
+from meetings.services.meetings import meeting_adopt_minutes, meeting_hold, meeting_update
+from meetings.services.tasks import task_create
 from members.io.read import HEADERS
 from members.models import (
     Candidate,
@@ -174,7 +176,7 @@ def _status(model, pk, value) -> Callable:
 def _meeting_ready_to_adopt(w, client, user) -> None:
     """Held, with minutes, chair and secretary, and everyone on the roll marked."""
     scope = scope_for(w.branch_secretary)
-    meetings.meeting_update(
+    meeting_update(
         scope=scope,
         meeting=w.meeting,
         changes={
@@ -183,23 +185,21 @@ def _meeting_ready_to_adopt(w, client, user) -> None:
             "minutes": "Chi bộ thảo luận nhiệm vụ tháng 5.",
         },
     )
-    meetings.meeting_hold(scope=scope, meeting=w.meeting)
-    meetings.meeting_open_roll(scope=scope, meeting=w.meeting)
+    meeting_hold(scope=scope, meeting=w.meeting)
+    meeting_open_roll(scope=scope, meeting=w.meeting)
     marks = {a.member_id: ("present", "") for a in Attendance.objects.filter(meeting=w.meeting)}
-    meetings.meeting_mark_attendance(scope=scope, meeting=w.meeting, marks=marks)
+    meeting_mark_attendance(scope=scope, meeting=w.meeting, marks=marks)
 
 
 def _meeting_adopted(w, client, user) -> None:
     _meeting_ready_to_adopt(w, client, user)
-    meetings.meeting_adopt_minutes(
-        scope=scope_for(w.branch_secretary), meeting=w.meeting, on=D(2024, 5, 20)
-    )
+    meeting_adopt_minutes(scope=scope_for(w.branch_secretary), meeting=w.meeting, on=D(2024, 5, 20))
 
 
 def _task_to_review(w, client, user) -> None:
     """An April meeting that gave a task due before the May meeting reviews it."""
     april = Meeting.objects.create(branch=w.branch, date=D(2024, 4, 10), kind="regular")
-    w.task = meetings.task_create(
+    w.task = task_create(
         scope=scope_for(w.branch_secretary),
         meeting=april,
         description="Giúp đỡ hộ nghèo",

@@ -34,7 +34,7 @@ from branches.services.reorganizations import (
 )
 from branches.services.units import commune_check_accepts
 from meetings.models import Meeting
-from meetings.services import meeting_create
+from meetings.services.meetings import meeting_create
 from members.models import Member, Membership
 from members.services.members import membership_move
 from pacnam.lib.errors import DomainError, NotAllowed

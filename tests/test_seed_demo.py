@@ -20,7 +20,7 @@ from branches.access import SYSTEM_SCOPE, scope_for
 from branches.models import Branch, BranchKind, Commune, Province, Reorganization
 from devtools.demo import REORGANIZATION_DECISION, REORGANIZED_ON, DemoBuilder
 from meetings.models import Attendance, Meeting, MeetingKind, MeetingStatus, Standing, Task
-from meetings.services import _roll_lines
+from meetings.services.attendance import roll_lines
 from members.io.export import export_rows, write_csv
 from members.models import (
     Candidate,
@@ -369,7 +369,7 @@ def test_the_demo_tells_pac_nam_from_2019_to_today(settings, client):
     sample = list(Meeting.objects.filter(branch=khau_slom).exclude(status=MeetingStatus.PLANNED))
     sample += list(Meeting.objects.exclude(status=MeetingStatus.PLANNED).order_by("?")[:60])
     for meeting in sample:
-        expected = {a.member_id: a for a in _roll_lines(meeting)}
+        expected = {a.member_id: a for a in roll_lines(meeting)}
         recorded = {
             a.member_id: a
             for a in Attendance.objects.filter(meeting=meeting).select_related("member")

@@ -5,7 +5,7 @@ at the next regular meeting, minutes adopted on the meeting's date.
 
 Written last, from the memberships the story left in the database, and in bulk
 (about 15,000 meetings and 200,000 lines of attendance), keeping the rules of
-meetings/services.py: one regular meeting per branch and month, only while the
+meetings/services/: one regular meeting per branch and month, only while the
 branch exists; the roll is the roster of the day (official and temporary),
 members temporarily attached elsewhere are "away", exempt members listed apart;
 chair and secretary are two full members on the roll; tasks go to members on
@@ -245,7 +245,7 @@ class Meetings:
 
     def roll(self, branch: Branch, date: datetime.date) -> list[list]:
         """[member_id, standing, is_full, temporary] of the roster on `date`, as
-        meetings.services._roll_lines takes it."""
+        meetings.services.attendance.roll_lines takes it."""
         lines: dict[int, list] = {}
         for member_id, kind, started, ended in self.rosters[branch.pk]:
             if started > date or (ended is not None and ended <= date):

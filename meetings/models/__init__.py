@@ -1,0 +1,29 @@
+"""Branch meetings, one module per subject.
+
+meetings    the meeting, its minutes, addenda to adopted minutes
+attendance  the roll: who was counted, present, absent with or without reason
+tasks       tasks set at a meeting and their review at a later one
+
+Writes go through meetings/services/ (which checks who may write); reads that
+other pages reuse live in meetings/selectors.py.
+"""
+
+from .attendance import Attendance, AttendanceQuerySet, Presence, Standing
+from .meetings import Meeting, MeetingAddendum, MeetingKind, MeetingStatus, default_agenda
+from .tasks import ReviewOutcome, Task, TaskReview, TaskStatus
+
+__all__ = [
+    "Attendance",
+    "AttendanceQuerySet",
+    "Meeting",
+    "MeetingAddendum",
+    "MeetingKind",
+    "MeetingStatus",
+    "Presence",
+    "ReviewOutcome",
+    "Standing",
+    "Task",
+    "TaskReview",
+    "TaskStatus",
+    "default_agenda",
+]
