@@ -37,7 +37,7 @@ run: install
 # The whole suite, on SQLite by default or on PostgreSQL when DATABASE_URL=postgres://... is set.
 test: install-dev
 	@$(PY) scripts/browser_status.py
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=20 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
