@@ -39,6 +39,7 @@ from .models import (
     Village,
     VillageInCommune,
 )
+from .models.units import BranchQuerySet, ValidityQuerySet
 
 ALL = "all"  # administrators and the system (the management commands)
 PROVINCE = "province"
@@ -64,38 +65,38 @@ class Scope:
     is_admin: bool = False
 
     # --- What the user sees ---
-    def communes(self, qs: QuerySet | None = None) -> QuerySet:
+    def communes(self, qs: ValidityQuerySet | None = None) -> ValidityQuerySet:
         qs = Commune.objects.all() if qs is None else qs
         if self.level == ALL:
             return qs
         if self.level == PROVINCE:
-            provinces = Province.objects.filter(_with_merged(self.province_id))
+            provinces = Province.objects.filter(_with_merged(_given(self.province_id)))
             periods = CommuneInProvince.objects.filter(province__in=provinces)
             return qs.filter(pk__in=periods.values("commune_id"))
         if self.level == DISTRICT:
-            periods = CommuneInProvince.objects.filter(district_id=self.district_id)
+            periods = CommuneInProvince.objects.filter(district_id=_given(self.district_id))
             return qs.filter(pk__in=periods.values("commune_id"))
         if self.level == COMMUNE:
-            return qs.filter(_with_merged(self.commune_id))
+            return qs.filter(_with_merged(_given(self.commune_id)))
         return qs.none()
 
-    def villages(self, qs: QuerySet | None = None) -> QuerySet:
+    def villages(self, qs: ValidityQuerySet | None = None) -> ValidityQuerySet:
         qs = Village.objects.all() if qs is None else qs
         if self.level == ALL:
             return qs
         if self.level == BRANCH:
-            return qs.filter(branches__pk=self.branch_id)
+            return qs.filter(branches__pk=_given(self.branch_id))
         if self.level == NONE:
             return qs.none()
         periods = VillageInCommune.objects.filter(commune__in=self.communes())
         return qs.filter(pk__in=periods.values("village_id"))
 
-    def branches(self, qs: QuerySet | None = None) -> QuerySet:
+    def branches(self, qs: BranchQuerySet | None = None) -> BranchQuerySet:
         qs = Branch.objects.all() if qs is None else qs
         if self.sees_all:
             return qs
         if self.level == BRANCH:
-            return qs.filter(pk=self.branch_id)
+            return qs.filter(pk=_given(self.branch_id))
         if self.level == NONE:
             return qs.none()
         return qs.filter(pk__in=self._branch_periods().values("branch_id"))
@@ -116,11 +117,11 @@ class Scope:
         """For a province or district officer, in one query (once per request):
         whether every commune registered is theirs, and the communes they may change."""
         if self.level == PROVINCE:
-            editable = CommuneInProvince.objects.filter(province_id=self.province_id).valid_on(
-                timezone.localdate()
-            )
+            editable = CommuneInProvince.objects.filter(
+                province_id=_given(self.province_id)
+            ).valid_on(timezone.localdate())
         else:
-            editable = CommuneInProvince.objects.filter(district_id=self.district_id)
+            editable = CommuneInProvince.objects.filter(district_id=_given(self.district_id))
         flags = Commune.objects.annotate(
             mine=Exists(self.communes(Commune.objects.filter(pk=OuterRef("pk")))),
             editable=Exists(editable.filter(commune=OuterRef("pk"))),
@@ -172,7 +173,7 @@ class Scope:
         a subquery: PostgreSQL then estimates a commune's few hundred members from
         its statistics instead of guessing, and keeps to the indexes (issue 14)."""
         if self.level == BRANCH:
-            return frozenset([self.branch_id])
+            return frozenset([_given(self.branch_id)])
         if self.level == NONE:
             return frozenset()
         return frozenset(self._branch_periods().values_list("branch_id", flat=True))
@@ -217,7 +218,7 @@ class Scope:
         if self.level in (PROVINCE, DISTRICT):
             return self._officer_communes[1]
         if self.level == COMMUNE:
-            return frozenset([self.commune_id])
+            return frozenset([_given(self.commune_id)])
         return frozenset()
 
     def can_edit_commune(self, commune_id: int | None) -> bool:
@@ -259,6 +260,14 @@ NO_SCOPE = Scope(level=NONE)
 SYSTEM_SCOPE = Scope(level=ALL)
 
 
+def _given(pk: int | None) -> int:
+    """The unit of a scope's level (a province scope's province...), which
+    scope_of_role always sets: a scope without it is a bug, not an empty scope."""
+    if pk is None:
+        raise ValueError("a scope of this level needs its unit")
+    return pk
+
+
 def _with_merged(pk: int) -> Q:
     """The unit `pk` and those merged into it, and into those: a condition in the
     same query, no query of its own. Two generations of mergers (2025's, and one
@@ -269,15 +278,18 @@ def _with_merged(pk: int) -> Q:
 def scope_of_role(role: Role | None, *, is_superuser: bool = False) -> Scope:
     if role is None:
         return Scope(level=ALL, is_admin=True) if is_superuser else NO_SCOPE
-    common = {"title": role.title, "is_admin": is_superuser}
+    title, is_admin = role.title, is_superuser
     if role.kind == RoleKind.PROVINCE_OFFICER:
-        return Scope(level=PROVINCE, province_id=role.province_id, **common)
+        return Scope(PROVINCE, province_id=role.province_id, title=title, is_admin=is_admin)
     if role.kind == RoleKind.DISTRICT_OFFICER:
-        return Scope(level=DISTRICT, district_id=role.district_id, **common)
+        return Scope(DISTRICT, district_id=role.district_id, title=title, is_admin=is_admin)
     if role.kind == RoleKind.COMMUNE_SECRETARY:
-        return Scope(level=COMMUNE, commune_id=role.commune_id, **common)
+        return Scope(COMMUNE, commune_id=role.commune_id, title=title, is_admin=is_admin)
+    # A branch secretary's role has its branch (the role's check constraint).
+    branch = role.branch
+    assert branch is not None
     return Scope(
-        level=BRANCH, branch_id=role.branch_id, commune_id=role.branch.commune_id, **common
+        BRANCH, branch_id=branch.pk, commune_id=branch.commune_id, title=title, is_admin=is_admin
     )
 
 

@@ -84,6 +84,10 @@ class Validity(models.Model):
     still. The ending of a unit is a decision (a merger, a split), recorded by the
     reorganisation that ended it."""
 
+    # Every concrete unit has them (its own field, with its own label).
+    code: str
+    name: str
+
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_to = models.DateField(
         _("valid until"),
@@ -110,7 +114,8 @@ class Validity(models.Model):
 
     def check_code_free(self) -> None:
         """A code is unique among units valid on the same day (ValidationError otherwise)."""
-        others = type(self).objects.filter(code=self.code).exclude(pk=self.pk)
+        # Q, not a keyword: the code is the concrete unit's field, not this base's.
+        others = type(self)._default_manager.filter(Q(code=self.code)).exclude(pk=self.pk)
         if self.valid_to is not None:
             others = others.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=self.valid_to))
         if self.valid_from is not None:

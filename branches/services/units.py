@@ -32,6 +32,8 @@ def _ceased(
             % {"name": name, "date": dmy(unit.valid_to)},
             field=field,
         )
+    # Not ceased by `on`, so not begun yet: it has a first day.
+    assert unit.valid_from is not None
     return DomainError(
         _("%(name)s exists only from %(date)s.") % {"name": name, "date": dmy(unit.valid_from)},
         field=field,
@@ -81,10 +83,10 @@ def branch_check_accepts_many(
     checks in memory. (One query per member made such an import ten times slower.)"""
     periods: dict[int, list[BranchInCommune]] = {}
     branch_ids = {branch.pk for branch, _on in pairs}
-    for period in BranchInCommune.objects.filter(branch_id__in=branch_ids).select_related(
+    for row in BranchInCommune.objects.filter(branch_id__in=branch_ids).select_related(
         "commune__merged_into"
     ):
-        periods.setdefault(period.branch_id, []).append(period)
+        periods.setdefault(row.branch_id, []).append(row)
     for branch, on in pairs:
         _branch_dates_check(branch, on, field)
         period = next((p for p in periods.get(branch.pk, ()) if p.is_valid_on(on)), None)

@@ -24,7 +24,9 @@ def reports(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     form = PeriodForm(request.GET or None, communes=scope.communes())
     today = timezone.localdate()
-    month_date, year, commune = today.replace(day=1), None, None
+    month_date: datetime.date | None = today.replace(day=1)
+    year: int | None = None
+    commune = None
     if form.is_bound and form.is_valid():
         commune = form.cleaned_data["commune"]
         if form.cleaned_data["month"]:
@@ -35,11 +37,11 @@ def reports(request: HttpRequest) -> HttpResponse:
     branches = scope.branches()
     if commune is not None:
         # The commune's branches of the period (a merged commune's, after the merger).
-        last = (
-            month_bounds(month_date.year, month_date.month)[1]
-            if month_date
-            else datetime.date(year, 12, 31)
-        )
+        if month_date is not None:
+            last = month_bounds(month_date.year, month_date.month)[1]
+        else:
+            assert year is not None  # no month chosen: the form gave a year
+            last = datetime.date(year, 12, 31)
         branches = branches.in_commune_on(commune, last)
     context = {"form": form, "month_date": month_date, "year": year, "months": range(1, 13)}
     if commune is None and summarise_by_commune(scope):

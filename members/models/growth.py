@@ -208,7 +208,7 @@ class Candidate(models.Model):
 
     @property
     def step_label(self) -> str:
-        return CandidateStep(self.step).label
+        return str(CandidateStep(self.step).label)
 
     @property
     def next_step(self) -> str | None:

@@ -239,17 +239,17 @@ class Transfer(models.Model):
 
     @property
     def member_name(self) -> str:
-        if self.member_id:
+        if self.member is not None:
             return self.member.full_name
         return self.incoming.get("full_name", "")
 
     @property
     def from_label(self) -> str:
-        return self.from_branch.name if self.from_branch_id else self.other_organisation
+        return self.from_branch.name if self.from_branch is not None else self.other_organisation
 
     @property
     def to_label(self) -> str:
-        return self.to_branch.name if self.to_branch_id else self.other_organisation
+        return self.to_branch.name if self.to_branch is not None else self.other_organisation
 
     @property
     def letter_reference(self) -> str:

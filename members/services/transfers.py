@@ -58,22 +58,28 @@ _INCOMING_DATES = ("birth_date", "admitted_on", "full_on")
 
 def _may_request(scope: Scope, transfer: Transfer) -> bool:
     if transfer.scope == TransferScope.INTO_DISTRICT:
-        return scope.can_edit_commune(transfer.to_branch.commune_id)
-    return scope.can_edit_commune(transfer.from_branch.commune_id)
+        return transfer.to_branch is not None and scope.can_edit_commune(
+            transfer.to_branch.commune_id
+        )
+    return transfer.from_branch is not None and scope.can_edit_commune(
+        transfer.from_branch.commune_id
+    )
 
 
 def _may_issue_letter(scope: Scope, transfer: Transfer) -> bool:
     # Inside one commune the commune committee decides; anything that leaves
     # a commune is done by the district committee.
     if transfer.scope == TransferScope.WITHIN_COMMUNE:
-        return scope.can_edit_commune(transfer.from_branch.commune_id)
+        return transfer.from_branch is not None and scope.can_edit_commune(
+            transfer.from_branch.commune_id
+        )
     if transfer.scope == TransferScope.INTO_DISTRICT:
         return False  # the origin issues it, outside the district
     return scope.is_officer
 
 
 def _may_receive(scope: Scope, transfer: Transfer) -> bool:
-    if transfer.to_branch_id is None:
+    if transfer.to_branch is None:
         return False
     return scope.can_edit_commune(transfer.to_branch.commune_id)
 
@@ -223,6 +229,7 @@ def transfer_request(
                 )
             transfer.member = member
         else:
+            assert incoming is not None  # into the district, and no returning member
             transfer.incoming = _clean_incoming(incoming)
     else:
         if member is None:
@@ -290,7 +297,7 @@ def _clean_incoming(data: dict) -> dict:
     stored = {}
     for key, value in values.items():
         if key == "residence_village":
-            value = value.pk if hasattr(value, "pk") else value
+            value = getattr(value, "pk", value)
         elif isinstance(value, datetime.date):
             value = value.isoformat()
         stored[key] = value
@@ -352,8 +359,10 @@ def transfer_issue_letter(
     on = on or timezone.localdate()
     if on < transfer.requested_on:
         raise DomainError(_("The letter cannot be dated before the request."), field="on")
-    if transfer.to_branch_id:
+    if transfer.to_branch is not None:
         _check_branch_accepts(transfer.to_branch, on)
+    # Not into the district (refused above): the sender is a branch here.
+    assert transfer.from_branch is not None
     transfer.letter_commune_id = transfer.from_branch.commune_id
     transfer.letter_year = on.year
     transfer.letter_number = _next_letter_number(transfer.letter_commune_id, on.year)
@@ -364,6 +373,7 @@ def transfer_issue_letter(
     transfer.status = TransferStatus.LETTER_ISSUED
     _save_transfer(transfer)
     if transfer.scope == TransferScope.OUT_OF_DISTRICT and transfer.kind == TransferKind.OFFICIAL:
+        assert transfer.member is not None  # only a transfer into the district has none
         member_leave(member=transfer.member, on=on, reason=LeftReason.TRANSFERRED_OUT)
     return transfer
 
@@ -401,6 +411,8 @@ def transfer_receive(*, transfer: Transfer, by, on: datetime.date | None = None)
     if transfer.scope == TransferScope.INTO_DISTRICT:
         transfer.member = _receive_incoming(transfer, to_branch, on)
     elif transfer.kind == TransferKind.TEMPORARY:
+        # A temporary transfer has a planned end and, not being into the district, a member.
+        assert transfer.planned_end is not None and transfer.member is not None
         if transfer.planned_end <= on:
             raise DomainError(_("The temporary transfer would already have ended."), field="on")
         Membership.objects.create(
@@ -412,6 +424,7 @@ def transfer_receive(*, transfer: Transfer, by, on: datetime.date | None = None)
             end_reason=EndReason.TEMPORARY_ENDED,
         )
     else:
+        assert transfer.member is not None  # only a transfer into the district has none
         membership_move(
             member=transfer.member, to_branch=to_branch, on=on, end_reason=EndReason.TRANSFERRED
         )

@@ -199,6 +199,7 @@ def candidate_step(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         step = candidate.next_step
+        assert step is not None  # _step_form gave a form: a step is left
         try:
             if step == CandidateStep.INTRODUCERS:
                 growth.candidate_introducers_record(

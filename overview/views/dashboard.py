@@ -1,6 +1,7 @@
 """The dashboard and its charts: where things stand, for the user's scope."""
 
 import datetime
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Max
@@ -77,14 +78,14 @@ def dashboard_extras(scope, today, month: datetime.date) -> dict:
 def dashboard(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     today = timezone.localdate()
-    context = {"scope": scope, "today": today}
+    context: dict[str, Any] = {"scope": scope, "today": today}
     month = _month(request, scope, today) if scope.level != NONE else today.replace(day=1)
     context.update(
         month=month,
         previous_month=add_months(month, -1),
         following_month=add_months(month, 1) if add_months(month, 1) <= today else None,
     )
-    if scope.level == PROVINCE:
+    if scope.level == PROVINCE and scope.province_id is not None:
         context["scope_unit"] = Province.objects.get(pk=scope.province_id).name
     if scope.level != NONE:
         context.update(

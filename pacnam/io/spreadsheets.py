@@ -52,7 +52,7 @@ MAX_COLUMNS = 200
 RATIO_GRACE_BYTES = 1024 * 1024
 # A workbook has a dozen parts, a few hundred with many sheets and pictures.
 MAX_ARCHIVE_ENTRIES = 10_000
-CSV_DELIMITERS = (",", ";", "\t")
+CSV_DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 
 HeaderTest = Callable[[Sequence[str]], bool]
 
@@ -247,7 +247,7 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     """
     if encoding:
         try:
-            codec = codecs.lookup(encoding)
+            named = codecs.lookup(encoding)
         except LookupError:
             raise SpreadsheetError(
                 _(
@@ -255,15 +255,15 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
                 )
                 % {"name": excerpt(encoding, 40)}
             ) from None
-        name = "utf-8-sig" if codec.name == "utf-8" else codec.name
+        name = "utf-8-sig" if named.name == "utf-8" else named.name
         try:
-            return data.decode(name), codec.name
+            return data.decode(name), named.name
         except UnicodeDecodeError as exc:
             raise SpreadsheetError(
                 _(
                     "The file is not in the character set %(encoding)s (the problem is at byte %(position)d)."
                 )
-                % {"encoding": codec.name, "position": exc.start + 1}
+                % {"encoding": named.name, "position": exc.start + 1}
             ) from exc
     if data.startswith(codecs.BOM_UTF8):
         codec, label = "utf-8-sig", "utf-8"

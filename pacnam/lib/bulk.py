@@ -9,6 +9,8 @@ after bulk_create, and rows can point at each other.
 
 import datetime
 import json
+from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -51,7 +53,7 @@ def _next_ids(model, n: int) -> list[int]:
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def _copy(model, fields: list, rows: list[tuple]) -> None:
+def _copy(model, fields: list, rows: Sequence[Sequence[Any]]) -> None:
     """COPY `rows` (tuples of Python values in the order of `fields`) into the table.
     psycopg formats each row in C (write_row), a fraction of the time of turning
     every value into COPY's text in Python."""

@@ -1,6 +1,9 @@
 """A paginator for lists that can hold a province (issue 7)."""
 
+from typing import Any
+
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 
@@ -14,14 +17,16 @@ class CappedPaginator(Paginator):
     COUNT), so it costs the same at any size; below the cap it is exact.
     """
 
-    def __init__(self, object_list, per_page, *, cap: int, **kwargs):
+    def __init__(self, object_list: QuerySet, per_page: int, *, cap: int, **kwargs: Any) -> None:
         super().__init__(object_list, per_page, **kwargs)
         self.cap = cap
+        # Kept as the queryset it is: the base class types object_list as any sequence.
+        self._queryset = object_list
 
     @cached_property
     def _counted(self) -> int:
         # Unordered: any cap + 1 matching rows will do for counting.
-        return self.object_list.order_by()[: self.cap + 1].count()
+        return self._queryset.order_by()[: self.cap + 1].count()
 
     @cached_property
     def count(self) -> int:
