@@ -1,6 +1,7 @@
 """Regularity and attendance for a month or a year, by branch, member and commune."""
 
 import datetime
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -43,7 +44,12 @@ def reports(request: HttpRequest) -> HttpResponse:
             assert year is not None  # no month chosen: the form gave a year
             last = datetime.date(year, 12, 31)
         branches = branches.in_commune_on(commune, last)
-    context = {"form": form, "month_date": month_date, "year": year, "months": range(1, 13)}
+    context: dict[str, Any] = {
+        "form": form,
+        "month_date": month_date,
+        "year": year,
+        "months": range(1, 13),
+    }
     if commune is None and summarise_by_commune(scope):
         # A province: a line per commune; its branches and members once it is chosen.
         communes = regularity_by_commune(branches, *period)
@@ -57,6 +63,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     if month_date is not None:
         first, last = month_bounds(month_date.year, month_date.month)
     else:
+        assert year is not None  # no month chosen: the form gave a year
         first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     context.update(
         rows=rows,

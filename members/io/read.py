@@ -133,7 +133,7 @@ _KEY_LIKE = re.compile(r"[a-z_][a-z0-9_]*")
 
 def _known_keys(kind: str) -> dict[str, str]:
     """{header_key(title): column} for every key and title of `kind`."""
-    known = {}
+    known: dict[str, str] = {}
     for key in columns_of(kind):
         for title in [key, *TITLES[kind].get(key, [])]:
             known.setdefault(header_key(title), key)

@@ -40,7 +40,7 @@ from ..models import (
 )
 from .members import lock_member, member_create
 
-STEP_FIELD = dict(CANDIDATE_STEP_DATES)
+STEP_FIELD: dict[str, str] = dict(CANDIDATE_STEP_DATES)  # keyed by the step as stored
 # The steps recorded with a plain date (and, for the resolutions, an optional number).
 SIMPLE_STEPS = (
     CandidateStep.AWARENESS,

@@ -86,7 +86,7 @@ def backup_models() -> list[type[models.Model]]:
     for model in list(chosen):
         for field in model._meta.local_many_to_many:
             through = field.remote_field.through
-            if through._meta.auto_created:
+            if through is not None and through._meta.auto_created:
                 chosen.add(through)
     return _dependency_order(chosen)
 
@@ -100,7 +100,8 @@ def _dependency_order(chosen: set) -> list:
             for f in model._meta.concrete_fields
             if f.is_relation and f.related_model is not None
         } & chosen - {model}
-    ordered, done = [], set()
+    ordered: list = []
+    done: set = set()
     while len(ordered) < len(chosen):
         ready = sorted(
             (m for m in chosen if m not in done and deps[m] <= done),
