@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from branches.access import scope_for
+from pacnam.lib.dates import add_months
 
 from ..forms import (
     PeriodForm,
@@ -22,9 +23,15 @@ from ..selectors import (
 def reports(request: HttpRequest) -> HttpResponse:
     """Regularity for a month or a year, attendance per branch and member, commune cadres."""
     scope = scope_for(request.user)
-    form = PeriodForm(request.GET or None, communes=scope.communes())
     today = timezone.localdate()
-    month_date, year, commune = today.replace(day=1), None, None
+    # The last month that has ended, as the dashboard: the current month's meetings
+    # are still to come, and a report of it reads as every branch missing its meeting.
+    month_date, year, commune = add_months(today.replace(day=1), -1), None, None
+    form = PeriodForm(
+        request.GET or None,
+        communes=scope.communes(),
+        initial={"month": month_date.strftime("%m/%Y")},
+    )
     if form.is_bound and form.is_valid():
         commune = form.cleaned_data["commune"]
         if form.cleaned_data["month"]:
