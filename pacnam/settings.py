@@ -95,11 +95,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "simple_history",
-    "axes",
+    "pacnam.thirdparty_apps.AxesConfig",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
-    "django_tasks_db",
+    "pacnam.thirdparty_apps.OtpTotpConfig",
+    "pacnam.thirdparty_apps.OtpStaticConfig",
+    "pacnam.thirdparty_apps.TasksDbConfig",
 ]
 
 MIDDLEWARE = [
