@@ -45,15 +45,27 @@ class MeetingForm(RegistryModelForm):
     def __init__(self, *args, branch, **kwargs):
         super().__init__(*args, **kwargs)
         date = self.instance.date if self.instance.pk else timezone.localdate()
-        # The service checks the roster on the meeting date; the choice lists
-        # offer everyone on it around today so a new date does not hide people.
-        members = Member.objects.filter(memberships__branch=branch).distinct()
+        # The chair and the secretary are members of the branch on the meeting's
+        # date: not someone who died or moved away before it (every member the
+        # branch ever had was offered). A date being typed is the date that counts.
+        typed = self._typed_date()
+        members = roster_members(branch, date)
+        if typed and typed != date:
+            members = members | roster_members(branch, typed)
         self.fields["chair"].queryset = members
         self.fields["secretary"].queryset = members
         if not self.instance.pk:
             self.fields["date"].initial = date
             for name in ("minutes", "resolution"):
                 del self.fields[name]
+
+    def _typed_date(self) -> datetime.date | None:
+        if not self.is_bound:
+            return None
+        try:
+            return self.fields["date"].clean(self.data.get(self.add_prefix("date")))
+        except forms.ValidationError:
+            return None
 
 
 class AdoptForm(forms.Form):

@@ -37,8 +37,12 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         # The registry's own models, not SELECT DISTINCT over the whole log.
+        # Not simple-history's shadow models: an entry names the record itself, and
+        # their names are half English ("historical buổi sinh hoạt").
         types = [
-            m._meta.label_lower for m in apps.get_models() if m._meta.app_label in REGISTRY_APPS
+            m._meta.label_lower
+            for m in apps.get_models()
+            if m._meta.app_label in REGISTRY_APPS and not m.__name__.startswith("Historical")
         ]
         return sorted(((t, _model_name(t)) for t in types), key=lambda pair: pair[1])
 

@@ -41,3 +41,48 @@ class NoStoreMiddleware:
         add_never_cache_headers(response)
         patch_cache_control(response, private=True)
         return response
+
+
+class SiteErrorPagesMiddleware:
+    """Under DEBUG (`make run`) a missing or refused record is the registry's own 404,
+    as in production, not Django's technical page: that page is in English, lists
+    every URL of the site, and is not what a user trying the demo should meet.
+    TECHNICAL_ERRORS=1 brings Django's page back for a developer. (A 403 is always
+    the site's; a 500 under DEBUG stays Django's traceback.)
+
+    Django turns an Http404 into its technical page itself whenever DEBUG is on,
+    before any middleware sees a response, so the 404 is answered here: an address
+    no URL matches before the view runs, and an Http404 a view raises in
+    process_exception. CommonMiddleware, earlier, still adds a missing slash to a
+    404's address. With DEBUG off this does nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    @staticmethod
+    def _active() -> bool:
+        return settings.DEBUG and not settings.TECHNICAL_ERRORS
+
+    def __call__(self, request):
+        if self._active():
+            from django.urls import Resolver404, get_resolver
+
+            try:
+                get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)
+            except Resolver404 as exc:
+                return self._not_found(request, exc)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.http import Http404
+
+        if self._active() and isinstance(exception, Http404):
+            return self._not_found(request, exception)
+        return None
+
+    @staticmethod
+    def _not_found(request, exception):
+        from django.urls import get_resolver
+
+        view = get_resolver(getattr(request, "urlconf", None)).resolve_error_handler(404)
+        return view(request, exception)

@@ -82,6 +82,22 @@ AUDIT_ACTIONS = {
     "branch_dissolve": _("dissolved the branch"),
     "dissolution_undo": _("undid the dissolution"),
     "import": _("imported data"),
+    # Every action a service records (pacnam.audit.trail.audited and audit_batch
+    # callers): a code missing here reached the change log as "units reorganize".
+    # tests/test_audit_actions.py fails when a new one is not named.
+    "units_reorganize": _("reorganised the communes"),
+    "units_reorganize_undo": _("undid the reorganisation of the communes"),
+    "meeting_roll_open": _("took the meeting's roll"),
+    "meeting_attendance": _("marked the meeting's attendance"),
+    "task_create": _("set a task"),
+    "task_review": _("reviewed last month's tasks"),
+    "candidate_step": _("recorded an admission step"),
+    "candidate_admit": _("admitted the candidate"),
+    "candidate_withdraw": _("withdrew the candidate"),
+    "member_recognize_full": _("recognised as full member"),
+    "ratings": _("recorded the annual ratings"),
+    "transfer_receive": _("received the transferred member"),
+    "audit_seal": _("sealed the log"),
 }
 
 

@@ -19,6 +19,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
+# With DEBUG on, a 404 is still the registry's own page (pacnam.middleware.
+# SiteErrorPagesMiddleware); TECHNICAL_ERRORS=1 shows Django's technical 404 instead.
+TECHNICAL_ERRORS = env.bool("TECHNICAL_ERRORS", default=False)
 
 # Management commands that sign nothing and serve nothing may run without a
 # key (a build step's collectstatic, CI's makemigrations --check): they get a
@@ -95,11 +98,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "simple_history",
-    "axes",
+    "pacnam.thirdparty_apps.AxesConfig",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
-    "django_tasks_db",
+    "pacnam.thirdparty_apps.OtpTotpConfig",
+    "pacnam.thirdparty_apps.OtpStaticConfig",
+    "pacnam.thirdparty_apps.TasksDbConfig",
 ]
 
 MIDDLEWARE = [
@@ -113,6 +116,8 @@ MIDDLEWARE = [
     # After the password, a code: a session that still owes one sees only the code page.
     "pacnam.security.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the user and the messages are known: the site's 404 page shows the menu.
+    "pacnam.middleware.SiteErrorPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "pacnam.middleware.NoStoreMiddleware",

@@ -179,7 +179,9 @@ def _shape(path: str) -> str:
     return re.sub(r"\d+", "N", path)
 
 
-def crawl(client, start="/"):
+def crawl(
+    client, start="/", same_shape_limit=SAME_SHAPE_LIMIT, admin_shape_limit=ADMIN_SHAPE_LIMIT
+):
     """(pages visited, broken links as (status, url, found on), pages' text by url)."""
     seen: set[str] = set()
     shapes: Counter = Counter()
@@ -193,7 +195,7 @@ def crawl(client, start="/"):
         path = urlsplit(url).path
         shape = _shape(path) + ("?" if "?" in url else "")
         shapes[shape] += 1
-        limit = ADMIN_SHAPE_LIMIT if path.startswith("/admin/") else SAME_SHAPE_LIMIT
+        limit = admin_shape_limit if path.startswith("/admin/") else same_shape_limit
         if shapes[shape] > limit:
             continue
         # A redirect is followed (the admin's "view on site"), but must not end on

@@ -117,3 +117,50 @@ def test_the_lockout_page_is_the_sites_and_says_how_long_to_wait(world, settings
     for _attempt in range(3):
         response = client.post(reverse("login"), {"username": "caotan", "password": "sai"})
     assert_site_page(response, 429, "Đăng nhập sai quá nhiều lần", "15 phút")
+
+
+@pytest.fixture
+def debug_on(settings):
+    """`make run`: DEBUG on, no TECHNICAL_ERRORS."""
+    settings.DEBUG = True
+    settings.TECHNICAL_ERRORS = False
+    return settings
+
+
+def _sites_page_under_debug(response, status, phrase):
+    page = response.content.decode()
+    assert response.status_code == status
+    assert 'class="topbar"' in page and phrase in page and "Việc cần làm tiếp theo" in page
+    assert "Using the URLconf" not in page and "Page not found" not in page
+
+
+def test_under_debug_an_unknown_address_is_the_sites_404(world, login, debug_on):
+    response = login(world.secretary).get("/khong-co-trang-nay/")
+    _sites_page_under_debug(response, 404, "Không tìm thấy trang")
+
+
+def test_under_debug_a_refused_record_is_the_sites_404(world, login, debug_on):
+    response = login(world.outsider).get(reverse("members:detail", args=[world.member.pk]))
+    _sites_page_under_debug(response, 404, "Không tìm thấy trang")
+
+
+def test_under_debug_a_refused_page_is_the_sites_403(world, login, debug_on):
+    response = login(world.branch_secretary).get(reverse("members:new"))
+    _sites_page_under_debug(response, 403, "Không được phép")
+
+
+def test_under_debug_a_missing_slash_is_still_added(world, login, debug_on):
+    response = login(world.secretary).get(reverse("members:list").rstrip("/"))
+    assert response.status_code == 301 and response["Location"].endswith("/")
+
+
+def test_technical_errors_bring_djangos_page_back_for_developers(world, login, debug_on):
+    debug_on.TECHNICAL_ERRORS = True
+    client = login(world.outsider)
+    for url in ("/khong-co-trang-nay/", reverse("members:detail", args=[world.member.pk])):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert (
+            "Using the URLconf" in response.content.decode()
+            or "Raised by" in response.content.decode()
+        )

@@ -4,6 +4,7 @@ and the dated addenda that correct adopted minutes."""
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import ExtractMonth, ExtractYear
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -162,6 +163,11 @@ class Meeting(models.Model):
     @property
     def is_adopted(self) -> bool:
         return self.status == MeetingStatus.ADOPTED
+
+    @property
+    def is_to_come(self) -> bool:
+        """Dated after today: not held yet, whatever is recorded (services.guards.check_took_place)."""
+        return self.date > timezone.localdate()
 
 
 class MeetingAddendum(models.Model):

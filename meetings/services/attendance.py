@@ -13,7 +13,7 @@ from pacnam.audit.trail import audited, current_batch
 from pacnam.lib.errors import DomainError
 
 from ..models import Attendance, Meeting, Presence, Standing
-from .guards import check_not_adopted, check_rights, lock_meeting
+from .guards import check_not_adopted, check_rights, check_took_place, lock_meeting
 
 
 def roll_lines(meeting: Meeting) -> list[Attendance]:
@@ -67,6 +67,7 @@ def meeting_open_roll(*, scope: Scope, meeting: Meeting) -> int:
     check_not_adopted(current)
     if current.roll_opened:
         return 0
+    check_took_place(current)
     lines = Attendance.objects.bulk_create(roll_lines(current))
     # bulk_create writes no history: each line is an item of the roll's entry.
     for line in lines:
@@ -90,6 +91,7 @@ def meeting_mark_attendance(
     current = lock_meeting(meeting)
     check_rights(scope, current.branch)
     check_not_adopted(current)
+    check_took_place(current)
     if not current.roll_opened:
         meeting_open_roll(scope=scope, meeting=current)
     lines = {

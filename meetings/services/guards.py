@@ -3,6 +3,7 @@ branch, the meeting's row lock, and that its minutes are not adopted yet."""
 
 import datetime
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from branches.access import Scope
@@ -37,6 +38,22 @@ def check_not_adopted(meeting: Meeting) -> None:
                 "changed; add a dated addendum instead."
             )
             % {"date": meeting.adopted_on.strftime("%d/%m/%Y")}
+        )
+
+
+def check_took_place(meeting: Meeting, today: datetime.date | None = None) -> None:
+    """A meeting dated after today has not taken place: it cannot be marked held, its
+    roll cannot be taken nor its minutes adopted. Without this a planned meeting of
+    next week was counted on the dashboard as held and its roll frozen from a roster
+    that may still change before the day."""
+    today = today or timezone.localdate()
+    if meeting.date > today:
+        raise DomainError(
+            _(
+                "The meeting is dated %(date)s: it cannot be marked as held, its roll taken "
+                "or its minutes adopted before that day."
+            )
+            % {"date": meeting.date.strftime("%d/%m/%Y")}
         )
 
 

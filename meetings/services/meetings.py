@@ -23,7 +23,13 @@ from ..models import (
     default_agenda,
 )
 from .attendance import meeting_open_roll
-from .guards import check_not_adopted, check_rights, lock_meeting, roster_member_ids
+from .guards import (
+    check_not_adopted,
+    check_rights,
+    check_took_place,
+    lock_meeting,
+    roster_member_ids,
+)
 
 EDITABLE_FIELDS = (
     "date",
@@ -146,6 +152,7 @@ def meeting_hold(*, scope: Scope, meeting: Meeting) -> Meeting:
     check_rights(scope, current.branch)
     if current.status != MeetingStatus.PLANNED:
         raise DomainError(_("Only a planned meeting can be marked as held."))
+    check_took_place(current)
     if not current.roll_opened:
         meeting_open_roll(scope=scope, meeting=current)
     current.status = MeetingStatus.HELD
@@ -161,6 +168,7 @@ def meeting_adopt_minutes(*, scope: Scope, meeting: Meeting, on: datetime.date) 
     check_not_adopted(current)
     if current.status != MeetingStatus.HELD:
         raise DomainError(_("The minutes can be adopted only once the meeting is held."))
+    check_took_place(current)
     if not current.minutes.strip():
         raise DomainError(_("Write the minutes before adopting them."))
     if not current.chair_id or not current.secretary_id:

@@ -61,8 +61,14 @@ def meeting_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return detail_page(request, meeting_or_404(request, pk))
+
+
+def detail_page(request: HttpRequest, meeting: Meeting, **bound) -> HttpResponse:
+    """The meeting's page; `bound` holds a form posted with errors (form, adopt_form,
+    task_form, addendum_form), shown again as typed beside its errors, where a
+    redirect would have wiped the description, the assignees and the household."""
     scope = scope_for(request.user)
-    meeting = meeting_or_404(request, pk)
     can_write = scope.can_edit_branch(meeting.branch)
     editable = can_write and not meeting.is_adopted
     sheet = meeting_roll_sheet(meeting)
@@ -77,18 +83,28 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "outcomes": ReviewOutcome.choices,
     }
     if editable:
-        roll_members = [a.member for a in sheet["counted"]]
-        context["form"] = MeetingForm(instance=meeting, branch=meeting.branch)
-        context["adopt_form"] = AdoptForm(initial={"on": meeting.date})
-        context["task_form"] = TaskForm(
-            meeting=meeting,
-            members=Member.objects.filter(pk__in=[m.pk for m in roll_members])
-            if meeting.roll_opened
-            else None,
+        context["form"] = bound.get("form") or MeetingForm(instance=meeting, branch=meeting.branch)
+        # The meeting's own day, never a day still to come that the service refuses.
+        context["adopt_form"] = bound.get("adopt_form") or AdoptForm(
+            initial={"on": min(meeting.date, timezone.localdate())}
+        )
+        context["task_form"] = bound.get("task_form") or TaskForm(
+            meeting=meeting, members=roll_members(meeting, sheet)
         )
     elif can_write:
-        context["addendum_form"] = AddendumForm(initial={"dated": timezone.localdate()})
+        context["addendum_form"] = bound.get("addendum_form") or AddendumForm(
+            initial={"dated": timezone.localdate()}
+        )
     return render(request, "meetings/meeting_detail.html", context)
+
+
+def roll_members(meeting: Meeting, sheet=None):
+    """Who may take a task: once the roll is taken, the members counted on it; before,
+    the branch's roster on the meeting's date (None: TaskForm's default)."""
+    if not meeting.roll_opened:
+        return None
+    sheet = sheet or meeting_roll_sheet(meeting)
+    return Member.objects.filter(pk__in=[line.member_id for line in sheet["counted"]])
 
 
 @login_required
@@ -100,16 +116,17 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        report_outcome(
-            request,
-            lambda: meeting_services.meeting_update(
+        try:
+            meeting_services.meeting_update(
                 scope=scope_for(request.user), meeting=meeting, changes=changes
-            ),
-            success=_("Meeting saved."),
-        )
-    else:
-        flash_form_errors(request, form)
-    return redirect("meetings:detail", pk=meeting.pk)
+            )
+        except DomainError as exc:
+            field_error(form, exc)
+        else:
+            messages.success(request, _("Meeting saved."))
+            return redirect("meetings:detail", pk=meeting.pk)
+    flash_form_errors(request, form)
+    return detail_page(request, meeting, form=form)
 
 
 @login_required
@@ -129,20 +146,21 @@ def meeting_hold(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_adopt(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = writable_meeting_or_404(request, pk)
     form = AdoptForm(request.POST)
-    if not form.is_valid():
-        flash_form_errors(request, form)
-        return redirect("meetings:detail", pk=meeting.pk)
-    # Minutes are read and adopted at the end of the meeting: its day, not the
-    # day someone pressed the button, unless another day is given.
-    on = form.cleaned_data["on"] or meeting.date
-    report_outcome(
-        request,
-        lambda: meeting_services.meeting_adopt_minutes(
-            scope=scope_for(request.user), meeting=meeting, on=on
-        ),
-        success=_("The minutes are adopted."),
-    )
-    return redirect("meetings:detail", pk=meeting.pk)
+    if form.is_valid():
+        # Minutes are read and adopted at the end of the meeting: its day, not the
+        # day someone pressed the button, unless another day is given.
+        on = form.cleaned_data["on"] or meeting.date
+        try:
+            meeting_services.meeting_adopt_minutes(
+                scope=scope_for(request.user), meeting=meeting, on=on
+            )
+        except DomainError as exc:
+            field_error(form, exc)
+        else:
+            messages.success(request, _("The minutes are adopted."))
+            return redirect("meetings:detail", pk=meeting.pk)
+    flash_form_errors(request, form)
+    return detail_page(request, meeting, adopt_form=form)
 
 
 @login_required
@@ -160,12 +178,13 @@ def addendum_add(request: HttpRequest, pk: int) -> HttpResponse:
                 text=form.cleaned_data["text"],
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
+            field_error(form, exc)
         else:
             messages.success(request, _("Addendum added."))
+            return redirect("meetings:detail", pk=meeting.pk)
     else:
         messages.error(request, _("Give the date and the text of the correction."))
-    return redirect("meetings:detail", pk=meeting.pk)
+    return detail_page(request, meeting, addendum_form=form)
 
 
 @login_required

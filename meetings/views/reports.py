@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from branches.access import scope_for
+from pacnam.lib.dates import add_months
 
 from ..forms import (
     PeriodForm,
@@ -23,11 +24,17 @@ from ..selectors import (
 def reports(request: HttpRequest) -> HttpResponse:
     """Regularity for a month or a year, attendance per branch and member, commune cadres."""
     scope = scope_for(request.user)
-    form = PeriodForm(request.GET or None, communes=scope.communes())
     today = timezone.localdate()
-    month_date: datetime.date | None = today.replace(day=1)
+    # The last month that has ended, as the dashboard: the current month's meetings
+    # are still to come, and a report of it reads as every branch missing its meeting.
+    month_date: datetime.date | None = add_months(today.replace(day=1), -1)
     year: int | None = None
     commune = None
+    form = PeriodForm(
+        request.GET or None,
+        communes=scope.communes(),
+        initial={"month": month_date.strftime("%m/%Y")},
+    )
     if form.is_bound and form.is_valid():
         commune = form.cleaned_data["commune"]
         if form.cleaned_data["month"]:

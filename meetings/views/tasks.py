@@ -13,14 +13,15 @@ from pacnam.lib.forms import flash_form_errors
 
 from ..forms import TaskForm, parse_outcomes
 from ..services import tasks as task_services
-from .lookups import writable_meeting_or_404
+from .lookups import field_error, writable_meeting_or_404
+from .meetings import detail_page, roll_members
 
 
 @login_required
 @require_POST
 def task_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = writable_meeting_or_404(request, pk)
-    form = TaskForm(request.POST, meeting=meeting)
+    form = TaskForm(request.POST, meeting=meeting, members=roll_members(meeting))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -34,12 +35,13 @@ def task_add(request: HttpRequest, pk: int) -> HttpResponse:
                 household_village=data["household_village"],
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
+            field_error(form, exc)
         else:
             messages.success(request, _("Task added."))
-    else:
-        flash_form_errors(request, form)
-    return redirect("meetings:detail", pk=meeting.pk)
+            return redirect("meetings:detail", pk=meeting.pk)
+    # The page again with what was typed, each error beside its field.
+    flash_form_errors(request, form)
+    return detail_page(request, meeting, task_form=form)
 
 
 @login_required

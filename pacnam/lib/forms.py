@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import messages
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from pacnam.lib.dates import DATE_INPUT_FORMATS
@@ -142,9 +143,14 @@ def report_outcome(request, action: Callable[[], object], *, success: str) -> bo
 def flash_form_errors(request, form) -> None:
     """Show a form's errors as messages, for the small POST-only forms that redirect
     back to the record's page instead of rendering a page of their own."""
-    for errors in form.errors.values():
+    # Each message names its field: the form may be far down the page.
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
         for error in errors:
-            messages.error(request, error)
+            if field is not None and field.label:
+                messages.error(request, f"{capfirst(field.label)}: {error}")
+            else:
+                messages.error(request, error)
 
 
 # A select lists every commune and branch of the scope while they are few (a
