@@ -230,7 +230,7 @@ def test_the_preview_shows_each_change_old_and_new(world, login):
     ]
     preview = client.get(post_upload(client, member_csv([row]))["Location"])
     html = preview.content.decode()
-    assert "Chức vụ: <del>—</del> → <ins>Trưởng thôn</ins>" in html
+    assert "Chức vụ (position): <del>—</del> → <ins>Trưởng thôn</ins>" in html
 
 
 def test_ids_given_back_their_zeros_are_said_on_the_preview(world, login):

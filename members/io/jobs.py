@@ -61,6 +61,7 @@ class Summary:
     changes: list[dict] = field(default_factory=list)
     more_changes: int = 0
     name_changes: int = 0
+    columns: dict = field(default_factory=dict)
 
     def count(self, action: str) -> int:
         return self.counts.get({CREATE: "created", UPDATE: "updated"}.get(action, "unchanged"), 0)
@@ -91,9 +92,11 @@ def _summarise(plan: ImportPlan) -> dict:
                 )
     return {
         "counts": plan.counts,
-        "errors": [e.as_list() for e in plan.errors],
+        "errors": [e.as_list(plan.column_label(e.column)) for e in plan.errors],
         "errors_total": plan.errors.total,
-        "notices": [n.as_list() for n in plan.notices],
+        "notices": [n.as_list(plan.column_label(n.column)) for n in plan.notices],
+        # Which of the file's columns were read, left out, and which the file lacks.
+        "columns": plan.columns.summary() if plan.columns is not None else {},
         "notices_total": plan.notices.total,
         "changes": changes,
         "more_changes": plan.count(CREATE) + plan.count(UPDATE) - len(changes),
@@ -102,7 +105,7 @@ def _summarise(plan: ImportPlan) -> dict:
 
 
 def _failure(message: str, row: int = 1, column: str = "file") -> dict:
-    return {"errors": [[row, column, str(message), ""]], "errors_total": 1}
+    return {"errors": [[row, column, str(message), "", _("the file")]], "errors_total": 1}
 
 
 def summary_plan(summary: dict) -> Summary:
@@ -116,6 +119,7 @@ def summary_plan(summary: dict) -> Summary:
         changes=summary.get("changes", []),
         more_changes=summary.get("more_changes", 0),
         name_changes=summary.get("name_changes", 0),
+        columns=summary.get("columns") or {},
     )
 
 

@@ -28,7 +28,7 @@ from pacnam.security.readlog import log_member_export
 from ..forms.members import MemberFilterForm
 from ..io.export import csv_chunks, member_list_rows, with_vietnamese_titles, xlsx_bytes
 from ..io.jobs import import_job_confirm, import_job_start, summary_plan
-from ..io.read import HEADERS, TITLES
+from ..io.read import HEADERS, column_title, columns_of, required_columns
 from ..models import ImportJob, ImportJobStatus, Member, Membership
 
 KIND_CHOICES = [
@@ -144,13 +144,14 @@ def _field_labels(kind: str, names: list[str]) -> str:
 
 
 def _column_title(kind: str, column: str) -> str:
-    return TITLES[kind].get(column, [column])[0]
+    return column_title(kind, column)
 
 
 @login_required
 def import_upload(request: HttpRequest) -> HttpResponse:
     """Upload a file: it is stored and queued, and the page follows its check."""
     _import_scope(request)
+    required = {*required_columns("members"), "branch_code", "branch_name"}
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -167,8 +168,12 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         "members/import.html",
         {
             "form": form,
-            "columns": [(label, ",".join(HEADERS[kind])) for kind, label in KIND_CHOICES],
-            "titles": [(_column_title("members", key), key) for key in HEADERS["members"]],
+            # ", " so that a phone wraps the list between keys.
+            "columns": [(label, ", ".join(HEADERS[kind])) for kind, label in KIND_CHOICES],
+            "titles": [
+                (_column_title("members", key), key, key in required)
+                for key in columns_of("members")
+            ],
         },
     )
 
@@ -191,10 +196,12 @@ def import_job(request: HttpRequest, pk) -> HttpResponse:
         return render(request, "members/import_progress.html", context)
     if job.status == ImportJobStatus.DONE:
         return render(request, "members/import_result.html", context)
+    titles = plan.columns.get("titles", {})
     for change in plan.changes:
         change["change_labels"] = _field_labels(job.kind, change["changes"])
         change["diffs"] = [
-            (_column_title(job.kind, column), old, new) for column, old, new in change["diffs"]
+            (titles.get(column) or _column_title(job.kind, column), old, new)
+            for column, old, new in change["diffs"]
         ]
     return render(
         request,

@@ -292,6 +292,14 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     try:
         return data.decode(codec), label
     except UnicodeDecodeError as exc:
+        if codec == "cp1258":
+            # A Western Windows (cp1252) writes Š, Ž, š, ž where Windows-1258 has
+            # no letter; its Vietnamese letters are lost already, which the
+            # import's check of names then says.
+            try:
+                return data.decode("cp1252"), "windows-1252"
+            except UnicodeDecodeError:
+                pass
         raise SpreadsheetError(
             _(
                 "The file is not text in a character set the registry recognises (the problem "
