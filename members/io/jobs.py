@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone, translation
@@ -32,6 +33,7 @@ from simple_history.models import HistoricalRecords
 from branches.access import scope_for
 
 from ..models import ImportJob, ImportJobStatus
+from ..models.imports import RUNNING
 from .apply import ImportAborted, import_plan_apply
 from .read import ImportFileError, read_table
 from .validate import CREATE, UPDATE, ImportPlan, RowError, validate_table
@@ -162,6 +164,16 @@ def import_job_confirm(*, job: ImportJob, allow_mass_update: bool) -> bool:
     return bool(queued)
 
 
+def import_jobs_ahead(job: ImportJob) -> int:
+    """How many imports the runner takes before this waiting one: those at work,
+    and those waiting since before it (one runner takes them in their order)."""
+    return (
+        ImportJob.objects.filter(status__in=RUNNING, updated_at__lt=job.updated_at)
+        .exclude(pk=job.pk)
+        .count()
+    )
+
+
 # --- The tasks ----------------------------------------------------------------------------
 
 
@@ -179,6 +191,33 @@ def _progress(job: ImportJob):
         ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total), rows_total=total)
 
     return report
+
+
+def _write_reporter(job: ImportJob, total: int):
+    """How far the writing has got, for the job's page: `report(rows)` adds the rows of
+    a step. The writing is one transaction (all rows or none), whose own updates
+    nobody sees before it ends, so the count goes through a connection of its
+    own, committed at once. PostgreSQL only: SQLite has one writer at a time, and
+    the import is it; there the page says the rows are being written, uncounted.
+    Returns (report or None, close)."""
+    ImportJob.objects.filter(pk=job.pk).update(
+        rows_done=0, rows_total=total, summary={**job.summary, "phase": "writing"}
+    )
+    if connection.vendor != "postgresql" or not total:
+        return None, lambda: None
+    side = connections.create_connection(DEFAULT_DB_ALIAS)
+    done = 0
+
+    def report(rows: int) -> None:
+        nonlocal done
+        done = min(done + rows, total)
+        with side.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ImportJob._meta.db_table} SET rows_done = %s WHERE id = %s",
+                [done, job.pk],
+            )
+
+    return report, side.close
 
 
 def _finish(job: ImportJob, status: str, summary: dict, *, keep_data: bool = False) -> None:
@@ -254,6 +293,8 @@ def import_write(job_id: str) -> str:
     job = _claim(job_id, ImportJobStatus.WRITE_QUEUED, ImportJobStatus.WRITING)
     if job is None:
         return "skipped"
+    # The page says what the runner does: checking the file again, then writing.
+    ImportJob.objects.filter(pk=job.pk).update(summary={**job.summary, "phase": "checking"})
     with translation.override(job.language):
         try:
             plan = _plan(job)
@@ -273,8 +314,14 @@ def import_write(job_id: str) -> str:
                     )
                 )
             if not plan.errors:
-                with _acting_as(job.user):
-                    import_plan_apply(plan=plan, actor=job.user, source=job.filename)
+                report, close = _write_reporter(job, plan.count(CREATE) + plan.count(UPDATE))
+                try:
+                    with _acting_as(job.user):
+                        import_plan_apply(
+                            plan=plan, actor=job.user, source=job.filename, progress=report
+                        )
+                finally:
+                    close()
         except ImportAborted as exc:
             plan.errors.append(exc.error)
         except Exception:

@@ -27,7 +27,7 @@ from pacnam.security.readlog import log_member_export
 
 from ..forms.members import MemberFilterForm
 from ..io.export import csv_chunks, member_list_rows, with_vietnamese_titles, xlsx_bytes
-from ..io.jobs import import_job_confirm, import_job_start, summary_plan
+from ..io.jobs import import_job_confirm, import_job_start, import_jobs_ahead, summary_plan
 from ..io.read import HEADERS, column_title, columns_of, required_columns
 from ..models import ImportJob, ImportJobStatus, Member, Membership
 
@@ -193,6 +193,9 @@ def import_job(request: HttpRequest, pk) -> HttpResponse:
         "kind_label": dict(KIND_CHOICES).get(job.kind, job.kind),
     }
     if job.is_running:
+        context["phase"] = job.summary.get("phase", "")
+        if job.status in (ImportJobStatus.QUEUED, ImportJobStatus.WRITE_QUEUED):
+            context["ahead"] = import_jobs_ahead(job)
         return render(request, "members/import_progress.html", context)
     if job.status == ImportJobStatus.DONE:
         return render(request, "members/import_result.html", context)
