@@ -238,3 +238,97 @@ def test_a_cp1252_csv_is_read_and_its_lost_letters_refused(office, login):
     assert job.status == "refused"
     assert "<td>Họ và tên</td>" in html
     assert Member.objects.get(pk=office.huong.pk).full_name == "Nông Thị Hương"
+
+
+# --- Exports: one for people, one for machines -----------------------------------------
+
+
+def _workbook(response):
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(response.content)).worksheets[0]
+
+
+def test_the_peoples_export_speaks_vietnamese_with_dates_and_names(office, login):
+    Member.objects.filter(pk=office.cadre.pk).update(is_commune_cadre=True)
+    client = login(office.secretary)
+    response = client.get(reverse("members:export_xlsx"), {"titles": "vi"})
+    assert response.status_code == 200
+    today = datetime.date.today().isoformat()
+    assert f'filename="dang-vien-cao-tan-{today}.xlsx"' in response["Content-Disposition"]
+    sheet = _workbook(response)
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:4] == ["Số CCCD", "Họ và tên", "Giới tính", "Ngày sinh"]
+    assert {"Chi bộ", "Mã chi bộ", "Xã", "Mã xã", "Thôn cư trú"} <= set(header)
+    by_name = {row[1]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    huong = by_name["Nông Thị Hương"]
+    assert (huong["Giới tính"], huong["Cán bộ xã"]) == ("Nữ", "Không")
+    assert by_name["Lý Thị Huyền"]["Cán bộ xã"] == "Có"
+    assert huong["Số CCCD"] == "006182339563"  # text: its zeros kept
+    assert huong["Chi bộ"] == "Chi bộ thôn Cốc Lải" and huong["Xã"] == "Cao Tân"
+    assert huong["Ngày sinh"].date() == D(1975, 2, 3)  # a date cell, shown dd/mm/yyyy
+    date_cell = sheet.cell(row=2, column=header.index("Ngày sinh") + 1)
+    assert date_cell.is_date and date_cell.number_format == "DD/MM/YYYY"
+
+
+def test_the_peoples_export_reimports_unchanged(office, login):
+    client = login(office.secretary)
+    content = client.get(reverse("members:export_xlsx"), {"titles": "vi"}).content
+    preview = post(client, content, "dang-vien.xlsx")
+    assert preview.context["counts"] == {"created": 0, "updated": 0, "unchanged": 4}, (
+        ImportJob.objects.latest("created_at").summary.get("errors")
+    )
+    html = preview.content.decode()
+    assert "Thôn cư trú, Mã xã, Xã" in html  # left out: the codes say which
+
+
+def test_the_machine_exports_keep_their_contract_under_another_name(office, login):
+    from members.io.read import HEADERS
+
+    client = login(office.secretary)
+    response = client.get(reverse("members:export_xlsx"))
+    today = datetime.date.today().isoformat()
+    assert f'filename="du-lieu-dang-vien-cao-tan-{today}.xlsx"' in response["Content-Disposition"]
+    rows = list(_workbook(response).iter_rows(values_only=True))
+    assert list(rows[0]) == HEADERS["members"]
+    huong = next(row for row in rows if row[1] == "Nông Thị Hương")
+    assert (huong[2], huong[3], huong[7]) == ("female", "1975-02-03", "no")
+    csv_response = client.get(reverse("members:export_csv"))
+    assert f"du-lieu-dang-vien-cao-tan-{today}.csv" in csv_response["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    "role, place",
+    [
+        ("admin", "tat-ca"),
+        ("district", "pac-nam"),
+        ("province", "bac-kan"),
+        ("secretary", "cao-tan"),
+        ("outsider", "giao-hieu"),
+        ("branch_secretary", "chi-bo-thon-coc-lai"),
+    ],
+)
+def test_the_peoples_export_per_role_is_named_for_what_it_covers(office, login, role, place):
+    response = login(getattr(office, role)).get(reverse("members:export_xlsx"), {"titles": "vi"})
+    assert response.status_code == 200
+    assert f'filename="dang-vien-{place}-' in response["Content-Disposition"]
+
+
+def test_the_peoples_export_is_404_without_a_role(office, login):
+    assert (
+        login(office.nobody).get(reverse("members:export_xlsx"), {"titles": "vi"}).status_code
+        == 404
+    )
+
+
+def test_the_peoples_export_has_a_fixed_number_of_queries(office, login, django_assert_num_queries):
+    client = login(office.secretary)
+    client.get(reverse("members:export_csv"))  # warm the session
+    for n in range(10):
+        make_member(office.branch, name=f"Nông Văn Số {n}")
+    # session, user, role; the sliding session's save (savepoint, update, release);
+    # the branches the commune has held (the scope); the commune for the file's
+    # name; the members: one query, whatever their number; the read log's entry.
+    with django_assert_num_queries(10):
+        client.get(reverse("members:export_xlsx"), {"titles": "vi"})
