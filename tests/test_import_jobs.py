@@ -465,3 +465,17 @@ def test_writing_reports_its_steps(world, monkeypatch):
     steps = []
     apply.import_plan_apply(plan=plan, progress=steps.append)
     assert steps == [2, 2, 1]
+
+
+def test_a_waiting_jobs_page_counts_the_jobs_ahead_in_one_query(
+    world, login, django_assert_num_queries
+):
+    job = _job(world, status=ImportJobStatus.QUEUED)
+    for _n in range(5):
+        _job(world, status=ImportJobStatus.QUEUED)
+    client = login(world.secretary)
+    client.get(job.get_absolute_url())
+    # session, user, role; the job; the jobs ahead, counted; the sliding session's
+    # save (savepoint, update, release).
+    with django_assert_num_queries(8):
+        assert client.get(job.get_absolute_url()).status_code == 200

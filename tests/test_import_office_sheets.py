@@ -332,3 +332,20 @@ def test_the_peoples_export_has_a_fixed_number_of_queries(office, login, django_
     # name; the members: one query, whatever their number; the read log's entry.
     with django_assert_num_queries(10):
         client.get(reverse("members:export_xlsx"), {"titles": "vi"})
+
+
+def test_a_sheet_lacking_a_needed_column_says_so_in_vietnamese_by_its_title(office, login):
+    def build(sheet):
+        sheet.append(["Họ và tên", "Ngày sinh", "Số CCCD", "Chi bộ"])
+        sheet.append(["Nông Thị Hương", "03/02/1975", "006182339563", "Cốc Lải"])
+
+    html = post(login(office.secretary), xlsx(build), "thieu.xlsx").content.decode()
+    assert "<td>dòng tiêu đề cột</td>" in html
+    assert "Tệp cần có các cột" in html and "còn thiếu" not in html.split("Tệp cần có")[0]
+    assert "Giới tính (gender)" in html
+
+
+@pytest.mark.parametrize("role", ["admin", "district", "secretary", "outsider"])
+def test_each_role_that_imports_sees_the_columns_it_needs(office, login, role):
+    html = login(getattr(office, role)).get(reverse("members:import")).content.decode()
+    assert "branch_name" in html and "Chi bộ" in html
