@@ -146,7 +146,7 @@ def test_wrong_header_says_which_columns_are_expected(world, tmp_path):
     path = write(tmp_path, "code,name,extra\n01999,Xã Mới,x\n")
     status, _out, errors = run_import("communes", path)
     assert status == 1
-    assert errors[0].startswith("row 1: header: ") and "code,name" in errors[0]
+    assert errors[0].startswith("row 1: header: ") and "Mã xã (code), Tên xã (name)" in errors[0]
     assert not Commune.objects.filter(code="01999").exists()
     _status, _out, errors = run_import(
         "communes", write(tmp_path, "\n,,\ncode,name,extra\n01999,Xã Mới,x\n")

@@ -17,6 +17,7 @@ import pytest
 from asgiref.local import Local
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from members.io.read import HEADERS
 from members.models import ImportJob, ImportJobStatus, Member
@@ -230,7 +231,7 @@ def test_the_preview_shows_each_change_old_and_new(world, login):
     ]
     preview = client.get(post_upload(client, member_csv([row]))["Location"])
     html = preview.content.decode()
-    assert "Chức vụ: <del>—</del> → <ins>Trưởng thôn</ins>" in html
+    assert "Chức vụ (position): <del>—</del> → <ins>Trưởng thôn</ins>" in html
 
 
 def test_ids_given_back_their_zeros_are_said_on_the_preview(world, login):
@@ -387,3 +388,94 @@ def test_the_member_lists_xlsx_export_offers_vietnamese_titles_and_imports_back(
     assert header[:3] == ["Số CCCD", "Họ và tên", "Giới tính"]
     page = client.get(post_upload(client, response.content, name="export.xlsx")["Location"])
     assert page.context["counts"] == {"created": 0, "updated": 0, "unchanged": 2}
+
+
+# --- What the progress says: what the runner does, counted the Vietnamese way ---
+
+
+def _job(world, **fields):
+    return ImportJob.objects.create(
+        user=world.secretary, kind="members", filename="big.csv", **fields
+    )
+
+
+def test_the_progress_says_checking_then_writing_with_vietnamese_thousands(world, login):
+    client = login(world.secretary)
+    checking = _job(world, status=ImportJobStatus.CHECKING, rows_done=1200, rows_total=5000)
+    assert (
+        "Đang kiểm tra: 1.200 trên 5.000 dòng"
+        in client.get(checking.get_absolute_url()).content.decode()
+    )
+    rechecking = _job(
+        world,
+        status=ImportJobStatus.WRITING,
+        rows_done=1200,
+        rows_total=5000,
+        summary={"phase": "checking"},
+    )
+    html = client.get(rechecking.get_absolute_url()).content.decode()
+    assert "Đang kiểm tra lại trước khi ghi: 1.200 trên 5.000 dòng" in html
+    writing = _job(
+        world,
+        status=ImportJobStatus.WRITING,
+        rows_done=1200,
+        rows_total=5000,
+        summary={"phase": "writing"},
+    )
+    html = client.get(writing.get_absolute_url()).content.decode()
+    assert "Đã ghi 1.200 trên 5.000 dòng" in html and "kiểm tra" not in html.split("<h1>")[1]
+    uncounted = _job(
+        world,
+        status=ImportJobStatus.WRITING,
+        rows_done=0,
+        rows_total=5000,
+        summary={"phase": "writing"},
+    )
+    assert "Đang ghi 5.000 dòng" in client.get(uncounted.get_absolute_url()).content.decode()
+
+
+def test_the_waiting_line_appears_only_with_jobs_ahead_and_counts_them(world, login):
+    client = login(world.secretary)
+    first = _job(world, status=ImportJobStatus.QUEUED)
+    html = client.get(first.get_absolute_url()).content.decode()
+    assert "Đang chờ" not in html and "Sắp bắt đầu" in html
+    # Another user's import at work, and one of ours waiting since before.
+    ImportJob.objects.create(
+        user=world.district, kind="members", filename="a.csv", status=ImportJobStatus.WRITING
+    )
+    _job(world, status=ImportJobStatus.QUEUED)
+    ImportJob.objects.filter(pk=first.pk).update(updated_at=timezone.now())
+    html = client.get(first.get_absolute_url()).content.decode()
+    assert "Đang chờ 2 lần nhập trước" in html, html
+
+
+def test_writing_reports_its_steps(world, monkeypatch):
+    from members.io import apply
+
+    monkeypatch.setattr(apply, "WRITE_PROGRESS_EVERY", 2)
+    rows = [
+        new_row(world, citizen_id=f"0061900000{n:02d}", name=f"Triệu Thị Mây {chr(65 + n)}")
+        for n in range(5)
+    ]
+    from members.io.read import read_table
+    from members.io.validate import validate_table
+
+    plan = validate_table(kind="members", table=read_table(member_csv(rows), "m.csv"))
+    assert not plan.errors, plan.errors
+    steps = []
+    apply.import_plan_apply(plan=plan, progress=steps.append)
+    assert steps == [2, 2, 1]
+
+
+def test_a_waiting_jobs_page_counts_the_jobs_ahead_in_one_query(
+    world, login, django_assert_num_queries
+):
+    job = _job(world, status=ImportJobStatus.QUEUED)
+    for _n in range(5):
+        _job(world, status=ImportJobStatus.QUEUED)
+    client = login(world.secretary)
+    client.get(job.get_absolute_url())
+    # session, user, role; the job; the jobs ahead, counted; the sliding session's
+    # save (savepoint, update, release).
+    with django_assert_num_queries(8):
+        assert client.get(job.get_absolute_url()).status_code == 200

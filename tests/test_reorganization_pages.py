@@ -69,3 +69,73 @@ def test_pages_take_a_fixed_number_of_queries(world, login, django_assert_num_qu
     # communes, roles, edits since: 7), the session's save (3).
     with django_assert_num_queries(17):
         assert client.get(f"/reorganizations/{reorganization.pk}/").status_code == 200
+
+
+# --- The plan as an office has it: Vietnamese titles, title rows, any order ---
+
+
+def _office_plan(*rows) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["PHƯƠNG ÁN SẮP XẾP ĐƠN VỊ HÀNH CHÍNH CẤP XÃ"])
+    sheet.merge_cells("A1:F1")
+    sheet.append([])
+    sheet.append(["STT", "Tên xã cũ", "Mã xã cũ", "Tên xã mới", "Mã xã mới", "Mã tỉnh", "Tên tỉnh"])
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _upload(client, data: bytes, **extra):
+    import io
+
+    file = io.BytesIO(data)
+    file.name = "phuong-an.xlsx"
+    return client.post(
+        "/reorganizations/new/",
+        {"on": "01/07/2025", "decision": "1683/NQ-UBTVQH15", "file": file, **extra},
+    )
+
+
+def test_a_plan_with_vietnamese_titles_below_a_title_row_is_read(world, login):
+    data = _office_plan([1, "Cao Tân", "01885", "Cao Minh", "01885", "19", "Thái Nguyên"])
+    response = _upload(login(world.district), data, preview="1")
+    assert response.status_code == 200, response.context.get("error_lines")
+    [line] = response.context["summary"]
+    assert (line["name"], line["members"]) == ("Cao Minh", 2)
+
+
+def test_a_plans_errors_are_in_vietnamese_by_the_files_row_and_title(world, login):
+    data = _office_plan(
+        [1, "Cao Tân", "01885", "Cao Minh", "01885", "19", "Thái Nguyên"],
+        [2, "Không có", "01999", "Cao Minh", "01885", "19", "Thái Nguyên"],
+    )
+    response = _upload(login(world.district), data, preview="1")
+    assert response.status_code == 400
+    # Row 5 of the sheet (a title row, a blank one, the header, then the rows).
+    assert any(line.startswith("Dòng 5, Mã xã cũ: ") for line in response.context["error_lines"]), (
+        response.context["error_lines"]
+    )
+    assert "old_code" not in response.content.decode().split("<h2>")[-1].split("</section>")[0]
+
+
+def test_a_plan_lacking_a_column_names_it_by_its_title(world, login):
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Mã xã cũ", "Mã xã mới", "Tên xã mới", "Mã tỉnh"])
+    book.active.append(["01885", "01885", "Cao Minh", "19"])
+    out = io.BytesIO()
+    book.save(out)
+    response = _upload(login(world.district), out.getvalue(), preview="1")
+    assert response.status_code == 400
+    [line] = response.context["error_lines"]
+    assert line.startswith("Dòng 1, dòng tiêu đề cột: ") and "Tên tỉnh" in line, line

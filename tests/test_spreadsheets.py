@@ -646,3 +646,14 @@ def test_letters_lost_as_question_marks_are_read_as_they_are():
     )
     table = read_spreadsheet(data, is_header=is_member_header)
     assert table.rows[0].cells[1] == "??ng Th? L??ng" and garbled_reason(table.rows[0].cells[1])
+
+
+def test_the_csv_readers_complaints_are_said_in_vietnamese_with_the_row():
+    from django.utils import translation
+
+    data = lines([HEADER], ",").encode() + b'1,"' + b"x" * 200_000 + b'"\r\n'
+    with translation.override("vi"):
+        with pytest.raises(SpreadsheetError) as caught:
+            read_spreadsheet(data, is_header=is_member_header)
+    message = str(caught.value.message)
+    assert "dòng 2" in message and "field limit" not in message, message

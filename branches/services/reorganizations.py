@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacnam.audit.trail import audit_batch
+from pacnam.io.spreadsheets import header_key, header_matcher
 from pacnam.lib.dates import dmy
 from pacnam.lib.errors import DomainError, NotAllowed
 
@@ -42,6 +43,33 @@ from ..models import (
 )
 
 PLAN_HEADER = ["old_code", "new_code", "new_name", "province_code", "province_name"]
+# The titles an office gives the plan's columns; the first is the one messages use.
+# A column of the old communes' names, as decisions list them, is left out.
+PLAN_TITLES = {
+    "old_code": ["Mã xã cũ", "Mã đơn vị cũ", "Mã xã trước sắp xếp"],
+    "new_code": ["Mã xã mới", "Mã đơn vị mới", "Mã xã sau sắp xếp"],
+    "new_name": ["Tên xã mới", "Tên đơn vị mới", "Tên xã sau sắp xếp"],
+    "province_code": ["Mã tỉnh"],
+    "province_name": ["Tên tỉnh"],
+}
+
+
+def plan_column_title(column: str) -> str:
+    """The Vietnamese title of a plan's column, for messages ("Mã xã cũ")."""
+    if column == "header":
+        return _("the row of column titles")
+    titles = PLAN_TITLES.get(column)
+    return titles[0] if titles else column
+
+
+def plan_header_test():
+    """Whether a row of a plan's file is its header: three of its columns named (by
+    key or title), so title rows above it are passed over."""
+    return header_matcher(
+        [title for key, titles in PLAN_TITLES.items() for title in [key, *titles]], minimum=3
+    )
+
+
 ONE_DAY = datetime.timedelta(days=1)
 
 
@@ -64,6 +92,15 @@ class PlanError:
     def __str__(self) -> str:
         # The prefix is the contract (issue 13); the message is translated.
         return f"row {self.row}: {self.column}: {self.message}"
+
+    @property
+    def shown(self) -> str:
+        """For a person: the row as the spreadsheet numbers it, the column by its title."""
+        return _("Row %(row)d, %(column)s: %(message)s") % {
+            "row": self.row,
+            "column": plan_column_title(self.column),
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -91,25 +128,45 @@ class ReorganizationPlan:
 
 
 def lines_from_rows(
-    header: list[str], rows: list[tuple[int, list[str]]]
+    header: list[str], rows: list[tuple[int, list[str]]], *, header_row: int = 1
 ) -> tuple[list[PlanLine], list[PlanError]]:
-    """The plan's lines from a table whose header must be PLAN_HEADER, in that order."""
-    if [cell.strip() for cell in header[: len(PLAN_HEADER)]] != PLAN_HEADER:
+    """The plan's lines from a table whose header names PLAN_HEADER's columns, by
+    their keys or their Vietnamese titles (PLAN_TITLES), in any order; other
+    columns (STT, the old communes' names) are left out. Each line keeps the row
+    number of its file (`rows` are (number, cells); the header is `header_row`)."""
+    wanted = {
+        header_key(title): key for key, titles in PLAN_TITLES.items() for title in [key, *titles]
+    }
+    at: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        key = wanted.get(header_key(cell))
+        if key is not None and key not in at:
+            at[key] = index
+    missing = [key for key in PLAN_HEADER if key not in at]
+    if missing:
         return [], [
             PlanError(
-                1,
+                header_row,
                 "header",
-                _("The first row must be %(header)s.") % {"header": ",".join(PLAN_HEADER)},
+                _(
+                    "The plan needs the columns %(columns)s (or the keys %(header)s), in any "
+                    "order; missing: %(missing)s."
+                )
+                % {
+                    "columns": ", ".join(plan_column_title(key) for key in PLAN_HEADER),
+                    "header": ",".join(PLAN_HEADER),
+                    "missing": ", ".join(plan_column_title(key) for key in missing),
+                },
             )
         ]
     lines = []
     for number, cells in rows:
-        cells = [*(cell.strip() for cell in cells), *[""] * len(PLAN_HEADER)][: len(PLAN_HEADER)]
-        if not any(cells):
+        values = [(cells[at[key]] if at[key] < len(cells) else "").strip() for key in PLAN_HEADER]
+        if not any(values):
             continue
-        lines.append(PlanLine(number, *cells))
+        lines.append(PlanLine(number, *values))
     if not lines:
-        return [], [PlanError(2, "old_code", _("The plan has no rows."))]
+        return [], [PlanError(header_row + 1, "old_code", _("The plan has no rows."))]
     return lines, []
 
 

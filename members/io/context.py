@@ -4,6 +4,7 @@ codes read once into dicts, who is importing, and the duplicate keys of a file."
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -15,7 +16,7 @@ from branches.access import COMMUNE
 from branches.models import Branch, Commune, Province, Village
 from pacnam.io.spreadsheets import Row
 from pacnam.lib.dates import dmy
-from pacnam.lib.text import clean_text, excerpt, garbled_reason
+from pacnam.lib.text import clean_text, excerpt, fold, garbled_reason
 
 from .plan import ImportPlan, RowError, shown
 from .read import (
@@ -29,6 +30,15 @@ from .read import (
 
 _SHORT_FORM = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE][+]?[0-9]+")
 _CITIZEN_ID = re.compile(r"[0-9]{12}")
+# "006 182 339 563": an ID typed in groups, as on the card. Only spaces between digits.
+_GROUPED_ID = re.compile(r"[0-9]{3}(?:[ \u00a0][0-9]{3}){3}")
+
+
+def _spaceless_id(text: str) -> str:
+    """A citizen ID typed in groups of three, without its spaces; anything else unchanged."""
+    if _GROUPED_ID.fullmatch(text):
+        return re.sub(r"[ \u00a0]", "", text)
+    return text
 
 
 class _Row:
@@ -108,7 +118,7 @@ class _Row:
     def citizen_id(self, column: str = "citizen_id") -> str:
         """The 12-digit citizen ID of the row, its leading zeros given back when Excel
         dropped them, which the preview then says (issue 15)."""
-        value = self.text(column, required=True)
+        value = _spaceless_id(self.text(column, required=True))
         if not value:
             return value
         if _SHORT_FORM.fullmatch(value):
@@ -281,6 +291,97 @@ class _Context:
             unknown=gettext_noop("No village had the code '%(code)s' on %(date)s."),
         )
 
+    def _branches_by_name(self) -> dict[str, list]:
+        names = getattr(self, "_names", None)
+        if names is None:
+            names = defaultdict(list)
+            for branch in self.branches.by_id.values():
+                names[branch_name_key(branch.name)].append(branch)
+            self._names = names
+        return names
+
+    def _branch_label(self, branch) -> str:
+        commune = self.communes.by_id.get(branch.commune_id)
+        return _("%(name)s (code %(code)s, %(commune)s)") % {
+            "name": branch.name,
+            "code": branch.code,
+            "commune": commune.name if commune else "",
+        }
+
+    def branch_by_name(
+        self, row: _Row, day: datetime.date, column: str = "branch_name"
+    ) -> Branch | None:
+        """The branch an office list names ("Chi bộ thôn Cốc Lải", "Cốc Lải"): among the
+        branches active on `day` in the importer's communes, the one of that name. Two
+        of that name, or none, refuse the row with the candidates listed, so that the
+        office writes the code; branches outside the importer's communes are never
+        candidates, nor named."""
+        name = row.text(column, required=True)
+        if not name:
+            return None
+        key = branch_name_key(name)
+        candidates = [
+            b
+            for b in self._branches_by_name().get(key, [])
+            if self.branches.active(b, day) and self.covers(b.commune_id)
+        ]
+        exact = [b for b in candidates if fold(b.name) == fold(name)]
+        matches = exact if len(exact) == 1 else candidates
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            row.error(
+                column,
+                _(
+                    "%(n)d branches bear this name on %(date)s: write the code of one of them: %(list)s."
+                )
+                % {
+                    "n": len(matches),
+                    "date": dmy(day),
+                    "list": "; ".join(self._branch_label(b) for b in matches[:8]),
+                },
+            )
+            return None
+        close = self._close_branches(key, day)
+        if close:
+            row.error(
+                column,
+                _("No branch of your communes bears this name on %(date)s. Did you mean: %(list)s?")
+                % {"date": dmy(day), "list": "; ".join(self._branch_label(b) for b in close)},
+            )
+        else:
+            row.error(
+                column,
+                _(
+                    "No branch of your communes bears this name on %(date)s: write its name as the "
+                    "registry does, or its code."
+                )
+                % {"date": dmy(day)},
+            )
+        return None
+
+    def _close_branches(self, key: str, day: datetime.date) -> list:
+        """At most five branches of the importer's communes active on `day` whose names
+        are near `key` (a letter off, a word more or less)."""
+        cache = self.__dict__.setdefault("_close", {})
+        if (key, day) not in cache:
+            names = self._branches_by_name()
+            keys = [
+                k
+                for k, branches in names.items()
+                if any(self.branches.active(b, day) and self.covers(b.commune_id) for b in branches)
+            ]
+            near = difflib.get_close_matches(key, keys, n=5, cutoff=0.75)
+            near += [k for k in keys if key and (key in k or k in key) and k not in near]
+            found = [
+                b
+                for k in near[:5]
+                for b in names[k]
+                if self.branches.active(b, day) and self.covers(b.commune_id)
+            ]
+            cache[(key, day)] = found[:5]
+        return cache[(key, day)]
+
     def branch(self, row: _Row, day: datetime.date, column: str = "branch_code") -> Branch | None:
         return self._unit(
             row,
@@ -290,6 +391,17 @@ class _Context:
             required=True,
             unknown=gettext_noop("No branch had the code '%(code)s' on %(date)s."),
         )
+
+
+_BRANCH_WORDS = re.compile(r"^(?:chi bo\s+)?(?:thon|ban|xom|to dan pho|khu)?\s*")
+
+
+def branch_name_key(name: str) -> str:
+    """A branch's name as an office may write it: "Chi bộ thôn Cốc Lải", "Thôn Cốc
+    Lải", "Cốc Lải" and "coc lai" are the same branch; "Chi bộ cơ quan xã Cao Tân"
+    is "co quan xa cao tan"."""
+    folded = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(name)).split())
+    return _BRANCH_WORDS.sub("", folded, count=1).strip() or folded
 
 
 def _changes(obj, values: dict, diffs: list | None = None) -> list[str]:

@@ -35,7 +35,7 @@ from branches.models import (
 from pacnam.io.csv_writer import csv_chunks, neutralise, write_csv  # noqa: F401 - the writers of its callers
 
 from ..models import Member, Membership, MembershipKind
-from .read import HEADERS, TITLES
+from .read import HEADERS, TITLES, column_title
 
 CHUNK = 2000
 # The communes export carries each commune's province and validity after the
@@ -283,3 +283,117 @@ def member_list_rows(queryset: QuerySet) -> Iterator[list]:
     yield list(HEADERS["members"])
     for row in member_rows(queryset):
         yield [neutralise(value) for value in row]
+
+
+# --- The export for people ------------------------------------------------------------
+# The machine export above is a contract (keys, ISO dates, male/female, yes/no) that
+# round trips and other tools rely on. People read a list in Excel: Vietnamese titles
+# and words, dates that are dates, and the names of the branch and commune beside
+# their codes. The import reads this one too (its titles and words, the names left out).
+
+PEOPLE_COLUMNS = [
+    "citizen_id",
+    "full_name",
+    "gender",
+    "birth_date",
+    "ethnicity",
+    "residence_village_code",
+    "residence_village_name",
+    "position",
+    "is_commune_cadre",
+    "admitted_on",
+    "full_on",
+    "card_number",
+    "branch_code",
+    "branch_name",
+    "commune_code",
+    "commune_name",
+    "since",
+]
+PEOPLE_DATES = {"birth_date", "admitted_on", "full_on", "since"}
+# Written in Vietnamese whatever the interface's language: the import reads these words.
+PEOPLE_GENDER = {"male": "Nam", "female": "Nữ"}
+PEOPLE_YES_NO = {True: "Có", False: "Không"}
+
+
+def people_header() -> list[str]:
+    return [column_title("members", key) for key in PEOPLE_COLUMNS]
+
+
+def people_rows(queryset: QuerySet) -> Iterator[list]:
+    """The header and rows of the people's export for a member queryset, in its
+    order: one query. Dates are dates (the XLSX writes them as date cells)."""
+    yield people_header()
+    open_start = (
+        Membership.objects.filter(
+            member=OuterRef("pk"), kind=MembershipKind.OFFICIAL, ended_on__isnull=True
+        )
+        .order_by("-started_on")
+        .values("started_on")[:1]
+    )
+    values = queryset.annotate(since=Subquery(open_start)).values_list(
+        "citizen_id",
+        "full_name",
+        "gender",
+        "birth_date",
+        "ethnicity",
+        "residence_village__code",
+        "residence_village__name",
+        "position",
+        "is_commune_cadre",
+        "admitted_on",
+        "full_on",
+        "card_number",
+        "branch__code",
+        "branch__name",
+        "branch__commune__code",
+        "branch__commune__name",
+        "since",
+    )
+    for row in values.iterator(chunk_size=CHUNK):
+        cells = dict(zip(PEOPLE_COLUMNS, row, strict=True))
+        cells["gender"] = PEOPLE_GENDER.get(cells["gender"], cells["gender"])
+        cells["is_commune_cadre"] = PEOPLE_YES_NO[bool(cells["is_commune_cadre"])]
+        yield [neutralise("" if cells[key] is None else cells[key]) for key in PEOPLE_COLUMNS]
+
+
+# Excel's widths, in characters, for the people's columns: a name or a branch is long.
+PEOPLE_WIDTHS = {"full_name": 24, "branch_name": 28, "commune_name": 16, "position": 22}
+
+
+def people_xlsx_bytes(rows: Iterable[list], *, title: str) -> bytes:
+    """The people's export as a workbook: a bold header that stays in view, dates as
+    date cells shown dd/mm/yyyy, citizen IDs and card numbers as text (their
+    leading zeros kept)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31])
+    sheet.freeze_panes = "A2"
+    for index, key in enumerate(PEOPLE_COLUMNS, start=1):
+        width = PEOPLE_WIDTHS.get(key, 14)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    rows = iter(rows)
+    bold = Font(bold=True)
+    header = []
+    for value in next(rows, []):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        cells = []
+        for value in row:
+            if isinstance(value, datetime.date):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = "DD/MM/YYYY"
+                cells.append(cell)
+            else:
+                cells.append(value)
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone, translation
@@ -32,6 +33,7 @@ from simple_history.models import HistoricalRecords
 from branches.access import scope_for
 
 from ..models import ImportJob, ImportJobStatus
+from ..models.imports import RUNNING
 from .apply import ImportAborted, import_plan_apply
 from .read import ImportFileError, read_table
 from .validate import CREATE, UPDATE, ImportPlan, RowError, validate_table
@@ -61,6 +63,7 @@ class Summary:
     changes: list[dict] = field(default_factory=list)
     more_changes: int = 0
     name_changes: int = 0
+    columns: dict = field(default_factory=dict)
 
     def count(self, action: str) -> int:
         return self.counts.get({CREATE: "created", UPDATE: "updated"}.get(action, "unchanged"), 0)
@@ -91,9 +94,11 @@ def _summarise(plan: ImportPlan) -> dict:
                 )
     return {
         "counts": plan.counts,
-        "errors": [e.as_list() for e in plan.errors],
+        "errors": [e.as_list(plan.column_label(e.column)) for e in plan.errors],
         "errors_total": plan.errors.total,
-        "notices": [n.as_list() for n in plan.notices],
+        "notices": [n.as_list(plan.column_label(n.column)) for n in plan.notices],
+        # Which of the file's columns were read, left out, and which the file lacks.
+        "columns": plan.columns.summary() if plan.columns is not None else {},
         "notices_total": plan.notices.total,
         "changes": changes,
         "more_changes": plan.count(CREATE) + plan.count(UPDATE) - len(changes),
@@ -102,7 +107,7 @@ def _summarise(plan: ImportPlan) -> dict:
 
 
 def _failure(message: str, row: int = 1, column: str = "file") -> dict:
-    return {"errors": [[row, column, str(message), ""]], "errors_total": 1}
+    return {"errors": [[row, column, str(message), "", _("the file")]], "errors_total": 1}
 
 
 def summary_plan(summary: dict) -> Summary:
@@ -116,6 +121,7 @@ def summary_plan(summary: dict) -> Summary:
         changes=summary.get("changes", []),
         more_changes=summary.get("more_changes", 0),
         name_changes=summary.get("name_changes", 0),
+        columns=summary.get("columns") or {},
     )
 
 
@@ -158,6 +164,16 @@ def import_job_confirm(*, job: ImportJob, allow_mass_update: bool) -> bool:
     return bool(queued)
 
 
+def import_jobs_ahead(job: ImportJob) -> int:
+    """How many imports the runner takes before this waiting one: those at work,
+    and those waiting since before it (one runner takes them in their order)."""
+    return (
+        ImportJob.objects.filter(status__in=RUNNING, updated_at__lt=job.updated_at)
+        .exclude(pk=job.pk)
+        .count()
+    )
+
+
 # --- The tasks ----------------------------------------------------------------------------
 
 
@@ -175,6 +191,33 @@ def _progress(job: ImportJob):
         ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total), rows_total=total)
 
     return report
+
+
+def _write_reporter(job: ImportJob, total: int):
+    """How far the writing has got, for the job's page: `report(rows)` adds the rows of
+    a step. The writing is one transaction (all rows or none), whose own updates
+    nobody sees before it ends, so the count goes through a connection of its
+    own, committed at once. PostgreSQL only: SQLite has one writer at a time, and
+    the import is it; there the page says the rows are being written, uncounted.
+    Returns (report or None, close)."""
+    ImportJob.objects.filter(pk=job.pk).update(
+        rows_done=0, rows_total=total, summary={**job.summary, "phase": "writing"}
+    )
+    if connection.vendor != "postgresql" or not total:
+        return None, lambda: None
+    side = connections.create_connection(DEFAULT_DB_ALIAS)
+    done = 0
+
+    def report(rows: int) -> None:
+        nonlocal done
+        done = min(done + rows, total)
+        with side.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ImportJob._meta.db_table} SET rows_done = %s WHERE id = %s",
+                [done, job.pk],
+            )
+
+    return report, side.close
 
 
 def _finish(job: ImportJob, status: str, summary: dict, *, keep_data: bool = False) -> None:
@@ -250,6 +293,8 @@ def import_write(job_id: str) -> str:
     job = _claim(job_id, ImportJobStatus.WRITE_QUEUED, ImportJobStatus.WRITING)
     if job is None:
         return "skipped"
+    # The page says what the runner does: checking the file again, then writing.
+    ImportJob.objects.filter(pk=job.pk).update(summary={**job.summary, "phase": "checking"})
     with translation.override(job.language):
         try:
             plan = _plan(job)
@@ -269,8 +314,14 @@ def import_write(job_id: str) -> str:
                     )
                 )
             if not plan.errors:
-                with _acting_as(job.user):
-                    import_plan_apply(plan=plan, actor=job.user, source=job.filename)
+                report, close = _write_reporter(job, plan.count(CREATE) + plan.count(UPDATE))
+                try:
+                    with _acting_as(job.user):
+                        import_plan_apply(
+                            plan=plan, actor=job.user, source=job.filename, progress=report
+                        )
+                finally:
+                    close()
         except ImportAborted as exc:
             plan.errors.append(exc.error)
         except Exception:

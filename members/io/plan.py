@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from pacnam.lib.dates import dmy
 
+from .read import column_title
+
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 PROGRESS_EVERY = 2000  # rows between two calls of validate_table's `progress`
 
@@ -25,6 +27,9 @@ class RowError:
     column: str
     message: str
     value: str = ""
+    # The column as the user reads it: the file's title and the registry's
+    # ("Tên CB (Tên chi bộ)"); set when the plan is summarised for a page.
+    title: str = ""
 
     @property
     def text(self) -> str:
@@ -40,8 +45,12 @@ class RowError:
         # The prefix is the machine-readable contract; the message is translated.
         return f"row {self.row}: {self.column}: {self.text}"
 
-    def as_list(self) -> list:
-        return [self.row, self.column, str(self.message), self.value]
+    def as_list(self, title: str = "") -> list:
+        return [self.row, self.column, str(self.message), self.value, title or self.title]
+
+    @property
+    def shown_column(self) -> str:
+        return self.title or self.column
 
 
 class Problems(list):
@@ -86,6 +95,22 @@ class ImportPlan:
     notices: Problems = field(default_factory=Problems)
     # What garbled_reason said of each text of the file, asked once each.
     garbled: dict = field(default_factory=dict, repr=False)
+    # The file's header read (members.io.read.Columns): its titles, for the messages.
+    columns: object = None
+
+    def column_label(self, column: str) -> str:
+        """A message's column as the user reads it: the file's own title and the
+        registry's, or what a message about the whole file or row is about."""
+        special = {
+            "header": _("the row of column titles"),
+            "row": _("the whole row"),
+            "file": _("the file"),
+        }
+        if column in special:
+            return str(special[column])
+        if self.columns is not None:
+            return self.columns.title(column)
+        return column_title(self.kind, column)
 
     def count(self, action: str) -> int:
         return sum(1 for plan in self.rows if plan.action == action)

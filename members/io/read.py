@@ -14,6 +14,7 @@ import datetime
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
@@ -56,12 +57,42 @@ HEADERS: dict[str, list[str]] = {
 KINDS = list(HEADERS)
 # Columns a file may have after those: a commune's province and validity (issue 13).
 # An old two-column communes file still imports.
-OPTIONAL_COLUMNS: dict[str, list[str]] = {"communes": ["province_code", "valid_from", "valid_to"]}
+OPTIONAL_COLUMNS: dict[str, list[str]] = {
+    "communes": ["province_code", "valid_from", "valid_to"],
+    # The branch by its name, where an office list has no codes.
+    "members": ["branch_name"],
+}
+# What an import cannot do without: the columns that identify and place a row. A
+# members file needs who the member is and their branch (its code or its name);
+# every other column, missing, keeps the registry's value. The other kinds are
+# lists of units, all of whose columns are needed.
+REQUIRED_COLUMNS: dict[str, list[str]] = {
+    "members": ["citizen_id", "full_name", "gender", "birth_date"],
+}
+# Columns of which one is enough: {kind: [(one, other), ...]}.
+EITHER_COLUMNS: dict[str, list[tuple[str, str]]] = {"members": [("branch_code", "branch_name")]}
+# Columns the people's export writes beside the codes, for reading: the import
+# leaves them out (the code says which unit), and the preview says so.
+INFO_COLUMNS: dict[str, dict[str, list[str]]] = {
+    "members": {
+        "residence_village_name": ["Thôn cư trú", "Tên thôn cư trú"],
+        "commune_code": ["Mã xã"],
+        "commune_name": ["Xã", "Tên xã", "Đảng bộ xã"],
+        "status": ["Tình trạng"],
+    },
+}
 
 
 def columns_of(kind: str) -> list[str]:
-    """Every column an import of `kind` reads: the required ones, then the optional."""
+    """Every column an import of `kind` reads: the export's, then the optional."""
     return HEADERS[kind] + OPTIONAL_COLUMNS.get(kind, [])
+
+
+def required_columns(kind: str) -> list[str]:
+    """The columns a file of `kind` must have (one of each EITHER_COLUMNS pair aside)."""
+    if kind in REQUIRED_COLUMNS:
+        return list(REQUIRED_COLUMNS[kind])
+    return list(HEADERS[kind])
 
 
 # The titles district offices give these columns. The first is the one the XLSX
@@ -91,18 +122,29 @@ TITLES: dict[str, dict[str, list[str]]] = {
         "founded_on": ["Ngày thành lập"],
     },
     "members": {
-        "citizen_id": ["Số CCCD", "Số căn cước công dân", "Số căn cước", "CCCD"],
-        "full_name": ["Họ và tên", "Họ tên"],
-        "gender": ["Giới tính"],
-        "birth_date": ["Ngày sinh"],
+        "citizen_id": [
+            "Số CCCD",
+            "Số căn cước công dân",
+            "Số căn cước",
+            "CCCD",
+            "Căn cước công dân",
+            "Số định danh cá nhân",
+            "Số định danh",
+            "Số CCCD/CMND",
+            "CCCD/CMND",
+        ],
+        "full_name": ["Họ và tên", "Họ tên", "Họ và tên đảng viên", "Họ tên đảng viên"],
+        "gender": ["Giới tính", "Nam/Nữ", "Giới"],
+        "birth_date": ["Ngày sinh", "Ngày tháng năm sinh", "Sinh ngày"],
         "ethnicity": ["Dân tộc"],
         "residence_village_code": ["Mã thôn cư trú"],
-        "position": ["Chức vụ"],
+        "position": ["Chức vụ", "Chức vụ hiện nay"],
         "is_commune_cadre": ["Cán bộ xã", "Cán bộ, công chức xã"],
-        "admitted_on": ["Ngày vào Đảng"],
-        "full_on": ["Ngày chính thức"],
+        "admitted_on": ["Ngày vào Đảng", "Ngày kết nạp"],
+        "full_on": ["Ngày chính thức", "Ngày công nhận chính thức"],
         "card_number": ["Số thẻ đảng viên", "Số thẻ Đảng viên", "Số thẻ"],
         "branch_code": ["Mã chi bộ"],
+        "branch_name": ["Chi bộ", "Tên chi bộ", "Sinh hoạt tại chi bộ"],
         "since": ["Sinh hoạt từ ngày"],
     },
     "memberships": {
@@ -119,6 +161,12 @@ TITLES: dict[str, dict[str, list[str]]] = {
 def vietnamese_header(kind: str) -> list[str]:
     """The export's header in the Vietnamese titles (the XLSX export's choice)."""
     return [TITLES[kind][key][0] for key in HEADERS[kind]]
+
+
+def column_title(kind: str, key: str) -> str:
+    """The registry's Vietnamese title of a column ("Họ và tên"), else the key."""
+    titles = TITLES.get(kind, {}).get(key) or INFO_COLUMNS.get(kind, {}).get(key)
+    return titles[0] if titles else key
 
 
 # Columns people add that the import leaves out: the row number, notes.
@@ -140,6 +188,14 @@ def _known_keys(kind: str) -> dict[str, str]:
     return known
 
 
+def _info_keys(kind: str) -> set[str]:
+    return {
+        header_key(title)
+        for key, titles in INFO_COLUMNS.get(kind, {}).items()
+        for title in [key, *titles]
+    }
+
+
 def header_test(kind: str):
     """Whether a row is `kind`'s header: it names at least three of its columns (both
     of a communes file's), so a title row above the list is never taken for it."""
@@ -152,36 +208,97 @@ def header_test(kind: str):
     return is_header
 
 
-def map_columns(kind: str, header: Sequence[str]) -> tuple[dict[str, int], str | None]:
+@dataclass
+class Columns:
+    """How a file's header maps to an import's columns, for the checks and for the
+    preview: which key each column holds, under which title the file names it,
+    the file's columns left out, and the registry's columns the file lacks."""
+
+    kind: str
+    at: dict[str, int] = field(default_factory=dict)  # key -> index in the row
+    titles: dict[str, str] = field(default_factory=dict)  # key -> the file's title
+    ignored: list[str] = field(default_factory=list)  # the file's titles, left out
+    missing: list[str] = field(default_factory=list)  # optional keys the file lacks
+    problem: str | None = None  # why the header cannot be imported, for the user
+
+    def title(self, key: str) -> str:
+        """A column as the user reads it: the file's title and, when the registry
+        calls it otherwise, the registry's ("Tên CB (Tên chi bộ)")."""
+        registry = column_title(self.kind, key)
+        own = self.titles.get(key)
+        if not own or header_key(own) == header_key(registry):
+            return registry
+        if header_key(own) == header_key(key):
+            # A file of the export's keys: the registry's title, then the key it wrote.
+            return f"{registry} ({own})"
+        return f"{own} ({registry})"
+
+    def summary(self) -> dict:
+        return {
+            "found": [self.title(key) for key in sorted(self.at, key=self.at.get)],
+            "ignored": list(self.ignored),
+            "missing": [column_title(self.kind, key) for key in self.missing],
+            "titles": {key: self.title(key) for key in self.at},
+        }
+
+
+def _listed(kind: str, keys: Sequence[str]) -> str:
+    """'Họ và tên (full_name), Giới tính (gender)': what the user reads, and the key a
+    tool or the export writes."""
+    return ", ".join(f"{column_title(kind, key)} ({key})" for key in keys)
+
+
+def read_columns(kind: str, header: Sequence[str]) -> Columns:
     """Which column of `header` holds each key of `kind`, and what is wrong with the
     header if anything (a translated sentence): a required column missing, one
     named twice, or a title written like a key that is none."""
     known = _known_keys(kind)
-    found: dict[str, int] = {}
+    info = _info_keys(kind)
+    columns = Columns(kind)
     twice, unknown = [], []
     for index, title in enumerate(header):
         title = unquote(title).strip()
         key = known.get(header_key(title))
         if key is None:
-            if title and header_key(title) not in IGNORED_TITLES and _KEY_LIKE.fullmatch(title):
+            if not title:
+                continue
+            hkey = header_key(title)
+            if hkey not in IGNORED_TITLES and hkey not in info and _KEY_LIKE.fullmatch(title):
                 unknown.append(title)
+            else:
+                columns.ignored.append(title)
             continue
-        if key in found:
+        if key in columns.at:
             twice.append(title)
         else:
-            found[key] = index
-    missing = [key for key in HEADERS[kind] if key not in found]
-    expected = ",".join(HEADERS[kind])
-    optional = ",".join(OPTIONAL_COLUMNS.get(kind, []))
-    if optional:
-        expected = _("%(required)s (and if you wish %(optional)s)") % {
-            "required": expected,
-            "optional": optional,
-        }
+            columns.at[key] = index
+            columns.titles[key] = title
+    required = required_columns(kind)
+    missing = [key for key in required if key not in columns.at]
+    for pair in EITHER_COLUMNS.get(kind, []):
+        if not any(key in columns.at for key in pair):
+            missing.append(pair)
+    columns.missing = [
+        key
+        for key in columns_of(kind)
+        if key not in columns.at
+        and key not in required
+        and not any(
+            key in pair and any(k in columns.at for k in pair)
+            for pair in EITHER_COLUMNS.get(kind, [])
+        )
+    ]
     if missing or unknown or twice:
         problems = []
         if missing:
-            problems.append(_("missing: %(columns)s") % {"columns": ", ".join(missing)})
+            names = [
+                _("%(one)s or %(other)s")
+                % {"one": _listed(kind, [k[0]]), "other": _listed(kind, [k[1]])}
+                if isinstance(k, tuple)
+                else _listed(kind, [k])
+                for k in missing
+            ]
+            problems.append(_("missing: %(columns)s") % {"columns": ", ".join(names)})
         if unknown:
             problems.append(
                 _("unknown: %(columns)s")
@@ -191,11 +308,22 @@ def map_columns(kind: str, header: Sequence[str]) -> tuple[dict[str, int], str |
             problems.append(
                 _("twice: %(columns)s") % {"columns": ", ".join(excerpt(t, 40) for t in twice[:5])}
             )
-        return found, _(
-            "The columns must be %(expected)s, in any order, or their Vietnamese titles; "
-            "other columns such as STT are left out (%(problems)s)."
-        ) % {"expected": expected, "problems": "; ".join(problems)}
-    return found, None
+        needed = [_listed(kind, [k]) for k in required] + [
+            _("%(one)s or %(other)s") % {"one": _listed(kind, [a]), "other": _listed(kind, [b])}
+            for a, b in EITHER_COLUMNS.get(kind, [])
+        ]
+        columns.problem = _(
+            "The file needs the columns %(needed)s, in any order, under these titles or the "
+            "export's keys; other columns are optional, and columns such as STT are left out "
+            "(%(problems)s)."
+        ) % {"needed": ", ".join(needed), "problems": "; ".join(problems)}
+    return columns
+
+
+def map_columns(kind: str, header: Sequence[str]) -> tuple[dict[str, int], str | None]:
+    """read_columns' {key: index} and problem (the older callers' shape)."""
+    columns = read_columns(kind, header)
+    return columns.at, columns.problem
 
 
 # FORMULA_STARTS (pacnam.io.csv_writer): exports prefix such text with a single

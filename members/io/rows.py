@@ -26,9 +26,10 @@ from ..models import (
 )
 
 # A number Excel wrote in its short form ("6.18234E+11"): the digits are gone.
-from .context import _changes, _Context, _Keys, _overlaps, _Row
+from .context import _changes, _Context, _Keys, _overlaps, _Row, _spaceless_id
 from .plan import CREATE, UNCHANGED, UPDATE, RowPlan, chunks, shown
 from .read import (
+    column_title,
     parse_count,
     parse_date,
     parse_gender,
@@ -273,7 +274,7 @@ MEMBER_COLUMNS = {name: name for name in MEMBER_FIELDS} | {
 
 def _file_citizen_id(text: str) -> str:
     """A citizen ID as _Row.citizen_id will read it, for the prefetch."""
-    text = unquote(clean_text(text))
+    text = _spaceless_id(unquote(clean_text(text)))
     if text.isascii() and text.isdigit() and len(text) in (10, 11) and text[0] != "0":
         return text.zfill(12)
     return text
@@ -292,12 +293,17 @@ class _MemberRows:
         """Read the members the file names (by citizen ID or card number), not the
         whole registry: a province holds a million members (issue 7). A query per
         thousand rows of the file, whatever the size of the registry."""
-        cid_at, card_at = columns["citizen_id"], columns["card_number"]
+        cid_at, card_at = columns["citizen_id"], columns.get("card_number")
         citizen_ids = sorted(
             {_file_citizen_id(r.cells[cid_at]) for r in rows if len(r.cells) > cid_at} - {""}
         )
         cards = sorted(
-            {unquote(clean_text(r.cells[card_at])) for r in rows if len(r.cells) > card_at} - {""}
+            {
+                unquote(clean_text(r.cells[card_at]))
+                for r in rows
+                if card_at is not None and len(r.cells) > card_at
+            }
+            - {""}
         )
         for chunk in chunks(citizen_ids, PREFETCH_CHUNK):
             for values in Member.objects.filter(citizen_id__in=chunk).values_list(
@@ -330,80 +336,101 @@ class _MemberRows:
             return str(Gender(value).label)
         return shown(value)
 
+    def _given(self, row: _Row) -> dict:
+        """The member's fields the file has a column for, read and checked; a column
+        the file lacks is absent, and keeps the registry's value."""
+        today = self.ctx.today
+        given: dict = {
+            "full_name": " ".join(
+                row.text("full_name", required=True, max_length=100, garbled=True).split()
+            ),
+            "gender": row.parsed("gender", parse_gender, required=True),
+            "birth_date": row.date("birth_date", required=True, today=today),
+        }
+        if row.present("ethnicity"):
+            given["ethnicity"] = row.text("ethnicity", required=True, max_length=50, garbled=True)
+        if row.present("position"):
+            given["position"] = row.text("position", max_length=150, garbled=True)
+        if row.present("is_commune_cadre"):
+            given["is_commune_cadre"] = row.parsed("is_commune_cadre", parse_mark) or False
+        if row.present("admitted_on"):
+            given["admitted_on"] = row.date("admitted_on", required=True, today=today)
+        if row.present("full_on"):
+            given["full_on"] = row.date("full_on", today=today)
+        if row.present("card_number"):
+            given["card_number"] = row.text("card_number", max_length=20)
+        return given
+
     def row(self, row: _Row) -> RowPlan | None:
         ctx = self.ctx
         today = ctx.today
         citizen_id = row.citizen_id()
-        full_name = " ".join(
-            row.text("full_name", required=True, max_length=100, garbled=True).split()
-        )
-        gender = row.parsed("gender", parse_gender, required=True)
-        birth_date = row.date("birth_date", required=True, today=today)
-        ethnicity = row.text("ethnicity", required=True, max_length=50, garbled=True)
-        position = row.text("position", max_length=150, garbled=True)
-        is_cadre = row.parsed("is_commune_cadre", parse_mark) or False
-        admitted_on = row.date("admitted_on", required=True, today=today)
-        full_on = row.date("full_on", today=today)
-        card_number = row.text("card_number", max_length=20)
+        given = self._given(row)
         since = row.date("since", today=today)
-        # The codes of the day the member joined the branch (issue 13); where they
-        # live is today's fact too, for a village made since.
-        day = since or admitted_on or today
-        village = ctx.village(row, "residence_village_code", day, required=True, fallback=today)
-        branch = ctx.branch(row, day)
+        existing = self.existing.get(citizen_id) if citizen_id else None
+        if existing is not None and not ctx.covers(ctx.branches.by_id[existing[-1]].commune_id):
+            # Registered elsewhere: said as for any record outside one's communes,
+            # before anything of theirs is compared (no message tells of them).
+            ctx.outside(row, "citizen_id", citizen_id)
+            return None
+        old = dict(zip(MEMBER_FIELDS, existing[3:-1], strict=True)) if existing else {}
+        admitted_on = given.get("admitted_on", old.get("admitted_on"))
+        # The codes (and names) of the day the member joined the branch (issue 13);
+        # where they live is today's fact too, for a village made since.
+        day = since or given.get("admitted_on") or today
+        if row.present("branch_code"):
+            branch = ctx.branch(row, day)
+        else:
+            branch = ctx.branch_by_name(row, day)
+        if row.present("residence_village_code"):
+            village = ctx.village(row, "residence_village_code", day, required=True, fallback=today)
+            given["residence_village_id"] = village.pk if village else None
+        if existing is None and not row.failed:
+            self._new_member_defaults(row, given, branch)
+        values = {**old, **given}
+        full_on = values.get("full_on")
+        birth_date = values.get("birth_date")
         if birth_date and admitted_on:
             if admitted_on < add_years(birth_date, settings.MINIMUM_ADMISSION_AGE):
                 row.error(
                     "admitted_on",
                     _("A member must be at least %(age)d years old at admission.")
                     % {"age": settings.MINIMUM_ADMISSION_AGE},
+                    dmy(admitted_on),
                 )
         if admitted_on and full_on and full_on < admitted_on:
             row.error(
                 "full_on",
                 _("A member cannot become full before being admitted (%(date)s).")
                 % {"date": dmy(admitted_on)},
+                dmy(full_on),
             )
+        card_number = values.get("card_number", "")
         if card_number and not full_on and not row.failed:
-            row.error("card_number", _("Only full members have a Party card number."))
+            row.error("card_number", _("Only full members have a Party card number."), card_number)
         if since and admitted_on and since < admitted_on:
             row.error(
                 "since",
                 _("A membership cannot start before the admission date (%(date)s).")
                 % {"date": dmy(admitted_on)},
             )
+        branch_column = "branch_code" if row.present("branch_code") else "branch_name"
         if branch is not None and branch.dissolved_on is not None:
             row.error(
-                "branch_code",
+                branch_column,
                 _("Branch %(name)s was dissolved on %(date)s and accepts no new members.")
                 % {"name": branch.name, "date": dmy(branch.dissolved_on)},
             )
         if row.failed or not self.keys.check(row, "citizen_id", citizen_id):
             return None
-        existing = self.existing.get(citizen_id)
-        if existing is not None and not ctx.covers(ctx.branches.by_id[existing[-1]].commune_id):
-            # Registered elsewhere: said as for any record outside one's communes.
-            ctx.outside(row, "citizen_id", citizen_id)
-            return None
-        if card_number:
+        full_name = values["full_name"]
+        if row.present("card_number") and card_number:
             owner = self.card_owner.get(card_number)
             if owner not in (None, citizen_id):
                 row.error("card_number", _("This card number belongs to another member."))
                 return None
             if not self.cards.check(row, "card_number", card_number):
                 return None
-        values = {
-            "full_name": full_name,
-            "gender": gender,
-            "birth_date": birth_date,
-            "ethnicity": ethnicity,
-            "residence_village_id": village.pk,
-            "position": position,
-            "is_commune_cadre": is_cadre,
-            "admitted_on": admitted_on,
-            "full_on": full_on,
-            "card_number": card_number,
-        }
         if existing is None:
             since = since or admitted_on
             if branch.founded_on and branch.founded_on > since:
@@ -432,12 +459,16 @@ class _MemberRows:
             )
             return None
         if branch_id != branch.pk:
+            current = ctx.branches.by_id[branch_id]
             row.error(
-                "branch_code",
+                branch_column,
                 _(
                     "The member is in branch %(current)s, not %(branch)s: use a transfer to move a member."
                 )
-                % {"current": ctx.branches.by_id[branch_id].code, "branch": branch.code},
+                % {
+                    "current": f"{current.name} ({current.code})",
+                    "branch": f"{branch.name} ({branch.code})",
+                },
             )
             return None
         if admitted_on > self.open_official[pk]:
@@ -450,8 +481,7 @@ class _MemberRows:
             )
             return None
         # `since` of an existing member is ignored: a re-import never resets the start.
-        old = dict(zip(MEMBER_FIELDS, existing[3:-1], strict=True))
-        changes = [name for name, value in values.items() if old[name] != value]
+        changes = [name for name in MEMBER_FIELDS if old[name] != values[name]]
         diffs = [
             (MEMBER_COLUMNS[name], self._shown(name, old[name]), self._shown(name, values[name]))
             for name in changes
@@ -465,6 +495,52 @@ class _MemberRows:
             extra={"pk": pk, "values": values},
             diffs=diffs,
         )
+
+    def _new_member_defaults(self, row: _Row, given: dict, branch) -> None:
+        """A member new to the registry has no values to keep: the columns that a
+        member cannot be without must be in the file, or be found (where they live:
+        the village of a village branch, said in the preview)."""
+        for column in ("admitted_on", "ethnicity"):
+            if column not in given:
+                row.error(
+                    column,
+                    _(
+                        "%(name)s is not in the registry yet: a new member needs this column "
+                        "(%(title)s) in the file."
+                    )
+                    % {
+                        "name": given.get("full_name") or row.cells.get("citizen_id", ""),
+                        "title": column_title("members", column),
+                    },
+                    "",
+                )
+        if "residence_village_id" not in given:
+            if branch is not None and branch.village_id is not None:
+                given["residence_village_id"] = branch.village_id
+                village = self.ctx.villages.by_id.get(branch.village_id)
+                row.notice(
+                    "residence_village_code",
+                    _("taken as the village of the branch, %(village)s")
+                    % {"village": village.name if village else branch.village_id},
+                )
+            elif branch is not None:
+                row.error(
+                    "residence_village_code",
+                    _(
+                        "%(name)s is not in the registry yet and branch %(branch)s is no village's: "
+                        "a new member needs this column (%(title)s) in the file."
+                    )
+                    % {
+                        "name": given.get("full_name") or "",
+                        "branch": branch.name,
+                        "title": column_title("members", "residence_village_code"),
+                    },
+                    "",
+                )
+        given.setdefault("position", "")
+        given.setdefault("is_commune_cadre", False)
+        given.setdefault("full_on", None)
+        given.setdefault("card_number", "")
 
 
 class _MembershipRows:

@@ -15,12 +15,14 @@ whether or not it exists elsewhere, as a page outside one's scope is a 404.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Sequence
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacnam.io.spreadsheets import Row, Table
+from pacnam.lib.text import fold
 
 from .plan import (
     CREATE,
@@ -36,7 +38,8 @@ from .plan import (
 from .read import (
     HEADERS,
     header_test,
-    map_columns,
+    read_columns,
+    required_columns,
 )
 from .rows import (
     _BranchRows,
@@ -113,17 +116,20 @@ def validate_table(
             )
         )
         return plan
-    columns, problem = map_columns(kind, sheet.header)
-    if problem:
-        plan.errors.append(RowError(sheet.header_row, "header", problem))
+    read = read_columns(kind, sheet.header)
+    plan.columns = read
+    if read.problem:
+        plan.errors.append(RowError(sheet.header_row, "header", read.problem))
         return plan
+    columns = read.at
+    rows = _without_total_rows(sheet.rows, columns[required_columns(kind)[0]], plan)
     ctx = _Context(kind, scope, today or timezone.localdate())
     validator = _VALIDATORS[kind](ctx)
     if hasattr(validator, "prefetch"):
-        validator.prefetch(columns, sheet.rows)
+        validator.prefetch(columns, rows)
     width = len(sheet.header)
-    total = len(sheet.rows)
-    for done, source in enumerate(sheet.rows, start=1):
+    total = len(rows)
+    for done, source in enumerate(rows, start=1):
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done, total)
         cells = source.cells
@@ -143,6 +149,37 @@ def validate_table(
     if progress is not None:
         progress(total, total)
     return plan
+
+
+# "Tổng cộng", "Tổng số: 25 đồng chí", "Cộng": the line an office list ends with.
+# A name ("Công Văn Tú") is no total: "tổng cộng"/"tổng số" begin one, "tổng"/"cộng"
+# only alone or before a figure.
+_TOTAL_WORDS = re.compile(r"^(?:tong cong|tong so)\b|^(?:tong|cong)\s*:?\s*(?:[0-9][0-9., ]*)?$")
+
+
+# How far above the end of a list its total row may be: below it only a date and
+# signature lines.
+TOTAL_ROW_SCAN = 10
+
+
+def _without_total_rows(rows: list[Row], key_at: int, plan: ImportPlan) -> list[Row]:
+    """The rows without the total a list ends with and what is below it (a date,
+    signature lines): the last row of the list's final few whose key cell is empty
+    and which says "Tổng cộng" or "Cộng". Said in the notes; a total higher up is a
+    row like any other, and is refused."""
+    cut = None
+    for index in range(len(rows) - 1, max(len(rows) - TOTAL_ROW_SCAN, 0) - 1, -1):
+        cells = rows[index].cells
+        if key_at < len(cells) and cells[key_at]:
+            continue
+        if any(_TOTAL_WORDS.match(fold(cell)) for cell in cells if cell):
+            cut = index
+    if cut is None:
+        return rows
+    plan.notices.append(
+        RowError(rows[cut].number, "row", _("a total row at the end of the list, left out"))
+    )
+    return rows[:cut]
 
 
 _VALIDATORS = {

@@ -17,18 +17,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from branches.access import NONE, Scope, scope_for
-from branches.models import Branch, Commune, Village
+from branches.access import BRANCH, COMMUNE, DISTRICT, NONE, PROVINCE, Scope, scope_for
+from branches.models import Branch, Commune, District, Province, Village
+from pacnam.lib.text import fold
 from pacnam.security.readlog import log_member_export
 
 from ..forms.members import MemberFilterForm
-from ..io.export import csv_chunks, member_list_rows, with_vietnamese_titles, xlsx_bytes
-from ..io.jobs import import_job_confirm, import_job_start, summary_plan
-from ..io.read import HEADERS, TITLES
+from ..io.export import csv_chunks, member_list_rows, people_rows, people_xlsx_bytes, xlsx_bytes
+from ..io.jobs import import_job_confirm, import_job_start, import_jobs_ahead, summary_plan
+from ..io.read import HEADERS, column_title, columns_of, required_columns
 from ..models import ImportJob, ImportJobStatus, Member, Membership
 
 KIND_CHOICES = [
@@ -44,43 +46,80 @@ KIND_CHOICES = [
 
 
 def _export_queryset(request: HttpRequest):
+    """The member list the user sees, filtered as on its page, and the place the
+    file is named for."""
     scope = scope_for(request.user)
     if scope.level == NONE:
         raise Http404
     # The list page's own filters, scoped: a commune or branch outside the
     # user's scope is a form error and the export is empty.
     form = MemberFilterForm(request.GET, scope=scope)
-    return form.filter().order_by("folded_name", "citizen_id")
+    qs = form.filter().order_by("folded_name", "citizen_id")
+    return qs, _export_place(form, scope)
 
 
-def _export_name(extension: str) -> str:
-    return f"dang-vien-{timezone.localdate():%Y-%m-%d}.{extension}"
+def _export_place(form: MemberFilterForm, scope: Scope) -> str:
+    """What the list covers, for its file name: the commune or branch filtered on,
+    else the user's own commune, district or province (one query), else 'tat-ca'."""
+    data = form.cleaned_data if form.is_valid() else {}
+    unit = data.get("branch") or data.get("commune")
+    if unit is None:
+        if scope.level == BRANCH:
+            unit = Branch.objects.filter(pk=scope.branch_id).only("name").first()
+        elif scope.level == COMMUNE:
+            unit = Commune.objects.filter(pk=scope.commune_id).only("name").first()
+        elif scope.level == DISTRICT:
+            unit = District.objects.filter(pk=scope.district_id).only("name").first()
+        elif scope.level == PROVINCE:
+            unit = Province.objects.filter(pk=scope.province_id).only("name").first()
+    return slugify(fold(unit.name)) if unit is not None else "tat-ca"
+
+
+def _export_name(what: str, place: str, extension: str) -> str:
+    """'dang-vien-cao-minh-2026-12-03.xlsx': what, where, and the day."""
+    return f"{what}-{place}-{timezone.localdate():%Y-%m-%d}.{extension}"
+
+
+# The machine export (the registry's keys and words, the contract other tools and
+# re-imports read) and the people's export have different names: downloaded on the
+# same day, one never replaces the other.
+MACHINE_FILE = "du-lieu-dang-vien"
+PEOPLE_FILE = "dang-vien"
 
 
 @login_required
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The member list the user sees, in `registry_export members` columns, streamed."""
-    rows = log_member_export(member_list_rows(_export_queryset(request)), request=request)
+    qs, place = _export_queryset(request)
+    rows = log_member_export(member_list_rows(qs), request=request)
     # A BOM so that Excel opens the Vietnamese names as UTF-8; the import accepts it.
     response = StreamingHttpResponse(
         csv_chunks(rows, bom=True), content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_export_name(MACHINE_FILE, place, "csv")}"'
+    )
     return response
 
 
 @login_required
 def export_xlsx(request: HttpRequest) -> HttpResponse:
-    """The same as export_csv, as an Excel workbook; `?titles=vi` puts the Vietnamese
-    column titles in its first row (the import reads them as it reads the keys)."""
-    rows = log_member_export(member_list_rows(_export_queryset(request)), request=request)
+    """The same as export_csv, as an Excel workbook (the machine export); `?titles=vi`
+    gives the people's export instead: Vietnamese titles and words, date cells,
+    the branch's and commune's names beside their codes. The import reads both."""
+    qs, place = _export_queryset(request)
     if request.GET.get("titles") == "vi":
-        rows = with_vietnamese_titles(rows, "members")
-    content = xlsx_bytes(rows, title="members")
+        rows = log_member_export(people_rows(qs), request=request)
+        content = people_xlsx_bytes(rows, title=_("Members"))
+        name = _export_name(PEOPLE_FILE, place, "xlsx")
+    else:
+        rows = log_member_export(member_list_rows(qs), request=request)
+        content = xlsx_bytes(rows, title="members")
+        name = _export_name(MACHINE_FILE, place, "xlsx")
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    response["Content-Disposition"] = f'attachment; filename="{_export_name("xlsx")}"'
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
@@ -144,13 +183,14 @@ def _field_labels(kind: str, names: list[str]) -> str:
 
 
 def _column_title(kind: str, column: str) -> str:
-    return TITLES[kind].get(column, [column])[0]
+    return column_title(kind, column)
 
 
 @login_required
 def import_upload(request: HttpRequest) -> HttpResponse:
     """Upload a file: it is stored and queued, and the page follows its check."""
     _import_scope(request)
+    required = {*required_columns("members"), "branch_code", "branch_name"}
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -167,8 +207,12 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         "members/import.html",
         {
             "form": form,
-            "columns": [(label, ",".join(HEADERS[kind])) for kind, label in KIND_CHOICES],
-            "titles": [(_column_title("members", key), key) for key in HEADERS["members"]],
+            # ", " so that a phone wraps the list between keys.
+            "columns": [(label, ", ".join(HEADERS[kind])) for kind, label in KIND_CHOICES],
+            "titles": [
+                (_column_title("members", key), key, key in required)
+                for key in columns_of("members")
+            ],
         },
     )
 
@@ -188,13 +232,18 @@ def import_job(request: HttpRequest, pk) -> HttpResponse:
         "kind_label": dict(KIND_CHOICES).get(job.kind, job.kind),
     }
     if job.is_running:
+        context["phase"] = job.summary.get("phase", "")
+        if job.status in (ImportJobStatus.QUEUED, ImportJobStatus.WRITE_QUEUED):
+            context["ahead"] = import_jobs_ahead(job)
         return render(request, "members/import_progress.html", context)
     if job.status == ImportJobStatus.DONE:
         return render(request, "members/import_result.html", context)
+    titles = plan.columns.get("titles", {})
     for change in plan.changes:
         change["change_labels"] = _field_labels(job.kind, change["changes"])
         change["diffs"] = [
-            (_column_title(job.kind, column), old, new) for column, old, new in change["diffs"]
+            (titles.get(column) or _column_title(job.kind, column), old, new)
+            for column, old, new in change["diffs"]
         ]
     return render(
         request,

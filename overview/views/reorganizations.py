@@ -23,12 +23,13 @@ from branches.services.reorganizations import (
     PLAN_HEADER,
     PlanError,
     lines_from_rows,
+    plan_header_test,
     reorganization_apply,
     reorganization_plan,
     reorganization_undo,
     reorganization_undo_refusal,
 )
-from pacnam.io.spreadsheets import SpreadsheetError, read_spreadsheet
+from pacnam.io.spreadsheets import HeaderNotFound, SpreadsheetError, read_spreadsheet
 from pacnam.lib.errors import DomainError
 from pacnam.lib.forms import date_field, report_outcome
 
@@ -58,12 +59,23 @@ class PlanForm(forms.Form):
                 raise forms.ValidationError(
                     _("The file is larger than 1 MB; a plan is one row per commune.")
                 )
+            data = upload.read()
             try:
-                table = read_spreadsheet(upload.read(), upload.name)
+                try:
+                    table = read_spreadsheet(data, upload.name, is_header=plan_header_test())
+                except HeaderNotFound:
+                    # The first row, for lines() to say which columns it lacks.
+                    table = read_spreadsheet(data, upload.name)
             except SpreadsheetError as exc:
                 raise forms.ValidationError(exc.message) from exc
             cleaned["plan"] = _as_text(
                 [list(table.header), *(list(row.cells) for row in table.rows)]
+            )
+            # The rows as the file numbers them (below its title rows), for the messages.
+            cleaned["numbered"] = (
+                table.header_row,
+                list(table.header),
+                [(row.number, list(row.cells)) for row in table.rows],
             )
         if not (cleaned.get("plan") or "").strip():
             raise forms.ValidationError(_("Fill in the plan or choose its file."))
@@ -71,6 +83,10 @@ class PlanForm(forms.Form):
 
     def lines(self):
         """The plan's lines (row numbers as in the text) and the header's error, if any."""
+        numbered = self.cleaned_data.get("numbered")
+        if numbered is not None:
+            header_row, header, rows = numbered
+            return lines_from_rows(header, rows, header_row=header_row)
         rows = [
             (n, cells)
             for n, cells in enumerate(csv.reader(io.StringIO(self.cleaned_data["plan"].strip())), 1)
@@ -128,6 +144,8 @@ def reorganization_new(request: HttpRequest) -> HttpResponse:
                     context["errors"] = [exc.message]
                 else:
                     return redirect("reorganization_detail", reorganization.pk)
+    # For a person: "Dòng 3, Mã xã cũ: …", the row as the spreadsheet shows it.
+    context["error_lines"] = [getattr(e, "shown", e) for e in context.get("errors") or []]
     status = 400 if context.get("errors") else 200
     return render(request, "overview/reorganization_new.html", context, status=status)
 

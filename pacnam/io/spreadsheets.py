@@ -292,6 +292,14 @@ def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     try:
         return data.decode(codec), label
     except UnicodeDecodeError as exc:
+        if codec == "cp1258":
+            # A Western Windows (cp1252) writes Š, Ž, š, ž where Windows-1258 has
+            # no letter; its Vietnamese letters are lost already, which the
+            # import's check of names then says.
+            try:
+                return data.decode("cp1252"), "windows-1252"
+            except UnicodeDecodeError:
+                pass
         raise SpreadsheetError(
             _(
                 "The file is not text in a character set the registry recognises (the problem "
@@ -319,6 +327,20 @@ def _find_header(
 
 
 _SEP_LINE = re.compile(r"\Asep=(.)\r?\n")
+
+
+def _csv_error(exc: csv.Error) -> str:
+    """What Python's CSV reader says, for a person: its messages are English."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return _("a cell is longer than any list's (a quote opened and never closed?)")
+    if "NUL" in text:
+        return _("the file holds zero bytes, which no spreadsheet writes into a CSV")
+    if "new-line" in text or "unexpected end of data" in text:
+        return _("a quote opened in a cell is not closed before the end of the line")
+    if "expected after" in text:
+        return _("a closing quote is followed by something other than the separator")
+    return _("the text is not laid out as CSV (%(error)s)") % {"error": excerpt(text, 60)}
 
 
 def _read_csv(data: bytes, is_header: HeaderTest | None, encoding: str | None) -> Table:
@@ -366,6 +388,7 @@ def _read_csv(data: bytes, is_header: HeaderTest | None, encoding: str | None) -
     max_rows = settings.IMPORT_MAX_ROWS
     header: list[str] = []
     rows: list[Row] = []
+    number = 0
     try:
         for number, record in enumerate(_records(text, delimiter), start=1):
             if number > max_rows:
@@ -385,9 +408,10 @@ def _read_csv(data: bytes, is_header: HeaderTest | None, encoding: str | None) -
     except csv.Error as exc:
         raise SpreadsheetError(
             _(
-                "The CSV file cannot be read (%(error)s). Save it again as 'CSV UTF-8' or as an Excel workbook (.xlsx)."
+                "The CSV file cannot be read at row %(row)d: %(error)s. Save it again as 'CSV UTF-8' or as an Excel workbook (.xlsx)."
             )
-            % {"error": excerpt(str(exc), 80)}
+            # The reader fails while fetching the row after the last one read.
+            % {"row": number + 1, "error": _csv_error(exc)}
         ) from exc
     return Table(
         tuple(header), header_row, rows, format="csv", encoding=charset, delimiter=delimiter

@@ -15,11 +15,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from branches.services.reorganizations import (
     lines_from_rows,
+    plan_header_test,
     reorganization_apply,
     reorganization_plan,
 )
 from overview.selectors.reorganizations import plan_summary
-from pacnam.io.spreadsheets import SpreadsheetError, read_spreadsheet
+from pacnam.io.spreadsheets import HeaderNotFound, SpreadsheetError, read_spreadsheet
 from pacnam.lib.errors import DomainError
 
 
@@ -46,13 +47,19 @@ class Command(BaseCommand):
         if not decision.strip():
             raise CommandError("--decision must name the decision.")
         try:
-            table = read_spreadsheet(Path(plan).read_bytes(), plan)
+            data = Path(plan).read_bytes()
+            try:
+                table = read_spreadsheet(data, plan, is_header=plan_header_test())
+            except HeaderNotFound:
+                table = read_spreadsheet(data, plan)  # lines_from_rows says what it lacks
         except OSError as exc:
             raise CommandError(f"Cannot read {plan}: {exc.strerror}.") from exc
         except SpreadsheetError as exc:
             raise CommandError(f"row 1: file: {exc.message}") from exc
         lines, errors = lines_from_rows(
-            list(table.header), [(row.number, list(row.cells)) for row in table.rows]
+            list(table.header),
+            [(row.number, list(row.cells)) for row in table.rows],
+            header_row=table.header_row,
         )
         checked = reorganization_plan(lines=lines, on=on) if not errors else None
         errors = errors or checked.errors

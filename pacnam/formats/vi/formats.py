@@ -17,3 +17,8 @@ FIRST_DAY_OF_WEEK = 1  # Monday
 DATE_INPUT_FORMATS = list(_DATES)
 TIME_INPUT_FORMATS = ["%H:%M", "%H:%M:%S"]
 DATETIME_INPUT_FORMATS = [f"{d} {t}" for d in _DATES for t in ("%H:%M:%S", "%H:%M")] + list(_DATES)
+# Figures grouped the Vietnamese way, 1.200 and 5.000 (intcomma; the forms keep
+# their digits ungrouped, USE_THOUSAND_SEPARATOR being off).
+DECIMAL_SEPARATOR = ","
+THOUSAND_SEPARATOR = "."
+NUMBER_GROUPING = 3
