@@ -646,3 +646,14 @@ def test_letters_lost_as_question_marks_are_read_as_they_are():
     )
     table = read_spreadsheet(data, is_header=is_member_header)
     assert table.rows[0].cells[1] == "??ng Th? L??ng" and garbled_reason(table.rows[0].cells[1])
+
+
+def test_an_overlong_csv_cell_is_reported_in_the_registrys_words():
+    from django.utils import translation
+
+    from pacnam.io import spreadsheets
+
+    data = ('ho_ten\n"' + "a" * 200_000 + '"\n').encode()
+    with translation.override("vi"), pytest.raises(spreadsheets.SpreadsheetError) as raised:
+        spreadsheets.read_spreadsheet(data, "x.csv")
+    assert "field limit" not in str(raised.value) and "một ô dài hơn" in str(raised.value)

@@ -383,6 +383,15 @@ def _read_csv(data: bytes, is_header: HeaderTest | None, encoding: str | None) -
                 continue
             rows.append(Row(number, tuple(cells)))
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            # The reader's own English words said nothing to a commune's staff.
+            raise SpreadsheetError(
+                _(
+                    "The CSV file cannot be read: a cell is longer than %(limit)d characters, so it is not a "
+                    "list of members. Check that it is the right file and that its quotes are closed."
+                )
+                % {"limit": csv.field_size_limit()}
+            ) from exc
         raise SpreadsheetError(
             _(
                 "The CSV file cannot be read (%(error)s). Save it again as 'CSV UTF-8' or as an Excel workbook (.xlsx)."
