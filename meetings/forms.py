@@ -106,10 +106,17 @@ class TaskForm(RegistryModelForm):
 
 
 def parse_marks(data, member_ids) -> tuple[dict[int, tuple[str, str]], list[str]]:
-    """Read the phone roll's radio buttons: presence-<member id> and reason-<member id>."""
+    """Read the phone roll's radio buttons: presence-<member id> and reason-<member id>.
+
+    A member with neither a tap nor a stamp in the form (pacnam.lib.rowstamps)
+    is left out, not taken as unmarked: the form never showed that line.
+    """
     marks, errors = {}, []
     for member_id in member_ids:
-        presence = data.get(f"presence-{member_id}", "")
+        key = f"presence-{member_id}"
+        if key not in data and f"stamp-{member_id}" not in data:
+            continue
+        presence = data.get(key, "")
         if presence not in Presence.values and presence != "":
             errors.append(str(_("Unknown attendance mark.")))
             continue

@@ -5,6 +5,7 @@ variable; the README lists them all. With nothing set we run on SQLite so that
 one can check out the code and it works.
 """
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -254,6 +255,12 @@ AXES_HANDLER = "pacnam.security.lockout.LockoutHandler"
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# The proxies (addresses or networks, comma-separated) whose X-Forwarded-For is
+# believed: the lockout counts the client behind them, not the proxy itself.
+TRUSTED_PROXIES = [
+    ipaddress.ip_network(n.strip(), strict=False) for n in env.list("TRUSTED_PROXIES", default=[])
+]
+AXES_CLIENT_IP_CALLABLE = "pacnam.security.lockout.client_address"
 
 # Second factor (pacnam.security.second_factor): required for administrators and for roles
 # with the permission pacnam.second_factor_required when on; on unless DEBUG.

@@ -198,3 +198,16 @@ def test_probationary_is_one_rule_for_the_model_the_queryset_and_the_pages(world
     row = re.compile(r"Nông Thị Mỷ</a>(.*?)</td>", re.S)
     assert "dự bị" in row.search(past).group(1)
     assert "dự bị" not in row.search(today).group(1)
+
+
+def test_a_duplicate_card_number_is_refused_in_vietnamese_naming_the_field(world):
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    Member.objects.filter(pk=world.member.pk).update(card_number="0001")
+    cadre = Member.objects.get(pk=world.cadre.pk)
+    cadre.card_number = "0001"
+    with translation.override("vi"), pytest.raises(ValidationError) as raised:
+        cadre.validate_constraints()
+    text = " ".join(raised.value.messages)
+    assert "Số thẻ đảng viên" in text and "Constraint" not in text

@@ -657,3 +657,15 @@ def test_the_csv_readers_complaints_are_said_in_vietnamese_with_the_row():
             read_spreadsheet(data, is_header=is_member_header)
     message = str(caught.value.message)
     assert "dòng 2" in message and "field limit" not in message, message
+
+
+def test_an_overlong_csv_cell_is_reported_in_the_registrys_words():
+    from django.utils import translation
+
+    from pacnam.io import spreadsheets
+
+    data = ('ho_ten\n"' + "a" * 200_000 + '"\n').encode()
+    with translation.override("vi"), pytest.raises(spreadsheets.SpreadsheetError) as raised:
+        spreadsheets.read_spreadsheet(data, "x.csv")
+    assert "field limit" not in str(raised.value) and "một ô dài bất thường" in str(raised.value)
+    assert "dòng 2" in str(raised.value)

@@ -11,6 +11,7 @@ from branches.access import Scope
 from members.models import Membership, MembershipKind, MemberStatus
 from pacnam.audit.trail import audited, current_batch
 from pacnam.lib.errors import DomainError
+from pacnam.lib.rowstamps import rows_to_write
 
 from ..models import Attendance, Meeting, Presence, Standing
 from .guards import check_not_adopted, check_rights, check_took_place, lock_meeting
@@ -78,15 +79,28 @@ def meeting_open_roll(*, scope: Scope, meeting: Meeting) -> int:
     return len(lines)
 
 
+def line_values(line: Attendance) -> tuple[str, str]:
+    """What the roll form edits on a line, as it stores it: a reason only for an excused absence."""
+    return (line.presence, line.reason if line.presence == Presence.EXCUSED else "")
+
+
 @audited("meeting_attendance", subject="meeting")
 @transaction.atomic
 def meeting_mark_attendance(
-    *, scope: Scope, meeting: Meeting, marks: Mapping[int, tuple[str, str]]
+    *,
+    scope: Scope,
+    meeting: Meeting,
+    marks: Mapping[int, tuple[str, str]],
+    opened: Mapping[int, str] | None = None,
 ) -> int:
     """Mark members present / absent with reason / absent without reason.
 
     `marks` maps a member id to (presence, reason). Members not on the roll
-    are refused; a reason is kept only for an absence with reason.
+    are refused; a reason is kept only for an absence with reason. `opened`
+    maps a member id to the stamp of the line the form showed
+    (pacnam.lib.rowstamps): only the lines the user changed are written, and
+    RowsChanged is raised, writing nothing, when one of them was changed by
+    someone else since. Returns the number of lines written.
     """
     current = lock_meeting(meeting)
     check_rights(scope, current.branch)
@@ -94,10 +108,19 @@ def meeting_mark_attendance(
     check_took_place(current)
     if not current.roll_opened:
         meeting_open_roll(scope=scope, meeting=current)
+    # The race: two secretaries open the roll, each marks different members and
+    # saves. Each save used to write every line from its form, so the second
+    # reset the first one's marks to what it had been shown. The lines are
+    # re-read under a row lock (besides the meeting's) and compared with the
+    # stamps the form was opened with, in this one transaction: the second save
+    # writes only its own changes, or is refused when it changed the same lines.
     lines = {
-        a.member_id: a for a in Attendance.objects.filter(meeting=current).select_related("member")
+        a.member_id: a
+        for a in Attendance.objects.select_for_update(of=("self",))
+        .filter(meeting=current)
+        .select_related("member")
     }
-    changed = []
+    wanted = {}
     for member_id, (presence, reason) in marks.items():
         line = lines.get(member_id)
         if line is None:
@@ -109,13 +132,16 @@ def meeting_mark_attendance(
             raise DomainError(
                 _("Give the reason %(name)s was absent.") % {"name": line.member.full_name}
             )
+        wanted[member_id] = (presence, reason if presence == Presence.EXCUSED else "")
+    keys = rows_to_write(rows=lines, values=line_values, wanted=wanted, opened=opened)
+    changed = []
+    for member_id in keys:
+        line = lines[member_id]
         before = {"presence": line.presence, "reason": line.reason}
-        line.presence = presence
-        line.reason = reason if presence == Presence.EXCUSED else ""
-        if before != {"presence": line.presence, "reason": line.reason}:
-            changed.append((line, before))
+        line.presence, line.reason = wanted[member_id]
+        changed.append((line, before))
     Attendance.objects.bulk_update([line for line, _before in changed], ["presence", "reason"])
     # bulk_update writes no history: each mark changed is an item of the entry.
     for line, before in changed:
         current_batch().record(line, op="update", before=before)
-    return len(marks)
+    return len(changed)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from branches.access import scope_for
 from pacnam.lib.errors import DomainError
+from pacnam.lib.rowstamps import RowsChanged, read_stamps, row_stamp
 
 from ..forms import parse_marks
 from ..models import Presence
@@ -15,6 +16,7 @@ from ..selectors import (
     meeting_roll_sheet,
 )
 from ..services import attendance as roll_services
+from ..services.attendance import line_values
 from .lookups import writable_meeting_or_404
 
 
@@ -33,22 +35,52 @@ def meeting_roll(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, exc.message)
         return redirect("meetings:roll", pk=meeting.pk)
     sheet = meeting_roll_sheet(meeting)
+    conflicts = []
     if request.method == "POST":
-        marks, errors = parse_marks(request.POST, [a.member_id for a in sheet["counted"]])
+        member_ids = [a.member_id for a in sheet["counted"]]
+        marks, errors = parse_marks(request.POST, member_ids)
+        opened = read_stamps(request.POST, member_ids)
         try:
             if errors:
                 raise DomainError(errors[0])
-            roll_services.meeting_mark_attendance(scope=scope, meeting=meeting, marks=marks)
+            roll_services.meeting_mark_attendance(
+                scope=scope, meeting=meeting, marks=marks, opened=opened
+            )
+        except RowsChanged as exc:
+            messages.error(request, exc.message)
+            # Shown as the other person saved them, with fresh stamps: saving
+            # again writes the user's other taps and keeps theirs unless re-tapped.
+            conflicts = keep_taps(sheet["counted"], marks, exc.conflicts)
         except DomainError as exc:
             messages.error(request, exc.message)
             # Keep what was tapped: nobody should mark 60 members twice.
-            for line in sheet["counted"]:
-                line.presence, line.reason = marks.get(line.member_id, (line.presence, line.reason))
+            # The stamps stay those the form was opened with.
+            keep_taps(sheet["counted"], marks, [], opened)
         else:
             messages.success(request, _("Attendance saved."))
             return redirect("meetings:detail", pk=meeting.pk)
+    else:
+        keep_taps(sheet["counted"], {}, [])
     return render(
         request,
         "meetings/meeting_roll.html",
-        {"meeting": meeting, "sheet": sheet, "presences": Presence.choices},
+        {"meeting": meeting, "sheet": sheet, "presences": Presence.choices, "conflicts": conflicts},
     )
+
+
+def keep_taps(lines, marks, conflicts, opened=None) -> list:
+    """Put the user's taps back on the lines (not on conflicting ones) and each
+    line's stamp; return the conflicting lines with the user's mark beside."""
+    labels = dict(Presence.choices)
+    clashing = {c.key: c for c in conflicts}
+    shown = []
+    for line in lines:
+        line.stamp = (opened or {}).get(line.member_id) or row_stamp(line_values(line))
+        conflict = clashing.get(line.member_id)
+        if conflict is not None:
+            line.conflict = True
+            line.mine = labels.get(conflict.wanted[0], _("not marked"))
+            shown.append(line)
+        elif line.member_id in marks:
+            line.presence, line.reason = marks[line.member_id]
+    return shown

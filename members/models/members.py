@@ -180,6 +180,9 @@ class Member(models.Model):
                 fields=["card_number"],
                 condition=~Q(card_number=""),
                 name="member_card_number_unique",
+                violation_error_message=_(
+                    "Card number: another member already has this Party card number."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(card_number="") | Q(full_on__isnull=False),
