@@ -111,6 +111,8 @@ def test_archive_is_gzip_json_lines_in_dependency_order(world, tmp_path):
     lines = [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
     header, rows = lines[0], lines[1:]
     assert header["format"] == "pacnam-registry-backup"
+    head = AuditHead.objects.get()
+    assert header["audit_head"] == {"seq": head.seq, "hash": head.hash}
     order = header["tables"]
     for earlier, later in [
         ("auth.user", "branches.role"),

@@ -182,6 +182,13 @@ def _line(data) -> bytes:
     ).encode()
 
 
+def _audit_head(using: str):
+    from pacnam.models import AuditHead
+
+    head = AuditHead.objects.using(using).filter(pk=1).first()
+    return None if head is None else {"seq": head.seq, "hash": head.hash}
+
+
 def write_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     """Write the archive to a binary file object; returns {model label: row count}.
 
@@ -208,6 +215,9 @@ def write_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
                     "version": VERSION,
                     "migrations": _migration_state(using, model_list),
                     "tables": [m._meta.label_lower for m in model_list],
+                    # The audit trail's head in the same snapshot: a copy of it
+                    # kept outside the database, with every archive.
+                    "audit_head": _audit_head(using),
                 }
             )
         )
