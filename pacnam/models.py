@@ -132,6 +132,13 @@ class AuditEntry(AppendOnlyModel):
     key_id = models.CharField(_("key id"), max_length=32, blank=True, default=LEGACY_KEY_ID)
     prev_hash = models.CharField(_("previous seal"), max_length=64)
     hash = models.CharField(_("seal"), max_length=64, unique=True)
+    # The state each changed row was left in, as a keyed digest (pacnam.audit.trail
+    # .row_digest): {"members.member:12": HMAC of the whole row under the entry's
+    # key, or null when the entry deleted it}. `audit_verify --records` compares
+    # the rows of today with their last digest, so that a row changed behind the
+    # registry's back (raw SQL) is named. NULL in the entries written before
+    # digests were kept: their rows are reported as "no digest".
+    row_digests = models.JSONField(_("row digests"), null=True, blank=True, default=None)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -173,6 +180,8 @@ class AuditEntry(AppendOnlyModel):
             "key_id": self.key_id,
             "prev_hash": self.prev_hash,
             "links": sorted([str(t), str(i)] for t, i in links),
+            # Only where kept: the entries sealed before keep their seals.
+            **({"row_digests": self.row_digests} if self.row_digests is not None else {}),
         }
 
     def compute_seal(self, key: bytes, links) -> str:

@@ -76,7 +76,7 @@ def expect_broken_at(entry_seq: int, *words: str) -> str:
 def test_the_seal_covers_every_stored_field_of_an_entry():
     """A field added to AuditEntry must be added to the seal: this fails until it is."""
     stored = {f.name for f in AuditEntry._meta.concrete_fields} - {"hash"}
-    entry = AuditEntry(at=timezone.now())
+    entry = AuditEntry(at=timezone.now(), row_digests={})
     assert set(entry.sealed_fields([])) == stored | {"links"}
 
 
@@ -110,6 +110,10 @@ FIELD_TAMPERING = {
     ),
     "key_id": ("key_id", lambda e, w: audit.key_id(OTHER_KEY)),
     "prev_hash": ("prev_hash", lambda e, w: "f" * 64),
+    "row_digests": (
+        "row_digests",
+        lambda e, w: json.dumps({f"members.member:{e.object_id}": "0" * 64}),
+    ),
 }
 
 
@@ -124,7 +128,7 @@ def test_changing_any_field_of_an_entry_is_caught(world, victim, settings, field
     # The other key is known (an old key): a changed key id still does not fit the seal.
     settings.AUDIT_OLD_KEYS = [OTHER_KEY]
     column, value = FIELD_TAMPERING[field]
-    placeholder = json_sql() if field in ("before", "after", "items") else "%s"
+    placeholder = json_sql() if field in ("before", "after", "items", "row_digests") else "%s"
     tamper(
         f"UPDATE pacnam_auditentry SET {column} = {placeholder} WHERE id = %s",
         [value(victim, world), victim.pk],

@@ -111,6 +111,8 @@ def test_archive_is_gzip_json_lines_in_dependency_order(world, tmp_path):
     lines = [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
     header, rows = lines[0], lines[1:]
     assert header["format"] == "pacnam-registry-backup"
+    head = AuditHead.objects.get()
+    assert header["audit_head"] == {"seq": head.seq, "hash": head.hash}
     order = header["tables"]
     for earlier, later in [
         ("auth.user", "branches.role"),
@@ -289,3 +291,105 @@ def test_a_cut_or_changed_encrypted_archive_restores_nothing(
             call_command("registry_restore", str(bad))
         assert refused.value.returncode == 1 and words in str(refused.value), str(refused.value)
     assert get_user_model().objects.count() == 0 and Branch.objects.count() == 0
+
+
+# --- The restore of docs/backups.md, step by step (issue 23) ---
+
+
+def _scratch_database(tmp_path):
+    """A NEW database beside the test database, as DATABASE_URL, and how to drop it:
+    a file on SQLite, `<test database>_restore` on PostgreSQL."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{tmp_path / 'restored.sqlite3'}", lambda: None
+    params = connection.settings_dict
+    name = f"{params['NAME']}_restore"
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    auth = params["USER"] + (f":{params['PASSWORD']}" if params.get("PASSWORD") else "")
+    port = params.get("PORT") or 5432
+    return f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{port}/{name}", drop
+
+
+def _manage(url, *args):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DATABASE_URL": url}
+    env.pop("DATABASE_REPLICA_URL", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_documented_restore_into_a_new_migrated_database(world, tmp_path, settings):
+    """docs/backups.md, "Test them (monthly)": a new database, `migrate`,
+    `registry_restore`, `audit_verify` -- in separate processes, as an operator
+    types them. The migrations' own rows (Bắc Kạn, Pác Nặm) are no obstacle."""
+    settings.BACKUP_KEY = BACKUP_KEY
+    fill(world)
+    archive = tmp_path / "registry.jsonl.gz.enc"
+    call_command("registry_backup", str(archive))
+    settings.BACKUP_KEY = ""
+    plain = tmp_path / "before.jsonl.gz"
+    call_command("registry_backup", str(plain))
+    head = AuditHead.objects.get()
+
+    url, drop = _scratch_database(tmp_path)
+    try:
+        import os
+
+        os.environ["BACKUP_KEY"] = BACKUP_KEY
+        try:
+            status, out = _manage(url, "migrate", "--no-input", "-v0")
+            assert status == 0, out
+            status, out = _manage(url, "registry_restore", str(archive))
+            assert status == 0 and "Restored" in out, out
+            status, out = _manage(url, "audit_verify", "--expect-head", f"#{head.seq} {head.hash}")
+            assert status == 0 and "intact" in out, out
+        finally:
+            del os.environ["BACKUP_KEY"]
+        again = tmp_path / "after.jsonl.gz"
+        status, out = _manage(url, "registry_backup", str(again))
+        assert status == 0, out
+        assert again.read_bytes() == plain.read_bytes()
+        # Restoring twice is refused: the database now holds registry data.
+        status, out = _manage(url, "registry_restore", str(plain))
+        assert status == 1 and "not empty" in out, out
+    finally:
+        drop()
+
+
+def test_the_migrations_rows_are_recognised_only_while_unchanged(db, tmp_path):
+    """A new database holds the migrations' Bắc Kạn and Pác Nặm and counts as empty;
+    renamed, or with another row beside it, it holds data and a restore is refused."""
+    from branches.models import District, Province
+    from pacnam.ops.backup import non_empty_tables
+
+    if not Province.objects.filter(code="06").exists():  # emptied by an earlier flush
+        province = Province.objects.create(code="06", name="Bắc Kạn")
+        District.objects.create(code="060", name="Pác Nặm", province=province)
+    District.objects.exclude(code="060").delete()
+    tables = {"branches.province", "branches.district"}
+    assert not tables & set(non_empty_tables())
+    District.objects.filter(code="060").update(name="Pác Nặm mới")
+    assert "branches.district" in non_empty_tables()
+    District.objects.filter(code="060").update(name="Pác Nặm")
+    Province.objects.create(code="19", name="Thái Nguyên")
+    assert "branches.province" in non_empty_tables()

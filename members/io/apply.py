@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pacnam.audit.trail import audit_batch
+from pacnam.audit.trail import audit_batch, current_batch
 from pacnam.lib.errors import DomainError
 from pacnam.lib.text import excerpt, fold
 
@@ -78,6 +78,9 @@ def _update_members(updates: dict[int, RowPlan], progress=None) -> None:
                     ],
                 )
         Member.history.bulk_history_create(members, update=True)
+        batch = current_batch()
+        for member in members if batch is not None else ():
+            batch.keep_state(member)  # executemany sends no signal
         if progress is not None:
             progress(len(chunk))
 

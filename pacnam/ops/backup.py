@@ -183,6 +183,13 @@ def _line(data) -> bytes:
     ).encode()
 
 
+def _audit_head(using: str):
+    from pacnam.models import AuditHead
+
+    head = AuditHead.objects.using(using).filter(pk=1).first()
+    return None if head is None else {"seq": head.seq, "hash": head.hash}
+
+
 def write_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     """Write the archive to a binary file object; returns {model label: row count}.
 
@@ -209,6 +216,9 @@ def write_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
                     "version": VERSION,
                     "migrations": _migration_state(using, model_list),
                     "tables": [m._meta.label_lower for m in model_list],
+                    # The audit trail's head in the same snapshot: a copy of it
+                    # kept outside the database, with every archive.
+                    "audit_head": _audit_head(using),
                 }
             )
         )
@@ -260,8 +270,45 @@ def _read_lines(fileobj) -> Iterator[dict]:
                 raise BackupError(f"Line {number} of the archive is damaged: {exc}.") from exc
 
 
+def migration_seeds() -> dict[str, list[dict]]:
+    """{model label: rows} that the migrations put in every new database, as the
+    apps declare them (AppConfig.migration_seeds): a new, migrated database
+    holds them, and it is still empty of registry data."""
+    seeds: dict[str, list[dict]] = {}
+    for config in apps.get_app_configs():
+        for label, rows in (getattr(config, "migration_seeds", None) or {}).items():
+            seeds.setdefault(label, []).extend(rows)
+    return seeds
+
+
+def _only_seeds(model, using: str) -> bool:
+    """True when the table holds exactly the migrations' rows, unchanged."""
+    rows = migration_seeds().get(model._meta.label_lower)
+    if not rows:
+        return False
+    lookups = sorted({k for row in rows for k in row})
+    found = list(model._base_manager.using(using).values_list(*lookups))
+    wanted = [tuple(row.get(k) for k in lookups) for row in rows]
+    return sorted(found, key=repr) == sorted(wanted, key=repr)
+
+
 def non_empty_tables(using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    return [m._meta.label_lower for m in backup_models() if m._base_manager.using(using).exists()]
+    """The tables that hold registry data: rows other than the migrations' own."""
+    return [
+        m._meta.label_lower
+        for m in backup_models()
+        if m._base_manager.using(using).exists() and not _only_seeds(m, using)
+    ]
+
+
+def _remove_seeds(model_list, using: str) -> None:
+    """Delete the migrations' rows before the archive's own copies go in (the
+    archive holds them too, with their history, under their ids). Raw deletes,
+    children first: no signal, so no history and no audit entry of their going."""
+    for model in reversed(model_list):
+        queryset = model._base_manager.using(using).all()
+        if model._meta.label_lower in migration_seeds() and queryset.exists():
+            queryset._raw_delete(using)
 
 
 def restore_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
@@ -291,17 +338,20 @@ def restore_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
             "The archive was made with another database schema (migrations differ). "
             "Restore it with the code version that made it, or migrate to the same version."
         )
-    busy = non_empty_tables(using)
-    if busy:
-        raise BackupError(
-            "The database is not empty ("
-            + ", ".join(busy[:5])
-            + (", ..." if len(busy) > 5 else "")
-            + "). Restore only into a new, migrated, empty database."
-        )
     counts: dict[str, int] = {}
     connection = connections[using]
     with transaction.atomic(using=using):
+        # Checked inside the transaction that writes: on SQLite it holds the
+        # write lock from its start (IMMEDIATE), so no row can slip in between.
+        busy = non_empty_tables(using)
+        if busy:
+            raise BackupError(
+                "The database is not empty ("
+                + ", ".join(busy[:5])
+                + (", ..." if len(busy) > 5 else "")
+                + "). Restore only into a new, migrated, empty database."
+            )
+        _remove_seeds(model_list, using)
         naturals = _naturals("in")
         pending: list = []
         pending_model = None

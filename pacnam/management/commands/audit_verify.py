@@ -1,14 +1,16 @@
-"""manage.py audit_verify [--head] [--expect-head "#N SEAL"] [--reseal]
+"""manage.py audit_verify [--head] [--expect-head "#N SEAL"] [--reseal] [--records]
 
 Recomputes every seal of the audit trail with AUDIT_KEY (and AUDIT_OLD_KEYS).
 docs/audit.md says what it proves and what it cannot.
 """
 
 import re
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from pacnam.audit.chain import ChainBroken, reseal, verify_chain
+from pacnam.audit.records import NAMED, verify_records
 from pacnam.models import AuditEntry
 
 HEAD = re.compile(r"^\s*#?(\d+)[\s:]+([0-9a-f]{64})\s*$")
@@ -37,8 +39,14 @@ class Command(BaseCommand):
             help="Once after upgrading from the unkeyed log, and after each key rotation: verify, "
             "then append an entry sealed with AUDIT_KEY that seals everything before it.",
         )
+        parser.add_argument(
+            "--records",
+            action="store_true",
+            help="Also compare every audited record with its last state in the trail (its keyed "
+            "digest) and name the rows changed, deleted or put back behind the registry's back.",
+        )
 
-    def handle(self, *args, head=False, expect_head=None, reseal=False, **options):
+    def handle(self, *args, head=False, expect_head=None, reseal=False, records=False, **options):
         expected = None
         if expect_head:
             match = HEAD.match(expect_head)
@@ -74,6 +82,35 @@ class Command(BaseCommand):
         self.stdout.write(f"Audit chain intact: {report.checked} entries verified.")
         if head:
             self.stdout.write(f"#{report.head_seq} {report.head_seal}")
+        if records:
+            self._records()
+
+    def _records(self):
+        started = time.monotonic()
+        report = verify_records()
+        seconds = time.monotonic() - started
+        summary = (
+            f"{report.checked} records in {len(report.by_table)} tables: {report.matched} match "
+            f"their trail, {report.no_digest} with no digest (written before digests were kept)"
+            + (
+                f", {report.unknown_key} sealed with a key not configured"
+                if report.unknown_key
+                else ""
+            )
+            + f" ({seconds:.1f} s)."
+        )
+        if not report.ok:
+            named = [f"  {m}" for m in report.mismatches[:NAMED]]
+            more = len(report.mismatches) - len(named)
+            raise CommandError(
+                f"Records DO NOT MATCH the audit trail: {len(report.mismatches)} row(s) changed "
+                "behind the registry's back:\n"
+                + "\n".join(named)
+                + (f"\n  ... and {more} more" if more > 0 else "")
+                + f"\n{summary}",
+                returncode=1,
+            )
+        self.stdout.write(f"Records match the audit trail: {summary}")
 
     def _reseal(self):
         try:
