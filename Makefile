@@ -45,9 +45,12 @@ lint: install-dev
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 
-# Chromium and Playwright's Python client for the browser tests (Debian; needs root).
+# Chromium and Playwright's Python client for the browser tests, and LibreOffice (Writer,
+# headless) with poppler's pdfinfo for the report upward's .odt and its PDF test (Debian; needs root).
 browser-setup: install-dev
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v soffice >/dev/null && command -v pdfinfo >/dev/null || (apt-get update -qq && \
+	  apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui poppler-utils fonts-dejavu-core)
 
 screenshots: install-dev
 	$(PY) -m pytest tests/browser -k screenshots --screenshots
