@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pacnam.lib.forms import date_field
 
@@ -11,8 +12,8 @@ class ReportUpwardForm(forms.Form):
         max_length=20,
         help_text=_("A branch, commune or province code, as it was on the last day."),
     )
-    first = date_field(_("From"))
-    last = date_field(_("To"))
+    first = date_field(pgettext_lazy("since a date", "From"))
+    last = date_field(pgettext_lazy("until a date", "To"))
 
     def clean(self):
         data = super().clean()
