@@ -52,9 +52,12 @@ typecheck: install-dev
 	SECRET_KEY=typecheck-only-not-a-secret AUDIT_KEY=typecheck-only-audit-key-not-a-secret-01234 \
 	DEBUG=1 $(VENV)/bin/mypy
 
-# Chromium and Playwright's Python client for the browser tests (Debian; needs root).
+# Chromium and Playwright's Python client for the browser tests, and LibreOffice (Writer,
+# headless) with poppler's pdfinfo for the report upward's .odt and its PDF test (Debian; needs root).
 browser-setup: install-dev
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v soffice >/dev/null && command -v pdfinfo >/dev/null || (apt-get update -qq && \
+	  apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui poppler-utils fonts-dejavu-core)
 
 screenshots: install-dev
 	$(PY) -m pytest tests/browser -k screenshots --screenshots

@@ -3,7 +3,7 @@ as LOGIN_REDIRECT_URL names the dashboard) and the place pages (namespace `place
 
 from django.urls import include, path
 
-from .views import dashboard, places, reorganizations
+from .views import dashboard, places, reorganizations, report_upward
 
 place_patterns = [
     path("communes/<str:code>/", places.commune_detail, name="commune"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("charts/<slug:name>.svg", dashboard.chart, name="chart"),
     path("", include((place_patterns, "places"))),
+    path("reports/upward/", report_upward.report_upward, name="report_upward"),
     path("reorganizations/", reorganizations.reorganization_list, name="reorganization_list"),
     path("reorganizations/new/", reorganizations.reorganization_new, name="reorganization_new"),
     path(

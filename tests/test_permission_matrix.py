@@ -465,6 +465,7 @@ def _matrix(w) -> dict[str, tuple]:
             ),
         ),
         "transfers:policy_report": ("/reports/policy/", EDITORS),
+        "report_upward": ("/reports/upward/", WITH_ROLE),
         "read_log": ("/read-log/", DISTRICT),
         "reorganization_list": ("/reorganizations/", DISTRICT),
         "reorganization_new": ("/reorganizations/new/", DISTRICT),
