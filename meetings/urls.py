@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import attendance, meetings, reports, tasks
+from .views import attendance, meetings, offline, reports, tasks
 
 app_name = "meetings"
 
@@ -11,6 +11,10 @@ urlpatterns = [
     path("meetings/<int:pk>/", meetings.meeting_detail, name="detail"),
     path("meetings/<int:pk>/edit/", meetings.meeting_edit, name="edit"),
     path("meetings/<int:pk>/attendance/", attendance.meeting_roll, name="roll"),
+    path("meetings/<int:pk>/attendance/offline/", offline.offline_roll_entry, name="roll_entry"),
+    path("sw.js", offline.service_worker, name="service_worker"),
+    path("offline/", offline.offline_page, name="offline"),
+    path("manifest.webmanifest", offline.manifest, name="manifest"),
     path("meetings/<int:pk>/hold/", meetings.meeting_hold, name="hold"),
     path("meetings/<int:pk>/adopt/", meetings.meeting_adopt, name="adopt"),
     path("meetings/<int:pk>/tasks/", tasks.task_add, name="task_add"),

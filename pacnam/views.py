@@ -5,6 +5,7 @@ these handlers answer in the site's layout and language (Vietnamese unless the
 user chose English), each page saying what to do next (issue 17).
 """
 
+from django.contrib.auth import views as auth_views
 from django.db import connection
 from django.http import (
     HttpRequest,
@@ -65,3 +66,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """settings.CSRF_FAILURE_VIEW: an expired form, said plainly."""
     return HttpResponseForbidden(_page(request, "403_csrf.html"))
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout, which also clears what the registry kept in this browser
+    (the offline roll's pages and queue, the service worker): a shared office PC
+    or a lent phone keeps no member's data after its user logs out."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response

@@ -4,6 +4,7 @@ guards      what every write to a meeting checks first (rights, the row lock, ad
 meetings    planning, changing, holding a meeting, adopting its minutes, addenda
 attendance  the roll: taken from the roster on the meeting date, and marked
 tasks       tasks set at a meeting and their review at a later one
+offline     the roll taken on a phone with no signal, applied once when it is sent
 
 Each function is keyword-only, takes the acting user's `Scope` (services check
 rights too, not only the views), runs in one transaction and raises

@@ -61,7 +61,7 @@ def test_attendance_on_a_phone(world, page_for):
     page.fill(f"input[name=reason-{people[0].pk}]", "ốm")
     page.click(f"label:has(input[name=presence-{people[1].pk}][value=absent])")
     page.click("form:has(ul.roll) button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_url(f"**/meetings/{meeting.pk}/")
     lines = {a.member_id: a for a in Attendance.objects.filter(meeting=meeting)}
     assert lines[people[0].pk].presence == "excused" and lines[people[0].pk].reason == "ốm"
     assert lines[people[1].pk].presence == "absent"

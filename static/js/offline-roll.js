@@ -1,0 +1,197 @@
+/* The roll with no signal (the one script of the registry; every page works
+   without it). On every page: registers the service worker, sends the phone's
+   queue of roll entries when there is signal, says how many are not sent yet,
+   and asks before a logout would drop them. On a roll page: keeps the page for
+   offline use and, instead of posting the form, queues the marks that changed
+   as one entry with an id made here, then sends it; the registry applies an id
+   once and answers the marks that changed there meanwhile, which are shown
+   beside the phone's for the secretary to choose. */
+(function () {
+  "use strict";
+  var queue = window.rollQueue;
+  var status = document.getElementById("offline-status");
+  if (!queue || !status || !window.indexedDB) return;
+  var text = status.dataset;
+  var form = document.querySelector("form[data-offline-roll]");
+  var tokenInput = document.querySelector("input[name=csrfmiddlewaretoken]");
+  var csrf = tokenInput ? tokenInput.value : "";
+  var CACHE = "pacnam-roll-v1";
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register(text.worker, { scope: "/" }).catch(function () {});
+  }
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function ordered(entries) {
+    return entries.sort(function (a, b) { return a.n - b.n; });
+  }
+
+  function el(tag, className, content) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (content) node.textContent = content;
+    return node;
+  }
+
+  // --- The roll page's marks, read from and written to the form ---
+  function memberIds() {
+    return Array.prototype.map.call(form.querySelectorAll("input[name^=reason-]"), function (i) {
+      return i.name.slice("reason-".length);
+    });
+  }
+  function readMarks() {
+    var marks = {};
+    memberIds().forEach(function (id) {
+      var checked = form.querySelector("input[name='presence-" + id + "']:checked");
+      var reason = form.querySelector("input[name='reason-" + id + "']");
+      marks[id] = [checked ? checked.value : "", reason.value.trim()];
+    });
+    return marks;
+  }
+  function showMark(id, mark) {
+    var radio = form.querySelector("input[name='presence-" + id + "'][value='" + mark[0] + "']");
+    form.querySelectorAll("input[name='presence-" + id + "']").forEach(function (r) { r.checked = r === radio; });
+    var reason = form.querySelector("input[name='reason-" + id + "']");
+    if (reason) reason.value = mark[1];
+  }
+
+  // --- What is waiting on this phone ---
+  function render() {
+    return queue.all().then(function (entries) {
+      entries = ordered(entries);
+      var waiting = entries.filter(function (e) { return e.state === "unsent"; });
+      status.textContent = waiting.length ? text.unsent.replace("{n}", waiting.length) : "";
+      status.hidden = !waiting.length;
+      if (!form) return;
+      var box = document.getElementById("offline-queue");
+      box.textContent = "";
+      var mine = entries.filter(function (e) { return e.meeting === form.dataset.meeting; });
+      mine.forEach(function (entry) {
+        // A page kept from before shows the marks this phone has made since.
+        Object.keys(entry.marks).forEach(function (id) { if (entry.state === "unsent") showMark(id, entry.marks[id]); });
+        if (entry.state === "unsent") {
+          box.appendChild(el("p", "message warning", text.kept));
+        } else if (entry.state === "refused") {
+          box.appendChild(el("p", "message error", text.refused.replace("{error}", entry.error || "")));
+          var drop = el("button", "link-button", text.drop);
+          drop.type = "button";
+          drop.onclick = function () { queue.remove(entry.id).then(render); };
+          box.appendChild(drop);
+        } else if (entry.state === "conflict") {
+          box.appendChild(conflictCard(entry));
+        }
+      });
+      box.hidden = !box.childNodes.length;
+    });
+  }
+
+  function conflictCard(entry) {
+    var card = el("div", "card offline-conflict");
+    card.appendChild(el("p", "message error", text.conflict));
+    var list = el("ul", "conflicts");
+    entry.conflicts.forEach(function (c) {
+      var item = el("li");
+      item.appendChild(el("strong", "", c.name));
+      item.appendChild(el("span", "", " · " + text.server + ": " + c.server_label + " · " + text.phone + ": " + c.phone_label + " "));
+      var keep = el("button", "", text.keep);
+      var use = el("button", "primary", text.use);
+      keep.type = use.type = "button";
+      keep.onclick = function () { resolve(entry, c, null); };
+      use.onclick = function () { resolve(entry, c, c.phone); };
+      item.appendChild(keep);
+      item.appendChild(use);
+      list.appendChild(item);
+    });
+    card.appendChild(list);
+    return card;
+  }
+
+  // The secretary chose: the registry's mark stays, or the phone's is sent again
+  // as a new entry that has now seen the registry's mark.
+  function resolve(entry, conflict, mark) {
+    entry.conflicts = entry.conflicts.filter(function (c) { return c !== conflict; });
+    var done = entry.conflicts.length ? queue.put(entry) : queue.remove(entry.id);
+    return done.then(function () {
+      if (mark) {
+        var again = newEntry({}, {});
+        again.marks[conflict.member] = mark;
+        again.seen[conflict.member] = conflict.server;
+        return queue.put(again).then(function () { return queue.send(again, csrf); });
+      }
+      showMark(conflict.member, conflict.server);
+    }).then(render);
+  }
+
+  var counter = 0;
+  function newEntry(marks, seen) {
+    return {
+      id: newId(), n: Date.now() * 1000 + (counter++ % 1000), meeting: form.dataset.meeting,
+      url: form.dataset.entryUrl, marks: marks, seen: seen,
+      written_at: new Date().toISOString(), csrf: csrf, state: "unsent"
+    };
+  }
+
+  function sendQueue() {
+    if (!navigator.onLine) return render();
+    return queue.sendAll(csrf).then(render, render);
+  }
+
+  if (form) {
+    var seen = readMarks();
+    if (navigator.onLine && window.caches) {
+      // Kept for the day there is no signal: this roll page and what it loads.
+      var assets = Array.prototype.map.call(document.querySelectorAll("link[rel=stylesheet], script[src]"),
+        function (n) { return n.href || n.src; });
+      caches.open(CACHE).then(function (c) { return c.addAll([location.pathname].concat(assets)); }).catch(function () {});
+    }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var now = readMarks(), marks = {}, before = {};
+      Object.keys(now).forEach(function (id) {
+        if (now[id][0] !== seen[id][0] || now[id][1] !== seen[id][1]) { marks[id] = now[id]; before[id] = seen[id]; }
+      });
+      var missing = Object.keys(now).filter(function (id) { return now[id][0] === "excused" && !now[id][1]; });
+      if (missing.length) {
+        form.querySelector("input[name='reason-" + missing[0] + "']").focus();
+        status.hidden = false;
+        status.textContent = text.reason;
+        return;
+      }
+      var entry = newEntry(marks, before);
+      seen = now;
+      queue.put(entry).then(function () { return queue.send(entry, csrf); }).then(function (result) {
+        if (result === "sent") { window.location.href = form.dataset.doneUrl; return; }
+        if (result === "kept" && navigator.serviceWorker && navigator.serviceWorker.ready) {
+          navigator.serviceWorker.ready.then(function (reg) { if (reg.sync) reg.sync.register("pacnam-roll"); }).catch(function () {});
+        }
+        return render();
+      });
+    });
+  }
+
+  // A logout clears what the registry keeps on this phone (Clear-Site-Data):
+  // unsent entries would be lost, so ask first.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-logout]"), function (logout) {
+    logout.addEventListener("submit", function (event) {
+      if (logout.dataset.confirmed) return;
+      event.preventDefault();
+      queue.all().then(function (entries) {
+        var left = entries.filter(function (e) { return e.state !== "sent"; }).length;
+        if (!left || window.confirm(text.logout.replace("{n}", left))) {
+          logout.dataset.confirmed = "1";
+          logout.submit();
+        }
+      });
+    });
+  });
+
+  window.addEventListener("online", sendQueue);
+  sendQueue();
+})();

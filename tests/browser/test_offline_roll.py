@@ -1,0 +1,133 @@
+"""The roll with no signal, on a 360×800 phone in Chromium: the secretary opens
+the meeting's roll online, loses the signal, marks the roll, reloads with no
+signal (the page and the marks are still there, "chưa gửi"), and when the
+signal is back the marks reach the registry once. A replayed queue changes
+nothing; a mark made meanwhile on the web is shown beside the phone's and
+the secretary chooses."""
+
+import datetime
+
+import pytest
+
+from branches.access import scope_for
+from meetings.models import Attendance, Meeting, OfflineEntry
+from meetings.services.attendance import meeting_mark_attendance, meeting_open_roll
+from tests.browser.conftest import log_in
+from tests.conftest import make_member
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def roll(world):
+    people = [make_member(world.branch, name=f"Đảng Viên {i:02d}") for i in range(4)]
+    meeting = Meeting.objects.create(
+        branch=world.branch, date=datetime.date(2024, 5, 10), kind="regular"
+    )
+    meeting_open_roll(scope=scope_for(world.secretary), meeting=meeting)
+    return meeting, [world.member, *people]
+
+
+def marks(meeting):
+    return {a.member_id: (a.presence, a.reason) for a in Attendance.objects.filter(meeting=meeting)}
+
+
+def open_roll_online(page_for, meeting):
+    page = page_for(width=360, height=800)
+    log_in(page, "coclai", "pw-coclai")
+    page.goto(f"/meetings/{meeting.pk}/attendance/")
+    # The service worker controls the page and the roll page is kept for offline use.
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.reload()
+    page.wait_for_function(
+        """async () => (await caches.open("pacnam-roll-v1")).match(location.pathname)
+            .then(r => !!r)"""
+    )
+    return page
+
+
+def mark_offline(page, members):
+    page.context.set_offline(True)
+    page.click(f"label:has(input[name=presence-{members[0].pk}][value=present])")
+    page.click(f"label:has(input[name=presence-{members[1].pk}][value=excused])")
+    page.fill(f"input[name=reason-{members[1].pk}]", "đi rừng")
+    page.click("form[data-offline-roll] button[type=submit]")
+    page.wait_for_selector("#offline-status:not([hidden])")
+
+
+def test_the_roll_taken_with_no_signal_reaches_the_registry_when_it_is_back(world, page_for, roll):
+    meeting, members = roll
+    page = open_roll_online(page_for, meeting)
+    mark_offline(page, members)
+    assert "chưa gửi" in page.inner_text("#offline-status")
+    assert marks(meeting)[members[0].pk] == ("", "")
+    # Reloaded with no signal: the kept page, with the phone's marks on it.
+    page.reload()
+    page.wait_for_selector("#offline-status:not([hidden])")
+    assert page.is_checked(f"input[name=presence-{members[0].pk}][value=present]")
+    assert page.input_value(f"input[name=reason-{members[1].pk}]") == "đi rừng"
+    assert "Không có mạng" in page.inner_text("#offline-queue")
+    # Another page needs the network: the registry's own words, not the browser's error.
+    page.goto("/members/")
+    assert "Không có mạng" in page.inner_text("h1")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    # Signal back: the next page load sends the queue, once.
+    page.context.set_offline(False)
+    page.goto(f"/meetings/{meeting.pk}/attendance/")
+    page.wait_for_function("() => document.getElementById('offline-status').hidden")
+    assert marks(meeting)[members[0].pk] == ("present", "")
+    assert marks(meeting)[members[1].pk] == ("excused", "đi rừng")
+    assert OfflineEntry.objects.filter(meeting=meeting).count() == 1
+
+
+def test_a_queue_sent_twice_changes_nothing_the_second_time(world, page_for, roll):
+    meeting, members = roll
+    page = open_roll_online(page_for, meeting)
+    mark_offline(page, members)
+    # Keep a copy of the queue, as a phone that sent it but lost the answer would.
+    queue = page.evaluate("() => rollQueue.all()")
+    page.context.set_offline(False)
+    page.reload()
+    page.wait_for_function("() => document.getElementById('offline-status').hidden")
+    meeting_mark_attendance(
+        scope=scope_for(world.secretary), meeting=meeting, marks={members[0].pk: ("absent", "")}
+    )
+    page.evaluate("(entries) => Promise.all(entries.map(e => rollQueue.put(e)))", queue)
+    page.evaluate(
+        "() => rollQueue.sendAll(document.querySelector('[name=csrfmiddlewaretoken]').value)"
+    )
+    assert page.evaluate("() => rollQueue.all()") == []
+    # The replay did not bring back the phone's older mark.
+    assert marks(meeting)[members[0].pk] == ("absent", "")
+    assert OfflineEntry.objects.filter(meeting=meeting).count() == 1
+
+
+def test_a_mark_made_meanwhile_on_the_web_is_shown_beside_the_phones(world, page_for, roll):
+    meeting, members = roll
+    page = open_roll_online(page_for, meeting)
+    mark_offline(page, members)
+    # While the phone had no signal, the commune secretary marked the same member.
+    meeting_mark_attendance(
+        scope=scope_for(world.secretary), meeting=meeting, marks={members[0].pk: ("absent", "")}
+    )
+    page.context.set_offline(False)
+    page.reload()
+    page.wait_for_selector(".offline-conflict")
+    text = page.inner_text(".offline-conflict")
+    assert members[0].full_name in text
+    assert "trên hệ thống: vắng không lý do" in text and "trên điện thoại: có mặt" in text
+    # The member without a conflict was written; the conflicting one was not.
+    assert marks(meeting)[members[1].pk] == ("excused", "đi rừng")
+    assert marks(meeting)[members[0].pk] == ("absent", "")
+    page.click(".offline-conflict button.primary")
+    page.wait_for_function("() => !document.querySelector('.offline-conflict')")
+    assert marks(meeting)[members[0].pk] == ("present", "")
+    assert page.evaluate("() => rollQueue.all()") == []
+
+
+def test_logging_out_clears_the_kept_roll(world, page_for, roll):
+    meeting, _members = roll
+    page = open_roll_online(page_for, meeting)
+    page.click("form[data-logout] button")
+    page.wait_for_url("**/accounts/login/")
+    assert page.evaluate("async () => (await caches.keys()).length") == 0
