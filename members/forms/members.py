@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from branches.forms import UnitChoiceField, label_units
 from branches.models import Branch, BranchInCommune, Commune
 from pacnam.lib.dates import add_years
 from pacnam.lib.forms import BoundedModelChoiceField, BoundedSelect, DateField, VersionedForm
@@ -33,7 +34,7 @@ class MemberForm(VersionedForm):
     """Add or edit a member. On add, the member's first official branch and the
     date they joined it; later moves are transfers, never an edit."""
 
-    branch = forms.ModelChoiceField(label=_("Branch"), queryset=Branch.objects.none())
+    branch = UnitChoiceField(label=_("Branch"), queryset=Branch.objects.none())
     since = DateField(
         label=_("In this branch since"),
         required=False,
@@ -49,6 +50,7 @@ class MemberForm(VersionedForm):
         self.fields["residence_village"].queryset = (
             scope.villages().valid_on().select_related("commune")
         )
+        label_units(self.fields["residence_village"])
         if self.instance.pk:
             # The branch changes only through a transfer.
             del self.fields["branch"]
@@ -99,6 +101,8 @@ class MemberFilterForm(forms.Form):
         widget=BoundedSelect(),
         empty_label=_("all branches"),
     )
+    # Shown as unit_label shows a branch: name · code · commune (now).
+    branch.label_fields = ("name", "code", "commune__name")
     as_of = DateField(
         label=_("Communes as on"),
         required=False,
