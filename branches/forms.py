@@ -1,10 +1,30 @@
 """The village and branch forms."""
 
+from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from pacnam.lib.forms import VersionedForm
 
-from .models import Branch, Village
+from .models import Branch, Village, unit_label
+
+
+class UnitLabelMixin:
+    """A select of villages or branches shows each as `unit_label` (name · code ·
+    commune), so two units of one name are told apart. Mixed in before a
+    ModelChoiceField; the queryset should select_related("commune") or annotate
+    `commune_then_name`, or each option costs a query."""
+
+    def label_from_instance(self, obj) -> str:
+        return unit_label(obj)
+
+
+class UnitChoiceField(UnitLabelMixin, forms.ModelChoiceField):
+    pass
+
+
+def label_units(field) -> None:
+    """Make a model form's generated village or branch field show unit_label."""
+    field.label_from_instance = unit_label
 
 
 def _commune_fixed_once_saved(form) -> None:

@@ -1,9 +1,11 @@
 import datetime
 
 from django import forms
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from branches.forms import label_units
 from branches.models import BranchInCommune, Commune, Village, VillageInCommune
 from members.models import Member, Membership
 from pacnam.lib.dates import parse_month
@@ -102,7 +104,14 @@ class TaskForm(RegistryModelForm):
         ).valid_on(meeting.date)
         self.fields["household_village"].queryset = Village.objects.filter(
             pk__in=villages_then.values("village_id")
+        ).annotate(
+            commune_then_name=Subquery(
+                VillageInCommune.objects.filter(village=OuterRef("pk"))
+                .valid_on(meeting.date)
+                .values("commune__name")[:1]
+            )
         )
+        label_units(self.fields["household_village"])
 
 
 def parse_marks(data, member_ids) -> tuple[dict[int, tuple[str, str]], list[str]]:

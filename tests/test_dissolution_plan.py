@@ -55,7 +55,7 @@ def test_every_member_has_a_select_starting_on_the_proposal(places, login):
     assert re.search(rf'<option value="{w.branch.pk}" selected>', select)
     # The commune's other village branch is offered; schools, other communes and
     # office branches are not (until asked for, and offices never).
-    assert w.branch2.name in options
+    assert w.branch2.label in options
     assert not any(
         w.school.name in o or w.other_branch.name in o or "cơ quan" in o for o in options
     )

@@ -18,6 +18,7 @@ from .units import (
     Province,
     Village,
     VillageInCommune,
+    unit_label,
     valid_on_q,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "RoleKind",
     "Village",
     "VillageInCommune",
+    "unit_label",
     "valid_on_q",
 ]

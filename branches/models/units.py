@@ -79,6 +79,18 @@ class ValidityQuerySet(models.QuerySet):
         )
 
 
+def unit_label(unit, commune=None) -> str:
+    """How a village or a branch is shown wherever it is chosen or listed: its name,
+    code and commune ("Chi bộ thôn Bản 1 · 01879-T01 · Cao Minh"). Names repeat
+    (after 2025 Cao Minh has two "Chi bộ thôn Bản 1"), codes do not on one day.
+    The commune is `commune` (a name or a unit), else the one a query annotated as
+    `commune_then_name` (the commune of the day the page is about), else its
+    commune now (select_related it)."""
+    if commune is None:
+        commune = getattr(unit, "commune_then_name", None) or unit.commune
+    return " · ".join(str(part) for part in (unit.name, unit.code, commune) if part)
+
+
 class Validity(models.Model):
     """The dates a unit exists: both days included; empty means since always or
     still. The ending of a unit is a decision (a merger, a split), recorded by the
@@ -395,6 +407,10 @@ class Village(Validity):
     def get_absolute_url(self) -> str:
         return reverse("places:village", args=[self.pk])
 
+    @property
+    def label(self) -> str:
+        return unit_label(self)
+
 
 class VillageInCommune(Validity):
     """The commune a village belonged to, for a period."""
@@ -531,6 +547,10 @@ class Branch(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("places:branch", args=[self.pk])
+
+    @property
+    def label(self) -> str:
+        return unit_label(self)
 
     @property
     def is_dissolved(self) -> bool:

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from branches.models import unit_label
 from pacnam.lib.forms import date_field
 
 
@@ -47,7 +48,7 @@ class DissolutionForm(forms.Form):
         for key, branch in self.destinations.items():
             same_commune = branch.commune_id == row.from_branch.commune_id
             group = near if same_commune and branch.kind == "village" else others
-            label = branch.name if same_commune else f"{branch.name} ({branch.commune.name})"
+            label = unit_label(branch)
             if (
                 branch.village_id is not None
                 and branch.village_id == row.member.residence_village_id

@@ -7,6 +7,7 @@ the views turn into a form error.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from branches.forms import label_units
 from pacnam.lib.forms import CleanTextForm, RegistryModelForm, date_field
 
 from ..models import Candidate, Member, Rating
@@ -36,10 +37,8 @@ class CandidateForm(CleanTextForm, RegistryModelForm):
             scope.villages().valid_on().select_related("commune")
         )
         # Village and branch names repeat across communes: say which commune.
-        self.fields["residence_village"].label_from_instance = lambda v: (
-            f"{v.name} ({v.commune.name})"
-        )
-        self.fields["branch"].label_from_instance = lambda b: f"{b.name} ({b.commune.name})"
+        label_units(self.fields["residence_village"])
+        label_units(self.fields["branch"])
         self.fields["branch"].empty_label = _("choose a branch")
         self.fields["residence_village"].empty_label = _("choose a village")
 

@@ -6,7 +6,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from branches.models import Branch, Commune
+from branches.forms import UnitChoiceField, label_units
+from branches.models import Branch, BranchInCommune, Commune
 from pacnam.lib.dates import add_years
 from pacnam.lib.forms import BoundedModelChoiceField, BoundedSelect, DateField, VersionedForm
 
@@ -33,7 +34,7 @@ class MemberForm(VersionedForm):
     """Add or edit a member. On add, the member's first official branch and the
     date they joined it; later moves are transfers, never an edit."""
 
-    branch = forms.ModelChoiceField(label=_("Branch"), queryset=Branch.objects.none())
+    branch = UnitChoiceField(label=_("Branch"), queryset=Branch.objects.none())
     since = DateField(
         label=_("In this branch since"),
         required=False,
@@ -49,6 +50,7 @@ class MemberForm(VersionedForm):
         self.fields["residence_village"].queryset = (
             scope.villages().valid_on().select_related("commune")
         )
+        label_units(self.fields["residence_village"])
         if self.instance.pk:
             # The branch changes only through a transfer.
             del self.fields["branch"]
@@ -99,6 +101,13 @@ class MemberFilterForm(forms.Form):
         widget=BoundedSelect(),
         empty_label=_("all branches"),
     )
+    # Shown as unit_label shows a branch: name · code · commune (now).
+    branch.label_fields = ("name", "code", "commune__name")
+    as_of = DateField(
+        label=_("Communes as on"),
+        required=False,
+        help_text=_("Empty: today. A code means different communes on different dates."),
+    )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -115,14 +124,33 @@ class MemberFilterForm(forms.Form):
         # Only places inside the user's scope can be chosen: a code or pk from
         # another commune slipped into the query string is a form error, and
         # the list below stays scoped anyway.
-        self.fields["commune"].queryset = scope.communes()
+        # A code names one commune only on a given day (01864 is Bộc Bố until
+        # 30/06/2025, Bằng Thành since): the communes offered are those of that day.
+        self.day = self._day()
+        communes = scope.communes().valid_on(self.day)
+        self.fields["commune"].queryset = communes
         self.fields["branch"].queryset = scope.branches()
         commune_code = self.data.get("commune") if self.is_bound else None
         if commune_code:
-            # The branches of the chosen commune first (all of them, even in a province).
+            # The branches of the chosen commune that day first (all of them, even in a province).
             self.fields["branch"].display_queryset = scope.branches().filter(
-                commune__code=commune_code
+                pk__in=BranchInCommune.objects.filter(
+                    commune__in=communes.filter(code=commune_code)
+                )
+                .valid_on(self.day)
+                .values("branch_id")
             )
+
+    def _day(self) -> datetime.date:
+        """The day the commune code is about: ?as_of, else today."""
+        today = timezone.localdate()
+        if not self.is_bound or not self.data.get("as_of"):
+            return today
+        field = self.fields["as_of"]
+        try:
+            return field.clean(field.widget.value_from_datadict(self.data, self.files, "as_of"))
+        except forms.ValidationError:
+            return today
 
     def filter(self, qs=None, today: datetime.date | None = None):
         """The scoped, filtered members. Invalid filters give an empty list, not everyone."""
@@ -133,7 +161,8 @@ class MemberFilterForm(forms.Form):
         today = today or timezone.localdate()
         qs = qs.search(data["q"])
         if data["commune"]:
-            qs = qs.filter(branch__commune=data["commune"])
+            # The branches in the commune that day, whatever commune they are in now.
+            qs = qs.filter(branch__in=Branch.objects.in_commune_on(data["commune"], self.day))
         if data["branch"]:
             qs = qs.filter(branch=data["branch"])
         status = data["status"]

@@ -7,15 +7,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from branches.forms import UnitChoiceField
 from branches.models import Branch, Village
 from pacnam.lib.forms import CleanTextForm, date_field
 
 from ..models import Gender, TransferKind
 
-
-class BranchChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Branch) -> str:
-        return f"{obj.name} ({obj.commune.name})"
+BranchChoiceField = UnitChoiceField
 
 
 class TransferStartForm(forms.Form):
@@ -73,7 +71,7 @@ class IncomingTransferForm(CleanTextForm, forms.Form):
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices)
     birth_date = date_field(_("Date of birth"))
     ethnicity = forms.CharField(label=_("Ethnicity"), max_length=50)
-    residence_village = forms.ModelChoiceField(
+    residence_village = UnitChoiceField(
         label=_("Village of residence"), queryset=Village.objects.none()
     )
     admitted_on = date_field(_("Admission date"))

@@ -172,7 +172,9 @@ class _BoundedIterator(forms.models.ModelChoiceIterator):
         # Values, not instances: a province's page built 600 objects per request
         # only to learn there were more than MAX_OPTIONS of them (issue 7).
         key = self.field.to_field_name or "pk"
-        yield from queryset.values_list(key, self.field.label_field)[: MAX_OPTIONS + 1]
+        fields = self.field.label_fields or (self.field.label_field,)
+        for value, *parts in queryset.values_list(key, *fields)[: MAX_OPTIONS + 1]:
+            yield value, " · ".join(str(part) for part in parts if part)
 
 
 class BoundedModelChoiceField(forms.ModelChoiceField):
@@ -183,6 +185,8 @@ class BoundedModelChoiceField(forms.ModelChoiceField):
     iterator = _BoundedIterator
     display_queryset = None
     label_field = "name"
+    # Several fields joined by " · " (a branch: name, code, commune), else label_field.
+    label_fields: tuple[str, ...] = ()
 
 
 class BoundedSelect(forms.Select):
