@@ -354,3 +354,56 @@ def dues_last_month(scope: Scope, month: datetime.date) -> dict:
         due=Sum("due"), paid=Sum("paid")
     )
     return {"month": month_of(month), "due": totals["due"] or 0, "paid": totals["paid"] or 0}
+
+
+DUES_EXPORT_HEADERS = [
+    "citizen_id",
+    "full_name",
+    "branch_code",
+    "month",
+    "due",
+    "paid",
+    "paid_on",
+    "reason",
+]
+
+
+def dues_export_rows(year: int, commune: Commune | None = None):
+    """Every recorded month of `year` (`registry_export dues --year`), the header
+    first; a commune's: the branches that were in it that month. Streamed."""
+    yield DUES_EXPORT_HEADERS
+    qs = DuesPayment.objects.filter(month__year=year)
+    if commune is not None:
+        in_commune = (
+            Q(branch__commune_periods__commune=commune)
+            & (
+                Q(branch__commune_periods__valid_from__isnull=True)
+                | Q(branch__commune_periods__valid_from__lte=F("month"))
+            )
+            & (
+                Q(branch__commune_periods__valid_to__isnull=True)
+                | Q(branch__commune_periods__valid_to__gte=F("month"))
+            )
+        )
+        qs = qs.filter(in_commune)
+    values = qs.order_by("branch__code", "member__folded_name", "member_id", "month").values_list(
+        "member__citizen_id",
+        "member__full_name",
+        "branch__code",
+        "month",
+        "due",
+        "paid",
+        "paid_on",
+        "reason",
+    )
+    for cid, name, code, month, due, paid, paid_on, reason in values.iterator(chunk_size=2000):
+        yield [
+            cid,
+            name,
+            code,
+            month.strftime("%Y-%m"),
+            str(due),
+            str(paid),
+            paid_on.isoformat() if paid_on else "",
+            reason,
+        ]

@@ -170,3 +170,59 @@ def test_the_book_totals_keep_thirty_percent_and_send_up_the_rest(world):
     [row] = commune_dues_totals(scope_for(world.district), 2024)
     assert row["commune"] == world.commune and row["paid"] == 45_000
     assert row["received"] == 31_500 and row["kept_commune"] == 28_350
+
+
+def test_registry_export_dues_writes_the_years_months_with_the_agreed_headers(world, tmp_path):
+    import csv
+
+    from django.core.management import call_command
+
+    DuesPayment.objects.create(
+        member=world.member,
+        branch=world.branch,
+        month=D(2024, 3, 1),
+        due=2000,
+        paid=2000,
+        paid_on=D(2024, 3, 10),
+    )
+    DuesPayment.objects.create(
+        member=world.member, branch=world.branch, month=D(2024, 4, 1), due=2000, reason="Ốm"
+    )
+    DuesPayment.objects.create(
+        member=world.member, branch=world.branch, month=D(2023, 4, 1), due=2000
+    )
+    out = tmp_path / "dues.csv"
+    call_command("registry_export", "dues", "--year", "2024", "-o", str(out))
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0] == [
+        "citizen_id",
+        "full_name",
+        "branch_code",
+        "month",
+        "due",
+        "paid",
+        "paid_on",
+        "reason",
+    ]
+    assert rows[1:] == [
+        [
+            world.member.citizen_id,
+            world.member.full_name,
+            world.branch.code,
+            "2024-03",
+            "2000",
+            "2000",
+            "2024-03-10",
+            "",
+        ],
+        [
+            world.member.citizen_id,
+            world.member.full_name,
+            world.branch.code,
+            "2024-04",
+            "2000",
+            "0",
+            "",
+            "Ốm",
+        ],
+    ]

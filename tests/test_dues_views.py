@@ -16,11 +16,11 @@ from tests.conftest import make_member
 D = datetime.date
 
 
-def _meeting(world, day=D(2024, 5, 10)):
+def _meeting(world, day=None):
     meeting = meeting_create(
         scope=scope_for(world.branch_secretary),
         user=world.branch_secretary,
-        meeting=Meeting(branch=world.branch, date=day, kind=MeetingKind.REGULAR),
+        meeting=Meeting(branch=world.branch, date=day or D(2024, 5, 10), kind=MeetingKind.REGULAR),
     )
     meeting_open_roll(scope=scope_for(world.branch_secretary), meeting=meeting)
     return meeting
