@@ -3,7 +3,17 @@ from django.contrib import admin
 from branches.admin import commune_filter
 from pacnam.lib.admin_scale import LargeTableAdmin, LoadedAutocompleteInline, year_filter
 
-from .models import Attendance, Meeting, MeetingAddendum, Task, TaskReview
+from .models import (
+    Attendance,
+    DuesPayment,
+    DuesProfile,
+    DuesRate,
+    DuesShare,
+    Meeting,
+    MeetingAddendum,
+    Task,
+    TaskReview,
+)
 
 
 class AttendanceInline(LoadedAutocompleteInline, admin.TabularInline):
@@ -63,3 +73,41 @@ class TaskAdmin(LargeTableAdmin, admin.ModelAdmin):
     autocomplete_fields = ["meeting", "assignees", "closed_at", "household_village"]
     list_select_related = ["meeting__branch"]
     inlines = [TaskReviewInline]
+
+
+# --- Party dues: the rates and shares are reference data an administrator corrects
+# when the regulation's text is at hand; payments are recorded by the branches.
+
+
+@admin.register(DuesRate)
+class DuesRateAdmin(admin.ModelAdmin):
+    list_display = ["category", "kind", "value", "valid_from", "valid_to", "confirmed", "source"]
+    list_filter = ["category", "confirmed", "source"]
+
+
+@admin.register(DuesShare)
+class DuesShareAdmin(admin.ModelAdmin):
+    list_display = ["level", "keep_percent", "valid_from", "valid_to", "confirmed", "source"]
+    list_filter = ["level", "confirmed"]
+
+
+@admin.register(DuesProfile)
+class DuesProfileAdmin(LargeTableAdmin, admin.ModelAdmin):
+    list_display = ["member", "valid_from", "category", "base"]
+    list_filter = ["category"]
+    search_fields = ["member__full_name", "member__citizen_id"]
+    autocomplete_fields = ["member"]
+    list_select_related = ["member"]
+    ordering = ["-pk"]
+
+
+@admin.register(DuesPayment)
+class DuesPaymentAdmin(LargeTableAdmin, admin.ModelAdmin):
+    list_display = ["member", "month", "branch", "due", "paid", "paid_on", "reason"]
+    list_filter = [commune_filter("branch__commune"), year_filter("month", first_year=2000)]
+    search_fields = ["member__full_name", "member__citizen_id", "branch__name"]
+    autocomplete_fields = ["member", "branch", "meeting"]
+    list_select_related = ["member", "branch"]
+    # The amount due is computed when the payment is recorded, never typed.
+    readonly_fields = ["due"]
+    ordering = ["-pk"]

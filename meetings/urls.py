@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import attendance, meetings, offline, reports, tasks
+from .views import attendance, dues, meetings, offline, reports, tasks
 
 app_name = "meetings"
 
@@ -22,4 +22,11 @@ urlpatterns = [
     path("meetings/<int:pk>/addenda/", meetings.addendum_add, name="addendum_add"),
     path("meetings/<int:pk>/minutes/", meetings.meeting_minutes, name="minutes"),
     path("meetings/<int:pk>/sheet/", meetings.meeting_sheet, name="sheet"),
+    path("meetings/<int:pk>/dues/", dues.meeting_dues, name="dues"),
+    path("branches/<int:pk>/dues/<int:year>/", dues.dues_book, name="dues_book"),
+    path("branches/<int:pk>/dues/<int:year>.xlsx", dues.dues_book_xlsx, name="dues_book_xlsx"),
+    path("members/<int:pk>/dues/<int:year>/", dues.member_dues, name="member_dues"),
+    path("dues/behind/", dues.dues_behind, name="dues_behind"),
+    path("dues/review/", dues.dues_review, name="dues_review"),
+    path("dues/totals/", dues.dues_totals, name="dues_totals"),
 ]

@@ -400,6 +400,12 @@ TRANSFER_LETTER_DEADLINE_WORKING_DAYS = env.int("TRANSFER_LETTER_DEADLINE_WORKIN
 TRANSFER_START_DEADLINE_WORKING_DAYS = env.int("TRANSFER_START_DEADLINE_WORKING_DAYS", default=60)
 MEETING_QUORUM = env.float("MEETING_QUORUM", default=0.5)
 THEMATIC_MEETING_EVERY_MONTHS = env.int("THEMATIC_MEETING_EVERY_MONTHS", default=3)
+# Party dues (configurable, DOMAIN.md): the category of a member who has no dues
+# profile yet (most of a rural district's members are farmers), and where a member
+# attached temporarily to another branch pays: "temporary" (the branch they attend
+# while away) or "official" (their home branch). Not confirmed against the text.
+DUES_DEFAULT_CATEGORY = env.str("DUES_DEFAULT_CATEGORY", default="rural")
+DUES_TEMPORARY_PAYS_AT = env.str("DUES_TEMPORARY_PAYS_AT", default="temporary")
 PROBATION_MONTHS = 12
 AWARENESS_CERTIFICATE_VALID_MONTHS = 60
 ADMISSION_CEREMONY_WORKING_DAYS = 30

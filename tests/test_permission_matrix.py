@@ -274,6 +274,13 @@ def _matrix(w) -> dict[str, tuple]:
         "meetings:roll": (f"/meetings/{meeting.pk}/attendance/", BRANCH),
         "meetings:minutes": (f"/meetings/{meeting.pk}/minutes/", BRANCH),
         "meetings:sheet": (f"/meetings/{meeting.pk}/sheet/", BRANCH),
+        "meetings:dues": (f"/meetings/{meeting.pk}/dues/", BRANCH),
+        "meetings:dues_book": (f"/branches/{w.branch.pk}/dues/2024/", BRANCH),
+        "meetings:dues_book_xlsx": (f"/branches/{w.branch.pk}/dues/2024.xlsx", BRANCH),
+        "meetings:member_dues": (f"/members/{w.member.pk}/dues/2024/", BRANCH),
+        "meetings:dues_behind": ("/dues/behind/", ALL),
+        "meetings:dues_review": ("/dues/review/", ALL),
+        "meetings:dues_totals": ("/dues/totals/", ALL),
         "meetings:edit": (
             f"POST /meetings/{meeting.pk}/edit/",
             BRANCH,

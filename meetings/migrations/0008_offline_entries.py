@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('meetings', '0005_month_tally'),
+        ('meetings', '0007_dues_rates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
