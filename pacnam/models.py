@@ -89,6 +89,8 @@ AUDIT_ACTIONS = {
     "units_reorganize_undo": _("undid the reorganisation of the communes"),
     "meeting_roll_open": _("took the meeting's roll"),
     "meeting_attendance": _("marked the meeting's attendance"),
+    "meeting_attendance_offline": _("marked the meeting's attendance on a phone with no signal"),
+    "dues_collect": _("recorded the dues collected at the meeting"),
     "task_create": _("set a task"),
     "task_review": _("reviewed last month's tasks"),
     "candidate_step": _("recorded an admission step"),

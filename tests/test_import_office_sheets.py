@@ -9,6 +9,7 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import Workbook
 
 from branches.models import BranchKind
@@ -254,7 +255,7 @@ def test_the_peoples_export_speaks_vietnamese_with_dates_and_names(office, login
     client = login(office.secretary)
     response = client.get(reverse("members:export_xlsx"), {"titles": "vi"})
     assert response.status_code == 200
-    today = datetime.date.today().isoformat()
+    today = timezone.localdate().isoformat()
     assert f'filename="dang-vien-cao-tan-{today}.xlsx"' in response["Content-Disposition"]
     sheet = _workbook(response)
     rows = list(sheet.iter_rows(values_only=True))
@@ -288,7 +289,7 @@ def test_the_machine_exports_keep_their_contract_under_another_name(office, logi
 
     client = login(office.secretary)
     response = client.get(reverse("members:export_xlsx"))
-    today = datetime.date.today().isoformat()
+    today = timezone.localdate().isoformat()
     assert f'filename="du-lieu-dang-vien-cao-tan-{today}.xlsx"' in response["Content-Disposition"]
     rows = list(_workbook(response).iter_rows(values_only=True))
     assert list(rows[0]) == HEADERS["members"]

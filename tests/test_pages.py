@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from members.models import Member
 from members.services.members import membership_move
@@ -453,7 +454,7 @@ def test_the_dashboard_shows_the_month_asked_for_or_the_latest_with_data(world, 
     assert june["month"] == datetime.date(2019, 6, 1) and june["meetings_last_month"] == 0
     assert world.branch in june["no_meeting_branches"]
     # A month to come is today's month; a word that is not a month, the default.
-    assert client.get("/?month=2999-01").context["month"] == datetime.date.today().replace(day=1)
+    assert client.get("/?month=2999-01").context["month"] == timezone.localdate().replace(day=1)
     assert client.get("/?month=mai").context["month"] == datetime.date(2019, 5, 1)
 
 

@@ -281,6 +281,10 @@ def _matrix(w) -> dict[str, tuple]:
         "meetings:dues_behind": ("/dues/behind/", ALL),
         "meetings:dues_review": ("/dues/review/", ALL),
         "meetings:dues_totals": ("/dues/totals/", ALL),
+        # The offline roll's pieces hold no one's data: every signed-in user gets them.
+        "meetings:service_worker": ("/sw.js", ALL),
+        "meetings:manifest": ("/manifest.webmanifest", ALL),
+        "meetings:offline": ("/offline/", ALL),
         "meetings:edit": (
             f"POST /meetings/{meeting.pk}/edit/",
             BRANCH,
@@ -503,6 +507,8 @@ OUTSIDE_THE_MATRIX = {
     "set_language",
     "second_factor",
     "second_factor_recovery_codes",
+    # A phone's roll entry is JSON, not a form: tests/test_offline_roll.py posts one per role.
+    "meetings:roll_entry",
 }
 
 

@@ -443,12 +443,12 @@ def test_a_province_dashboard_shows_yearly_admission_totals_not_every_commune(
     make_member(
         world.branch, name="Người Mới Vào", admitted_on=D(2025, 3, 1), full_on=D(2026, 3, 1)
     )
-    this_year = datetime.date.today().year
+    this_year = timezone.localdate().year
     client = login(world.district)
     html = client.get("/").content.decode()
     assert "Cao Tân" in html and "Giáo Hiệu" in html
     monkeypatch.setattr(growth_reports, "DASHBOARD_COMMUNES", 1)
-    growth = growth_reports.growth_dashboard(scope_for(world.district), datetime.date.today())
+    growth = growth_reports.growth_dashboard(scope_for(world.district), timezone.localdate())
     assert growth["admissions"]["table"] == []
     assert growth["admissions"]["totals"][2025] == 1
     assert (

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.db import connection, connections, transaction
 from django.test import override_settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from branches.access import scope_for
 from members.models import Member, Membership, Transfer
@@ -348,7 +348,7 @@ def test_a_returning_member_is_reactivated(world):
 
 
 def test_temporary_transfer_attaches_without_moving(world):
-    today = datetime.date.today()
+    today = timezone.localdate()
     with pytest.raises(DomainError, match="3 months to 2 years"):
         transfer_request(
             by=world.secretary,

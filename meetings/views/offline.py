@@ -92,6 +92,7 @@ def offline_roll_entry(request: HttpRequest, pk: int) -> HttpResponse:
     return JsonResponse({**outcome, "repeated": not new})
 
 
+@login_required
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The service worker, from the site's root so that it answers for every page
@@ -103,6 +104,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@login_required
 @require_GET
 def offline_page(request: HttpRequest) -> HttpResponse:
     """What a page that needs the network shows when there is none. It holds no
@@ -110,6 +112,7 @@ def offline_page(request: HttpRequest) -> HttpResponse:
     return render(request, "meetings/offline/offline.html")
 
 
+@login_required
 @require_GET
 def manifest(request: HttpRequest) -> HttpResponse:
     return render(
