@@ -20,13 +20,16 @@ import datetime
 import random
 from collections import defaultdict
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 from django.utils import translation
 
 from branches.models import Branch, BranchKind
+from meetings.dues_selectors import RateBook
 from meetings.models import (
     Attendance,
+    DuesPayment,
     Meeting,
     MeetingKind,
     MeetingStatus,
@@ -190,6 +193,15 @@ class Meetings:
         self.tasks: list[Task] = []
         self.assignees: list[tuple] = []
         self.reviews: list[TaskReview] = []
+        # Dues collected at the regular meetings: (member, month) -> row, one a month.
+        self.dues: dict[tuple, list] = {}
+        self.rates = RateBook.load()
+        # Its own random stream, so that adding dues left every other figure of the
+        # demo as it was.
+        self.dues_rng = random.Random(2019)
+        # One member who leaves three months of this year unpaid without a reason
+        # (the three-month review); chosen at the first roll of the year.
+        self.defaulter: int | None = None
 
     def build(self) -> dict[str, int]:
         for branch in self.branches:
@@ -207,6 +219,11 @@ class Meetings:
             [(task.pk, member_id) for task, member_id in self.assignees],
         )
         insert_objects(TaskReview, self.reviews)
+        insert_rows(
+            DuesPayment,
+            ["member_id", "branch_id", "month", "due", "paid", "paid_on", "reason", "meeting_id"],
+            [(*row[:-1], row[-1].pk) for row in self.dues.values()],
+        )
         return {
             "meetings": len(self.meetings),
             "attendance": len(self.attendance),
@@ -329,9 +346,45 @@ class Meetings:
                 "nhiệm vụ tháng tới, phân công đảng viên phụ trách."
             )
         )
+        if kind == MeetingKind.REGULAR:
+            self.collect_dues(meeting, roll)
         meeting.resolution = "Chi bộ thống nhất thông qua nghị quyết và biên bản cuộc họp với 100% đảng viên có mặt tán thành."
         self.meetings.append(meeting)
         return meeting, present
+
+    def collect_dues(self, meeting: Meeting, roll: list[list]) -> None:
+        """The month's dues at the meeting: nearly everyone pays the amount due (the
+        default category's rate of the month); a few do not, with or without a reason."""
+        rng, month = self.dues_rng, meeting.date.replace(day=1)
+        due = self.rates.due(settings.DUES_DEFAULT_CATEGORY, 0, month)
+        for member_id, standing, _is_full, _temporary in roll:
+            if standing == Standing.AWAY or (member_id, month) in self.dues:
+                continue
+            if (
+                self.defaulter is None
+                and month.year == self.today.year
+                and standing == Standing.COUNTED
+            ):
+                self.defaulter = member_id
+            draw = rng.random()
+            if member_id == self.defaulter and month.month in (2, 3, 4):
+                paid, reason = 0, ""
+            elif draw < 0.002:
+                paid, reason = 0, ""
+            elif draw < 0.02:
+                paid, reason = 0, rng.choice(EXCUSES)
+            else:
+                paid, reason = due, ""
+            self.dues[(member_id, month)] = [
+                member_id,
+                meeting.branch_id,
+                month,
+                due,
+                paid,
+                meeting.date if paid else None,
+                reason,
+                meeting,
+            ]
 
     def planned(self, branch: Branch, date: datetime.date) -> None:
         self.meetings.append(
