@@ -260,13 +260,23 @@ def candidate_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 def probation_list(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
     today = timezone.localdate()
+    probations = probations_due(scope, today)
+    # The same rule member_recognize applies, so no link answers 403 (a commune that
+    # ceased on 30/06/2025 may no longer be acted for).
+    recognisable = {
+        row.member.pk
+        for rows in probations.values()
+        for row in rows
+        if _can_change(scope, row.member.branch)
+    }
     return render(
         request,
         "members/growth/probation_list.html",
         {
-            "probations": probations_due(scope, today),
+            "probations": probations,
             "today": today,
-            "can_change": scope.can_edit_registry(),
+            "can_change": bool(recognisable),
+            "recognisable": recognisable,
         },
     )
 
