@@ -1,8 +1,11 @@
+import re
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -369,6 +372,20 @@ class FullMembershipRecognitionAdmin(admin.ModelAdmin):
 # --- Transfers and dissolutions (issue 3) ---
 
 
+def _shown(field, value) -> str:
+    """A value kept as JSON, as the interface shows it: choices by their label,
+    yes/no, dates as dd/mm/yyyy."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return "/".join(reversed(value.split("-")))
+    return str(value)
+
+
 @admin.register(Transfer)
 class TransferAdmin(SearchesMembers, LargeTableAdmin, admin.ModelAdmin):
     """Read-mostly: steps are taken through the services (pages), which check
@@ -397,8 +414,27 @@ class TransferAdmin(SearchesMembers, LargeTableAdmin, admin.ModelAdmin):
     # Newest first on the primary key: requested_at has no index of its own.
     ordering = ["-pk"]
 
+    # The incoming member's details are shown as the member's own fields, in the
+    # interface's words, not as the JSON they are kept in.
+    exclude = ["incoming"]
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+        fields = [f.name for f in self.model._meta.fields if f.name != "incoming"]
+        return [*fields, "incoming_details"]
+
+    @admin.display(description=_("details of the incoming member"))
+    def incoming_details(self, obj):
+        if not obj.incoming:
+            return "—"
+        fields = {f.attname: f for f in Member._meta.concrete_fields}
+        lines = [
+            (
+                str(fields[key].verbose_name) if key in fields else key,
+                _shown(fields.get(key), value),
+            )
+            for key, value in obj.incoming.items()
+        ]
+        return format_html_join(mark_safe("<br>"), "{}: {}", lines)
 
     def has_add_permission(self, request):
         return False

@@ -519,3 +519,30 @@ def test_branch_dissolutions_snippet(world, django_assert_num_queries):
         batches = list(branch_dissolutions(world.office))
         html = render_to_string("members/_branch_dissolutions.html", {"batches": batches})
     assert "15-QĐ/ĐU" in html and "01/04/2019" in html and "caotan" in html
+
+
+def test_the_admin_shows_an_incoming_members_details_in_the_interfaces_words(world, client):
+    t = transfer_request(
+        on=D(2019, 4, 1),
+        by=world.secretary,
+        to_branch=world.branch2,
+        other_organisation="Đảng bộ xã Cao Kỳ, Chợ Mới",
+        incoming=dict(
+            citizen_id="006080001234",
+            full_name="Hà Thị Lan",
+            gender="female",
+            birth_date=D(1990, 2, 3),
+            ethnicity="Tày",
+            residence_village=world.village2,
+            admitted_on=D(2015, 3, 3),
+            full_on=D(2016, 3, 3),
+        ),
+    )
+    Transfer.objects.filter(pk=t.pk).update(incoming={**t.incoming, "is_commune_cadre": False})
+    client.force_login(world.admin)
+    client.cookies["django_language"] = "en"
+    html = client.get(f"/admin/members/transfer/{t.pk}/change/").content.decode()
+    # Not the JSON it is kept in: labels, values and dates as everywhere else.
+    details = html.split('class="readonly">citizen ID:', 1)[-1].split("</div>", 1)[0]
+    assert "Hà Thị Lan" in details and "03/02/1990" in details
+    assert '"' not in details and "false" not in details.lower() and "2015-03-03" not in details
