@@ -299,8 +299,9 @@ def test_out_of_the_district_completes_with_the_letter(world):
     assert not Transfer.objects.in_progress().exists()
 
 
-def test_into_the_district_creates_the_member_on_receipt(world):
-    t = transfer_request(
+def _transfer_into_the_district(world):
+    """Hà Thị Lan, coming from another province's commune to Nà Khâu's branch."""
+    return transfer_request(
         on=D(2019, 4, 1),
         by=world.secretary,
         to_branch=world.branch2,
@@ -316,6 +317,10 @@ def test_into_the_district_creates_the_member_on_receipt(world):
             full_on=D(2016, 3, 3),
         ),
     )
+
+
+def test_into_the_district_creates_the_member_on_receipt(world):
+    t = _transfer_into_the_district(world)
     assert t.scope == "into_district" and t.member is None
     with pytest.raises(NotAllowed):
         transfer_receive(transfer=t, by=world.outsider)
@@ -523,22 +528,7 @@ def test_branch_dissolutions_snippet(world, django_assert_num_queries):
 
 
 def test_the_admin_shows_an_incoming_members_details_in_the_interfaces_words(world, client):
-    t = transfer_request(
-        on=D(2019, 4, 1),
-        by=world.secretary,
-        to_branch=world.branch2,
-        other_organisation="Đảng bộ xã Cao Kỳ, Chợ Mới",
-        incoming=dict(
-            citizen_id="006080001234",
-            full_name="Hà Thị Lan",
-            gender="female",
-            birth_date=D(1990, 2, 3),
-            ethnicity="Tày",
-            residence_village=world.village2,
-            admitted_on=D(2015, 3, 3),
-            full_on=D(2016, 3, 3),
-        ),
-    )
+    t = _transfer_into_the_district(world)
     Transfer.objects.filter(pk=t.pk).update(incoming={**t.incoming, "is_commune_cadre": False})
     client.force_login(world.admin)
     client.cookies["django_language"] = "en"
