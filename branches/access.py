@@ -17,6 +17,7 @@ it now, and their rosters of the years before the merger.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -33,6 +34,7 @@ from .models import (
     BranchInCommune,
     Commune,
     CommuneInProvince,
+    District,
     Province,
     Role,
     RoleKind,
@@ -199,6 +201,27 @@ class Scope:
         if self.level == BRANCH:
             return village.pk in self._seen_village_ids
         return self.sees_commune(village.commune_id)
+
+    @cached_property
+    def ended_on(self) -> datetime.date | None:
+        """The last day of the unit the role is over, when it has ceased: Pác Nặm
+        district on 30/06/2025, a commune merged then. Such a user keeps the unit's
+        history, and the pages about a day or a month (the dashboard, the policy
+        report) default to that last day, when the communes were still theirs; None
+        for a unit that goes on. One query, once per request."""
+        model, pk = {
+            PROVINCE: (Province, self.province_id),
+            DISTRICT: (District, self.district_id),
+            COMMUNE: (Commune, self.commune_id),
+        }.get(self.level, (None, None))
+        if model is None or pk is None:
+            return None
+        return model.objects.filter(pk=pk).values_list("valid_to", flat=True).first()
+
+    def last_day(self, today: datetime.date) -> datetime.date:
+        """`today`, or the unit's last day when it ceased before."""
+        ended = self.ended_on
+        return ended if ended is not None and ended < today else today
 
     # --- What the user may change ---
     @property

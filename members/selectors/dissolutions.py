@@ -5,60 +5,106 @@ import dataclasses
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
-from branches.models import Branch, BranchKind
+from branches.models import Branch, BranchInCommune, BranchKind, Commune, valid_on_q
 
-from ..models import DissolutionBatch, Member, Membership, MembershipKind, MemberStatus
+from ..models import DissolutionBatch, Member, Membership, MembershipKind
 
 
 @dataclass
 class CommuneProgress:
-    commune: object
+    """One commune's line of the policy report, on the report's day."""
+
+    commune: Commune
+    # The communes merged into it (a commune formed on 1 July 2025 from three or four):
+    # its office branches are theirs.
+    made_from: list = field(default_factory=list)
     office_branches: list = field(default_factory=list)
     cadres_in_villages: int = 0
     cadres_unplaced: int = 0
+    as_of: datetime.date | None = None
 
     @property
     def office_dissolved(self) -> bool:
-        return bool(self.office_branches) and all(b.is_dissolved for b in self.office_branches)
+        """Whether every office branch it had was dissolved by the report's day."""
+        return bool(self.office_branches) and all(
+            b.dissolved_on is not None and (self.as_of is None or b.dissolved_on <= self.as_of)
+            for b in self.office_branches
+        )
 
 
-def policy_progress(scope) -> tuple[list[CommuneProgress], list[Branch]]:
-    """The district's "Policy progress" report (Conclusion 38-KL/TW): per commune,
-    its commune-office branch and where its commune cadres are; per active village
-    branch, how many of its members are commune cadres. Three queries."""
-    current = ~Q(branches__members__status=MemberStatus.LEFT)
-    cadre = Q(branches__members__is_commune_cadre=True) & current
+def policy_progress(
+    scope, as_of: datetime.date | None = None
+) -> tuple[list[CommuneProgress], list[Branch]]:
+    """The "Policy progress" report (Conclusion 38-KL/TW) as it stood on `as_of`
+    (today by default), by the communes of that day: the district's ten in 2019, the
+    three merged communes from July 2025. Per commune, its commune-office branches
+    (a merged commune's are those of the communes it was made from) and where its
+    commune cadres were that day, counted by their memberships of that day in the
+    branches the commune had then (not by the branches' communes now, which would
+    credit a 2019 move to a commune of 2025); per village branch active that day,
+    how many of its members were commune cadres. Five queries."""
+    as_of = as_of or timezone.localdate()
     communes = list(
         scope.communes()
-        .annotate(
-            cadres_in_villages=Count(
-                "branches__members", filter=cadre & Q(branches__kind=BranchKind.VILLAGE)
-            ),
-            cadres_unplaced=Count(
-                "branches__members", filter=cadre & ~Q(branches__kind=BranchKind.VILLAGE)
-            ),
-        )
+        .valid_on(as_of)
+        .prefetch_related(Prefetch("merged_from", queryset=Commune.objects.order_by("code")))
         .order_by("code")
     )
-    rows = {c.pk: CommuneProgress(c, [], c.cadres_in_villages, c.cadres_unplaced) for c in communes}
-    for office in scope.branches().filter(kind=BranchKind.COMMUNE_OFFICE).order_by("code"):
-        if office.commune_id in rows:
-            rows[office.commune_id].office_branches.append(office)
+    rows = {c.pk: CommuneProgress(c, list(c.merged_from.all()), as_of=as_of) for c in communes}
+    # Which line a commune's office branches belong to: its own, or its successor's.
+    line_of = {c.pk: c.pk for c in communes}
+    for c in communes:
+        line_of.update({old.pk: c.pk for old in rows[c.pk].made_from})
+    offices = (
+        BranchInCommune.objects.filter(
+            commune_id__in=list(line_of), branch__kind=BranchKind.COMMUNE_OFFICE
+        )
+        .filter(Q(branch__founded_on__isnull=True) | Q(branch__founded_on__lte=as_of))
+        .select_related("branch")
+        .order_by("branch__code", "valid_from")
+    )
+    for period in offices:
+        office_list = rows[line_of[period.commune_id]].office_branches
+        if period.branch not in office_list:
+            office_list.append(period.branch)
+    then = valid_on_q(as_of, "branch__commune_periods__")
+    cadres = (
+        Membership.objects.on(as_of)
+        .filter(*then, kind=MembershipKind.OFFICIAL, member__is_commune_cadre=True)
+        .filter(branch__commune_periods__commune_id__in=list(rows))
+        .values_list("branch__commune_periods__commune_id", "branch__kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for commune_id, kind, n in cadres:
+        if kind == BranchKind.VILLAGE:
+            rows[commune_id].cadres_in_villages += n
+        else:
+            rows[commune_id].cadres_unplaced += n
+    running = Q(memberships__started_on__lte=as_of, memberships__kind=MembershipKind.OFFICIAL) & (
+        Q(memberships__ended_on__isnull=True) | Q(memberships__ended_on__gt=as_of)
+    )
+    period_then = BranchInCommune.objects.filter(branch=OuterRef("pk")).valid_on(as_of)
     village_branches = list(
-        scope.branches()
-        .filter(kind=BranchKind.VILLAGE, dissolved_on__isnull=True)
-        .select_related("commune", "village")
+        scope.branches(Branch.objects.active_on(as_of))
+        .filter(kind=BranchKind.VILLAGE)
+        .filter(
+            pk__in=BranchInCommune.objects.valid_on(as_of)
+            .filter(commune_id__in=list(rows))
+            .values("branch_id")
+        )
         .annotate(
-            member_count=Count("members", filter=~Q(members__status=MemberStatus.LEFT)),
+            commune_then_code=Subquery(period_then.values("commune__code")[:1]),
+            commune_then_name=Subquery(period_then.values("commune__name")[:1]),
+            member_count=Count("memberships", filter=running),
             cadre_count=Count(
-                "members",
-                filter=Q(members__is_commune_cadre=True) & ~Q(members__status=MemberStatus.LEFT),
+                "memberships", filter=running & Q(memberships__member__is_commune_cadre=True)
             ),
         )
-        .order_by("commune__code", "name")
+        .order_by("commune_then_code", "name", "code")
     )
     return list(rows.values()), village_branches
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, ExtractYear
 
 from branches.access import Scope
-from branches.models import Commune
+from branches.models import BranchInCommune, Commune, valid_on_q
 from pacnam.lib.dates import add_months
 
 from ..models import (
@@ -25,6 +25,7 @@ from ..models import (
     CandidateStep,
     Evaluation,
     Member,
+    MembershipKind,
     Rating,
     probation_ends_on,
 )
@@ -73,11 +74,21 @@ def _years_q(years: list[int]) -> Q:
 
 
 def admissions_per_year(scope: Scope, years: list[int], commune_limit: int | None = None) -> dict:
-    """Members admitted (decision date) per commune and year, by their current branch:
+    """Members admitted (decision date) per commune and year, each in the commune its
+    branch was in on the day of the decision (the branch of the member's first
+    membership): a 2022 admission in Cổ Linh stays Cổ Linh's, though the branch is
+    Cao Minh's since the merger. The communes listed are those of the scope that
+    existed in one of the years; a year outside a commune's life is None, not 0.
     {"communes": [Commune], "rows": {commune_id: {year: n}}, "totals": {year: n},
-    "years": years, "table": [(Commune, [n per year])]}.
-    Two queries."""
-    communes = list(scope.communes()[: commune_limit + 1] if commune_limit else scope.communes())
+    "years": years, "table": [(Commune, [n or None per year])]}. Two queries."""
+    first, last = datetime.date(min(years), 1, 1), datetime.date(max(years), 12, 31)
+    lived = (
+        scope.communes()
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=last))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=first))
+        .order_by("code", F("valid_from").asc(nulls_first=True))
+    )
+    communes = list(lived[: commune_limit + 1] if commune_limit else lived)
     totals = dict.fromkeys(years, 0)
     if commune_limit and len(communes) > commune_limit:
         # A province on the dashboard (issue 7): a table of thousands of communes
@@ -94,24 +105,55 @@ def admissions_per_year(scope: Scope, years: list[int], commune_limit: int | Non
             "totals_row": [totals[y] for y in years],
         }
     rows: dict[int, dict[int, int]] = {c.pk: dict.fromkeys(years, 0) for c in communes}
+    listed = set(rows)
+    # The commune, on the decision day, of the branch of the member's first official
+    # membership; a branch with no period that day (registered later) counts in its
+    # commune now.
+    then = (
+        BranchInCommune.objects.filter(
+            *valid_on_q(OuterRef("admitted_on")),
+            branch__memberships__member=OuterRef("pk"),
+            branch__memberships__kind=MembershipKind.OFFICIAL,
+        )
+        .order_by("branch__memberships__started_on", "branch__memberships__pk")
+        .values("commune_id")[:1]
+    )
     counted = (
         _scoped_members(scope)
         .filter(_years_q(years))
-        .annotate(y=ExtractYear("admitted_on"))
-        .values_list("branch__commune_id", "y")
+        .annotate(
+            y=ExtractYear("admitted_on"),
+            commune_then=Coalesce(
+                Subquery(then), F("branch__commune_id"), output_field=BigIntegerField()
+            ),
+        )
+        .values_list("commune_then", "y")
         .annotate(n=Count("pk"))
         .order_by()
     )
     for commune_id, year, n in counted:
         rows.setdefault(commune_id, dict.fromkeys(years, 0))[year] = n
-        totals[year] += n
+        # Only the scope's communes: a branch of the district that went on into a
+        # merged commune admits members of 2026 that are the province's, not the
+        # district's, which ceased in 2025.
+        if commune_id in listed:
+            totals[year] += n
+
+    def lived_in(commune, year: int) -> bool:
+        return (commune.valid_from is None or commune.valid_from.year <= year) and (
+            commune.valid_to is None or commune.valid_to.year >= year
+        )
+
     return {
         "communes": communes,
         "rows": rows,
         "totals": totals,
         "years": years,
         # The same figures as a list of (commune, [n per year]) for templates.
-        "table": [(c, [rows[c.pk][y] for y in years]) for c in communes],
+        "table": [
+            (c, [rows[c.pk][y] if lived_in(c, y) else None for y in years]) for c in communes
+        ],
+        "totals_row": [totals[y] for y in years],
     }
 
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from branches.access import Scope, editor_scope_or_404, get_in_scope_or_404, scope_for
 from branches.models import Branch
+from pacnam.lib.dates import day_asked
 from pacnam.lib.errors import DomainError, NotAllowed
 from pacnam.lib.forms import report_outcome
 
@@ -185,9 +186,21 @@ def policy_report(request: HttpRequest) -> HttpResponse:
     """Conclusion 38-KL/TW in figures: the district sees every commune, a commune
     secretary their own."""
     scope = editor_scope_or_404(request.user)
-    communes, village_branches = policy_progress(scope)
+    # A district that ceased in 2025 sees its communes as they were on its last day.
+    as_of, as_of_error = day_asked(
+        request.GET.get("as_of", ""), default=scope.last_day(timezone.localdate())
+    )
+    if as_of_error:
+        messages.warning(request, as_of_error)
+    communes, village_branches = policy_progress(scope, as_of)
     return render(
         request,
         "members/policy_report.html",
-        {"communes": communes, "village_branches": village_branches, "status": TransferStatus},
+        {
+            "communes": communes,
+            "village_branches": village_branches,
+            "as_of": as_of,
+            "is_today": as_of == timezone.localdate(),
+            "status": TransferStatus,
+        },
     )

@@ -36,19 +36,27 @@ def _month(request: HttpRequest, scope, today: datetime.date) -> datetime.date:
     """The first day of the month the dashboard is about: ?month=YYYY-MM (not after
     this month), else the latest month that has ended with meetings recorded in the
     scope (a registry whose recent data is older still shows figures), else last
-    month. One query when no month is asked for."""
+    month. For a unit that ceased (Pác Nặm district, a commune merged in 2025) "this
+    month" is its last month: its communes are not the ones of today. One query
+    when no month is asked for (and one for the unit's end)."""
     raw = request.GET.get("month", "")
     try:
         asked = datetime.datetime.strptime(raw, "%Y-%m").date()
     except ValueError:
         asked = None
-    this_month = today.replace(day=1)
+    last_day = scope.last_day(today)
+    this_month = last_day.replace(day=1)
     if asked is not None:
         return min(asked, this_month)
+    # Meetings of months that have ended: before this month, or through the unit's
+    # last day when it ceased.
+    before = this_month if last_day == today else last_day + datetime.timedelta(days=1)
     latest = scope.by_branch(
-        Meeting.objects.filter(status__in=TOOK_PLACE, date__lt=this_month)
+        Meeting.objects.filter(status__in=TOOK_PLACE, date__lt=before)
     ).aggregate(latest=Max("date"))["latest"]
-    return latest.replace(day=1) if latest else add_months(this_month, -1)
+    if latest:
+        return latest.replace(day=1)
+    return this_month if last_day < today else add_months(this_month, -1)
 
 
 def dashboard_extras(scope, today, month: datetime.date) -> dict:
@@ -83,7 +91,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context.update(
         month=month,
         previous_month=add_months(month, -1),
-        following_month=add_months(month, 1) if add_months(month, 1) <= today else None,
+        following_month=(
+            add_months(month, 1) if add_months(month, 1) <= scope.last_day(today) else None
+        ),
     )
     if scope.level == PROVINCE and scope.province_id is not None:
         context["scope_unit"] = Province.objects.get(pk=scope.province_id).name

@@ -9,7 +9,6 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from branches.access import get_in_scope_or_404, scope_for
 from branches.models import (
@@ -24,24 +23,11 @@ from meetings.selectors import branch_recent_meetings
 from members.models import Member, Membership, MembershipKind
 from members.selectors.dissolutions import branch_dissolutions
 from pacnam.audit.trail import audit_for_branch
-from pacnam.lib.dates import parse_day
+from pacnam.lib.dates import day_asked
 
 
 def _as_of(request: HttpRequest) -> tuple[datetime.date, str | None]:
-    """The ?as_of= date of a roster, dd/mm/yyyy or yyyy-mm-dd (today if absent), and an
-    error if unreadable."""
-    today = timezone.localdate()
-    raw = request.GET.get("as_of", "").strip()
-    if not raw:
-        return today, None
-    value = parse_day(raw)
-    if value is None:
-        return today, _("“%(value)s” is not a date (dd/mm/yyyy); showing today.") % {
-            "value": raw[:20]
-        }
-    if value > today:
-        return today, _("Rosters of future dates are not known; showing today.")
-    return value, None
+    return day_asked(request.GET.get("as_of", ""))
 
 
 @login_required

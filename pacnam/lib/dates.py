@@ -9,6 +9,8 @@ import datetime
 from functools import lru_cache
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 # The one way dates are typed, whatever the interface language or the browser's:
 # as Vietnamese write them (05/04/2019 is 5 April), or as ISO (2019-04-05, what
@@ -25,6 +27,34 @@ def dmy(day: datetime.date) -> str:
 def parse_day(text: str) -> datetime.date | None:
     """A date typed as dd/mm/yyyy or yyyy-mm-dd; None when it is neither."""
     return _parse(text, DATE_INPUT_FORMATS)
+
+
+def day_asked(raw: str, default: datetime.date | None = None) -> tuple[datetime.date, str | None]:
+    """The day a page is asked to show (?as_of=, dd/mm/yyyy or yyyy-mm-dd), `default`
+    (today) when none is given, and a message when it cannot be read or is still to
+    come (the registry knows nothing of it yet): the page then shows `default`."""
+    today = timezone.localdate()
+    default = default or today
+    raw = (raw or "").strip()
+    if not raw:
+        return default, None
+    value = parse_day(raw)
+    if value is None:
+        if default != today:
+            return default, _("“%(value)s” is not a date (dd/mm/yyyy); showing %(date)s.") % {
+                "value": raw[:20],
+                "date": dmy(default),
+            }
+        return default, _("“%(value)s” is not a date (dd/mm/yyyy); showing today.") % {
+            "value": raw[:20]
+        }
+    if value > today:
+        if default != today:
+            return default, _("Rosters of future dates are not known; showing %(date)s.") % {
+                "date": dmy(default)
+            }
+        return default, _("Rosters of future dates are not known; showing today.")
+    return value, None
 
 
 def parse_month(text: str) -> datetime.date | None:
