@@ -174,6 +174,8 @@ def build(out: Path = OUT) -> Path:
 
     _para(document, "V. THU, NỘP ĐẢNG PHÍ", bold=True, after=6)
     _para(document, "{{ dues_text }}", align=justify, after=6)
+    _figures_table(document, "dues")
+    _para(document, "", after=6)
 
     _para(document, "VI. ĐÁNH GIÁ CHUNG", bold=True, after=6)
     _para(document, "1. Ưu điểm", bold=True, after=3)

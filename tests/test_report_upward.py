@@ -151,6 +151,52 @@ def test_document_figures_match_independent_counts(world, may, tmp_path):
     assert "T/M ĐẢNG ỦY" in signature and "BÍ THƯ" in signature and "caotan" in signature
 
 
+def test_the_dues_of_the_period_are_counted_where_the_branch_was(world, may, tmp_path):
+    from meetings.models import DuesPayment
+
+    paid_on = D(2019, 5, 10)
+    lines = [
+        (world.branch, world.member, D(2019, 5, 1), 10_000, 10_000, ""),
+        (world.branch, world.cadre, D(2019, 5, 1), 12_000, 0, ""),  # behind, no reason
+        (world.branch, may[2], D(2019, 5, 1), 5_000, 0, "ốm dài ngày"),
+        (world.branch, may[3], D(2019, 6, 1), 5_000, 5_000, ""),  # June: not this period
+        (world.other_branch, world.other_member, D(2019, 5, 1), 7_000, 0, ""),  # Giáo Hiệu
+    ]
+    for branch, member, month, due, paid, reason in lines:
+        DuesPayment.objects.create(
+            branch=branch,
+            member=member,
+            month=month,
+            due=due,
+            paid=paid,
+            paid_on=paid_on if paid else None,
+            reason=reason,
+        )
+    out = tmp_path / "r.docx"
+    call_command(
+        "report_upward",
+        unit="01885",
+        first="2019-05-01",
+        last="2019-05-31",
+        out=str(out),
+        stdout=io.StringIO(),
+    )
+    rows = _rows(out)
+    # Counted apart: Cao Tân's May lines only.
+    mine = [line for line in lines if line[0].commune == world.commune and line[2].month == 5]
+    due, paid = sum(line[3] for line in mine), sum(line[4] for line in mine)
+    assert (due, paid) == (27_000, 10_000)
+    assert rows["Đảng phí phải thu (đồng)"][2] == "27.000"
+    assert rows["Đảng phí đã thu (đồng)"][2] == "10.000"
+    assert rows["Đảng phí còn thiếu (đồng)"][2] == "17.000"
+    assert rows["Tỷ lệ thu đảng phí"][2] == "37,0 %"
+    assert rows["Đảng viên chưa nộp đủ, không có lý do"][2] == "1"
+    assert rows["Đảng phí phải thu (đồng)"][3] == "0"  # April: nothing recorded
+    assert rows["Đảng phí phải thu (đồng)"][4] == "+27.000"
+    text = "\n".join(p.text for p in docx.Document(out).paragraphs)
+    assert "Đảng phí phải thu 27.000 đồng, đã thu 10.000 đồng (đạt 37,0 %)" in text
+
+
 def test_a_branch_counts_a_move_within_the_commune_as_a_move_in(world, may):
     unit = unit_by_code(world.branch.code, LAST)
     f = figures(unit, FIRST, LAST)
@@ -312,7 +358,8 @@ def test_the_preview_takes_a_fixed_number_of_queries(world, may, login, django_a
         client.get(URL, _query("01885"))
 
 
-QUERIES = 30
+# Two periods of figures, each with one query for its dues.
+QUERIES = 32
 
 
 # --- The PDF LibreOffice renders ---

@@ -21,6 +21,7 @@ from branches.models import Commune, CommuneInProvince, Role, RoleKind
 from ..models import ReportTemplate
 from ..selectors.report_upward import (
     ReportUnit,
+    dues_sentence,
     month_rows,
     period_label,
     report_figures,
@@ -153,8 +154,7 @@ def context(unit: ReportUnit, first, last, *, dated: datetime.date | None = None
         ),
         **sections,
         "months": month_rows(report),
-        "dues_text": "Số liệu thu, nộp đảng phí chưa có trong Sổ quản lý chi bộ, đảng viên: "
-        "chi bộ, đảng ủy điền theo sổ thu đảng phí.",
+        "dues_text": dues_sentence(report["current"]),
         "recipients": recipients,
         "signature_on_behalf": on_behalf,
         "signature_title": title,

@@ -23,17 +23,28 @@ from dataclasses import dataclass, field
 from django.db.models import (
     Count,
     Exists,
+    F,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import TruncMonth
 
 from branches.access import BRANCH, COMMUNE, PROVINCE, Scope
 from branches.models import Branch, BranchInCommune, Commune, Province
-from meetings.models import Attendance, Meeting, MeetingKind, Presence, Standing, Task, TaskStatus
+from meetings.models import (
+    Attendance,
+    DuesPayment,
+    Meeting,
+    MeetingKind,
+    Presence,
+    Standing,
+    Task,
+    TaskStatus,
+)
 from meetings.reports import rate
 from meetings.selectors import TOOK_PLACE, month_bounds
 from members.models import Candidate, EndReason, Member, Membership, MembershipKind
@@ -136,11 +147,22 @@ class Figures:
     candidates_open: int = 0
     admissions: int = 0
     recognitions: int = 0
+    dues_due: int = 0
+    dues_paid: int = 0
+    dues_members_behind: int = 0
     months: list[dict] = field(default_factory=list)
 
     @property
     def attendance_rate(self) -> float | None:
         return rate(self.present, self.counted)
+
+    @property
+    def dues_owed(self) -> int:
+        return max(self.dues_due - self.dues_paid, 0)
+
+    @property
+    def dues_rate(self) -> float | None:
+        return rate(self.dues_paid, self.dues_due)
 
 
 def _branch_periods(unit: ReportUnit, first, last) -> list[tuple]:
@@ -188,7 +210,7 @@ def _meetings(unit: ReportUnit, first, last) -> QuerySet:
 def figures(
     unit: ReportUnit, first: datetime.date, last: datetime.date, *, monthly=True
 ) -> Figures:
-    """The unit's figures for [first, last]. Twelve queries (ten without the months)."""
+    """The unit's figures for [first, last]. Thirteen queries (eleven without the months)."""
     f = Figures(first=first, last=last)
     periods = _branch_periods(unit, first, last)
     f.branches = len(_branches_in(periods, last, last))
@@ -323,6 +345,20 @@ def figures(
         Exists(recognised_in), full_on__gte=first, full_on__lte=last
     ).count()
 
+    # Dues of the period's months, where the collecting branch was that month; a
+    # member behind is one with a month not paid in full and no reason given.
+    dues = (
+        DuesPayment.objects.filter(month__gte=first.replace(day=1), month__lte=last)
+        .filter(_in_unit(unit, OuterRef("branch"), OuterRef("month")))
+        .aggregate(
+            total_due=Sum("due"),
+            total_paid=Sum("paid"),
+            behind=Count("member", distinct=True, filter=Q(paid__lt=F("due"), reason="")),
+        )
+    )
+    f.dues_due, f.dues_paid = dues["total_due"] or 0, dues["total_paid"] or 0
+    f.dues_members_behind = dues["behind"]
+
     if monthly:
         f.months = _months(unit, periods, first, last)
     return f
@@ -390,14 +426,18 @@ def percent(value: float | None) -> str:
     return f"{value * 100:.1f} %".replace(".", ",")
 
 
-def _change(current, previous) -> str:
+def _change(current, previous, *, amount: bool = False) -> str:
     if current is None or previous is None:
         return "–"
     if isinstance(current, float) or isinstance(previous, float):
         points = (current - previous) * 100
         return f"{points:+.1f} điểm %".replace(".", ",")
     diff = current - previous
-    return f"{diff:+d}" if diff else "0"
+    if not diff:
+        return "0"
+    if amount:
+        return ("+" if diff > 0 else "-") + f"{abs(diff):,}".replace(",", ".")
+    return f"{diff:+d}"
 
 
 SECTIONS = {
@@ -435,7 +475,34 @@ SECTIONS = {
         ("Kết nạp đảng viên mới", "admissions"),
         ("Công nhận đảng viên chính thức", "recognitions"),
     ],
+    "dues": [
+        ("Đảng phí phải thu (đồng)", "dues_due"),
+        ("Đảng phí đã thu (đồng)", "dues_paid"),
+        ("Tỷ lệ thu đảng phí", "dues_rate"),
+        ("Đảng phí còn thiếu (đồng)", "dues_owed"),
+        ("Đảng viên chưa nộp đủ, không có lý do", "dues_members_behind"),
+    ],
 }
+
+AMOUNTS = {"dues_due", "dues_paid", "dues_owed"}
+RATES = {"attendance_rate", "dues_rate"}
+
+
+def money(value: int) -> str:
+    """An amount in đồng as Vietnamese write it: 1.250.000."""
+    return f"{value:,}".replace(",", ".")
+
+
+def dues_sentence(f: Figures) -> str:
+    """The dues in one sentence, for a commune's own template that has only
+    {{ dues_text }} where the figures table is in the registry's."""
+    if not f.dues_due:
+        return "Trong kỳ chưa có số liệu thu đảng phí trong Sổ quản lý chi bộ, đảng viên."
+    return (
+        f"Đảng phí phải thu {money(f.dues_due)} đồng, đã thu {money(f.dues_paid)} đồng "
+        f"(đạt {percent(f.dues_rate)}), còn thiếu {money(f.dues_owed)} đồng; "
+        f"{f.dues_members_behind} đảng viên chưa nộp đủ mà không có lý do."
+    )
 
 
 def section_rows(report: dict) -> dict[str, list[dict]]:
@@ -446,7 +513,7 @@ def section_rows(report: dict) -> dict[str, list[dict]]:
         rows = []
         for number, (label, key) in enumerate(lines, start=1):
             now, before = getattr(current, key), getattr(previous, key)
-            show = percent if key == "attendance_rate" else str
+            show = percent if key in RATES else money if key in AMOUNTS else str
             rows.append(
                 {
                     "number": number,
@@ -455,7 +522,7 @@ def section_rows(report: dict) -> dict[str, list[dict]]:
                     "value": now,
                     "current": show(now),
                     "previous": show(before),
-                    "change": _change(now, before),
+                    "change": _change(now, before, amount=key in AMOUNTS),
                 }
             )
         out[section] = rows
