@@ -90,6 +90,7 @@ AUDIT_ACTIONS = {
     "meeting_roll_open": _("took the meeting's roll"),
     "meeting_attendance": _("marked the meeting's attendance"),
     "meeting_attendance_offline": _("marked the meeting's attendance on a phone with no signal"),
+    "meeting_task_offline": _("set a task on a phone with no signal"),
     "dues_collect": _("recorded the dues collected at the meeting"),
     "task_create": _("set a task"),
     "task_review": _("reviewed last month's tasks"),

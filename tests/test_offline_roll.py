@@ -230,3 +230,103 @@ def test_the_roll_page_carries_what_the_script_needs_and_still_posts_without_it(
 def test_logging_out_clears_what_the_browser_kept(world, login):
     response = login(world.branch_secretary).post(reverse("logout"))
     assert response["Clear-Site-Data"] == '"cache", "storage"'
+
+
+# --- A task set with no signal ---
+
+
+def send_task(client, meeting, assignees, entry_id=None, description="Giúp hộ nghèo làm chuồng"):
+    return client.post(
+        reverse("meetings:task_entry", args=[meeting.pk]),
+        {
+            "offline_id": str(entry_id or uuid.uuid4()),
+            "written_at": "2019-05-10T09:40:00+07:00",
+            "description": description,
+            "assignees": [m.pk for m in assignees],
+            "due_on": "20/05/2019",
+            "household_head": "",
+            "household_village": "",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "role", ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody"]
+)
+def test_who_may_send_a_task_entry(world, login, role):
+    from meetings.models import Task
+
+    meeting = new_meeting(world)
+    response = send_task(login(user_for(world, role)), meeting, [world.member])
+    if role in WRITES:
+        assert response.status_code == 200, response.content
+        task = Task.objects.get(meeting=meeting)
+        assert response.json() == {
+            "task": task.pk,
+            "description": "Giúp hộ nghèo làm chuồng",
+            "repeated": False,
+        }
+        assert list(task.assignees.all()) == [world.member]
+    else:
+        assert response.status_code == 404
+        assert not Task.objects.filter(meeting=meeting).exists()
+
+
+def test_a_task_sent_twice_is_set_once(world, login):
+    from meetings.models import Task
+
+    meeting = new_meeting(world)
+    client = login(world.branch_secretary)
+    entry_id = uuid.uuid4()
+    first = send_task(client, meeting, [world.member], entry_id=entry_id)
+    again = send_task(client, meeting, [world.member], entry_id=entry_id)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == {**first.json(), "repeated": True}
+    assert Task.objects.filter(meeting=meeting).count() == 1
+    entry = OfflineEntry.objects.get(client_id=entry_id)
+    assert (entry.kind, entry.sent_by) == ("task", world.branch_secretary)
+    # One audit entry, the task's and the entry's together, in the interface's words.
+    audited = AuditEntry.objects.filter(action="meeting_task_offline")
+    assert audited.count() == 1
+
+
+def test_a_task_the_form_refuses_is_answered_in_vietnamese_and_nothing_is_kept(world, login):
+    from meetings.models import Task
+
+    meeting = new_meeting(world)
+    response = send_task(login(world.branch_secretary), meeting, [], description="  ")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    # Each message after its field's label, as the page would put it beside the field.
+    assert error == "Nhiệm vụ: Trường này là bắt buộc. Phân công cho: Trường này là bắt buộc."
+    assert not Task.objects.exists() and not OfflineEntry.objects.exists()
+
+
+def test_a_task_refused_by_a_rule_keeps_no_entry(world, login):
+    """The rule of the service (a due date before the meeting), not the form's."""
+    from meetings.models import Task
+
+    meeting = new_meeting(world)
+    client = login(world.branch_secretary)
+    response = client.post(
+        reverse("meetings:task_entry", args=[meeting.pk]),
+        {
+            "offline_id": str(uuid.uuid4()),
+            "description": "Vận động làm đường",
+            "assignees": [world.member.pk],
+            "due_on": "01/01/2019",
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "Thời hạn trước ngày sinh hoạt."
+    assert not Task.objects.exists() and not OfflineEntry.objects.exists()
+
+
+def test_the_meeting_page_carries_what_the_script_needs_for_tasks(world, login):
+    meeting = new_meeting(world)
+    page = login(world.branch_secretary).get(reverse("meetings:detail", args=[meeting.pk]))
+    html = page.content.decode()
+    assert "data-offline-task" in html
+    assert reverse("meetings:task_entry", args=[meeting.pk]) in html
+    # Without the script the form posts to the task page as always.
+    assert f'action="{reverse("meetings:task_add", args=[meeting.pk])}"' in html

@@ -507,8 +507,9 @@ OUTSIDE_THE_MATRIX = {
     "set_language",
     "second_factor",
     "second_factor_recovery_codes",
-    # A phone's roll entry is JSON, not a form: tests/test_offline_roll.py posts one per role.
+    # A phone's roll and task entries answer JSON: tests/test_offline_roll.py posts one per role.
     "meetings:roll_entry",
+    "meetings:task_entry",
 }
 
 

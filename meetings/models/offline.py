@@ -15,6 +15,7 @@ from .meetings import Meeting
 
 class OfflineEntryKind(models.TextChoices):
     ROLL = "roll", _("attendance")
+    TASK = "task", _("task")
 
 
 class OfflineEntry(models.Model):

@@ -21,6 +21,7 @@ from pacnam.lib.errors import DomainError
 from ..models import Attendance, Meeting, OfflineEntry, OfflineEntryKind, Presence
 from .attendance import meeting_mark_attendance
 from .guards import check_not_adopted, check_rights, lock_meeting
+from .tasks import task_create
 
 Mark = tuple[str, str]
 
@@ -121,6 +122,57 @@ def _apply(
     except IntegrityError:
         # Only if the lock above was bypassed; refusing keeps the marks unwritten
         # (the whole transaction rolls back) and the phone sends again.
+        raise DomainError(_("This entry is already being applied; send it again.")) from None
+    current_batch().record(entry)
+    return outcome, True
+
+
+def meeting_apply_offline_task(
+    *, meeting: Meeting, client_id: uuid.UUID, **entry
+) -> tuple[dict, bool]:
+    """Set a task written on a phone with no signal, once; returns (outcome,
+    was_new). A replay (the phone never got the answer) is answered as the first
+    send was, and sets no second task."""
+    previous = OfflineEntry.objects.filter(client_id=client_id).first()
+    if previous is not None:
+        return _repeated(previous, meeting)
+    return _apply_task(meeting=meeting, client_id=client_id, **entry)
+
+
+@audited("meeting_task_offline", subject="meeting")
+@transaction.atomic
+def _apply_task(
+    *,
+    scope: Scope,
+    by,
+    meeting: Meeting,
+    client_id: uuid.UUID,
+    written_at: datetime.datetime | None = None,
+    **task,
+) -> tuple[dict, bool]:
+    """`task` holds task_create's fields (description, due_on, assignees,
+    household_head, household_village), already read by the task form. The task
+    and the entry that says it was applied are written together, so an entry is
+    never applied without being noted, nor noted without its task."""
+    # As for the roll: the meeting's row lock serialises two sends of the same
+    # entry (a retry racing the first try); the second finds the entry and answers.
+    current = lock_meeting(meeting)
+    previous = OfflineEntry.objects.filter(client_id=client_id).first()
+    if previous is not None:
+        return _repeated(previous, current)
+    created = task_create(scope=scope, meeting=current, **task)
+    outcome = {"task": created.pk, "description": created.description}
+    try:
+        with transaction.atomic():
+            entry = OfflineEntry.objects.create(
+                client_id=client_id,
+                meeting=current,
+                kind=OfflineEntryKind.TASK,
+                sent_by=by,
+                written_at=written_at,
+                outcome=outcome,
+            )
+    except IntegrityError:
         raise DomainError(_("This entry is already being applied; send it again.")) from None
     current_batch().record(entry)
     return outcome, True

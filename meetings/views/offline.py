@@ -20,9 +20,11 @@ from django.views.decorators.http import require_GET, require_POST
 from branches.access import scope_for
 from pacnam.lib.errors import DomainError
 
-from ..models import Presence
+from ..forms import TaskForm
+from ..models import OfflineEntry, Presence
 from ..services import offline as offline_services
 from .lookups import writable_meeting_or_404
+from .meetings import roll_members
 
 MAX_ENTRY_BYTES = 200_000
 
@@ -90,6 +92,53 @@ def offline_roll_entry(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         return JsonResponse({"error": str(exc.message)}, status=400)
     return JsonResponse({**outcome, "repeated": not new})
+
+
+@login_required
+@require_POST
+def offline_task_entry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set one task the phone kept while it had no signal; answers JSON.
+
+    The phone posts the meeting page's own task form (the same fields, read by
+    the same form) with the id it made, `offline_id`. 200 with the task once;
+    the same answer, marked `repeated`, for an id already applied; 400 with the
+    form's messages, in the user's language, when the task is refused.
+    """
+    meeting = writable_meeting_or_404(request, pk)
+    try:
+        client_id = uuid.UUID(request.POST.get("offline_id", ""))
+    except ValueError:
+        return JsonResponse(
+            {"error": _("The phone sent an entry the registry cannot read.")}, status=400
+        )
+    written_at = parse_datetime(request.POST.get("written_at", "") or "")
+    form = TaskForm(request.POST, meeting=meeting, members=roll_members(meeting))
+    if not form.is_valid():
+        # A replay of a task already set needs no valid form: it is answered as before.
+        answered = OfflineEntry.objects.filter(client_id=client_id).first()
+        if answered is None:
+            return JsonResponse({"error": _form_errors(form)}, status=400)
+    try:
+        outcome, new = offline_services.meeting_apply_offline_task(
+            scope=scope_for(request.user),
+            by=request.user,
+            meeting=meeting,
+            client_id=client_id,
+            written_at=written_at,
+            **{name: form.cleaned_data.get(name) for name in TaskForm.Meta.fields},
+        )
+    except DomainError as exc:
+        return JsonResponse({"error": str(exc.message)}, status=400)
+    return JsonResponse({**outcome, "repeated": not new})
+
+
+def _form_errors(form) -> str:
+    """The form's messages in one line, each after its field's label."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        parts.extend(f"{label}: {error}" if label else str(error) for error in errors)
+    return " ".join(parts)
 
 
 @login_required

@@ -5,7 +5,9 @@
    offline use and, instead of posting the form, queues the marks that changed
    as one entry with an id made here, then sends it; the registry applies an id
    once and answers the marks that changed there meanwhile, which are shown
-   beside the phone's for the secretary to choose. */
+   beside the phone's for the secretary to choose. On a meeting page: keeps the
+   page, and a task set with no signal is queued the same way (the task form's
+   own fields) and set once when the network is back. */
 (function () {
   "use strict";
   var queue = window.rollQueue;
@@ -69,10 +71,11 @@
       var waiting = entries.filter(function (e) { return e.state === "unsent"; });
       status.textContent = waiting.length ? text.unsent.replace("{n}", waiting.length) : "";
       status.hidden = !waiting.length;
+      if (taskForm) renderTasks(entries);
       if (!form) return;
       var box = document.getElementById("offline-queue");
       box.textContent = "";
-      var mine = entries.filter(function (e) { return e.meeting === form.dataset.meeting; });
+      var mine = entries.filter(function (e) { return e.meeting === form.dataset.meeting && e.kind !== "task"; });
       mine.forEach(function (entry) {
         // A page kept from before shows the marks this phone has made since.
         Object.keys(entry.marks).forEach(function (id) { if (entry.state === "unsent") showMark(id, entry.marks[id]); });
@@ -129,6 +132,62 @@
     }).then(render);
   }
 
+  // --- A task set on the meeting page with no signal ---
+  var taskForm = document.querySelector("form[data-offline-task]");
+
+  function renderTasks(entries) {
+    var box = document.getElementById("offline-tasks");
+    box.textContent = "";
+    entries.filter(function (e) { return e.kind === "task" && e.meeting === taskForm.dataset.meeting; })
+      .forEach(function (entry) {
+        if (entry.state === "refused") {
+          box.appendChild(el("p", "message error", text.taskRefused.replace("{task}", entry.label).replace("{error}", entry.error || "")));
+          var drop = el("button", "link-button", text.drop);
+          drop.type = "button";
+          drop.onclick = function () { queue.remove(entry.id).then(render); };
+          box.appendChild(drop);
+        } else {
+          box.appendChild(el("p", "message warning", text.taskKept.replace("{task}", entry.label)));
+        }
+      });
+    box.hidden = !box.childNodes.length;
+  }
+
+  if (taskForm) {
+    keepForOffline();
+    taskForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var fields = new FormData(taskForm);
+      fields.delete("csrfmiddlewaretoken");
+      var entry = {
+        id: newId(), n: Date.now() * 1000 + (counter++ % 1000), kind: "task",
+        meeting: taskForm.dataset.meeting, url: taskForm.dataset.entryUrl,
+        form: new URLSearchParams(fields).toString(), label: (fields.get("description") || "").trim(),
+        written_at: new Date().toISOString(), csrf: csrf, state: "unsent"
+      };
+      queue.put(entry).then(function () { return queue.send(entry, csrf); }).then(function (result) {
+        if (result === "sent") { window.location.reload(); return; }
+        if (result === "kept") { taskForm.reset(); syncLater(); }
+        return render();
+      });
+    });
+  }
+
+  function keepForOffline() {
+    if (navigator.onLine && window.caches) {
+      // Kept for the day there is no signal: this page and what it loads.
+      var assets = Array.prototype.map.call(document.querySelectorAll("link[rel=stylesheet], script[src]"),
+        function (n) { return n.href || n.src; });
+      caches.open(CACHE).then(function (c) { return c.addAll([location.pathname].concat(assets)); }).catch(function () {});
+    }
+  }
+
+  function syncLater() {
+    if (navigator.serviceWorker && navigator.serviceWorker.ready) {
+      navigator.serviceWorker.ready.then(function (reg) { if (reg.sync) reg.sync.register("pacnam-roll"); }).catch(function () {});
+    }
+  }
+
   var counter = 0;
   function newEntry(marks, seen) {
     return {
@@ -140,17 +199,21 @@
 
   function sendQueue() {
     if (!navigator.onLine) return render();
-    return queue.sendAll(csrf).then(render, render);
+    return queue.all().then(function (before) {
+      var tasksHere = taskForm && before.some(function (e) {
+        return e.kind === "task" && e.state === "unsent" && e.meeting === taskForm.dataset.meeting;
+      });
+      return queue.sendAll(csrf).then(function (results) {
+        // A task kept here was set: the page shows it among the meeting's tasks.
+        if (tasksHere && results.indexOf("sent") >= 0) { window.location.reload(); return; }
+        return render();
+      }, render);
+    });
   }
 
   if (form) {
     var seen = readMarks();
-    if (navigator.onLine && window.caches) {
-      // Kept for the day there is no signal: this roll page and what it loads.
-      var assets = Array.prototype.map.call(document.querySelectorAll("link[rel=stylesheet], script[src]"),
-        function (n) { return n.href || n.src; });
-      caches.open(CACHE).then(function (c) { return c.addAll([location.pathname].concat(assets)); }).catch(function () {});
-    }
+    keepForOffline();
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var now = readMarks(), marks = {}, before = {};
@@ -168,9 +231,7 @@
       seen = now;
       queue.put(entry).then(function () { return queue.send(entry, csrf); }).then(function (result) {
         if (result === "sent") { window.location.href = form.dataset.doneUrl; return; }
-        if (result === "kept" && navigator.serviceWorker && navigator.serviceWorker.ready) {
-          navigator.serviceWorker.ready.then(function (reg) { if (reg.sync) reg.sync.register("pacnam-roll"); }).catch(function () {});
-        }
+        if (result === "kept") syncLater();
         return render();
       });
     });

@@ -1,7 +1,9 @@
-/* The phone's queue of roll entries, kept in IndexedDB so that it survives a
-   closed browser; shared by the page (offline-roll.js) and the service worker.
-   An entry: {id (made here), meeting, url, marks, seen, written_at, csrf,
-   state: "unsent" | "conflict", conflicts}. */
+/* The phone's queue of entries, kept in IndexedDB so that it survives a closed
+   browser; shared by the page (offline-roll.js) and the service worker.
+   A roll entry: {id (made here), meeting, url, marks, seen, written_at, csrf,
+   state: "unsent" | "conflict" | "refused", conflicts}; a task entry has
+   kind "task" and, instead of marks, the task form's fields as `form` (a
+   URL-encoded string), posted as the form would be. */
 (function (scope) {
   "use strict";
   var DB = "pacnam-roll", STORE = "entries";
@@ -37,12 +39,17 @@
        message kept on the entry). The server applies an id once, so sending
        again after a lost answer changes nothing. */
     send: function (entry, csrf) {
+      var headers = { "X-CSRFToken": csrf || entry.csrf }, body;
+      if (entry.kind === "task") {
+        headers["Content-Type"] = "application/x-www-form-urlencoded";
+        body = entry.form + "&offline_id=" + encodeURIComponent(entry.id) +
+          "&written_at=" + encodeURIComponent(entry.written_at);
+      } else {
+        headers["Content-Type"] = "application/json";
+        body = JSON.stringify({ id: entry.id, marks: entry.marks, seen: entry.seen, written_at: entry.written_at });
+      }
       return fetch(entry.url, {
-        method: "POST",
-        credentials: "same-origin",
-        redirect: "manual",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf || entry.csrf },
-        body: JSON.stringify({ id: entry.id, marks: entry.marks, seen: entry.seen, written_at: entry.written_at })
+        method: "POST", credentials: "same-origin", redirect: "manual", headers: headers, body: body
       }).then(function (response) {
         if (response.status === 200) {
           return response.json().then(function (answer) {

@@ -131,3 +131,49 @@ def test_logging_out_clears_the_kept_roll(world, page_for, roll):
     page.click("form[data-logout] button")
     page.wait_for_url("**/accounts/login/")
     assert page.evaluate("async () => (await caches.keys()).length") == 0
+
+
+def test_a_task_set_with_no_signal_is_set_once_when_it_is_back(world, page_for, roll):
+    from meetings.models import Task
+
+    meeting, members = roll
+    page = page_for(width=360, height=800)
+    log_in(page, "coclai", "pw-coclai")
+    page.goto(f"/meetings/{meeting.pk}/")
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.reload()
+    page.wait_for_function(
+        """async () => (await caches.open("pacnam-roll-v1")).match(location.pathname)
+            .then(r => !!r)"""
+    )
+    page.context.set_offline(True)
+    form = "form[data-offline-task]"
+    page.fill(f"{form} textarea[name=description]", "Giúp hộ Hoàng Văn Sình làm chuồng trại")
+    page.check(f"{form} input[name=assignees][value='{members[1].pk}']")
+    page.fill(f"{form} input[name=due_on]", "20/05/2024")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_selector("#offline-tasks:not([hidden])")
+    assert "Nhiệm vụ chưa gửi" in page.inner_text("#offline-tasks")
+    assert "chưa gửi" in page.inner_text("#offline-status")
+    assert not Task.objects.filter(meeting=meeting).exists()
+    # Reloaded with no signal: the kept meeting page, the task still waiting.
+    page.reload()
+    page.wait_for_selector("#offline-tasks:not([hidden])")
+    assert "làm chuồng trại" in page.inner_text("#offline-tasks")
+    queue = page.evaluate("() => rollQueue.all()")
+    # Signal back: the page sends it at once, then shows it among the meeting's tasks.
+    page.context.set_offline(False)
+    page.wait_for_selector("td:has-text('Giúp hộ Hoàng Văn Sình làm chuồng trại')")
+    page.wait_for_load_state()
+    assert page.is_hidden("#offline-status") and page.is_hidden("#offline-tasks")
+    task = Task.objects.get(meeting=meeting)
+    assert list(task.assignees.all()) == [members[1]]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    # The same queue sent again (a phone that lost the answer): no second task.
+    page.evaluate("(entries) => Promise.all(entries.map(e => rollQueue.put(e)))", queue)
+    page.evaluate(
+        "() => rollQueue.sendAll(document.querySelector('[name=csrfmiddlewaretoken]').value)"
+    )
+    assert page.evaluate("() => rollQueue.all()") == []
+    assert Task.objects.filter(meeting=meeting).count() == 1
+    assert OfflineEntry.objects.filter(meeting=meeting, kind="task").count() == 1

@@ -1,5 +1,5 @@
 {% load static %}/* The registry's service worker. It keeps only what the roll needs with no
-   signal: the roll pages a secretary opened (the page script asks for them), the
+   signal: the roll and meeting pages a secretary opened (the page script asks for them), the
    static files and the "no signal" page. Every other page goes to the network
    and is never kept, as its no-store header asks. */
 "use strict";
@@ -7,7 +7,8 @@ importScripts("{% static 'js/roll-queue.js' %}");
 var CACHE = "pacnam-roll-v1";
 var OFFLINE = "{% url 'meetings:offline' %}";
 var STATIC = "{% get_static_prefix %}";
-var ROLL = /^\/meetings\/\d+\/attendance\/$/;
+// The pages a secretary may keep: a meeting's roll and the meeting itself (its tasks).
+var ROLL = /^\/meetings\/\d+\/(attendance\/)?$/;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (c) { return c.add(OFFLINE); })
@@ -26,7 +27,7 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (request.mode === "navigate") {
     event.respondWith(fetch(request).then(function (response) {
-      // A roll page opened online replaces the copy kept for offline use.
+      // A kept page opened online replaces the copy kept for offline use.
       if (ROLL.test(url.pathname) && response.ok && !response.redirected) {
         var copy = response.clone();
         caches.open(CACHE).then(function (c) {
