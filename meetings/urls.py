@@ -13,6 +13,7 @@ urlpatterns = [
     path("meetings/<int:pk>/attendance/", attendance.meeting_roll, name="roll"),
     path("meetings/<int:pk>/attendance/offline/", offline.offline_roll_entry, name="roll_entry"),
     path("meetings/<int:pk>/tasks/offline/", offline.offline_task_entry, name="task_entry"),
+    path("meetings/<int:pk>/record/offline/", offline.offline_record_entry, name="record_entry"),
     path("sw.js", offline.service_worker, name="service_worker"),
     path("offline/", offline.offline_page, name="offline"),
     path("manifest.webmanifest", offline.manifest, name="manifest"),

@@ -91,6 +91,7 @@ AUDIT_ACTIONS = {
     "meeting_attendance": _("marked the meeting's attendance"),
     "meeting_attendance_offline": _("marked the meeting's attendance on a phone with no signal"),
     "meeting_task_offline": _("set a task on a phone with no signal"),
+    "meeting_record_offline": _("wrote the meeting's minutes on a phone with no signal"),
     "dues_collect": _("recorded the dues collected at the meeting"),
     "task_create": _("set a task"),
     "task_review": _("reviewed last month's tasks"),

@@ -330,3 +330,100 @@ def test_the_meeting_page_carries_what_the_script_needs_for_tasks(world, login):
     assert reverse("meetings:task_entry", args=[meeting.pk]) in html
     # Without the script the form posts to the task page as always.
     assert f'action="{reverse("meetings:task_add", args=[meeting.pk])}"' in html
+
+
+# --- The agenda, minutes and resolution written with no signal ---
+
+
+def send_record(client, meeting, texts, seen=None, entry_id=None):
+    body = {
+        "id": str(entry_id or uuid.uuid4()),
+        "texts": texts,
+        "seen": seen if seen is not None else dict.fromkeys(texts, ""),
+        "written_at": "2019-05-10T10:30:00+07:00",
+    }
+    return client.post(
+        reverse("meetings:record_entry", args=[meeting.pk]),
+        data=json.dumps(body),
+        content_type="application/json",
+    )
+
+
+@pytest.mark.parametrize(
+    "role", ["admin", "district", "secretary", "branch_secretary", "outsider", "nobody"]
+)
+def test_who_may_send_the_minutes(world, login, role):
+    meeting = new_meeting(world)
+    response = send_record(
+        login(user_for(world, role)), meeting, {"minutes": "Đồng chí Mạnh báo cáo."}
+    )
+    meeting.refresh_from_db()
+    if role in WRITES:
+        assert response.status_code == 200, response.content
+        assert response.json() == {"written": ["minutes"], "conflicts": [], "repeated": False}
+        assert meeting.minutes == "Đồng chí Mạnh báo cáo."
+    else:
+        assert response.status_code == 404 and meeting.minutes == ""
+
+
+def test_minutes_sent_twice_are_written_once_and_a_text_changed_meanwhile_is_not_overwritten(
+    world, login
+):
+    from meetings.services.meetings import meeting_update
+
+    meeting = new_meeting(world)
+    client = login(world.branch_secretary)
+    entry_id = uuid.uuid4()
+    first = send_record(client, meeting, {"minutes": "Bản từ điện thoại.\r\n"}, entry_id=entry_id)
+    assert first.json()["written"] == ["minutes"]
+    # Someone edits on the web; the phone's lost answer makes it send again: nothing changes.
+    meeting_update(
+        scope=scope_for(world.secretary), meeting=meeting, changes={"minutes": "Bản trên web."}
+    )
+    again = send_record(client, meeting, {"minutes": "Bản từ điện thoại."}, entry_id=entry_id)
+    assert again.json() == {**first.json(), "repeated": True}
+    meeting.refresh_from_db()
+    assert meeting.minutes == "Bản trên web."
+    # A new entry from a phone that saw the old text: a conflict, both texts answered.
+    conflict = send_record(
+        client,
+        meeting,
+        {"minutes": "Bản khác từ điện thoại.", "resolution": "Nghị quyết tháng 5."},
+        seen={"minutes": "Bản từ điện thoại.", "resolution": ""},
+    ).json()
+    assert conflict["written"] == ["resolution"]
+    assert conflict["conflicts"] == [
+        {
+            "field": "minutes",
+            "label": "Biên bản",
+            "server": "Bản trên web.",
+            "phone": "Bản khác từ điện thoại.",
+        }
+    ]
+    meeting.refresh_from_db()
+    assert (meeting.minutes, meeting.resolution) == ("Bản trên web.", "Nghị quyết tháng 5.")
+    assert OfflineEntry.objects.filter(meeting=meeting, kind="record").count() == 2
+
+
+@pytest.mark.parametrize(
+    "texts", [{"date": "2019-05-11"}, {"minutes": 5}, "minutes", {"chair": "1"}]
+)
+def test_minutes_the_registry_cannot_read_are_refused(world, login, texts):
+    meeting = new_meeting(world)
+    response = send_record(login(world.branch_secretary), meeting, texts, seen={})
+    assert response.status_code == 400
+    assert response.json()["error"] == "Điện thoại gửi một bản ghi mà hệ thống không đọc được."
+    assert not OfflineEntry.objects.exists()
+
+
+def test_minutes_of_an_adopted_meeting_are_refused_and_nothing_is_kept(world, login):
+    from meetings.models import Meeting
+
+    meeting = new_meeting(world)
+    Meeting.objects.filter(pk=meeting.pk).update(
+        status="adopted", adopted_on=meeting.date, minutes="Đã thông qua."
+    )
+    response = send_record(login(world.branch_secretary), meeting, {"minutes": "Sửa."})
+    assert response.status_code == 400 and "đã được thông qua" in response.json()["error"]
+    meeting.refresh_from_db()
+    assert meeting.minutes == "Đã thông qua." and not OfflineEntry.objects.exists()

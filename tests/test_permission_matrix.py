@@ -507,9 +507,10 @@ OUTSIDE_THE_MATRIX = {
     "set_language",
     "second_factor",
     "second_factor_recovery_codes",
-    # A phone's roll and task entries answer JSON: tests/test_offline_roll.py posts one per role.
+    # A phone's entries (roll, task, minutes) answer JSON: tests/test_offline_roll.py, per role.
     "meetings:roll_entry",
     "meetings:task_entry",
+    "meetings:record_entry",
 }
 
 

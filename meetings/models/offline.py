@@ -16,6 +16,7 @@ from .meetings import Meeting
 class OfflineEntryKind(models.TextChoices):
     ROLL = "roll", _("attendance")
     TASK = "task", _("task")
+    RECORD = "record", _("agenda, minutes and resolution")
 
 
 class OfflineEntry(models.Model):

@@ -21,7 +21,19 @@ from pacnam.lib.errors import DomainError
 from ..models import Attendance, Meeting, OfflineEntry, OfflineEntryKind, Presence
 from .attendance import meeting_mark_attendance
 from .guards import check_not_adopted, check_rights, lock_meeting
+from .meetings import meeting_update
 from .tasks import task_create
+
+# What a phone with no signal may write on a meeting: its texts. The other fields
+# (the date, the chair) are chosen from the registry's lists and wait for a network.
+RECORD_FIELDS = ("agenda", "minutes", "resolution")
+
+
+def same_text(a: str, b: str) -> bool:
+    """Texts equal but for line endings and the spaces at their ends (a textarea
+    sends \r\n; the browser trims nothing, the form strips)."""
+    return (a or "").replace("\r\n", "\n").strip() == (b or "").replace("\r\n", "\n").strip()
+
 
 Mark = tuple[str, str]
 
@@ -168,6 +180,72 @@ def _apply_task(
                 client_id=client_id,
                 meeting=current,
                 kind=OfflineEntryKind.TASK,
+                sent_by=by,
+                written_at=written_at,
+                outcome=outcome,
+            )
+    except IntegrityError:
+        raise DomainError(_("This entry is already being applied; send it again.")) from None
+    current_batch().record(entry)
+    return outcome, True
+
+
+def meeting_apply_offline_record(
+    *, meeting: Meeting, client_id: uuid.UUID, **entry
+) -> tuple[dict, bool]:
+    """Write the agenda, minutes or resolution typed on a phone with no signal,
+    once; returns (outcome, was_new). As for the roll, a text is written only where
+    the registry still holds what the phone showed when the page was opened;
+    otherwise both are answered, for the secretary to choose."""
+    previous = OfflineEntry.objects.filter(client_id=client_id).first()
+    if previous is not None:
+        return _repeated(previous, meeting)
+    return _apply_record(meeting=meeting, client_id=client_id, **entry)
+
+
+@audited("meeting_record_offline", subject="meeting")
+@transaction.atomic
+def _apply_record(
+    *,
+    scope: Scope,
+    by,
+    meeting: Meeting,
+    client_id: uuid.UUID,
+    texts: Mapping[str, str],
+    seen: Mapping[str, str],
+    written_at: datetime.datetime | None = None,
+) -> tuple[dict, bool]:
+    current = lock_meeting(meeting)
+    previous = OfflineEntry.objects.filter(client_id=client_id).first()
+    if previous is not None:
+        return _repeated(previous, current)
+    check_rights(scope, current.branch)
+    check_not_adopted(current)
+    to_write, conflicts = {}, []
+    for field, text in texts.items():
+        now = getattr(current, field)
+        if same_text(now, text):
+            continue
+        if same_text(now, seen.get(field, "")):
+            to_write[field] = text.replace("\r\n", "\n").strip()
+        else:
+            conflicts.append(
+                {
+                    "field": field,
+                    "label": str(Meeting._meta.get_field(field).verbose_name).capitalize(),
+                    "server": now,
+                    "phone": text,
+                }
+            )
+    if to_write:
+        meeting_update(scope=scope, meeting=current, changes=to_write)
+    outcome = {"written": sorted(to_write), "conflicts": conflicts}
+    try:
+        with transaction.atomic():
+            entry = OfflineEntry.objects.create(
+                client_id=client_id,
+                meeting=current,
+                kind=OfflineEntryKind.RECORD,
                 sent_by=by,
                 written_at=written_at,
                 outcome=outcome,

@@ -132,6 +132,49 @@ def offline_task_entry(request: HttpRequest, pk: int) -> HttpResponse:
     return JsonResponse({**outcome, "repeated": not new})
 
 
+@login_required
+@require_POST
+def offline_record_entry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write the agenda, minutes or resolution typed with no signal; answers JSON:
+    {id, texts: {field: text}, seen: {field: text shown when the page opened},
+    written_at}. 200 with the fields written and the conflicts left to the user
+    (the same answer, `repeated`, for an id already applied); 400 in the user's
+    language when the entry cannot be read or a rule refuses it."""
+    meeting = writable_meeting_or_404(request, pk)
+    if len(request.body) > MAX_ENTRY_BYTES:
+        return JsonResponse({"error": _("The entry is too large.")}, status=400)
+    try:
+        data = json.loads(request.body)
+        if not isinstance(data, dict):
+            raise BadEntry("entry")
+        texts, seen = _texts(data.get("texts")), _texts(data.get("seen", {}))
+        written_at = parse_datetime(data["written_at"]) if data.get("written_at") else None
+        outcome, new = offline_services.meeting_apply_offline_record(
+            scope=scope_for(request.user),
+            by=request.user,
+            meeting=meeting,
+            client_id=uuid.UUID(str(data["id"])),
+            texts=texts,
+            seen=seen,
+            written_at=written_at if isinstance(written_at, datetime.datetime) else None,
+        )
+    except (BadEntry, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return JsonResponse(
+            {"error": _("The phone sent an entry the registry cannot read.")}, status=400
+        )
+    except DomainError as exc:
+        return JsonResponse({"error": str(exc.message)}, status=400)
+    return JsonResponse({**outcome, "repeated": not new})
+
+
+def _texts(raw) -> dict[str, str]:
+    if not isinstance(raw, dict) or not set(raw) <= set(offline_services.RECORD_FIELDS):
+        raise BadEntry("texts")
+    if not all(isinstance(value, str) for value in raw.values()):
+        raise BadEntry("texts")
+    return dict(raw)
+
+
 def _form_errors(form) -> str:
     """The form's messages in one line, each after its field's label."""
     parts = []

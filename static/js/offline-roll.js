@@ -7,7 +7,9 @@
    once and answers the marks that changed there meanwhile, which are shown
    beside the phone's for the secretary to choose. On a meeting page: keeps the
    page, and a task set with no signal is queued the same way (the task form's
-   own fields) and set once when the network is back. */
+   own fields) and set once when the network is back; so are the agenda, the
+   minutes and the resolution, with the registry's text shown beside the phone's
+   when it changed there meanwhile. */
 (function () {
   "use strict";
   var queue = window.rollQueue;
@@ -72,10 +74,11 @@
       status.textContent = waiting.length ? text.unsent.replace("{n}", waiting.length) : "";
       status.hidden = !waiting.length;
       if (taskForm) renderTasks(entries);
+      if (recordForm) renderRecord(entries);
       if (!form) return;
       var box = document.getElementById("offline-queue");
       box.textContent = "";
-      var mine = entries.filter(function (e) { return e.meeting === form.dataset.meeting && e.kind !== "task"; });
+      var mine = entries.filter(function (e) { return e.meeting === form.dataset.meeting && !e.kind; });
       mine.forEach(function (entry) {
         // A page kept from before shows the marks this phone has made since.
         Object.keys(entry.marks).forEach(function (id) { if (entry.state === "unsent") showMark(id, entry.marks[id]); });
@@ -153,8 +156,8 @@
     box.hidden = !box.childNodes.length;
   }
 
+  if (taskForm || recordForm) keepForOffline();
   if (taskForm) {
-    keepForOffline();
     taskForm.addEventListener("submit", function (event) {
       event.preventDefault();
       var fields = new FormData(taskForm);
@@ -168,6 +171,119 @@
       queue.put(entry).then(function () { return queue.send(entry, csrf); }).then(function (result) {
         if (result === "sent") { window.location.reload(); return; }
         if (result === "kept") { taskForm.reset(); syncLater(); }
+        return render();
+      });
+    });
+  }
+
+  // --- The agenda, minutes and resolution written with no signal ---
+  var recordForm = document.querySelector("form[data-offline-record]");
+  var TEXTS = ["agenda", "minutes", "resolution"];
+
+  function readTexts() {
+    var texts = {};
+    TEXTS.forEach(function (name) {
+      var box = recordForm.querySelector("textarea[name=" + name + "]");
+      if (box) texts[name] = box.value;
+    });
+    return texts;
+  }
+  function othersOf(formData) {
+    var rest = [];
+    formData.forEach(function (value, name) {
+      if (TEXTS.indexOf(name) < 0 && name !== "csrfmiddlewaretoken") rest.push(name + "=" + value);
+    });
+    return rest.join("&");
+  }
+
+  function renderRecord(entries) {
+    var box = document.getElementById("offline-record");
+    box.textContent = "";
+    entries.filter(function (e) { return e.kind === "record" && e.meeting === recordForm.dataset.meeting; })
+      .forEach(function (entry) {
+        if (entry.state === "unsent") {
+          Object.keys(entry.texts).forEach(function (name) {
+            var area = recordForm.querySelector("textarea[name=" + name + "]");
+            if (area) area.value = entry.texts[name];
+          });
+          box.appendChild(el("p", "message warning", text.recordKept));
+        } else if (entry.state === "refused") {
+          box.appendChild(el("p", "message error", text.refused.replace("{error}", entry.error || "")));
+          var drop = el("button", "link-button", text.drop);
+          drop.type = "button";
+          drop.onclick = function () { queue.remove(entry.id).then(render); };
+          box.appendChild(drop);
+        } else if (entry.state === "conflict") {
+          box.appendChild(recordConflict(entry));
+        }
+      });
+    box.hidden = !box.childNodes.length;
+  }
+
+  function recordConflict(entry) {
+    var card = el("div", "card offline-conflict");
+    card.appendChild(el("p", "message error", text.recordConflict));
+    entry.conflicts.forEach(function (c) {
+      card.appendChild(el("h3", "", c.label));
+      card.appendChild(el("p", "muted", text.server + ":"));
+      card.appendChild(el("blockquote", "", c.server));
+      card.appendChild(el("p", "muted", text.phone + ":"));
+      card.appendChild(el("blockquote", "", c.phone));
+      var keep = el("button", "", text.keep), use = el("button", "primary", text.use);
+      keep.type = use.type = "button";
+      keep.onclick = function () { chooseText(entry, c, false); };
+      use.onclick = function () { chooseText(entry, c, true); };
+      card.appendChild(keep);
+      card.appendChild(use);
+    });
+    return card;
+  }
+
+  // The registry's text stays, or the phone's is sent again having seen it.
+  function chooseText(entry, conflict, usePhone) {
+    entry.conflicts = entry.conflicts.filter(function (c) { return c !== conflict; });
+    var done = entry.conflicts.length ? queue.put(entry) : queue.remove(entry.id);
+    return done.then(function () {
+      var area = recordForm.querySelector("textarea[name=" + conflict.field + "]");
+      if (!usePhone) { if (area) area.value = conflict.server; recordSeen[conflict.field] = conflict.server; return; }
+      var again = recordEntry({}, {});
+      again.texts[conflict.field] = conflict.phone;
+      again.seen[conflict.field] = conflict.server;
+      return queue.put(again).then(function () { return queue.send(again, csrf); });
+    }).then(render);
+  }
+
+  function recordEntry(texts, seen) {
+    return {
+      id: newId(), n: Date.now() * 1000 + (counter++ % 1000), kind: "record",
+      meeting: recordForm.dataset.meeting, url: recordForm.dataset.entryUrl,
+      texts: texts, seen: seen, written_at: new Date().toISOString(), csrf: csrf, state: "unsent"
+    };
+  }
+
+  if (recordForm) {
+    var recordSeen = readTexts(), othersSeen = othersOf(new FormData(recordForm));
+    recordForm.addEventListener("submit", function (event) {
+      // A change of the date, the chair or the like posts the form as always: it
+      // needs the registry's lists. Only the texts go through the phone's queue.
+      if (othersOf(new FormData(recordForm)) !== othersSeen) {
+        if (navigator.onLine) return;
+        event.preventDefault();
+        status.hidden = false;
+        status.textContent = text.recordOffline;
+        return;
+      }
+      event.preventDefault();
+      var now = readTexts(), texts = {}, before = {};
+      Object.keys(now).forEach(function (name) {
+        if (now[name] !== recordSeen[name]) { texts[name] = now[name]; before[name] = recordSeen[name]; }
+      });
+      if (!Object.keys(texts).length) { window.location.reload(); return; }
+      var entry = recordEntry(texts, before);
+      recordSeen = now;
+      queue.put(entry).then(function () { return queue.send(entry, csrf); }).then(function (result) {
+        if (result === "sent") { window.location.reload(); return; }
+        if (result === "kept") syncLater();
         return render();
       });
     });
@@ -200,11 +316,12 @@
   function sendQueue() {
     if (!navigator.onLine) return render();
     return queue.all().then(function (before) {
-      var tasksHere = taskForm && before.some(function (e) {
-        return e.kind === "task" && e.state === "unsent" && e.meeting === taskForm.dataset.meeting;
+      var page = (taskForm || recordForm || {}).dataset;
+      var tasksHere = page && before.some(function (e) {
+        return (e.kind === "task" || e.kind === "record") && e.state === "unsent" && e.meeting === page.meeting;
       });
       return queue.sendAll(csrf).then(function (results) {
-        // A task kept here was set: the page shows it among the meeting's tasks.
+        // A task or the minutes kept here were written: the page shows them.
         if (tasksHere && results.indexOf("sent") >= 0) { window.location.reload(); return; }
         return render();
       }, render);

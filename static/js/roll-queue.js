@@ -3,7 +3,9 @@
    A roll entry: {id (made here), meeting, url, marks, seen, written_at, csrf,
    state: "unsent" | "conflict" | "refused", conflicts}; a task entry has
    kind "task" and, instead of marks, the task form's fields as `form` (a
-   URL-encoded string), posted as the form would be. */
+   URL-encoded string), posted as the form would be; a record entry (kind
+   "record") the agenda, minutes and resolution typed (`texts`) and as the page
+   showed them (`seen`). */
 (function (scope) {
   "use strict";
   var DB = "pacnam-roll", STORE = "entries";
@@ -44,6 +46,9 @@
         headers["Content-Type"] = "application/x-www-form-urlencoded";
         body = entry.form + "&offline_id=" + encodeURIComponent(entry.id) +
           "&written_at=" + encodeURIComponent(entry.written_at);
+      } else if (entry.kind === "record") {
+        headers["Content-Type"] = "application/json";
+        body = JSON.stringify({ id: entry.id, texts: entry.texts, seen: entry.seen, written_at: entry.written_at });
       } else {
         headers["Content-Type"] = "application/json";
         body = JSON.stringify({ id: entry.id, marks: entry.marks, seen: entry.seen, written_at: entry.written_at });

@@ -177,3 +177,37 @@ def test_a_task_set_with_no_signal_is_set_once_when_it_is_back(world, page_for, 
     assert page.evaluate("() => rollQueue.all()") == []
     assert Task.objects.filter(meeting=meeting).count() == 1
     assert OfflineEntry.objects.filter(meeting=meeting, kind="task").count() == 1
+
+
+def test_the_minutes_written_with_no_signal_reach_the_registry_when_it_is_back(
+    world, page_for, roll
+):
+    meeting, _members = roll
+    page = page_for(width=360, height=800)
+    log_in(page, "coclai", "pw-coclai")
+    page.goto(f"/meetings/{meeting.pk}/")
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.reload()
+    page.wait_for_function(
+        """async () => (await caches.open("pacnam-roll-v1")).match(location.pathname)
+            .then(r => !!r)"""
+    )
+    page.context.set_offline(True)
+    form = "form[data-offline-record]"
+    page.fill(f"{form} textarea[name=minutes]", "Đồng chí Bí thư khai mạc.\nChi bộ thảo luận.")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_selector("#offline-record:not([hidden])")
+    assert "chưa gửi" in page.inner_text("#offline-record")
+    meeting.refresh_from_db()
+    assert meeting.minutes == ""
+    # Reloaded with no signal: the kept page shows what was typed, still waiting.
+    page.reload()
+    page.wait_for_selector("#offline-record:not([hidden])")
+    assert "Chi bộ thảo luận." in page.input_value(f"{form} textarea[name=minutes]")
+    page.context.set_offline(False)
+    page.wait_for_selector("p:has-text('Chi bộ thảo luận.')")
+    page.wait_for_load_state()
+    meeting.refresh_from_db()
+    assert meeting.minutes == "Đồng chí Bí thư khai mạc.\nChi bộ thảo luận."
+    assert page.evaluate("() => rollQueue.all()") == []
+    assert OfflineEntry.objects.filter(meeting=meeting, kind="record").count() == 1
