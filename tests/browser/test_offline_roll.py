@@ -46,6 +46,13 @@ def open_roll_online(page_for, meeting):
     return page
 
 
+def wait_until_sent(page):
+    # The status line is hidden in the HTML until the script has read the queue,
+    # so a hidden line right after a load says nothing: wait for the queue
+    # itself to be empty, which it is only once the registry has answered.
+    page.wait_for_function("async () => (await rollQueue.all()).length === 0")
+
+
 def mark_offline(page, members):
     page.context.set_offline(True)
     page.click(f"label:has(input[name=presence-{members[0].pk}][value=present])")
@@ -74,7 +81,7 @@ def test_the_roll_taken_with_no_signal_reaches_the_registry_when_it_is_back(worl
     # Signal back: the next page load sends the queue, once.
     page.context.set_offline(False)
     page.goto(f"/meetings/{meeting.pk}/attendance/")
-    page.wait_for_function("() => document.getElementById('offline-status').hidden")
+    wait_until_sent(page)
     assert marks(meeting)[members[0].pk] == ("present", "")
     assert marks(meeting)[members[1].pk] == ("excused", "đi rừng")
     assert OfflineEntry.objects.filter(meeting=meeting).count() == 1
@@ -88,7 +95,7 @@ def test_a_queue_sent_twice_changes_nothing_the_second_time(world, page_for, rol
     queue = page.evaluate("() => rollQueue.all()")
     page.context.set_offline(False)
     page.reload()
-    page.wait_for_function("() => document.getElementById('offline-status').hidden")
+    wait_until_sent(page)
     meeting_mark_attendance(
         scope=scope_for(world.secretary), meeting=meeting, marks={members[0].pk: ("absent", "")}
     )
