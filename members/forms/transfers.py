@@ -6,9 +6,11 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from branches.forms import UnitChoiceField
 from branches.models import Branch, Village
+from pacnam.lib.dates import two_levels
 from pacnam.lib.forms import CleanTextForm, date_field
 
 from ..models import Gender, TransferKind
@@ -43,16 +45,41 @@ class TransferStartForm(forms.Form):
         self.fields["moved_on"].help_text = _(
             "An official transfer is started within %(days)s working days of it; a later request is flagged."
         ) % {"days": settings.TRANSFER_START_DEADLINE_WORKING_DAYS}
+        self.provinces = two_levels()
+        if self.provinces:
+            # Since 1 July 2025 the level above a commune is the province.
+            fields = self.fields
+            fields["to_branch"].label = pgettext("two levels", "Receiving branch in the province")
+            fields["to_branch"].help_text = pgettext(
+                "two levels", "Leave empty for a transfer out of the province."
+            )
+            fields["other_organisation"].label = pgettext(
+                "two levels", "Party organisation outside the province"
+            )
 
     def clean(self):
         data = super().clean()
         if not data.get("to_branch") and not (data.get("other_organisation") or "").strip():
             raise forms.ValidationError(
-                _("Choose the receiving branch, or give the organisation outside the district.")
+                pgettext(
+                    "two levels",
+                    "Choose the receiving branch, or give the organisation outside the province.",
+                )
+                if self.provinces
+                else _(
+                    "Choose the receiving branch, or give the organisation outside the district."
+                )
             )
         if data.get("to_branch") and (data.get("other_organisation") or "").strip():
             raise forms.ValidationError(
-                _("Choose either a branch in the district or an organisation outside it, not both.")
+                pgettext(
+                    "two levels",
+                    "Choose either a branch in the province or an organisation outside it, not both.",
+                )
+                if self.provinces
+                else _(
+                    "Choose either a branch in the district or an organisation outside it, not both."
+                )
             )
         return data
 

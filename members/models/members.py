@@ -20,7 +20,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Village
-from pacnam.lib.dates import add_years, dmy
+from pacnam.lib.dates import add_years, dmy, two_levels
 from pacnam.lib.text import clean_text_fields, fold
 
 citizen_id_validator = RegexValidator(r"^[0-9]{12}$", _("A citizen ID has exactly 12 digits."))
@@ -235,6 +235,13 @@ class Member(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("members:detail", args=[self.pk])
+
+    @property
+    def left_reason_label(self) -> str:
+        # "Ra ngoài huyện" before 1 July 2025, "ra ngoài tỉnh" from then on.
+        if self.left_reason == LeftReason.TRANSFERRED_OUT and two_levels(self.left_on):
+            return str(pgettext_lazy("two levels", "transferred out of the province"))
+        return self.get_left_reason_display()
 
     def is_probationary_on(self, date: datetime.date) -> bool:
         """The one definition of "probationary" (đảng viên dự bị): admitted by `date`,

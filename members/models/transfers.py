@@ -8,10 +8,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from simple_history.models import HistoricalRecords
 
 from branches.models import Branch, Commune
-from pacnam.lib.dates import add_working_days
+from pacnam.lib.dates import add_working_days, two_levels
 from pacnam.lib.fields import actor_field
 
 from .members import Member
@@ -27,6 +28,24 @@ class TransferScope(models.TextChoices):
     BETWEEN_COMMUNES = "between_communes", _("between communes of the district")
     OUT_OF_DISTRICT = "out_of_district", _("out of the district")
     INTO_DISTRICT = "into_district", _("into the district")
+
+
+def _province_words() -> dict[str, str]:
+    # The same stored scopes, in the words of the two-level government: the level
+    # above a commune is the province.
+    return {
+        TransferScope.BETWEEN_COMMUNES: pgettext("two levels", "between communes of the province"),
+        TransferScope.OUT_OF_DISTRICT: pgettext("two levels", "out of the province"),
+        TransferScope.INTO_DISTRICT: pgettext("two levels", "into the province"),
+    }
+
+
+def scope_label(scope: str, day: datetime.date | None = None) -> str:
+    """A transfer's scope as read on `day`: "trong huyện" before 1 July 2025,
+    "trong tỉnh" from then on (today when `day` is empty)."""
+    if two_levels(day) and scope in _province_words():
+        return _province_words()[scope]
+    return str(TransferScope(scope).label)
 
 
 class TransferStatus(models.TextChoices):
@@ -250,6 +269,40 @@ class Transfer(models.Model):
     @property
     def to_label(self) -> str:
         return self.to_branch.name if self.to_branch is not None else self.other_organisation
+
+    @property
+    def scope_label(self) -> str:
+        return scope_label(self.scope, self.requested_on)
+
+    def next_step(self) -> str:
+        """Who takes the next step and what it is, as the transfer page says it
+        to everyone who sees it (also to those who cannot take it); empty once
+        the transfer is finished. The same rules as the services' checks: a
+        commune committee inside its commune, the officers' board across
+        communes, the receiving commune's committee for the receipt."""
+        if not self.is_in_progress:
+            return ""
+        if self.status == TransferStatus.REQUESTED and self.scope == TransferScope.INTO_DISTRICT:
+            return _("Next: the %(commune)s commune Party committee records the receipt.") % {
+                "commune": self.to_branch.commune
+            }
+        if self.status == TransferStatus.REQUESTED:
+            if self.scope == TransferScope.WITHIN_COMMUNE:
+                return _(
+                    "Next: the %(commune)s commune Party committee issues the introduction letter."
+                ) % {"commune": self.from_branch.commune}
+            if two_levels():
+                return pgettext(
+                    "two levels",
+                    "Next: the province committee's organisation board issues the introduction letter.",
+                )
+            return _(
+                "Next: the district committee's organisation board issues the introduction letter."
+            )
+        return _(
+            "Next: the member presents the letter to %(branch)s; the %(commune)s commune "
+            "Party committee records the receipt."
+        ) % {"branch": self.to_branch.name, "commune": self.to_branch.commune}
 
     @property
     def letter_reference(self) -> str:

@@ -6,11 +6,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from branches.access import Scope, acting_scope
 from branches.models import Branch, Commune
 from pacnam.audit.trail import audited
-from pacnam.lib.dates import add_months, dmy
+from pacnam.lib.dates import add_months, dmy, two_levels
 from pacnam.lib.errors import DomainError, NotAllowed
 
 from ..models import (
@@ -255,7 +256,14 @@ def transfer_request(
         transfer.from_branch = member.branch
         if to_branch is None and not transfer.other_organisation:
             raise DomainError(
-                _("Choose the receiving branch, or give the organisation outside the district.")
+                pgettext(
+                    "two levels",
+                    "Choose the receiving branch, or give the organisation outside the province.",
+                )
+                if two_levels()
+                else _(
+                    "Choose the receiving branch, or give the organisation outside the district."
+                )
             )
         if to_branch is not None:
             transfer.other_organisation = ""

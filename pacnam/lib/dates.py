@@ -18,6 +18,17 @@ from django.utils.translation import gettext as _
 DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 MONTH_INPUT_FORMATS = ["%m/%Y", "%Y-%m"]
 
+# Local government of two levels (Nghị quyết 202/2025/QH15; for the Party, Quy định
+# 294 and 298-QĐ/TW): from this day there are no districts, a commune is directly
+# under its province. Words that name the level above a commune ("trong huyện",
+# "Ban Tổ chức Huyện ủy") depend on which side of it the day they are about falls.
+TWO_LEVELS_FROM = datetime.date(2025, 7, 1)
+
+
+def two_levels(day: datetime.date | None = None) -> bool:
+    """Whether `day` (today when empty) falls under the two-level government."""
+    return (day or timezone.localdate()) >= TWO_LEVELS_FROM
+
 
 def dmy(day: datetime.date) -> str:
     """A date as Vietnamese write it: 05/04/2019."""

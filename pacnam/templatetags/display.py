@@ -7,11 +7,19 @@ from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.text import capfirst
 
+from pacnam.lib.dates import two_levels as _two_levels
 from pacnam.models import AUDIT_ACTIONS
 
 register = template.Library()
 
 ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+@register.simple_tag
+def two_levels(day: datetime.date | None = None) -> bool:
+    """`{% two_levels as provinces %}`: whether `day` (today) falls after 1 July
+    2025, when the words of a page name the province, not the district."""
+    return _two_levels(day)
 
 
 @register.filter

@@ -1,0 +1,95 @@
+"""The words of the two-level government (issue 21): from 1 July 2025 there is
+no district, the level above a commune is the province. A transfer, a member
+who left and the transfer forms say "trong huyện" for what happened before
+that day and "trong tỉnh" after it; the transfer page says who takes the next
+step, to everyone who sees it."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from members.services.transfers import transfer_issue_letter, transfer_request
+from pacnam.lib.dates import two_levels
+
+D = datetime.date
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def page(client, user, url):
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_day_the_districts_ended():
+    assert not two_levels(D(2025, 6, 30))
+    assert two_levels(D(2025, 7, 1))
+
+
+def test_a_transfer_between_communes_reads_in_the_words_of_its_day(client, world):
+    before = transfer_request(
+        on=D(2019, 4, 1), by=world.district, member=world.member, to_branch=world.other_branch
+    )
+    after = transfer_request(
+        on=D(2026, 4, 1), by=world.district, member=world.cadre, to_branch=world.other_branch
+    )
+    html = page(client, world.district, reverse("transfers:detail", args=[before.pk]))
+    assert "giữa các đảng bộ xã trong huyện" in html
+    html = page(client, world.district, reverse("transfers:detail", args=[after.pk]))
+    assert "giữa các đảng bộ xã trong tỉnh" in html and "trong huyện" not in html
+    listing = page(client, world.district, reverse("transfers:list"))
+    assert "trong huyện" in listing and "trong tỉnh" in listing
+
+
+def test_the_transfer_form_of_today_names_the_province(client, world):
+    html = page(client, world.secretary, reverse("transfers:start", args=[world.member.pk]))
+    assert "Chi bộ tiếp nhận trong tỉnh" in html and "Tổ chức đảng ngoài tỉnh" in html
+    assert "huyện" not in html.split("<main", 1)[1]
+    client.force_login(world.secretary)
+    response = client.post(
+        reverse("transfers:start", args=[world.member.pk]),
+        {"kind": "official", "requested_on": "01/12/2026"},
+    )
+    assert "hoặc nhập tổ chức đảng ngoài tỉnh" in response.content.decode()
+
+
+def test_a_member_who_left_after_the_merger_left_the_province(client, world):
+    t = transfer_request(
+        on=D(2026, 3, 2),
+        by=world.secretary,
+        member=world.member,
+        other_organisation="Đảng bộ phường Đức Xuân",
+    )
+    transfer_issue_letter(transfer=t, by=world.district, on=D(2026, 3, 3), signer_title="")
+    html = page(client, world.district, reverse("members:detail", args=[world.member.pk]))
+    assert "chuyển sinh hoạt ra ngoài tỉnh" in html
+
+
+def test_the_transfer_page_says_who_acts_next(client, world):
+    within = transfer_request(
+        on=D(2026, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+    )
+    between = transfer_request(
+        on=D(2026, 4, 1), by=world.district, member=world.cadre, to_branch=world.other_branch
+    )
+    # The branch secretary takes no step, and is still told who does.
+    url = reverse("transfers:detail", args=[within.pk])
+    html = page(client, world.branch_secretary, url)
+    assert "Bước tiếp theo: Đảng ủy xã Cao Tân cấp giấy giới thiệu" in html
+    html = page(client, world.secretary, reverse("transfers:detail", args=[between.pk]))
+    assert "Bước tiếp theo: Ban Tổ chức Tỉnh ủy cấp giấy giới thiệu" in html
+    transfer_issue_letter(transfer=within, by=world.secretary, on=D(2026, 4, 2), signer_title="")
+    html = page(client, world.branch_secretary, url)
+    assert (
+        "đảng viên nộp giấy giới thiệu cho Chi bộ thôn Nà Khâu; "
+        "Đảng ủy xã Cao Tân ghi nhận việc tiếp nhận"
+    ) in html
