@@ -6,6 +6,7 @@ from django.urls import include, path
 from .views import dashboard, places, reorganizations, report_upward
 
 place_patterns = [
+    path("my-unit/", places.my_unit, name="mine"),
     path("communes/<str:code>/", places.commune_detail, name="commune"),
     path("branches/<int:pk>/", places.branch_detail, name="branch"),
     path("villages/<int:pk>/", places.village_detail, name="village"),

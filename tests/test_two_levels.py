@@ -93,3 +93,45 @@ def test_the_transfer_page_says_who_acts_next(client, world):
         "đảng viên nộp giấy giới thiệu cho Chi bộ thôn Nà Khâu; "
         "Đảng ủy xã Cao Tân ghi nhận việc tiếp nhận"
     ) in html
+
+
+# --- Each role's menu and dashboard lead to its own unit ---------------------------
+
+
+@pytest.mark.parametrize(
+    "role, target",
+    [
+        ("branch_secretary", lambda w: f"/branches/{w.branch.pk}/"),
+        ("secretary", lambda w: f"/communes/{w.commune.code}/"),
+        ("district", None),
+        ("province", None),
+        ("outsider", lambda w: f"/communes/{w.other_commune.code}/"),
+        ("nobody", None),
+    ],
+)
+def test_my_unit_opens_the_users_own_unit(client, world, role, target):
+    user = getattr(world, role)
+    dashboard = page(client, user, "/")
+    response = client.get(reverse("places:mine"))
+    if target is None:
+        # Officers' own unit is the dashboard itself; no menu entry leads to a 404.
+        assert response.status_code == 404
+        assert reverse("places:mine") not in dashboard
+        return
+    assert response.status_code == 302 and response["Location"] == target(world)
+    assert client.get(response["Location"]).status_code == 200
+    # In the menu of every page and on the dashboard.
+    assert dashboard.count(f'href="{reverse("places:mine")}"') == 2
+
+
+def test_a_ceased_commune_opens_on_its_last_day(client, world):
+    world.commune.valid_to = D(2025, 6, 30)
+    world.commune.save()
+    client.force_login(world.secretary)
+    response = client.get(reverse("places:mine"))
+    assert response["Location"] == f"/communes/{world.commune.code}/?as_of=2025-06-30"
+
+
+def test_my_unit_asks_to_log_in(client):
+    response = client.get(reverse("places:mine"))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

@@ -7,10 +7,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
-from branches.access import get_in_scope_or_404, scope_for
+from branches.access import BRANCH, COMMUNE, get_in_scope_or_404, scope_for
 from branches.models import (
     Branch,
     BranchInCommune,
@@ -28,6 +29,23 @@ from pacnam.lib.dates import day_asked
 
 def _as_of(request: HttpRequest) -> tuple[datetime.date, str | None]:
     return day_asked(request.GET.get("as_of", ""))
+
+
+@login_required
+def my_unit(request: HttpRequest) -> HttpResponse:
+    """The menu's "My commune" / "My branch": the page of the user's own unit, found
+    here so that the menu on every page costs no query. A commune that has ceased
+    opens on its last day: its code may stand for another commune today."""
+    scope = scope_for(request.user)
+    if scope.level == BRANCH:
+        return redirect("places:branch", pk=scope.branch_id)
+    if scope.level != COMMUNE:
+        raise Http404
+    commune = get_in_scope_or_404(scope.communes(), pk=scope.commune_id)
+    url = reverse("places:commune", args=[commune.code])
+    if commune.valid_to is not None and commune.valid_to < timezone.localdate():
+        url += f"?as_of={commune.valid_to.isoformat()}"
+    return redirect(url)
 
 
 @login_required
