@@ -135,3 +135,49 @@ def test_a_ceased_commune_opens_on_its_last_day(client, world):
 def test_my_unit_asks_to_log_in(client):
     response = client.get(reverse("places:mine"))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+# --- The introduction letter is issued by the bodies of its day -------------------
+
+
+def _into_thai_nguyen(*communes):
+    """The communes' parents as the merger left them: Pác Nặm district until
+    30/06/2025, Thái Nguyên province (no district) from 01/07/2025."""
+    from branches.models import CommuneInProvince, Province
+
+    thai_nguyen = Province.objects.create(code="19", name="Thái Nguyên")
+    for commune in communes:
+        CommuneInProvince.objects.filter(commune=commune).update(valid_to=D(2025, 6, 30))
+        CommuneInProvince.objects.create(
+            commune=commune, province=thai_nguyen, district=None, valid_from=D(2025, 7, 1)
+        )
+
+
+def test_a_letter_after_the_merger_comes_from_the_province(client, world):
+    _into_thai_nguyen(world.commune, world.other_commune)
+    old = transfer_request(
+        on=D(2019, 4, 1), by=world.district, member=world.cadre, to_branch=world.other_branch
+    )
+    transfer_issue_letter(transfer=old, by=world.district, on=D(2019, 4, 2), signer_title="")
+    letter = page(client, world.district, reverse("transfers:letter", args=[old.pk]))
+    assert "HUYỆN ỦY PÁC NẶM" in letter and "Pác Nặm, ngày" in letter
+    between = transfer_request(
+        on=D(2026, 4, 1), by=world.district, member=world.member, to_branch=world.other_branch
+    )
+    transfer_issue_letter(transfer=between, by=world.district, on=D(2026, 4, 2), signer_title="")
+    letter = page(client, world.district, reverse("transfers:letter", args=[between.pk]))
+    assert "TỈNH ỦY THÁI NGUYÊN" in letter and "Ban Tổ chức Tỉnh ủy Thái Nguyên" in letter
+    article = letter.upper().split("<ARTICLE", 1)[1].split("</ARTICLE", 1)[0]
+    assert "Thái Nguyên, ngày" in letter and "HUYỆN" not in article
+
+
+def test_a_commune_letter_after_the_merger_names_the_province_organisation(client, world):
+    _into_thai_nguyen(world.commune)
+    within = transfer_request(
+        on=D(2026, 4, 1), by=world.secretary, member=world.member, to_branch=world.branch2
+    )
+    transfer_issue_letter(
+        transfer=within, by=world.secretary, on=D(2026, 4, 2), signer_title="Phó Bí thư"
+    )
+    letter = page(client, world.secretary, reverse("transfers:letter", args=[within.pk]))
+    assert "ĐẢNG BỘ TỈNH THÁI NGUYÊN" in letter and "ĐẢNG BỘ HUYỆN" not in letter

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from branches.access import Scope, editor_scope_or_404, get_in_scope_or_404, scope_for
-from branches.models import Branch
+from branches.models import Branch, CommuneInProvince
 from pacnam.lib.errors import DomainError, NotAllowed
 from pacnam.lib.forms import flash_form_errors, report_outcome
 
@@ -212,6 +212,17 @@ def transfer_letter(request: HttpRequest, pk: int) -> HttpResponse:
     transfer = get_in_scope_or_404(_transfers(scope).filter(letter_number__isnull=False), pk=pk)
     leaves_commune = transfer.scope != TransferScope.WITHIN_COMMUNE
     title = (transfer.letter_signer_title or "").strip().lower()
+    # The issuing bodies of the letter's day: before 1 July 2025 the district's
+    # (Huyện ủy Pác Nặm), from then on the province's (Tỉnh ủy Thái Nguyên): the
+    # province the sending commune was in that day.
+    parent = (
+        CommuneInProvince.objects.filter(commune_id=transfer.from_branch.commune_id)
+        .valid_on(transfer.letter_date)
+        .select_related("province")
+        .first()
+    )
+    province = parent.province.name if parent is not None and parent.district_id is None else ""
+    seat = province or "Pác Nặm"
     return render(
         request,
         "members/transfer_letter.html",
@@ -219,9 +230,10 @@ def transfer_letter(request: HttpRequest, pk: int) -> HttpResponse:
             "transfer": transfer,
             "member": transfer.member,
             "by_district": leaves_commune,
+            "province": province,
             "valid_until": transfer.letter_deadline,
-            # The place line names the issuer's seat: the district's, or the commune's.
-            "issuer_seat": "Pác Nặm" if leaves_commune else transfer.from_branch.commune.name,
+            # The place line names the issuer's seat: the district's or province's, or the commune's.
+            "issuer_seat": seat if leaves_commune else transfer.from_branch.commune.name,
             # A deputy head signs "K/T TRƯỞNG BAN" (for the head of the board).
             "signs_for_head": title.startswith("phó"),
         },
