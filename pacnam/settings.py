@@ -176,7 +176,18 @@ else:
     # indexes; JIT only ever fired on plans gone wrong, and then cost more than the
     # query (a commune's totals at 1M members: 774 ms with JIT, 491 ms of it
     # compiling, 215 ms without; docs/benchmarks.md). JIT_ON=1 brings it back.
-    if not env.bool("JIT_ON", default=False):
+    # Through PgBouncer in transaction mode (DATABASE_PGBOUNCER=1; README "Many web
+    # nodes"): one server connection serves many clients' transactions in turn, so
+    # nothing may outlive a transaction: no server-side cursors (iterator() would
+    # lose its cursor at the next transaction), no prepared statements (psycopg
+    # prepares a query run five times; PgBouncer 1.18 would hand it to a server
+    # connection that never saw it), and no startup `options` (PgBouncer refuses
+    # them): jit=off is then set on the database (ALTER DATABASE … SET jit = off).
+    PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+    if PGBOUNCER:
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    elif not env.bool("JIT_ON", default=False):
         DATABASES["default"].setdefault("OPTIONS", {})
         DATABASES["default"]["OPTIONS"]["options"] = (
             DATABASES["default"]["OPTIONS"].get("options", "") + " -c jit=off"
