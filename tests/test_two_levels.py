@@ -53,6 +53,8 @@ def test_a_transfer_between_communes_reads_in_the_words_of_its_day(client, world
 def test_the_transfer_form_of_today_names_the_province(client, world):
     html = page(client, world.secretary, reverse("transfers:start", args=[world.member.pk]))
     assert "Chi bộ tiếp nhận trong tỉnh" in html and "Tổ chức đảng ngoài tỉnh" in html
+    # The footer of every page names the board of today's province.
+    assert "Ban Tổ chức Tỉnh ủy Thái Nguyên" in html
     assert "huyện" not in html.split("<main", 1)[1]
     client.force_login(world.secretary)
     response = client.post(
