@@ -84,12 +84,26 @@ def worker(database_queue):  # noqa: F811
 
 
 def watch_progress(page, until: str, seen: list[tuple[str, str]], timeout_s: int = 240) -> None:
-    """Wait for the heading `until`, noting the progress bar's value on every refresh."""
+    """Wait for the heading `until`, noting the progress bar's value on every refresh.
+
+    The page refreshes itself: the bar and the headings are read in one evaluation
+    (a locator found on one page and read on the next would wait for a bar that is
+    gone), and an evaluation cut by the refresh is simply tried again."""
+    from playwright.sync_api import Error
+
+    read = """() => {
+        const bar = document.querySelector("progress#import-progress");
+        return [bar ? [bar.getAttribute("value") || "", bar.getAttribute("max") || ""] : null,
+                [...document.querySelectorAll("h1")].map(h => h.textContent)];
+    }"""
     for _ in range(timeout_s * 4):
-        bar = page.locator("progress#import-progress")
-        if bar.count():
-            seen.append((bar.get_attribute("value") or "", bar.get_attribute("max") or ""))
-        if page.locator("h1", has_text=until).count():
+        try:
+            bar, headings = page.evaluate(read)
+        except Error:  # the page was replaced while it was read
+            bar, headings = None, []
+        if bar:
+            seen.append((bar[0], bar[1]))
+        if any(until in h for h in headings):
             return
         page.wait_for_timeout(250)
     raise AssertionError(f"the page never showed {until!r}; progress seen: {seen[-5:]}")
