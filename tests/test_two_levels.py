@@ -183,3 +183,27 @@ def test_a_commune_letter_after_the_merger_names_the_province_organisation(clien
     )
     letter = page(client, world.secretary, reverse("transfers:letter", args=[within.pk]))
     assert "ĐẢNG BỘ TỈNH THÁI NGUYÊN" in letter and "ĐẢNG BỘ HUYỆN" not in letter
+
+
+def test_the_letter_reads_the_same_queries_before_and_after_the_merger(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _into_thai_nguyen(world.commune, world.other_commune)
+    letters = []
+    for member, day in ((world.cadre, D(2019, 4, 1)), (world.member, D(2026, 4, 1))):
+        t = transfer_request(on=day, by=world.district, member=member, to_branch=world.other_branch)
+        transfer_issue_letter(transfer=t, by=world.district, on=day, signer_title="")
+        letters.append(reverse("transfers:letter", args=[t.pk]))
+    client.force_login(world.district)
+    counts = []
+    for url in letters:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts == [LETTER_QUERIES, LETTER_QUERIES]
+
+
+# As the test client counts them (the session read and saved, the user and role):
+# one of them is the sending commune's parent on the letter's day.
+LETTER_QUERIES = 9
