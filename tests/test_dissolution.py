@@ -147,7 +147,7 @@ def test_undo_restores_the_branch_and_every_membership(office):
         by=office.secretary,
         assignments={office.homeless.pk: office.branch2},
     )
-    with pytest.raises(NotAllowed, match="district officer"):
+    with pytest.raises(NotAllowed, match="officer of the province"):
         dissolution_undo(batch=batch, by=office.secretary)
     dissolution_undo(batch=batch, by=office.district)
     branch = Branch.objects.get(pk=office.office.pk)

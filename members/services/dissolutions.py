@@ -161,7 +161,11 @@ def _dissolution_undo(*, batch: DissolutionBatch, by) -> DissolutionBatch:
     back to the dissolved branch as if never moved, and the branch is active again.
     Refused if any member of the batch has moved or left since."""
     if by is None or not scope_for(by).is_officer:
-        raise NotAllowed(_("Only a district officer may undo a dissolution."))
+        raise NotAllowed(
+            _(
+                "Only an officer of the province (before 1 July 2025, of the district) may undo a dissolution."
+            )
+        )
     batch = DissolutionBatch.objects.select_for_update(no_key=True).get(pk=batch.pk)
     if batch.is_undone:
         raise DomainError(_("This dissolution was already undone."))

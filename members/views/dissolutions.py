@@ -169,7 +169,11 @@ def dissolution_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect(reverse("transfers:dissolution_detail", args=[batch.pk]))
     if not scope.is_officer:
-        raise NotAllowed(_("Only a district officer may undo a dissolution."))
+        raise NotAllowed(
+            _(
+                "Only an officer of the province (before 1 July 2025, of the district) may undo a dissolution."
+            )
+        )
     if batch.is_undone:
         messages.error(request, _("This dissolution was already undone."))
         return redirect(reverse("transfers:dissolution_detail", args=[batch.pk]))
