@@ -99,3 +99,43 @@ def test_the_outsider_sees_none_of_our_dues(world, client):
         assert world.member.full_name not in client.get(url).content.decode()
     client.force_login(world.secretary)
     assert world.member.full_name in client.get("/dues/review/?year=2024").content.decode()
+
+
+@pytest.mark.parametrize("role", ["district", "secretary", "branch_secretary", "outsider"])
+def test_the_dashboard_shows_the_months_dues_collected_against_due(world, client, role):
+    other = make_member(world.branch, name="Lục Thị Hoa")
+    DuesPayment.objects.create(
+        member=world.member,
+        branch=world.branch,
+        month=D(2024, 5, 1),
+        due=2000,
+        paid=2000,
+        paid_on=D(2024, 5, 10),
+    )
+    DuesPayment.objects.create(member=other, branch=world.branch, month=D(2024, 5, 1), due=3000)
+    # Another month and another commune's branch are not counted.
+    DuesPayment.objects.create(
+        member=world.member,
+        branch=world.branch,
+        month=D(2024, 4, 1),
+        due=2000,
+        paid=2000,
+        paid_on=D(2024, 5, 10),
+    )
+    DuesPayment.objects.create(
+        member=world.other_member,
+        branch=world.other_branch,
+        month=D(2024, 5, 1),
+        due=7000,
+        paid=7000,
+        paid_on=D(2024, 5, 10),
+    )
+    client.force_login(getattr(world, role))
+    html = client.get("/?month=2024-05").content.decode()
+    expected = {
+        "district": "9.000 / 12.000",
+        "secretary": "2.000 / 5.000",
+        "branch_secretary": "2.000 / 5.000",
+        "outsider": "7.000 / 7.000",
+    }[role]
+    assert expected in html and "đảng phí đã thu tháng 05/2024" in html

@@ -13,6 +13,7 @@ from django.views.decorators.csp import csp_override
 
 from branches.access import NONE, PROVINCE, scope_for
 from branches.models import Province
+from meetings.dues_selectors import dues_last_month
 from meetings.models import Meeting
 from meetings.selectors import (
     TOOK_PLACE,
@@ -79,6 +80,8 @@ def dashboard_extras(scope, today, month: datetime.date) -> dict:
         "no_meeting_branches": no_meeting,
         "no_meeting_total": no_meeting_total,
         "no_meeting_more": no_meeting_total - len(no_meeting),
+        # The dues collected at the month's meetings against the dues due (one query).
+        "dues": dues_last_month(scope, month),
     }
 
 
