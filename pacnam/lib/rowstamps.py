@@ -20,10 +20,13 @@ back is not a conflict, and writing over it loses nothing.
 import hashlib
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.utils.translation import gettext as _
 
 from pacnam.lib.errors import DomainError
+
+Row = TypeVar("Row")
 
 STAMP_PREFIX = "stamp-"
 
@@ -65,8 +68,8 @@ class RowsChanged(DomainError):
 
 def rows_to_write(
     *,
-    rows: Mapping,
-    values: Callable[[object], tuple],
+    rows: Mapping[Any, Row],
+    values: Callable[[Row], tuple],
     wanted: Mapping,
     opened: Mapping | None,
 ) -> list:
