@@ -20,13 +20,11 @@ back is not a conflict, and writing over it loses nothing.
 import hashlib
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from django.utils.translation import gettext as _
 
 from pacnam.lib.errors import DomainError
-
-Row = TypeVar("Row")
 
 STAMP_PREFIX = "stamp-"
 
@@ -66,7 +64,7 @@ class RowsChanged(DomainError):
         self.conflicts = conflicts
 
 
-def rows_to_write(
+def rows_to_write[Row](
     *,
     rows: Mapping[Any, Row],
     values: Callable[[Row], tuple],
