@@ -10,6 +10,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, Q, Sum
@@ -136,7 +137,7 @@ def meeting_dues_sheet(meeting: Meeting, *, ahead: int = 12) -> list[dict]:
     ]
     ids = [line.member_id for line in lines]
     profiles = profiles_of(ids)
-    payments = defaultdict(dict)
+    payments: defaultdict[int, dict[datetime.date, DuesPayment]] = defaultdict(dict)
     last = month.replace(year=month.year + 1)
     for payment in DuesPayment.objects.filter(
         member_id__in=ids, month__gte=month.replace(month=1), month__lt=last
@@ -269,7 +270,7 @@ def three_month_review(scope: Scope, year: int) -> list[dict]:
     for a in absent.filter(member_id__in=ids).select_related("meeting").order_by("meeting__date"):
         meetings[a.member_id].append(a.meeting)
     members = Member.objects.select_related("branch").in_bulk(list(ids))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "member": members[pk],
             "dues_months": months[pk] if pk in by_dues else [],

@@ -202,7 +202,7 @@ def meeting_review(meeting: Meeting) -> list[dict]:
         return []
     reviewed = list(meeting.reviews.select_related("task__meeting", "task__household_village"))
     seen = {r.task_id for r in reviewed}
-    rows = [{"task": r.task, "review": r} for r in reviewed]
+    rows: list[dict] = [{"task": r.task, "review": r} for r in reviewed]
     if not meeting.is_adopted:
         pending = tasks_to_review(meeting).select_related("meeting", "household_village")
         rows += [{"task": t, "review": None} for t in pending if t.pk not in seen]

@@ -88,8 +88,7 @@ class BranchMembershipInline(SuperuserDeleteOnly, LoadedAutocompleteInline, admi
     fk_name = "branch"
     extra = 0
     formset = BranchMembershipFormSet
-    fields = ["member", "kind", "started_on", "ended_on", "end_reason"]
-    readonly_fields = fields
+    fields = readonly_fields = ("member", "kind", "started_on", "ended_on", "end_reason")
     ordering = ["member__folded_name", "pk"]
     verbose_name_plural = _("current memberships")
 
@@ -446,8 +445,13 @@ class TransferAdmin(SearchesMembers, LargeTableAdmin, admin.ModelAdmin):
 class DissolutionMoveInline(admin.TabularInline):
     model = DissolutionMove
     extra = 0
-    fields = ["member", "from_membership", "to_branch", "new_membership", "decided_by_person"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "member",
+        "from_membership",
+        "to_branch",
+        "new_membership",
+        "decided_by_person",
+    )
     can_delete = False
 
     def has_add_permission(self, request, obj=None):

@@ -46,7 +46,8 @@ class OtpTotpConfig(OtpTotpAppConfig):
 
 
 class TasksDbConfig(TasksAppConfig):
-    verbose_name = _("Background jobs")
+    # django-tasks-db declares `verbose_name: str`; Django's AppConfig takes a lazy string.
+    verbose_name = _("Background jobs")  # type: ignore[assignment]
 
     def ready(self):
         super().ready()

@@ -213,7 +213,10 @@ class DuesPayment(models.Model):
     @property
     def in_advance(self) -> bool:
         """Paid at a meeting of an earlier month."""
-        return self.meeting_id is not None and self.meeting.date.replace(day=1) < self.month
+        if self.meeting_id is None:
+            return False
+        assert self.meeting is not None
+        return self.meeting.date.replace(day=1) < self.month
 
     @property
     def unpaid_without_reason(self) -> bool:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from branches.access import Scope
 from members.models import Membership, MembershipKind, MemberStatus
-from pacnam.audit.trail import audited, current_batch
+from pacnam.audit.trail import audited, running_batch
 from pacnam.lib.errors import DomainError
 from pacnam.lib.rowstamps import rows_to_write
 
@@ -72,7 +72,7 @@ def meeting_open_roll(*, scope: Scope, meeting: Meeting) -> int:
     lines = Attendance.objects.bulk_create(roll_lines(current))
     # bulk_create writes no history: each line is an item of the roll's entry.
     for line in lines:
-        current_batch().record(line)
+        running_batch().record(line)
     current.roll_opened = True
     current.save(update_fields=["roll_opened", "updated_at"])
     meeting.roll_opened = True
@@ -143,5 +143,5 @@ def meeting_mark_attendance(
     Attendance.objects.bulk_update([line for line, _before in changed], ["presence", "reason"])
     # bulk_update writes no history: each mark changed is an item of the entry.
     for line, before in changed:
-        current_batch().record(line, op="update", before=before)
+        running_batch().record(line, op="update", before=before)
     return len(changed)

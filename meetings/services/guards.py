@@ -32,6 +32,7 @@ def lock_meeting(meeting: Meeting) -> Meeting:
 
 def check_not_adopted(meeting: Meeting) -> None:
     if meeting.is_adopted:
+        assert meeting.adopted_on is not None  # the table's constraint: adopted minutes are dated
         raise DomainError(
             _(
                 "The minutes of this meeting were adopted on %(date)s and can no longer be "

@@ -196,6 +196,7 @@ def meeting_add_addendum(
         raise DomainError(_("The minutes are not adopted yet: correct them directly."))
     if not text.strip():
         raise DomainError(_("Write the correction."), field="text")
+    assert current.adopted_on is not None  # the table's constraint: adopted minutes are dated
     if dated < current.adopted_on:
         raise DomainError(
             _("An addendum cannot be dated before the minutes were adopted."), field="dated"

@@ -15,8 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from branches.access import Scope
-from pacnam.audit.trail import audited, current_batch
+from pacnam.audit.trail import audited, running_batch
 from pacnam.lib.errors import DomainError
+from pacnam.lib.fields import own_field
 
 from ..models import Attendance, Meeting, OfflineEntry, OfflineEntryKind, Presence
 from .attendance import meeting_mark_attendance
@@ -135,7 +136,7 @@ def _apply(
         # Only if the lock above was bypassed; refusing keeps the marks unwritten
         # (the whole transaction rolls back) and the phone sends again.
         raise DomainError(_("This entry is already being applied; send it again.")) from None
-    current_batch().record(entry)
+    running_batch().record(entry)
     return outcome, True
 
 
@@ -186,7 +187,7 @@ def _apply_task(
             )
     except IntegrityError:
         raise DomainError(_("This entry is already being applied; send it again.")) from None
-    current_batch().record(entry)
+    running_batch().record(entry)
     return outcome, True
 
 
@@ -232,7 +233,7 @@ def _apply_record(
             conflicts.append(
                 {
                     "field": field,
-                    "label": str(Meeting._meta.get_field(field).verbose_name).capitalize(),
+                    "label": str(own_field(Meeting, field).verbose_name).capitalize(),
                     "server": now,
                     "phone": text,
                 }
@@ -252,5 +253,5 @@ def _apply_record(
             )
     except IntegrityError:
         raise DomainError(_("This entry is already being applied; send it again.")) from None
-    current_batch().record(entry)
+    running_batch().record(entry)
     return outcome, True

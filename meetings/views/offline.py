@@ -177,7 +177,7 @@ def _texts(raw) -> dict[str, str]:
 
 def _form_errors(form) -> str:
     """The form's messages in one line, each after its field's label."""
-    parts = []
+    parts: list[str] = []
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else ""
         parts.extend(f"{label}: {error}" if label else str(error) for error in errors)

@@ -27,13 +27,14 @@ def reports(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     # The last month that has ended, as the dashboard: the current month's meetings
     # are still to come, and a report of it reads as every branch missing its meeting.
-    month_date: datetime.date | None = add_months(today.replace(day=1), -1)
+    last_month = add_months(today.replace(day=1), -1)
+    month_date: datetime.date | None = last_month
     year: int | None = None
     commune = None
     form = PeriodForm(
         request.GET or None,
         communes=scope.communes(),
-        initial={"month": month_date.strftime("%m/%Y")},
+        initial={"month": last_month.strftime("%m/%Y")},
     )
     if form.is_bound and form.is_valid():
         commune = form.cleaned_data["commune"]

@@ -44,7 +44,8 @@ class DissolutionForm(forms.Form):
             self.fields[f"assign-{row.member.pk}"] = field
 
     def _choices(self, row) -> list:
-        near, others = [], []
+        near: list[tuple[str, str]] = []
+        others: list[tuple[str, str]] = []
         for key, branch in self.destinations.items():
             same_commune = branch.commune_id == row.from_branch.commune_id
             group = near if same_commune and branch.kind == "village" else others
@@ -57,7 +58,9 @@ class DissolutionForm(forms.Form):
                 group.insert(0, (key, _("%(branch)s (where they live)") % {"branch": label}))
             else:
                 group.append((key, label))
-        choices = [] if row.proposed is not None else [("", _("needs a decision"))]
+        choices: list[tuple[object, object]] = (
+            [] if row.proposed is not None else [("", _("needs a decision"))]
+        )
         choices.append(
             (_("Village branches of %(commune)s") % {"commune": row.from_branch.commune.name}, near)
         )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacnam.audit.trail import audit_batch, current_batch
 from pacnam.lib.errors import DomainError
+from pacnam.lib.fields import own_field
 from pacnam.lib.text import excerpt, fold
 
 from ..models import (
@@ -40,6 +41,11 @@ class ImportAborted(Exception):
 WRITE_PROGRESS_EVERY = 1000
 
 
+def _column(field: models.Field) -> str:
+    assert field.column is not None  # a concrete field has its column
+    return field.column
+
+
 def _update_members(updates: dict[int, RowPlan], progress=None) -> None:
     """Write the changed columns of many members: one executemany per set of changed
     columns, and their history rows in bulk. Django's bulk_update builds a CASE per
@@ -64,9 +70,9 @@ def _update_members(updates: dict[int, RowPlan], progress=None) -> None:
             groups.setdefault(tuple(sorted(fields)), []).append(member)
         with connection.cursor() as cursor:
             for names, group in groups.items():
-                columns = [meta.get_field(name) for name in names]
+                columns = [own_field(Member, name) for name in names]
                 assignments = ", ".join(
-                    f"{connection.ops.quote_name(f.column)} = %s" for f in columns
+                    f"{connection.ops.quote_name(_column(f))} = %s" for f in columns
                 )
                 sql = f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {assignments} WHERE id = %s"
                 cursor.executemany(
@@ -79,8 +85,9 @@ def _update_members(updates: dict[int, RowPlan], progress=None) -> None:
                 )
         Member.history.bulk_history_create(members, update=True)
         batch = current_batch()
-        for member in members if batch is not None else ():
-            batch.keep_state(member)  # executemany sends no signal
+        if batch is not None:
+            for member in members:
+                batch.keep_state(member)  # executemany sends no signal
         if progress is not None:
             progress(len(chunk))
 

@@ -8,6 +8,7 @@ import difflib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -152,7 +153,7 @@ class _Units:
         self, units: Iterable, *, active: Callable, commune_of: Callable, last_day: Callable
     ):
         self.by_code: dict[str, list] = defaultdict(list)
-        self.by_id: dict[int, object] = {}
+        self.by_id: dict[int, Any] = {}  # the units (Commune, Village, ...) by pk
         for unit in units:
             self.by_code[unit.code].append(unit)
             self.by_id[unit.pk] = unit

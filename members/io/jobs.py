@@ -78,7 +78,7 @@ class Summary:
 
 
 def _summarise(plan: ImportPlan) -> dict:
-    changes = []
+    changes: list[dict] = []
     for row in plan.rows:
         if row.action in (CREATE, UPDATE):
             if len(changes) < PREVIEW_ROWS:

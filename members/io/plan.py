@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from pacnam.lib.dates import dmy
 
-from .read import column_title
+from .read import Columns, column_title
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 PROGRESS_EVERY = 2000  # rows between two calls of validate_table's `progress`
@@ -79,7 +80,8 @@ class RowPlan:
     key: str
     label: str
     changes: list[str] = field(default_factory=list)  # the model fields written
-    obj: object = None
+    # The row's instance of the plan's kind (a Member, a Branch, ...), unsaved for a create.
+    obj: Any = None
     extra: dict = field(default_factory=dict)
     # What an update changes, for people: (column, old, new), as text.
     diffs: list[tuple[str, str, str]] = field(default_factory=list)
@@ -96,7 +98,7 @@ class ImportPlan:
     # What garbled_reason said of each text of the file, asked once each.
     garbled: dict = field(default_factory=dict, repr=False)
     # The file's header read (members.io.read.Columns): its titles, for the messages.
-    columns: object = None
+    columns: Columns | None = None
 
     def column_label(self, column: str) -> str:
         """A message's column as the user reads it: the file's own title and the

@@ -235,7 +235,7 @@ class Columns:
 
     def summary(self) -> dict:
         return {
-            "found": [self.title(key) for key in sorted(self.at, key=self.at.get)],
+            "found": [self.title(key) for key in sorted(self.at, key=self.at.__getitem__)],
             "ignored": list(self.ignored),
             "missing": [column_title(self.kind, key) for key in self.missing],
             "titles": {key: self.title(key) for key in self.at},
@@ -274,7 +274,7 @@ def read_columns(kind: str, header: Sequence[str]) -> Columns:
             columns.at[key] = index
             columns.titles[key] = title
     required = required_columns(kind)
-    missing = [key for key in required if key not in columns.at]
+    missing: list[str | tuple[str, str]] = [key for key in required if key not in columns.at]
     for pair in EITHER_COLUMNS.get(kind, []):
         if not any(key in columns.at for key in pair):
             missing.append(pair)

@@ -132,6 +132,7 @@ class _VillageRows:
             )
         if row.failed or not self.keys.check(row, "code", code):
             return None
+        assert commune is not None  # a row whose commune is not found has failed
         village = ctx.villages.last(code, ctx.today)
         if village is None:
             obj = Village(
@@ -191,6 +192,7 @@ class _BranchRows:
             row.error("village_code", _("The village belongs to another commune than the branch."))
         if row.failed or not self.keys.check(row, "code", (code, founded_on)):
             return None
+        assert commune is not None  # a row whose commune is not found has failed
         branch = ctx.branches.on(code, day) if founded_on else ctx.branches.last(code, day)
         if branch is None:
             obj = Branch(
@@ -423,6 +425,8 @@ class _MemberRows:
             )
         if row.failed or not self.keys.check(row, "citizen_id", citizen_id):
             return None
+        # A row that names no branch, or lacks an admission date, has failed above.
+        assert branch is not None and admitted_on is not None
         full_name = values["full_name"]
         if row.present("card_number") and card_number:
             owner = self.card_owner.get(card_number)
@@ -623,6 +627,8 @@ class _MembershipRows:
             )
         if row.failed:
             return None
+        # A row without the member, the branch or the start has failed above.
+        assert member is not None and branch is not None and started_on is not None
         member_pk = member[0]
         key = (member_pk, branch.pk, kind, started_on)
         if not self.keys.check(row, "started_on", key):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -182,7 +183,13 @@ def _without_total_rows(rows: list[Row], key_at: int, plan: ImportPlan) -> list[
     return rows[:cut]
 
 
-_VALIDATORS = {
+class _Validator(Protocol):
+    """What validate_table asks of each kind's rows (some also have a prefetch)."""
+
+    def row(self, row: _Row) -> RowPlan | None: ...
+
+
+_VALIDATORS: dict[str, Callable[[_Context], _Validator]] = {
     "communes": _CommuneRows,
     "villages": _VillageRows,
     "branches": _BranchRows,

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, ExtractYear
+from django_stubs_ext import StrOrPromise
 
 from branches.access import Scope
 from branches.models import BranchInCommune, Commune, valid_on_q
@@ -47,7 +48,7 @@ def _scoped_members(scope: Scope):
 # --- Candidates ---
 
 
-def candidates_by_step(scope: Scope) -> list[tuple[str, str, int]]:
+def candidates_by_step(scope: Scope) -> list[tuple[str, StrOrPromise, int]]:
     """Open candidates at each step (the last one recorded): [(step, label, count)],
     every step listed, in pipeline order. One query."""
     counts = dict(
@@ -236,7 +237,7 @@ class RatingCounts:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def rows(self) -> list[tuple[str, str, int, float]]:
+    def rows(self) -> list[tuple[str, StrOrPromise, int, float]]:
         """[(rating, label, count, share in %)] in the order of the four ratings."""
         total = self.total
         return [

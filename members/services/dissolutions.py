@@ -76,7 +76,7 @@ def _branch_dissolve(
     # lock). A plain FOR UPDATE here would wait for that insert while the
     # transfer waits for the member we are about to lock: a deadlock.
     branch = Branch.objects.select_for_update(no_key=True).get(pk=branch.pk)
-    if branch.is_dissolved:
+    if branch.dissolved_on is not None:  # branch.is_dissolved
         raise DomainError(
             _("Branch %(branch)s is already dissolved (%(date)s).")
             % {"branch": branch.name, "date": dmy(branch.dissolved_on)}
@@ -113,21 +113,22 @@ def _branch_dissolve(
             _("Nothing was changed: choose a branch for %(names)s.")
             % {"names": ", ".join(unplaced)}
         )
-    for row in rows:
-        if row.destination.pk == branch.pk:
+    # Every row has its destination now (none needs a decision).
+    placed = [(row, row.destination) for row in rows if row.destination is not None]
+    for row, destination in placed:
+        if destination.pk == branch.pk:
             raise DomainError(_("A member cannot stay in the branch being dissolved."))
-        if row.decided_by_person and not scope.can_edit_commune(row.destination.commune_id):
+        if row.decided_by_person and not scope.can_edit_commune(destination.commune_id):
             raise NotAllowed(
-                _("You may not send a member to branch %(branch)s.")
-                % {"branch": row.destination.name}
+                _("You may not send a member to branch %(branch)s.") % {"branch": destination.name}
             )
     batch = DissolutionBatch.objects.create(
         branch=branch, decision=decision, dissolved_on=on, performed_by=by, via_command=by is None
     )
-    for row in rows:
+    for row, destination in placed:
         new = membership_move(
             member=row.member,
-            to_branch=row.destination,
+            to_branch=destination,
             on=on,
             end_reason=EndReason.BRANCH_DISSOLVED,
         )
@@ -135,7 +136,7 @@ def _branch_dissolve(
             batch=batch,
             member=row.member,
             from_membership=row.membership,
-            to_branch=row.destination,
+            to_branch=destination,
             new_membership=new,
             decided_by_person=row.decided_by_person,
         )

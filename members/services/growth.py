@@ -50,7 +50,7 @@ SIMPLE_STEPS = (
     CandidateStep.BRANCH_RESOLUTION,
     CandidateStep.COMMUNE_RESOLUTION,
 )
-STEP_NUMBER_FIELD = {
+STEP_NUMBER_FIELD: dict[str, str] = {
     CandidateStep.BRANCH_RESOLUTION: "branch_resolution_number",
     CandidateStep.COMMUNE_RESOLUTION: "commune_resolution_number",
 }
@@ -89,6 +89,8 @@ def _check_next_step(candidate: Candidate, step: str) -> None:
             % {"step": CandidateStep(step).label, "name": candidate.full_name}
         )
     expected = candidate.next_step
+    # Not withdrawn, and this step not recorded yet: some step is still to come.
+    assert expected is not None
     if expected != step:
         raise DomainError(
             _("Steps are recorded in order: record “%(expected)s” before “%(step)s”.")
@@ -277,6 +279,8 @@ def candidate_admit(*, by, candidate: Candidate, on: datetime.date) -> Member:
     candidate = _open_step(by=by, candidate=candidate, step=CandidateStep.CEREMONY, on=on)
     if Member.objects.filter(citizen_id=candidate.citizen_id).exists():
         raise DomainError(_("A Party member with this citizen ID already exists."))
+    # The ceremony is the step after the decision (_open_step): it is dated.
+    assert candidate.decision_on is not None
     member = Member(
         citizen_id=candidate.citizen_id,
         full_name=candidate.full_name,
@@ -321,7 +325,11 @@ def _probation_started_on(member: Member) -> datetime.date:
     candidate = Candidate.objects.filter(member=member).only("ceremony_on").first()
     # Members registered before the pipeline existed have no ceremony on record:
     # their probation counts from the admission decision.
-    return candidate.ceremony_on if candidate else member.admitted_on
+    if candidate is None:
+        return member.admitted_on
+    # The table's constraint: a candidate who became a member had the ceremony.
+    assert candidate.ceremony_on is not None
+    return candidate.ceremony_on
 
 
 @audited("member_recognize_full", subject="member")

@@ -24,6 +24,8 @@ from django.views.decorators.http import require_POST
 
 from branches.access import BRANCH, COMMUNE, DISTRICT, NONE, PROVINCE, Scope, scope_for
 from branches.models import Branch, Commune, District, Province, Village
+from pacnam.lib.fields import own_field
+from pacnam.lib.requests import signed_in_user
 from pacnam.lib.text import fold
 from pacnam.security.readlog import log_member_export
 
@@ -64,13 +66,18 @@ def _export_place(form: MemberFilterForm, scope: Scope) -> str:
     data = form.cleaned_data if form.is_valid() else {}
     unit = data.get("branch") or data.get("commune")
     if unit is None:
+        # A scope of a level always names its unit (scope_of_role sets it).
         if scope.level == BRANCH:
+            assert scope.branch_id is not None
             unit = Branch.objects.filter(pk=scope.branch_id).only("name").first()
         elif scope.level == COMMUNE:
+            assert scope.commune_id is not None
             unit = Commune.objects.filter(pk=scope.commune_id).only("name").first()
         elif scope.level == DISTRICT:
+            assert scope.district_id is not None
             unit = District.objects.filter(pk=scope.district_id).only("name").first()
         elif scope.level == PROVINCE:
+            assert scope.province_id is not None
             unit = Province.objects.filter(pk=scope.province_id).only("name").first()
     return slugify(fold(unit.name)) if unit is not None else "tat-ca"
 
@@ -162,7 +169,7 @@ def _import_scope(request: HttpRequest) -> Scope:
 def _own_job(request: HttpRequest, pk) -> ImportJob:
     """An import is seen by the user who uploaded it, and nobody else (404)."""
     try:
-        return ImportJob.objects.get(pk=pk, user=request.user)
+        return ImportJob.objects.get(pk=pk, user=signed_in_user(request))
     except (ImportJob.DoesNotExist, ValueError) as exc:
         raise Http404 from exc
 
@@ -178,8 +185,8 @@ MODELS = {
 
 def _field_labels(kind: str, names: list[str]) -> str:
     """'position, residence_village_id' -> 'chức vụ, thôn, bản nơi cư trú'."""
-    meta = MODELS[kind]._meta
-    return ", ".join(str(meta.get_field(name.removesuffix("_id")).verbose_name) for name in names)
+    model = MODELS[kind]
+    return ", ".join(str(own_field(model, name.removesuffix("_id")).verbose_name) for name in names)
 
 
 def _column_title(kind: str, column: str) -> str:
@@ -270,7 +277,7 @@ def import_confirm(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return redirect("members:import")  # a stale tab: nothing to write
     try:
-        job = ImportJob.objects.get(pk=form.cleaned_data["token"], user=request.user)
+        job = ImportJob.objects.get(pk=form.cleaned_data["token"], user=signed_in_user(request))
     except ImportJob.DoesNotExist:
         return redirect("members:import")
     plan = summary_plan(job.summary)

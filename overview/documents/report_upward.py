@@ -12,11 +12,12 @@ import tempfile
 from pathlib import Path
 
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from docxtpl import DocxTemplate
 
 from branches.access import BRANCH, COMMUNE
-from branches.models import Commune, CommuneInProvince, Role, RoleKind
+from branches.models import Branch, Commune, CommuneInProvince, Role, RoleKind
 
 from ..models import ReportTemplate
 from ..selectors.report_upward import (
@@ -42,8 +43,10 @@ class DocumentError(Exception):
 
 def _commune_of(unit: ReportUnit, on: datetime.date) -> Commune | None:
     if unit.level == COMMUNE:
+        assert isinstance(unit.unit, Commune)
         return unit.unit
     if unit.level == BRANCH:
+        assert isinstance(unit.unit, Branch)
         period = (
             unit.unit.commune_periods.filter(
                 Q(valid_from__isnull=True) | Q(valid_from__lte=on),
@@ -58,7 +61,7 @@ def _commune_of(unit: ReportUnit, on: datetime.date) -> Commune | None:
 
 def template_for(
     unit: ReportUnit, on: datetime.date
-) -> tuple[Path | object, ReportTemplate | None]:
+) -> tuple[Path | FieldFile, ReportTemplate | None]:
     """The commune's own template valid on `on` (the latest uploaded), else the default."""
     commune = _commune_of(unit, on)
     if commune is not None:

@@ -64,6 +64,7 @@ class ReportUnit:
     @property
     def scope(self) -> Scope:
         if self.level == BRANCH:
+            assert isinstance(self.unit, Branch)
             return Scope(level=BRANCH, branch_id=self.unit.pk, commune_id=self.unit.commune_id)
         if self.level == COMMUNE:
             return Scope(level=COMMUNE, commune_id=self.unit.pk)
@@ -170,6 +171,7 @@ def _branch_periods(unit: ReportUnit, first, last) -> list[tuple]:
     unit on some day of the period: one query."""
     if unit.level == BRANCH:
         b = unit.unit
+        assert isinstance(b, Branch)
         return [(b.pk, None, None, b.founded_on, b.dissolved_on)]
     rows = (
         BranchInCommune.objects.filter(commune__in=unit.scope.communes())
@@ -368,7 +370,7 @@ def _months(unit: ReportUnit, periods, first, last) -> list[dict]:
     """Per month: the branches the unit had, how many held their regular meeting, and
     the attendance rate at those meetings. Two queries."""
     regular = _meetings(unit, first, last).filter(kind=MeetingKind.REGULAR)
-    held = {}
+    held: dict[datetime.date, set[int]] = {}
     for month, branch_id in regular.annotate(month=TruncMonth("date")).values_list(
         "month", "branch_id"
     ):

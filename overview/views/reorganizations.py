@@ -8,6 +8,7 @@ the members each new commune will have.
 import csv
 import datetime
 import io
+from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -126,14 +127,17 @@ def reorganization_new(request: HttpRequest) -> HttpResponse:
     then, as the registry may have changed since the preview."""
     scope = _officer_scope(request)
     form = PlanForm(request.POST or None, request.FILES or None)
-    context = {"form": form}
+    context: dict[str, Any] = {"form": form}
     if request.method == "POST" and form.is_valid():
         lines, errors = form.lines()
         on: datetime.date = form.cleaned_data["on"]
-        plan = None if errors else reorganization_plan(lines=lines, on=on, scope=scope)
-        errors = errors or plan.errors
+        plan = None
+        if not errors:
+            plan = reorganization_plan(lines=lines, on=on, scope=scope)
+            errors = plan.errors
         context.update(errors=errors, plan_text=form.cleaned_data["plan"])
         if not errors:
+            assert plan is not None  # no errors in the lines: the plan was made
             context["summary"] = plan_summary(plan)
             if "apply" in request.POST:
                 try:

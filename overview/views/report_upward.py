@@ -42,6 +42,7 @@ def sees_unit(scope: Scope, unit: ReportUnit) -> bool:
     if scope.level == ALL:
         return True
     province = unit.unit
+    assert isinstance(province, Province)
     return scope.level == PROVINCE and scope.province_id in (province.pk, province.merged_into_id)
 
 
@@ -52,14 +53,17 @@ def report_unit_or_404(scope: Scope, code: str, on: datetime.date) -> ReportUnit
     return unit
 
 
-def _own_unit_code(scope: Scope) -> str:
+def _own_unit_code(scope: Scope) -> str | None:
     """The unit a user reports for, filled in for them (officers of a district and
-    administrators type one)."""
+    administrators type one). A scope of a level always names its unit."""
     if scope.level == BRANCH:
+        assert scope.branch_id is not None
         return Branch.objects.filter(pk=scope.branch_id).values_list("code", flat=True).first()
     if scope.level == COMMUNE:
+        assert scope.commune_id is not None
         return Commune.objects.filter(pk=scope.commune_id).values_list("code", flat=True).first()
     if scope.level == PROVINCE:
+        assert scope.province_id is not None
         return Province.objects.filter(pk=scope.province_id).values_list("code", flat=True).first()
     return ""
 
@@ -77,7 +81,7 @@ def report_upward(request: HttpRequest) -> HttpResponse:
         form = ReportUpwardForm(
             initial={"unit": _own_unit_code(scope), "first": first, "last": last}
         )
-    context = {"form": form}
+    context: dict[str, object] = {"form": form}
     if form.is_bound and form.is_valid():
         first, last = form.cleaned_data["first"], form.cleaned_data["last"]
         unit = report_unit_or_404(scope, form.cleaned_data["unit"], last)

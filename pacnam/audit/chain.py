@@ -157,7 +157,7 @@ def verify_chain(chunk_size: int = 2000) -> ChainReport:
             head.seq if head.seq > checked else checked,
             f"the chain head records entry #{head.seq}, the log ends at #{checked}",
         )
-    if last is not None and head.entry_id != last.pk:
+    if last is not None and head is not None and head.entry_id != last.pk:
         return broken(checked, "the chain head does not name the last entry")
     stray = AuditLink.objects.count() - links_seen
     if stray:
@@ -205,7 +205,7 @@ def reseal(*, actor=None) -> AuditEntry | None:
             return None
         if not report.fixable:
             raise ChainBroken(report)
-        after = {"key_id": key_ring().current_id}
+        after: dict[str, object] = {"key_id": key_ring().current_id}
         if report.legacy_entries:
             after.update(legacy_entries=report.legacy_entries, legacy_digest=report.legacy_digest)
         return _append(

@@ -94,7 +94,9 @@ def verify_records(chunk_size: int = CHUNK) -> RecordsReport:
     for model in audited_models():
         label = model._meta.label_lower
         known = last.pop(label, {})
-        names = [f.attname for f in history_fields(model)]
+        tracked = history_fields(model)
+        assert tracked is not None  # audited_models() keeps only the models with a history
+        names = [f.attname for f in tracked]
         pk_name = model._meta.pk.attname
         at = names.index(pk_name)
         rows = model._base_manager.order_by("pk").values_list(*names)
@@ -161,7 +163,9 @@ def trail_state(label: str, pk: str) -> dict:
 def changed_fields(label: str, pk: str) -> list[str]:
     """The fields whose value today differs from the trail's (where the trail has one)."""
     model = apps.get_model(label)
-    names = [f.attname for f in history_fields(model)]
+    tracked = history_fields(model)
+    assert tracked is not None  # a changed row is a row of an audited table
+    names = [f.attname for f in tracked]
     row = model._base_manager.filter(pk=pk).values(*names).first()
     if row is None:
         return []

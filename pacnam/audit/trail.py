@@ -305,11 +305,12 @@ def audit_batch(
         actor = _request_user()
     batch = Batch(action=action, actor=actor, description=str(description), subject=subject)
     token = _current_batch.set(batch)
+    token_active = True
     try:
         with transaction.atomic():
             yield batch
             _current_batch.reset(token)
-            token = None
+            token_active = False
             object_type = object_id = object_repr = ""
             links = set(batch.links)
             if subject is not None:
@@ -330,7 +331,7 @@ def audit_batch(
                 row_digests=batch.digests,
             )
     finally:
-        if token is not None:
+        if token_active:
             _current_batch.reset(token)
 
 
@@ -338,6 +339,13 @@ def current_batch() -> Batch | None:
     """The batch being collected, for a service that writes rows in bulk (bulk_create,
     bulk_update bypass simple-history): it records them with `batch.record(obj)`."""
     return _current_batch.get()
+
+
+def running_batch() -> Batch:
+    """current_batch() in a service that always runs in one (under @audited)."""
+    batch = _current_batch.get()
+    assert batch is not None, "a bulk write outside @audited or audit_batch()"
+    return batch
 
 
 def _request_user():

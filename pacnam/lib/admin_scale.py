@@ -9,6 +9,7 @@ any size.
 """
 
 import re
+from typing import ClassVar
 
 from django import forms
 from django.contrib import admin
@@ -26,7 +27,7 @@ class LargeTableAdmin:
     at most ADMIN_COUNT_CAP + 1 rows, and never the whole table beside it."""
 
     show_full_result_count = False
-    paginator = AdminPaginator
+    paginator: ClassVar[type] = AdminPaginator
 
 
 _YEAR = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
@@ -113,7 +114,7 @@ class LoadedAutocompleteInline:
     """Mixin for an inline with autocomplete_fields: the rows' selected labels come
     from the rows (its get_queryset must select_related those fields)."""
 
-    form = LoadedRelationsForm
+    form: type[forms.ModelForm] = LoadedRelationsForm
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in self.get_autocomplete_fields(request) and "widget" not in kwargs:

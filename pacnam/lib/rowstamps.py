@@ -20,6 +20,7 @@ back is not a conflict, and writing over it loses nothing.
 import hashlib
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -63,10 +64,10 @@ class RowsChanged(DomainError):
         self.conflicts = conflicts
 
 
-def rows_to_write(
+def rows_to_write[Row](
     *,
-    rows: Mapping,
-    values: Callable[[object], tuple],
+    rows: Mapping[Any, Row],
+    values: Callable[[Row], tuple],
     wanted: Mapping,
     opened: Mapping | None,
 ) -> list:

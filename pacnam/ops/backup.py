@@ -364,7 +364,7 @@ def restore_backup(fileobj, *, using: str = DEFAULT_DB_ALIAS) -> dict:
                 pending.clear()
 
         for number, row in enumerate(lines, start=2):
-            model = by_label.get(row.get("m"))
+            model = by_label.get(row.get("m", ""))
             if model is None:
                 raise BackupError(f"Line {number} names an unknown table {row.get('m')!r}.")
             if model is not pending_model:

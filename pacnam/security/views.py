@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from pacnam.audit.trail import audit_log
 from pacnam.lib.pagination import CappedPaginator
+from pacnam.lib.requests import signed_in_user
 from pacnam.models import ReadAction, ReadLogEntry
 from pacnam.security import second_factor as sf
 
@@ -80,7 +81,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
 @login_required
 def second_factor_setup(request: HttpRequest) -> HttpResponse:
     """Set up the authenticator app (a QR code), or, once set up, see that it is."""
-    user = request.user
+    user = signed_in_user(request)
     has_device = sf.confirmed_totp(user) is not None
     if has_device and request.session.get(sf.STATE_KEY) == sf.NEEDED:
         # A device is set up but this session has not shown a code yet: replacing
@@ -131,7 +132,8 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     if request.session.get(sf.STATE_KEY) != sf.VERIFIED or sf.confirmed_totp(request.user) is None:
         raise Http404
     codes = sf.new_recovery_codes(request.user)
-    audit_log("second_factor_recovery_codes", actor=request.user, obj=request.user)
+    user = signed_in_user(request)
+    audit_log("second_factor_recovery_codes", actor=user, obj=user)
     return render(
         request,
         "registration/second_factor_codes.html",
