@@ -50,9 +50,10 @@ def _one_period_at_a_time(unit: str) -> list:
     ]
 
 
-def valid_on_q(date: datetime.date, prefix: str = "") -> tuple[Q, Q]:
+def valid_on_q(date: datetime.date | F, prefix: str = "") -> tuple[Q, Q]:
     """Valid on `date`: started on or before it (or always), not ended before it.
-    `prefix` reaches a related unit's dates ("commune_periods__")."""
+    `prefix` reaches a related unit's dates ("commune_periods__"); `date` may be a
+    column's (OuterRef("admitted_on"))."""
     started = Q(**{f"{prefix}valid_from__isnull": True}) | Q(**{f"{prefix}valid_from__lte": date})
     not_ended = Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gte": date})
     return started, not_ended
@@ -217,6 +218,9 @@ class Commune(Validity):
         related_name="merged_from",
     )
     history = HistoricalRecords()
+    # Set by the creator of a new commune, read by save(): the province (and district)
+    # of its first period. Only declared here: an unset one reads as absent (getattr).
+    place_in: tuple[Province, District | None]
 
     class Meta:
         verbose_name = _("commune")

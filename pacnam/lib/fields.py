@@ -22,3 +22,11 @@ def actor_field(
         related_name="+",
         **kwargs,
     )
+
+
+def own_field(model, name: str) -> models.Field:
+    """`model._meta.get_field(name)` for a field the model declares, not the other
+    side of a relation (which has no column, and no verbose_name of its own)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{name} is the other side of a relation"
+    return field
