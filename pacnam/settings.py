@@ -350,6 +350,13 @@ TASKS = {
     },
 }
 
+# A running job's lease (issue 28): the worker stamps the job's row (heartbeat_at)
+# at least every JOB_HEARTBEAT_SECONDS; a job not stamped for JOB_LEASE_SECONDS is
+# taken for dead (the worker was killed, the machine stopped) and failed by the
+# sweep (members.io.jobs.import_jobs_sweep), so that its page stops waiting.
+JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=5)
+JOB_LEASE_SECONDS = env.float("JOB_LEASE_SECONDS", default=90)
+
 # Uploads: a registry import larger than this is refused with a message.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 # Checked before a file is parsed (pacnam.io.spreadsheets). A 100,000-row member

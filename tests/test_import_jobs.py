@@ -159,8 +159,9 @@ def test_the_jobs_page_has_a_fixed_number_of_queries(
     )
     client = login(world.secretary)
     client.get(job.get_absolute_url())
-    # session, user, role; the job; the sliding session's save (savepoint, update, release).
-    with django_assert_num_queries(7):
+    # session, user, role; the sweep's look for lost jobs (none: no UPDATE); the job;
+    # the sliding session's save (savepoint, update, release).
+    with django_assert_num_queries(8):
         assert client.get(job.get_absolute_url()).status_code == 200
 
 
@@ -479,7 +480,7 @@ def test_a_waiting_jobs_page_counts_the_jobs_ahead_in_one_query(
         _job(world, status=ImportJobStatus.QUEUED)
     client = login(world.secretary)
     client.get(job.get_absolute_url())
-    # session, user, role; the job; the jobs ahead, counted; the sliding session's
-    # save (savepoint, update, release).
-    with django_assert_num_queries(8):
+    # session, user, role; the sweep's look for lost jobs; the job; the jobs ahead,
+    # counted; the sliding session's save (savepoint, update, release).
+    with django_assert_num_queries(9):
         assert client.get(job.get_absolute_url()).status_code == 200

@@ -9,6 +9,14 @@ are served as usual, and their own imports wait their turn.
     import_job_confirm(job=, allow_mass_update=)                  -> whether it was queued
     import_check(job_id) / import_write(job_id)                   -> the tasks
     summary_plan(job.summary)                                     -> the preview's view of it
+    import_jobs_sweep()                                           -> how many lost jobs failed
+
+A running job holds a lease (issue 28): the worker stamps its row's heartbeat_at when
+it claims it, whenever it writes progress, and from a thread of its own every
+JOB_HEARTBEAT_SECONDS. A job not stamped for JOB_LEASE_SECONDS has lost its worker
+(killed, its machine stopped, its database connection gone) and the sweep fails it;
+the sweep runs when the job's page is opened, when the runner starts
+(`manage.py jobs_worker`) and as `manage.py jobs_sweep`.
 
 The command-line import (registry_import) stays in the foreground.
 """
@@ -17,14 +25,15 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -177,18 +186,106 @@ def import_jobs_ahead(job: ImportJob) -> int:
 # --- The tasks ----------------------------------------------------------------------------
 
 
+# The states in which a worker holds the job, and so its lease. A queued job has no
+# worker yet: it waits for one however long, and the sweep leaves it alone.
+LEASED = (ImportJobStatus.CHECKING, ImportJobStatus.WRITING)
+
+
+class JobLeaseLost(Exception):
+    """The sweep failed this job while its worker still ran (its heartbeat had
+    stopped for longer than the lease): the worker must not write after all."""
+
+
 def _claim(job_id: str, expected: str, running: str) -> ImportJob | None:
     """Take a job from `expected` to `running`, once: a task delivered twice runs once."""
+    now = timezone.now()
     if not ImportJob.objects.filter(pk=job_id, status=expected).update(
-        status=running, updated_at=timezone.now()
+        status=running, updated_at=now, heartbeat_at=now
     ):
         return None
     return ImportJob.objects.select_related("user").get(pk=job_id)
 
 
+@contextmanager
+def _heartbeat(job_id):
+    """Stamp the job's heartbeat every JOB_HEARTBEAT_SECONDS while the task runs, from
+    a thread (and so a database connection) of its own: reading a large workbook
+    reports no progress for a minute, and the lease must not lapse meanwhile. On
+    SQLite a write holds the database's one write lock, and the stamps wait for it
+    (they are dropped after the busy timeout, and tried again)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    ImportJob.objects.filter(pk=job_id, status__in=LEASED).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:
+                    logger.warning("import %s: the heartbeat was not written", job_id)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+
+
+def import_jobs_sweep(*, wait_for_writer: bool = True) -> int:
+    """Fail the jobs whose lease has lapsed: a worker took them and has not been
+    heard of for JOB_LEASE_SECONDS. Their page says so and to try again; nothing was
+    written, since a write is one transaction whose rows and DONE status commit
+    together (import_write), and a dead worker's transaction is rolled back.
+
+    The race: a worker that was only slow stamps its heartbeat between this read
+    and the UPDATE. The UPDATE repeats the condition, so that job is kept; and a
+    worker whose job was failed here finds it so when it would finish, and rolls
+    its write back (JobLeaseLost).
+
+    On SQLite the writer of a large import holds the one write lock for as long as
+    it writes, and cannot stamp meanwhile: `wait_for_writer=False` (the page) leaves
+    those jobs to the runner's sweep rather than make the page wait for the lock.
+    Returns how many jobs were failed."""
+    now = timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.JOB_LEASE_SECONDS)
+    stale = Q(status__in=LEASED) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, updated_at__lt=cutoff)
+    )
+    jobs = ImportJob.objects.filter(stale)
+    if connection.vendor == "sqlite" and not wait_for_writer:
+        jobs = jobs.exclude(status=ImportJobStatus.WRITING, summary__phase="writing")
+    failed = 0
+    for pk, language in jobs.values_list("pk", "language"):
+        with translation.override(language):
+            summary = _failure(
+                _(
+                    "The job was interrupted: the job runner stopped while working on it. "
+                    "Nothing was written; please try again."
+                )
+            )
+        try:
+            failed += ImportJob.objects.filter(stale, pk=pk).update(
+                status=ImportJobStatus.FAILED, summary=summary, data=b"", updated_at=now
+            )
+        except DatabaseError:
+            # SQLite's write lock held past the busy timeout: the next sweep tries again.
+            logger.warning("import %s: the sweep could not fail it", pk)
+    if failed:
+        logger.warning("%d import(s) failed by the sweep: their worker stopped", failed)
+    return failed
+
+
 def _progress(job: ImportJob):
     def report(done: int, total: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total), rows_total=total)
+        ImportJob.objects.filter(pk=job.pk).update(
+            rows_done=min(done, total), rows_total=total, heartbeat_at=timezone.now()
+        )
 
     return report
 
@@ -213,20 +310,25 @@ def _write_reporter(job: ImportJob, total: int):
         done = min(done + rows, total)
         with side.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {ImportJob._meta.db_table} SET rows_done = %s WHERE id = %s",
-                [done, job.pk],
+                f"UPDATE {ImportJob._meta.db_table} SET rows_done = %s, heartbeat_at = %s "
+                "WHERE id = %s",
+                [done, timezone.now(), job.pk],
             )
 
     return report, side.close
 
 
-def _finish(job: ImportJob, status: str, summary: dict, *, keep_data: bool = False) -> None:
+def _finish(
+    job: ImportJob, status: str, summary: dict, *, running: str, keep_data: bool = False
+) -> bool:
+    """Record the task's outcome, if the job is still the worker's (`running`): a job
+    the sweep has failed keeps the sweep's word. Returns whether it was recorded."""
     fields = {"status": status, "summary": summary, "updated_at": timezone.now()}
     if not keep_data:
         fields["data"] = b""
     if status in (ImportJobStatus.DONE, ImportJobStatus.CHECKED):
         fields["rows_done"] = F("rows_total")
-    ImportJob.objects.filter(pk=job.pk).update(**fields)
+    return bool(ImportJob.objects.filter(pk=job.pk, status=running).update(**fields))
 
 
 @contextmanager
@@ -268,22 +370,29 @@ def import_check(job_id: str) -> str:
     job = _claim(job_id, ImportJobStatus.QUEUED, ImportJobStatus.CHECKING)
     if job is None:
         return "skipped"
-    with translation.override(job.language):
-        try:
-            plan = _plan(job)
-        except Exception:
-            logger.exception("import %s: the check stopped", job_id)
-            _finish(
-                job,
-                ImportJobStatus.REFUSED,
-                _failure(_("The check stopped on an unexpected error; nothing was written.")),
-            )
-            return ImportJobStatus.REFUSED
-        if plan.errors:
-            _finish(job, ImportJobStatus.REFUSED, _summarise(plan))
-            return ImportJobStatus.REFUSED
-        _finish(job, ImportJobStatus.CHECKED, _summarise(plan), keep_data=True)
-        return ImportJobStatus.CHECKED
+    with translation.override(job.language), _heartbeat(job.pk):
+        return _check(job)
+
+
+def _check(job: ImportJob) -> str:
+    running = ImportJobStatus.CHECKING
+    try:
+        plan = _plan(job)
+    except Exception:
+        logger.exception("import %s: the check stopped", job.pk)
+        _finish(
+            job,
+            ImportJobStatus.REFUSED,
+            _failure(_("The check stopped on an unexpected error; nothing was written.")),
+            running=running,
+        )
+        return ImportJobStatus.REFUSED
+    if plan.errors:
+        _finish(job, ImportJobStatus.REFUSED, _summarise(plan), running=running)
+        return ImportJobStatus.REFUSED
+    if not _finish(job, ImportJobStatus.CHECKED, _summarise(plan), running=running, keep_data=True):
+        return ImportJobStatus.FAILED  # the sweep failed it meanwhile
+    return ImportJobStatus.CHECKED
 
 
 @task()
@@ -295,46 +404,60 @@ def import_write(job_id: str) -> str:
         return "skipped"
     # The page says what the runner does: checking the file again, then writing.
     ImportJob.objects.filter(pk=job.pk).update(summary={**job.summary, "phase": "checking"})
-    with translation.override(job.language):
-        try:
-            plan = _plan(job)
-            if (
-                not plan.errors
-                and plan.name_changes > settings.IMPORT_MASS_NAME_CHANGES
-                and not job.allow_mass_update
-            ):
-                plan.errors.append(
-                    RowError(
-                        1,
-                        "full_name",
-                        _(
-                            "This import would now change the names of %(n)d members; confirm it again."
-                        )
-                        % {"n": plan.name_changes},
-                    )
+    with translation.override(job.language), _heartbeat(job.pk):
+        return _write(job)
+
+
+def _write(job: ImportJob) -> str:
+    running = ImportJobStatus.WRITING
+    try:
+        plan = _plan(job)
+        if (
+            not plan.errors
+            and plan.name_changes > settings.IMPORT_MASS_NAME_CHANGES
+            and not job.allow_mass_update
+        ):
+            plan.errors.append(
+                RowError(
+                    1,
+                    "full_name",
+                    _("This import would now change the names of %(n)d members; confirm it again.")
+                    % {"n": plan.name_changes},
                 )
-            if not plan.errors:
-                report, close = _write_reporter(job, plan.count(CREATE) + plan.count(UPDATE))
-                try:
-                    with _acting_as(job.user):
-                        import_plan_apply(
-                            plan=plan, actor=job.user, source=job.filename, progress=report
-                        )
-                finally:
-                    close()
-        except ImportAborted as exc:
-            plan.errors.append(exc.error)
-        except Exception:
-            logger.exception("import %s: the write stopped", job_id)
-            _finish(
-                job,
-                ImportJobStatus.FAILED,
-                _failure(_("The import stopped on an unexpected error; nothing was written.")),
             )
-            return ImportJobStatus.FAILED
-        if plan.errors:
-            # Someone changed the registry since the preview: say why, write nothing.
-            _finish(job, ImportJobStatus.FAILED, _summarise(plan))
-            return ImportJobStatus.FAILED
-        _finish(job, ImportJobStatus.DONE, _summarise(plan))
-        return ImportJobStatus.DONE
+        if not plan.errors:
+            report, close = _write_reporter(job, plan.count(CREATE) + plan.count(UPDATE))
+            try:
+                # The rows and the job's DONE commit together, or neither: a worker
+                # killed before the commit leaves nothing written and the job
+                # WRITING, for the sweep to fail; a job the sweep has failed
+                # meanwhile is not DONE'd, and its rows are rolled back.
+                # The job's row is updated last: before it, the progress
+                # (another connection) updates it freely.
+                with transaction.atomic(), _acting_as(job.user):
+                    import_plan_apply(
+                        plan=plan, actor=job.user, source=job.filename, progress=report
+                    )
+                    if not _finish(job, ImportJobStatus.DONE, _summarise(plan), running=running):
+                        raise JobLeaseLost
+            finally:
+                close()
+    except JobLeaseLost:
+        logger.warning("import %s: failed by the sweep while writing; rolled back", job.pk)
+        return ImportJobStatus.FAILED
+    except ImportAborted as exc:
+        plan.errors.append(exc.error)
+    except Exception:
+        logger.exception("import %s: the write stopped", job.pk)
+        _finish(
+            job,
+            ImportJobStatus.FAILED,
+            _failure(_("The import stopped on an unexpected error; nothing was written.")),
+            running=running,
+        )
+        return ImportJobStatus.FAILED
+    if plan.errors:
+        # Someone changed the registry since the preview: say why, write nothing.
+        _finish(job, ImportJobStatus.FAILED, _summarise(plan), running=running)
+        return ImportJobStatus.FAILED
+    return ImportJobStatus.DONE

@@ -55,6 +55,9 @@ class ImportJob(models.Model):
     # the changes (capped), how many names change.
     summary = models.JSONField(default=dict, blank=True)
     allow_mass_update = models.BooleanField(default=False)
+    # The worker's last sign of life while it checks or writes (issue 28): a job
+    # whose stamp is older than JOB_LEASE_SECONDS has lost its worker.
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -31,7 +31,14 @@ from pacnam.security.readlog import log_member_export
 
 from ..forms.members import MemberFilterForm
 from ..io.export import csv_chunks, member_list_rows, people_rows, people_xlsx_bytes, xlsx_bytes
-from ..io.jobs import import_job_confirm, import_job_start, import_jobs_ahead, summary_plan
+from ..io.jobs import (
+    LEASED,
+    import_job_confirm,
+    import_job_start,
+    import_jobs_ahead,
+    import_jobs_sweep,
+    summary_plan,
+)
 from ..io.read import HEADERS, column_title, columns_of, required_columns
 from ..models import ImportJob, ImportJobStatus, Member, Membership
 
@@ -224,11 +231,27 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _job_silence(job: ImportJob) -> dict:
+    """How long the worker has not been heard of, when it is long enough to say
+    (a third of the lease: six heartbeats missed), and in how long the job is
+    failed if it stays silent."""
+    heard = job.heartbeat_at or job.updated_at
+    silent = (timezone.now() - heard).total_seconds()
+    if silent < settings.JOB_LEASE_SECONDS / 3:
+        return {}
+    return {
+        "silent_seconds": int(silent),
+        "lease_left_seconds": max(0, int(settings.JOB_LEASE_SECONDS - silent)),
+    }
+
+
 @login_required
 def import_job(request: HttpRequest, pk) -> HttpResponse:
     """The import's page: its progress while the runner works, then the preview
     (or the errors), then the result."""
     _import_scope(request)
+    # A job whose worker has died is failed here, so that its page stops waiting.
+    import_jobs_sweep(wait_for_writer=False)
     job = _own_job(request, pk)
     plan = summary_plan(job.summary)
     context = {
@@ -242,6 +265,8 @@ def import_job(request: HttpRequest, pk) -> HttpResponse:
         context["phase"] = job.summary.get("phase", "")
         if job.status in (ImportJobStatus.QUEUED, ImportJobStatus.WRITE_QUEUED):
             context["ahead"] = import_jobs_ahead(job)
+        if job.status in LEASED:
+            context.update(_job_silence(job))
         return render(request, "members/import_progress.html", context)
     if job.status == ImportJobStatus.DONE:
         return render(request, "members/import_result.html", context)
