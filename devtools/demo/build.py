@@ -77,6 +77,18 @@ DEMO_USERS = [
     ("khauslom", RoleKind.BRANCH_SECRETARY, "01870-T01", None, "Bí thư Chi bộ thôn Khâu Slôm"),
 ]
 
+# The people behind the logins, as a report upward signs them ("T/M ĐẢNG ỦY / BÍ THƯ",
+# then the name): the whole name in first_name, since get_full_name() would put a
+# Vietnamese family name last.
+DEMO_NAMES = {
+    "district": "Hoàng Văn Thắng",
+    "thainguyen": "Nguyễn Thị Thu Hà",
+    "caotan": "Lý Văn Sơn",
+    "giaohieu": "Triệu Thị Mai",
+    "caominh": "Hà Văn Minh",
+    "khauslom": "Nông Văn Páo",
+}
+
 
 def reorganization_lines():
     """The 2025 plan, read as `reorganize_units` reads it."""
@@ -168,6 +180,7 @@ class DemoBuilder:
                 user = User.objects.create(
                     username=username,
                     password=password,
+                    first_name=DEMO_NAMES.get(username, ""),
                     is_staff=kind is None,
                     is_superuser=kind is None,
                 )
