@@ -282,27 +282,42 @@ class Transfer(models.Model):
         communes, the receiving commune's committee for the receipt."""
         if not self.is_in_progress:
             return ""
+        # By the table's constraints: a transfer into the district has its receiving
+        # branch, any other its sending one; one in progress after its letter, both.
+        sender, receiver = self.from_branch, self.to_branch
         if self.status == TransferStatus.REQUESTED and self.scope == TransferScope.INTO_DISTRICT:
-            return _("Next: the %(commune)s commune Party committee records the receipt.") % {
-                "commune": self.to_branch.commune
-            }
+            assert receiver is not None
+            return str(
+                _("Next: the %(commune)s commune Party committee records the receipt.")
+                % {"commune": receiver.commune}
+            )
         if self.status == TransferStatus.REQUESTED:
             if self.scope == TransferScope.WITHIN_COMMUNE:
-                return _(
-                    "Next: the %(commune)s commune Party committee issues the introduction letter."
-                ) % {"commune": self.from_branch.commune}
+                assert sender is not None
+                return str(
+                    _(
+                        "Next: the %(commune)s commune Party committee issues the introduction letter."
+                    )
+                    % {"commune": sender.commune}
+                )
             if two_levels():
                 return pgettext(
                     "two levels",
                     "Next: the province committee's organisation board issues the introduction letter.",
                 )
-            return _(
-                "Next: the district committee's organisation board issues the introduction letter."
+            return str(
+                _(
+                    "Next: the district committee's organisation board issues the introduction letter."
+                )
             )
-        return _(
-            "Next: the member presents the letter to %(branch)s; the %(commune)s commune "
-            "Party committee records the receipt."
-        ) % {"branch": self.to_branch.name, "commune": self.to_branch.commune}
+        assert receiver is not None
+        return str(
+            _(
+                "Next: the member presents the letter to %(branch)s; the %(commune)s commune "
+                "Party committee records the receipt."
+            )
+            % {"branch": receiver.name, "commune": receiver.commune}
+        )
 
     @property
     def letter_reference(self) -> str:

@@ -113,8 +113,12 @@ def _branch_dissolve(
             _("Nothing was changed: choose a branch for %(names)s.")
             % {"names": ", ".join(unplaced)}
         )
-    # Every row has its destination now (none needs a decision).
-    placed = [(row, row.destination) for row in rows if row.destination is not None]
+    # Every row has its destination now (none needs a decision, refused above): a
+    # row left out here would be a member left in a dissolved branch.
+    placed = []
+    for row in rows:
+        assert row.destination is not None
+        placed.append((row, row.destination))
     for row, destination in placed:
         if destination.pk == branch.pk:
             raise DomainError(_("A member cannot stay in the branch being dissolved."))
