@@ -39,15 +39,14 @@ test: install-dev
 	@$(PY) scripts/browser_status.py
 	$(PY) -m pytest --durations=20 $(PYTEST_ARGS)
 
-lint: install-dev
+lint: typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 
-# mypy with django-stubs ([tool.mypy] in pyproject.toml). Not yet in `lint` and CI: it
-# still reports errors in about two dozen modules, to be fixed first. The plugin loads the
-# settings, which need the tests' throwaway keys.
+# mypy with django-stubs ([tool.mypy] in pyproject.toml), part of `lint` and of CI. The
+# plugin loads the settings, which need the tests' throwaway keys.
 typecheck: install-dev
 	SECRET_KEY=typecheck-only-not-a-secret AUDIT_KEY=typecheck-only-audit-key-not-a-secret-01234 \
 	DEBUG=1 $(VENV)/bin/mypy

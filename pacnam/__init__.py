@@ -6,12 +6,15 @@ pyproject.toml): ops > security > audit | io > lib.
 
 settings.py, urls.py, wsgi.py, asgi.py   the project's plumbing
 apps.py, admin.py                        the base as a Django app, its admin pages
+thirdparty_apps.py                       the third-party apps under names an office reads
 models.py                                the audit trail's and read log's rows
 middleware.py                            language first in Vietnamese; no-store
 views.py                                 the health check and the error pages
-lib/       dates, errors, text, fields, forms, versioning, pagination, admin_scale, bulk, files
+lib/       dates, errors, text, fields, forms, versioning, rowstamps, requests, pagination,
+           admin_scale, bulk, files
 io/        spreadsheets (reading office files), csv_writer
-audit/     trail (writing and sealing), chain (verifying, resealing)
+audit/     trail (writing and sealing), chain (verifying, resealing), records (rows against
+           their trail)
 security/  second_factor, lockout, readlog, encryption, and their urls and views
 ops/       backup (archive and restore), replica (the read replica's router)
 management/commands/  audit_verify, registry_backup, registry_restore, makemessages

@@ -187,16 +187,17 @@ def reorganization_plan(
     plan = ReorganizationPlan(on=on, lines=lines)
     seen: set[str] = set()
     for line in lines:
-        error = _line_error(line, seen)
-        if error:
-            plan.errors.append(PlanError(line.row, *error))
+        line_error = _line_error(line, seen)
+        if line_error:
+            plan.errors.append(PlanError(line.row, *line_error))
             continue
         seen.add(line.old_code)
         old, error = _old_commune(line.old_code, on)
         if old is not None and scope is not None and not scope.can_edit_commune(old.pk):
             old, error = None, _("Not in your district or province.")
-        if error:
-            plan.errors.append(PlanError(line.row, "old_code", error))
+        if old is None or error:
+            # _old_commune gives a commune or the reason there is none.
+            plan.errors.append(PlanError(line.row, "old_code", error or ""))
             continue
         new = plan.news.setdefault(
             line.new_code,
@@ -220,7 +221,7 @@ def reorganization_plan(
             continue
         new.olds.append(old)
     plan_old_ids = [old.pk for old in plan.old_communes]
-    first_row = {}
+    first_row: dict[str, int] = {}
     for line in lines:
         first_row.setdefault(line.new_code, line.row)
     for code, new in plan.news.items():
@@ -318,7 +319,9 @@ def _old_commune(code: str, on: datetime.date) -> tuple[Commune | None, str | No
 
 
 def _ended(commune: Commune) -> str:
-    if commune.merged_into_id:
+    """Why an ended commune (valid_to set) cannot be reorganised again."""
+    assert commune.valid_to is not None
+    if commune.merged_into is not None:
         return _("%(name)s already ended on %(date)s (merged into %(into)s).") % {
             "name": commune.name,
             "date": dmy(commune.valid_to),
@@ -421,16 +424,18 @@ def _apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool) ->
         for old in new.olds:
             old.merged_into = commune
             old.save(update_fields=["merged_into"])
-        for unit, periods, label in (
+        units: list[
+            tuple[Village | Branch, type[VillageInCommune] | type[BranchInCommune], str]
+        ] = [
             *((v, VillageInCommune, "village") for v in new.villages),
             *((b, BranchInCommune, "branch") for b in new.branches),
-        ):
-            key = "village" if label == "village" else "branch"
-            current = periods.objects.get(**{key: unit}, valid_to__isnull=True)
+        ]
+        for unit, periods, label in units:
+            current = periods.objects.get(**{label: unit}, valid_to__isnull=True)
             current.valid_to = eve
             current.save(update_fields=["valid_to"])
             note("ended", f"{label}_period", current.pk)
-            opened = periods.objects.create(**{key: unit}, commune=commune, valid_from=on)
+            opened = periods.objects.create(**{label: unit, "commune": commune, "valid_from": on})
             note("created", f"{label}_period", opened.pk)
             changes["moved"].setdefault(label, {})[str(unit.pk)] = unit.commune_id
             unit.commune = commune
@@ -575,7 +580,11 @@ def _undo(*, reorganization: Reorganization, by) -> Reorganization:
     created, ended, moved = (
         reorganization.changes.get(k, {}) for k in ("created", "ended", "moved")
     )
-    for label, model in (("village", Village), ("branch", Branch)):
+    moved_models: tuple[tuple[str, type[Village] | type[Branch]], ...] = (
+        ("village", Village),
+        ("branch", Branch),
+    )
+    for label, model in moved_models:
         for unit in model.objects.filter(pk__in=[int(k) for k in moved.get(label, {})]):
             unit.commune_id = moved[label][str(unit.pk)]
             unit.version += 1
@@ -584,9 +593,9 @@ def _undo(*, reorganization: Reorganization, by) -> Reorganization:
         for period in _MODELS[label].objects.filter(pk__in=created.get(label, ())):
             period.delete()
     for label in ("branch_period", "village_period", "commune_period", "district"):
-        for unit in _MODELS[label].objects.filter(pk__in=ended.get(label, ())):
-            unit.valid_to = None
-            unit.save(update_fields=["valid_to"])
+        for ended_unit in _MODELS[label].objects.filter(pk__in=ended.get(label, ())):
+            ended_unit.valid_to = None
+            ended_unit.save(update_fields=["valid_to"])
     ended_communes = list(Commune.objects.filter(pk__in=ended.get("commune", ())))
     for commune in ended_communes:
         commune.merged_into = None
