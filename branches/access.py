@@ -20,9 +20,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, Protocol
 
 from django.contrib.auth.backends import BaseBackend
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -42,6 +45,13 @@ from .models import (
     VillageInCommune,
 )
 from .models.units import BranchQuerySet, ValidityQuerySet
+
+
+class OnBranch(Protocol):
+    """A record judged by its official branch (a member; the members app is a floor up)."""
+
+    branch_id: int | None
+
 
 ALL = "all"  # administrators and the system (the management commands)
 PROVINCE = "province"
@@ -188,13 +198,13 @@ class Scope:
             return branch_id == self.branch_id
         return self.sees_all or branch_id in self.branch_ids
 
-    def sees_member(self, member) -> bool:
+    def sees_member(self, member: OnBranch) -> bool:
         """Whether the member's page opens for the user, judged by their official
         branch: a member who has moved on since (a past member of a branch page)
         is linked only where their new branch is seen."""
         return self.sees_branch(member.branch_id)
 
-    def sees_village(self, village) -> bool:
+    def sees_village(self, village: Village | None) -> bool:
         """Whether the village's page opens for the user (as sees_commune)."""
         if village is None or self.level == NONE:
             return False
@@ -316,7 +326,7 @@ def scope_of_role(role: Role | None, *, is_superuser: bool = False) -> Scope:
     )
 
 
-def scope_for(user) -> Scope:
+def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
     """The user's scope today, computed once per request object and cached on it."""
     if not user or not user.is_authenticated or not user.is_active:
         return NO_SCOPE
@@ -324,17 +334,18 @@ def scope_for(user) -> Scope:
     if cached is not None:
         return cached
     role = Role.objects.for_user_on(user).select_related("branch").first()
-    scope = scope_of_role(role, is_superuser=user.is_superuser)
-    user._registry_scope = scope
+    scope = scope_of_role(role, is_superuser=getattr(user, "is_superuser", False))
+    # Cached on the request's user object: one role query per request.
+    user._registry_scope = scope  # type: ignore[attr-defined]
     return scope
 
 
-def acting_scope(by) -> Scope:
+def acting_scope(by: AbstractBaseUser | None) -> Scope:
     """The scope of the user acting in a service; `None` is the system (a command)."""
     return SYSTEM_SCOPE if by is None else scope_for(by)
 
 
-def editor_scope_or_404(user) -> Scope:
+def editor_scope_or_404(user: AbstractBaseUser | AnonymousUser) -> Scope:
     """The scope of a page only editors use (transfers, dissolutions): officers and
     commune secretaries. A branch secretary or a user without a role gets the
     same 404 as for a record outside their scope."""
@@ -344,11 +355,11 @@ def editor_scope_or_404(user) -> Scope:
     return scope
 
 
-def get_in_scope_or_404(qs: QuerySet, **lookup):
+def get_in_scope_or_404[R: Model](qs: QuerySet[R], **lookup: Any) -> R:
     """Fetch one record from an already scoped queryset, or 404."""
     try:
         return qs.get(**lookup)
-    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
 
 
@@ -362,7 +373,9 @@ class RolePermissionBackend(BaseBackend):
 
     OFFICER_PERMISSIONS = frozenset({REVIEW_READS_PERMISSION, REQUIRED_PERMISSION})
 
-    def get_all_permissions(self, user_obj, obj=None) -> set[str]:
+    def get_all_permissions(
+        self, user_obj: AbstractBaseUser | AnonymousUser, obj: object = None
+    ) -> set[str]:
         if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
             return set()
         if scope_for(user_obj).level in (PROVINCE, DISTRICT):

@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Win
 from django.db.models.functions import TruncMonth
 
 from branches.access import Scope
+from branches.models import Branch
 from members.models import Member
 from pacnam.lib.dates import add_months
 
@@ -133,7 +134,7 @@ def with_attendance_counts(qs: QuerySet) -> QuerySet:
     )
 
 
-def branch_recent_meetings(branch, limit: int = 5) -> list[Meeting]:
+def branch_recent_meetings(branch: Branch, limit: int = 5) -> list[Meeting]:
     """The branch's latest meetings with their attendance counts (one query)."""
     return list(
         with_attendance_counts(Meeting.objects.filter(branch=branch)).order_by("-date", "-pk")[
@@ -160,7 +161,7 @@ def meeting_roll_sheet(meeting: Meeting) -> dict:
     )
     counted = [a for a in lines if a.standing == Standing.COUNTED]
 
-    def count(presence=None, full=None):
+    def count(presence: str | None = None, full: bool | None = None) -> int:
         return sum(
             1
             for a in counted

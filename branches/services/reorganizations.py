@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacnam.audit.trail import audit_batch
-from pacnam.io.spreadsheets import header_key, header_matcher
+from pacnam.io.spreadsheets import HeaderTest, header_key, header_matcher
 from pacnam.lib.dates import dmy
 from pacnam.lib.errors import DomainError, NotAllowed
 
-from ..access import acting_scope
+from ..access import Scope, acting_scope
 from ..models import (
     Branch,
     BranchInCommune,
@@ -62,7 +64,7 @@ def plan_column_title(column: str) -> str:
     return titles[0] if titles else column
 
 
-def plan_header_test():
+def plan_header_test() -> HeaderTest:
     """Whether a row of a plan's file is its header: three of its columns named (by
     key or title), so title rows above it are passed over."""
     return header_matcher(
@@ -171,7 +173,7 @@ def lines_from_rows(
 
 
 def reorganization_plan(
-    *, lines: list[PlanLine], on: datetime.date, scope=None
+    *, lines: list[PlanLine], on: datetime.date, scope: Scope | None = None
 ) -> ReorganizationPlan:
     """Check every row of a plan against the registry as it is; write nothing.
 
@@ -353,7 +355,7 @@ def _find_units(plan: ReorganizationPlan) -> None:
 
 
 def reorganization_apply(
-    *, plan: ReorganizationPlan, decision: str, by, via_command: bool = False
+    *, plan: ReorganizationPlan, decision: str, by: User | None, via_command: bool = False
 ) -> Reorganization:
     """Carry out a checked plan as ONE batch: the old communes end the day before
     the date (merged into their new commune), the new ones begin on it in their
@@ -376,7 +378,9 @@ def reorganization_apply(
 
 
 @transaction.atomic
-def _apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool) -> Reorganization:
+def _apply(
+    *, plan: ReorganizationPlan, decision: str, by: User | None, via_command: bool
+) -> Reorganization:
     on, eve = plan.on, plan.on - ONE_DAY
     # Race: two officers applying the same plan (or an undo meeting an apply).
     # Locking the old communes makes the second wait and then find them ended.
@@ -392,7 +396,7 @@ def _apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool) ->
         )
     changes: dict = {"created": {}, "ended": {}, "moved": {}}
 
-    def note(kind: str, label: str, value) -> None:
+    def note(kind: str, label: str, value: int | str) -> None:
         changes[kind].setdefault(label, []).append(value)
 
     # The old communes end first: a new commune may carry on one of their codes,
@@ -464,7 +468,9 @@ def _apply(*, plan: ReorganizationPlan, decision: str, by, via_command: bool) ->
     return reorganization
 
 
-def _end_emptied_parents(on: datetime.date, provinces: dict[str, Province], note) -> None:
+def _end_emptied_parents(
+    on: datetime.date, provinces: dict[str, Province], note: Callable[[str, str, int | str], None]
+) -> None:
     """A district or province with no commune left on `on` ends the day before; a
     province whose communes all went to one new province is merged into it (Bắc
     Kạn into Thái Nguyên)."""
@@ -553,7 +559,7 @@ def reorganization_undo_refusal(reorganization: Reorganization) -> str | None:
     return None
 
 
-def reorganization_undo(*, reorganization: Reorganization, by) -> Reorganization:
+def reorganization_undo(*, reorganization: Reorganization, by: User | None) -> Reorganization:
     """Put everything back as it was before the reorganisation: the new communes and
     periods it created are removed, the ones it ended reopened, the villages and
     branches back in their old communes. Only while nothing changed since; an
@@ -570,7 +576,7 @@ def reorganization_undo(*, reorganization: Reorganization, by) -> Reorganization
 
 
 @transaction.atomic
-def _undo(*, reorganization: Reorganization, by) -> Reorganization:
+def _undo(*, reorganization: Reorganization, by: User | None) -> Reorganization:
     # Race: an undo meeting a new change in the new communes. The lock on the
     # reorganisation makes two undos queue; the check runs under it.
     reorganization = Reorganization.objects.select_for_update().get(pk=reorganization.pk)

@@ -5,9 +5,10 @@ import dataclasses
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from branches.access import Scope
 from branches.models import Branch, BranchInCommune, BranchKind, Commune, valid_on_q
 
 from ..models import DissolutionBatch, Member, Membership, MembershipKind
@@ -36,7 +37,7 @@ class CommuneProgress:
 
 
 def policy_progress(
-    scope, as_of: datetime.date | None = None
+    scope: Scope, as_of: datetime.date | None = None
 ) -> tuple[list[CommuneProgress], list[Branch]]:
     """The "Policy progress" report (Conclusion 38-KL/TW) as it stood on `as_of`
     (today by default), by the communes of that day: the district's ten in 2019, the
@@ -109,7 +110,7 @@ def policy_progress(
     return list(rows.values()), village_branches
 
 
-def branch_dissolutions(branch):
+def branch_dissolutions(branch: Branch) -> QuerySet[DissolutionBatch]:
     """The dissolutions of `branch`, newest first, for the branch page (one query)."""
     return (
         DissolutionBatch.objects.filter(branch=branch)
@@ -174,7 +175,7 @@ def branch_dissolution_plan(
 
 
 def dissolution_destinations(
-    *, scope, branch: Branch, on: datetime.date, show_all: bool = False
+    *, scope: Scope, branch: Branch, on: datetime.date, show_all: bool = False
 ) -> list[Branch]:
     """Where a member of `branch`, dissolved on `on`, may be sent (one query): the
     village branches of its commune active on that day; with `show_all`, every

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery
+from django.db.models import BigIntegerField, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, ExtractYear
 from django_stubs_ext import StrOrPromise
 
@@ -30,6 +31,8 @@ from ..models import (
     Rating,
     probation_ends_on,
 )
+from ..models.growth import CandidateQuerySet
+from ..models.members import MemberQuerySet
 
 # Years of membership for which a Party badge is awarded (huy hiệu Đảng).
 BADGE_YEARS: tuple[int, ...] = tuple(
@@ -37,11 +40,11 @@ BADGE_YEARS: tuple[int, ...] = tuple(
 )
 
 
-def _scoped_candidates(scope: Scope):
+def _scoped_candidates(scope: Scope) -> CandidateQuerySet:
     return Candidate.objects.filter(branch__in=scope.branches())
 
 
-def _scoped_members(scope: Scope):
+def _scoped_members(scope: Scope) -> MemberQuerySet:
     return Member.objects.visible_to(scope)
 
 
@@ -140,7 +143,7 @@ def admissions_per_year(scope: Scope, years: list[int], commune_limit: int | Non
         if commune_id in listed:
             totals[year] += n
 
-    def lived_in(commune, year: int) -> bool:
+    def lived_in(commune: Commune, year: int) -> bool:
         return (commune.valid_from is None or commune.valid_from.year <= year) and (
             commune.valid_to is None or commune.valid_to.year >= year
         )
@@ -158,7 +161,7 @@ def admissions_per_year(scope: Scope, years: list[int], commune_limit: int | Non
     }
 
 
-def _admission_totals(scope: Scope, years: list[int]):
+def _admission_totals(scope: Scope, years: list[int]) -> Iterable[tuple[int, int]]:
     """(year, members admitted that year) for the scope. For the whole district on
     PostgreSQL, read from the yearly tally that triggers keep in the same transaction
     as every change (members migration 0007): five rows instead of counting every
@@ -251,7 +254,7 @@ class RatingCounts:
         ]
 
 
-def _evaluations(scope: Scope):
+def _evaluations(scope: Scope) -> QuerySet[Evaluation]:
     return Evaluation.objects.filter(branch__in=scope.branches())
 
 
@@ -281,7 +284,7 @@ def rating_report(scope: Scope, years: list[int]) -> dict:
      "district": {year: {...}}}. Two queries."""
     communes = list(scope.communes())
 
-    def empty():
+    def empty() -> dict[int, dict[str, RatingCounts]]:
         return {year: {"members": RatingCounts(), "branches": RatingCounts()} for year in years}
 
     per_commune = {c.pk: empty() for c in communes}
@@ -322,7 +325,7 @@ class BadgeGroup:
         return sum(len(members) for _years, members in self.by_years)
 
 
-def badge_members(scope: Scope, year: int):
+def badge_members(scope: Scope, year: int) -> MemberQuerySet:
     """Members still in the Party who reach one of the badge anniversaries in `year`,
     counted from the admission decision, with `membership_years` annotated."""
     admitted_years = [year - n for n in BADGE_YEARS]
@@ -367,7 +370,7 @@ REPORT_COLUMNS = [
 ]
 
 
-def growth_rows(year: int, communes) -> list[dict]:
+def growth_rows(year: int, communes: Iterable[Commune]) -> list[dict]:
     """One row per commune for `year`: members admitted (decision date) and made
     full, by their current branch; candidates still open at the end of the year; the
     year's member ratings by the branch that rated. Four queries."""

@@ -18,7 +18,7 @@ class TimelineEvent:
     detail: str = ""
 
 
-def _local(moment) -> datetime.date:
+def _local(moment: datetime.date | datetime.datetime) -> datetime.date:
     return timezone.localdate(moment) if isinstance(moment, datetime.datetime) else moment
 
 

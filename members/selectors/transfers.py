@@ -5,9 +5,11 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from branches.access import Scope
 from pacnam.lib.dates import is_working_day
 
 from ..models import Transfer, TransferScope, TransferStatus
+from ..models.transfers import TransferQuerySet
 
 
 def letter_overdue_cutoff(today: datetime.date | None = None) -> datetime.date:
@@ -28,20 +30,20 @@ def letter_overdue_cutoff(today: datetime.date | None = None) -> datetime.date:
     return day - datetime.timedelta(days=1)
 
 
-def _with_relations(qs):
+def _with_relations(qs: TransferQuerySet) -> TransferQuerySet:
     return qs.select_related(
         "member", "from_branch", "to_branch", "from_branch__commune", "to_branch__commune"
     )
 
 
-def transfers_in_progress(scope):
+def transfers_in_progress(scope: Scope) -> TransferQuerySet:
     """Transfers in progress that either end of which `scope` sees, oldest first."""
     return _with_relations(Transfer.objects.visible_to(scope).in_progress()).order_by(
         "requested_at", "pk"
     )
 
 
-def overdue_transfers(scope, today: datetime.date | None = None):
+def overdue_transfers(scope: Scope, today: datetime.date | None = None) -> TransferQuerySet:
     """Letters issued and not presented to the receiving branch within the deadline
     (settings.TRANSFER_LETTER_DEADLINE_WORKING_DAYS working days), for the
     district and for the communes at either end."""

@@ -8,7 +8,7 @@ cached, so a figure is never stale after a change.
 import datetime
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from pacnam.lib.dates import add_years
 AGE_BANDS = [(18, 30), (31, 45), (46, 60), (61, 75), (76, 120)]
 
 
-def _members(scope: Scope):
+def _members(scope: Scope) -> QuerySet[Member]:
     """The members the dashboard counts: the current members of the scope's branches.
     A member temporarily attached to one of them is counted once, in their own
     branch, as the tiles' tallies count them (the member list shows them too)."""

@@ -31,6 +31,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import TruncMonth
 
 from branches.access import BRANCH, COMMUNE, PROVINCE, Scope
@@ -102,13 +103,13 @@ def previous_period(
     return first - datetime.timedelta(days=days), first - datetime.timedelta(days=1)
 
 
-def _valid_on(day) -> Q:
+def _valid_on(day: datetime.date | Combinable) -> Q:
     return (Q(valid_from__isnull=True) | Q(valid_from__lte=day)) & (
         Q(valid_to__isnull=True) | Q(valid_to__gte=day)
     )
 
 
-def _in_unit(unit: ReportUnit, branch, day) -> Exists:
+def _in_unit(unit: ReportUnit, branch: Combinable, day: Combinable) -> Exists:
     """Whether the branch `branch` was in the unit on `day` (expressions, usually
     OuterRef's of the row being counted). No query of its own."""
     if unit.level == BRANCH:
@@ -166,7 +167,7 @@ class Figures:
         return rate(self.dues_paid, self.dues_due)
 
 
-def _branch_periods(unit: ReportUnit, first, last) -> list[tuple]:
+def _branch_periods(unit: ReportUnit, first: datetime.date, last: datetime.date) -> list[tuple]:
     """(branch, in from, in until, founded, dissolved) of every branch that was in the
     unit on some day of the period: one query."""
     if unit.level == BRANCH:
@@ -184,7 +185,7 @@ def _branch_periods(unit: ReportUnit, first, last) -> list[tuple]:
     return list(rows)
 
 
-def _branches_in(periods: list[tuple], first, last) -> set[int]:
+def _branches_in(periods: list[tuple], first: datetime.date, last: datetime.date) -> set[int]:
     """The branches that existed and were in the unit on some day of [first, last]."""
     found = set()
     for branch_id, since, until, founded, dissolved in periods:
@@ -200,7 +201,7 @@ def _branches_in(periods: list[tuple], first, last) -> set[int]:
     return found
 
 
-def _meetings(unit: ReportUnit, first, last) -> QuerySet:
+def _meetings(unit: ReportUnit, first: datetime.date, last: datetime.date) -> QuerySet:
     return Meeting.objects.filter(
         _in_unit(unit, OuterRef("branch"), OuterRef("date")),
         status__in=TOOK_PLACE,
@@ -210,7 +211,7 @@ def _meetings(unit: ReportUnit, first, last) -> QuerySet:
 
 
 def figures(
-    unit: ReportUnit, first: datetime.date, last: datetime.date, *, monthly=True
+    unit: ReportUnit, first: datetime.date, last: datetime.date, *, monthly: bool = True
 ) -> Figures:
     """The unit's figures for [first, last]. Thirteen queries (eleven without the months)."""
     f = Figures(first=first, last=last)
@@ -366,7 +367,9 @@ def figures(
     return f
 
 
-def _months(unit: ReportUnit, periods, first, last) -> list[dict]:
+def _months(
+    unit: ReportUnit, periods: list[tuple], first: datetime.date, last: datetime.date
+) -> list[dict]:
     """Per month: the branches the unit had, how many held their regular meeting, and
     the attendance rate at those meetings. Two queries."""
     regular = _meetings(unit, first, last).filter(kind=MeetingKind.REGULAR)
@@ -428,7 +431,7 @@ def percent(value: float | None) -> str:
     return f"{value * 100:.1f} %".replace(".", ",")
 
 
-def _change(current, previous, *, amount: bool = False) -> str:
+def _change(current: float | None, previous: float | None, *, amount: bool = False) -> str:
     if current is None or previous is None:
         return "–"
     if isinstance(current, float) or isinstance(previous, float):

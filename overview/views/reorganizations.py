@@ -33,6 +33,7 @@ from branches.services.reorganizations import (
 from pacnam.io.spreadsheets import HeaderNotFound, SpreadsheetError, read_spreadsheet
 from pacnam.lib.errors import DomainError
 from pacnam.lib.forms import date_field, report_outcome
+from pacnam.lib.requests import signed_in_user
 
 from ..selectors.reorganizations import plan_summary
 
@@ -142,7 +143,9 @@ def reorganization_new(request: HttpRequest) -> HttpResponse:
             if "apply" in request.POST:
                 try:
                     reorganization = reorganization_apply(
-                        plan=plan, decision=form.cleaned_data["decision"], by=request.user
+                        plan=plan,
+                        decision=form.cleaned_data["decision"],
+                        by=signed_in_user(request),
                     )
                 except DomainError as exc:
                     context["errors"] = [exc.message]
@@ -192,7 +195,7 @@ def reorganization_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
     reorganization = get_in_scope_or_404(Reorganization.objects.all(), pk=pk)
     report_outcome(
         request,
-        lambda: reorganization_undo(reorganization=reorganization, by=request.user),
+        lambda: reorganization_undo(reorganization=reorganization, by=signed_in_user(request)),
         success=_("The reorganisation was undone: the communes are as they were before it."),
     )
     return redirect("reorganization_detail", reorganization.pk)
