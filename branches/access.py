@@ -6,7 +6,7 @@ a hint that it exists. The big tables (members, meetings, transfers) filter on
 the scope's branch ids as values (`Scope.branch_ids`, `Scope.by_branch`), the
 others through `Scope.branches()`.
 
-Scopes are in time (issue 13). A user's role is the one valid today. A province
+Scopes are in time. A user's role is the one valid today. A province
 officer sees the communes that were ever in the province or in a province merged
 into it; a district officer those ever in the district (the district keeps its
 years); a commune secretary their commune and the communes merged into it. Each
@@ -119,7 +119,7 @@ class Scope:
     def by_branch(self, qs: QuerySet, field: str = "branch") -> QuerySet:
         """`qs` (rows with a branch `field`) narrowed to the scope's branches: not at
         all when the scope sees everything, else by the branch ids as values, which
-        PostgreSQL matches on the rows' branch index (issue 14)."""
+        PostgreSQL matches on the rows' branch index."""
         if self.sees_all:
             return qs
         return qs.filter(**{f"{field}_id__in": sorted(self.branch_ids)})
@@ -183,7 +183,7 @@ class Scope:
         query per request: a Scope lives for one request (scope_for) and is never
         kept across a change of the units, which would leave these stale. The scoped reads filter on these values rather than on
         a subquery: PostgreSQL then estimates a commune's few hundred members from
-        its statistics instead of guessing, and keeps to the indexes (issue 14)."""
+        its statistics instead of guessing, and keeps to the indexes."""
         if self.level == BRANCH:
             return frozenset([_given(self.branch_id)])
         if self.level == NONE:

@@ -28,7 +28,7 @@ def _edit(request, *, form_class, instance, template, scope, success_message):
             if obj.pk:
                 save_if_unchanged(obj, expected_version=form.opened_version)
             else:
-                # A ceased commune takes no new village or branch (issue 13).
+                # A ceased commune takes no new village or branch.
                 start = getattr(obj, "valid_from", None) or getattr(obj, "founded_on", None)
                 commune_check_accepts(obj.commune, start or timezone.localdate())
                 obj.save()

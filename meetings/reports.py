@@ -116,7 +116,7 @@ def commune_on(day: datetime.date) -> dict:
 
 # More communes than this in the scope (a province) and none chosen: the report
 # shows a line per commune, not per branch and member. Every branch and member of
-# a million-member province was 180 MB of HTML and over a minute (issue 7).
+# a million-member province was 180 MB of HTML and over a minute.
 COMMUNE_SUMMARY_FROM = 50
 
 

@@ -69,7 +69,7 @@ def first_branches_without_regular_meeting(
     with their commune, and how many there are in all. One query.
 
     The total is a window over the whole set. Besides giving the dashboard an exact
-    figure, it keeps the query fast in a province (issue 7): Django puts a filtered
+    figure, it keeps the query fast in a province: Django puts a filtered
     window in a subquery, which the LIMIT cannot reach, so PostgreSQL computes the
     set at once with a hash anti-join (about 20 ms for 30,000 branches). Without it
     the planner walks the branches in commune order and probes each one's meetings,

@@ -305,7 +305,7 @@ class MembershipAdmin(SuperuserDeleteOnly, SearchesMembers, LargeTableAdmin, Sim
     ordering = ["-pk"]
 
 
-# --- Admission, probation, ratings (issue 6) ---
+# --- Admission, probation, ratings ---
 
 
 class CandidateIntroducerInline(LoadedAutocompleteInline, admin.TabularInline):
@@ -368,7 +368,7 @@ class FullMembershipRecognitionAdmin(admin.ModelAdmin):
     autocomplete_fields = ["member"]
 
 
-# --- Transfers and dissolutions (issue 3) ---
+# --- Transfers and dissolutions ---
 
 
 def _shown(field, value) -> str:

@@ -82,7 +82,7 @@ CSRF_FAILURE_VIEW = "pacnam.views.csrf_failure"
 
 # The project's apps first: Django merges every catalogue into one and the first
 # app's wording wins, so Django's own ("Kích hoạt" for "active", "Bản ghi nhớ"
-# for "History", "Lưu lại" for "Save") must come after ours (issue 17).
+# for "History", "Lưu lại" for "Save") must come after ours.
 INSTALLED_APPS = [
     "pacnam",
     "branches",
@@ -339,7 +339,7 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Background jobs (issue 15): Django's own django.tasks, with the database backend of
+# Background jobs: Django's own django.tasks, with the database backend of
 # django-tasks-db: the queue is a table of the configured database, so nothing new is
 # served. `manage.py db_worker` runs the tasks (make run starts one beside runserver;
 # production runs one beside gunicorn, see the README). Tests run them at once
@@ -350,7 +350,7 @@ TASKS = {
     },
 }
 
-# A running job's lease (issue 28): the worker stamps the job's row (heartbeat_at)
+# A running job's lease: the worker stamps the job's row (heartbeat_at)
 # at least every JOB_HEARTBEAT_SECONDS; a job not stamped for JOB_LEASE_SECONDS is
 # taken for dead (the worker was killed, the machine stopped) and failed by the
 # sweep (members.io.jobs.import_jobs_sweep), so that its page stops waiting.
@@ -369,7 +369,7 @@ IMPORT_MAX_COMPRESSION_RATIO = env.int("IMPORT_MAX_COMPRESSION_RATIO", default=1
 IMPORT_MAX_ERRORS = env.int("IMPORT_MAX_ERRORS", default=500)
 # An import that would change the names of more members than this needs an explicit
 # confirmation (a checkbox on the page, --allow-mass-update on the command): a file
-# read in the wrong character set once renamed 1,741 members (issue 15).
+# read in the wrong character set once renamed 1,741 members.
 IMPORT_MASS_NAME_CHANGES = env.int("IMPORT_MASS_NAME_CHANGES", default=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

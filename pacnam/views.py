@@ -2,7 +2,7 @@
 
 With DEBUG off Django would answer an error with its own bare English page;
 these handlers answer in the site's layout and language (Vietnamese unless the
-user chose English), each page saying what to do next (issue 17).
+user chose English), each page saying what to do next.
 """
 
 from django.contrib.auth import views as auth_views

@@ -248,7 +248,7 @@ class Commune(Validity):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.name = clean_name(self.name)  # NFC, trimmed, Đ not Ð (issue 15)
+        self.name = clean_name(self.name)  # NFC, trimmed, Đ not Ð
         adding = self._state.adding
         super().save(*args, **kwargs)
         if adding:
@@ -400,7 +400,7 @@ class Village(Validity):
     def save(self, *args, **kwargs):
         # A new village's first period in its commune starts with it. Later moves
         # are a reorganisation's, never an edit (branches.services.reorganizations).
-        self.name = clean_name(self.name)  # NFC, trimmed, Đ not Ð (issue 15)
+        self.name = clean_name(self.name)  # NFC, trimmed, Đ not Ð
         adding = self._state.adding
         super().save(*args, **kwargs)
         if adding:
@@ -531,7 +531,7 @@ class Branch(models.Model):
         ]
         indexes = [
             models.Index(fields=["commune", "kind"], name="branch_commune_kind"),
-            # The dashboard's branches by kind and its commune-office list (issue 7).
+            # The dashboard's branches by kind and its commune-office list.
             models.Index(fields=["kind", "dissolved_on"], name="branch_kind_dissolved"),
             models.Index(fields=["code"], name="branch_code"),
         ]
@@ -541,7 +541,7 @@ class Branch(models.Model):
 
     def save(self, *args, **kwargs):
         # A new branch's first period in its commune starts when it is founded.
-        self.name = clean_name(self.name)  # NFC, trimmed, Đ not Ð (issue 15)
+        self.name = clean_name(self.name)  # NFC, trimmed, Đ not Ð
         adding = self._state.adding
         super().save(*args, **kwargs)
         if adding:

@@ -92,7 +92,7 @@ class PlanError:
     message: str
 
     def __str__(self) -> str:
-        # The prefix is the contract (issue 13); the message is translated.
+        # The prefix is the contract; the message is translated.
         return f"row {self.row}: {self.column}: {self.message}"
 
     @property

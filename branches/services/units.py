@@ -1,4 +1,4 @@
-"""What a unit accepts on a date (issue 13): a commune, village or branch that has
+"""What a unit accepts on a date: a commune, village or branch that has
 ceased, or does not exist yet, accepts nothing dated then — no village, branch,
 member, membership, meeting or transfer. Every service that writes something
 dated into a unit asks here first: a clear error, nothing written.

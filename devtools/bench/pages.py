@@ -1,7 +1,7 @@
 """The pages the benchmark measures, for whom, and the floor of each: the best
 single hand-written SQL query for the same rows.
 
-Every page is measured as each role that uses it (issue 14): the officer who
+Every page is measured as each role that uses it: the officer who
 sees the whole province, the secretary of the target commune and the
 secretary of the target branch; the Django admin's pages as an administrator.
 The floor is measured once, for the officer's rows.

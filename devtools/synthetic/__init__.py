@@ -1,4 +1,4 @@
-"""Synthetic registries of any size, for benchmarks (issue 7).
+"""Synthetic registries of any size, for benchmarks.
 
 `generate(members=N, seed=S)` writes communes, villages, branches and members
 with a true history: several official memberships each (closed ones with

@@ -49,7 +49,7 @@ class Attendance(models.Model):
     presence = models.CharField(_("presence"), max_length=10, choices=Presence.choices, blank=True)
     reason = models.CharField(_("reason for absence"), max_length=200, blank=True)
 
-    # In the audit trail with who and when (issue 16).
+    # In the audit trail with who and when.
     history = HistoricalRecords()
 
     objects = AttendanceQuerySet.as_manager()

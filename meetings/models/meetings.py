@@ -140,8 +140,8 @@ class Meeting(models.Model):
             models.Index(fields=["branch", "date"], name="meeting_branch_date"),
             # "Branches without a meeting last month" on the dashboard: the branches
             # that held one, read from this index alone for a month's range of
-            # dates, instead of visiting each meeting for its kind and status
-            # (issue 7). The statuses are TOOK_PLACE of meetings.selectors.
+            # dates, instead of visiting each meeting for its kind and status.
+            # The statuses are TOOK_PLACE of meetings.selectors.
             models.Index(
                 fields=["date", "branch"],
                 condition=Q(kind="regular", status__in=["held", "adopted"]),
@@ -149,7 +149,7 @@ class Meeting(models.Model):
             ),
             # Meetings that took place, of every kind, by date: the dashboard's
             # "latest month with meetings" (a backward walk) and its meetings per
-            # month (an index-only count) for a whole province (issue 14).
+            # month (an index-only count) for a whole province.
             models.Index(
                 fields=["date", "branch"],
                 condition=Q(status__in=["held", "adopted"]),
@@ -181,7 +181,7 @@ class MeetingAddendum(models.Model):
     created_by = actor_field(keep_user=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # In the audit trail with who and when (issue 16).
+    # In the audit trail with who and when.
     history = HistoricalRecords()
 
     class Meta:

@@ -99,7 +99,7 @@ class TaskReview(models.Model):
     outcome = models.CharField(_("outcome"), max_length=15, choices=ReviewOutcome.choices)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
 
-    # In the audit trail with who and when (issue 16).
+    # In the audit trail with who and when.
     history = HistoricalRecords()
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Forms of the admission pipeline, probation and rating pages (issue 6).
+"""Forms of the admission pipeline, probation and rating pages.
 
 They parse input only; the rules live in members/services/growth.py, whose DomainError
 the views turn into a form error.

@@ -1,4 +1,4 @@
-"""The registry's files in and out: a contract other tools rely on (issue 2).
+"""The registry's files in and out: a contract other tools rely on.
 
 read.read_table(data, filename)             -> rows of text cells, each at its place (CSV or XLSX)
 validate.validate_table(kind=, table=)      -> ImportPlan (no writes; every row checked)

@@ -97,7 +97,7 @@ def import_plan_apply(
     *, plan: ImportPlan, actor=None, source: str = "", progress=None
 ) -> dict[str, int]:
     """Apply a plan as ONE audit entry ("import"), each created or updated row an
-    item of it: the audit trail shows the file as one operation (issue 8).
+    item of it: the audit trail shows the file as one operation.
 
     `progress(rows)` is called as each thousand or so rows of members are written
     (the rows of that step): the writing is one transaction, so only a reporter on

@@ -87,7 +87,7 @@ class _Row:
             )
         elif garbled and value:
             # Names, positions and ethnicities garbled by a wrong character set are
-            # refused, never stored (issue 15): one such file once renamed 1,741 members.
+            # refused, never stored: one such file once renamed 1,741 members.
             # Positions and ethnicities repeat: each is judged once per file.
             cache = self.plan.garbled
             if value not in cache:
@@ -118,7 +118,7 @@ class _Row:
 
     def citizen_id(self, column: str = "citizen_id") -> str:
         """The 12-digit citizen ID of the row, its leading zeros given back when Excel
-        dropped them, which the preview then says (issue 15)."""
+        dropped them, which the preview then says."""
         value = _spaceless_id(self.text(column, required=True))
         if not value:
             return value

@@ -39,7 +39,7 @@ from .read import HEADERS, TITLES, column_title
 
 CHUNK = 2000
 # The communes export carries each commune's province and validity after the
-# import's two columns (issue 13); an old two-column file still imports.
+# import's two columns; an old two-column file still imports.
 EXPORT_HEADERS = {
     **HEADERS,
     "communes": ["code", "name", "province_code", "valid_from", "valid_to"],

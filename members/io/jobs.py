@@ -1,4 +1,4 @@
-"""Imports in the background (issue 15): the web page stores the upload and enqueues
+"""Imports in the background: the web page stores the upload and enqueues
 a task; the job runner's worker (`manage.py db_worker`, django-tasks-db) reads and
 checks the file, then, once the user has seen the preview and confirmed, checks it
 again and writes it. The page shows the job's progress meanwhile. One user's large
@@ -11,7 +11,7 @@ are served as usual, and their own imports wait their turn.
     summary_plan(job.summary)                                     -> the preview's view of it
     import_jobs_sweep()                                           -> how many lost jobs failed
 
-A running job holds a lease (issue 28): the worker stamps its row's heartbeat_at when
+A running job holds a lease: the worker stamps its row's heartbeat_at when
 it claims it, whenever it writes progress, and from a thread of its own every
 JOB_HEARTBEAT_SECONDS. A job not stamped for JOB_LEASE_SECONDS has lost its worker
 (killed, its machine stopped, its database connection gone) and the sweep fails it;

@@ -1,7 +1,7 @@
 """Reading import files: CSV or XLSX bytes into a table of text cells, the columns
 people write, and the cells' parsers.
 
-The contract other tools rely on (issue 2): the headers of each kind below, as
+The contract other tools rely on: the headers of each kind below, as
 the export writes them. Issue 15 widened what is read: the same keys or their
 Vietnamese titles (`TITLES`), matched without regard to case, spaces or accents
 (pacnam.io.spreadsheets.header_key), in any order, with other columns (STT, notes)
@@ -55,7 +55,7 @@ HEADERS: dict[str, list[str]] = {
     "memberships": ["citizen_id", "branch_code", "kind", "started_on", "ended_on", "end_reason"],
 }
 KINDS = list(HEADERS)
-# Columns a file may have after those: a commune's province and validity (issue 13).
+# Columns a file may have after those: a commune's province and validity.
 # An old two-column communes file still imports.
 OPTIONAL_COLUMNS: dict[str, list[str]] = {
     "communes": ["province_code", "valid_from", "valid_to"],

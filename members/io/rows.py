@@ -68,7 +68,7 @@ class _CommuneRows:
         if row.failed or not self.keys.check(row, "code", (code, valid_from)):
             return None
         # A dated file names each commune by its code and first day (the export's
-        # five columns, issue 13); a file of two columns by the code of today, else
+        # five columns); a file of two columns by the code of today, else
         # the last commune that bore it.
         if dated:
             commune = next(
@@ -293,7 +293,7 @@ class _MemberRows:
 
     def prefetch(self, columns: dict[str, int], rows: list[Row]) -> None:
         """Read the members the file names (by citizen ID or card number), not the
-        whole registry: a province holds a million members (issue 7). A query per
+        whole registry: a province holds a million members. A query per
         thousand rows of the file, whatever the size of the registry."""
         cid_at, card_at = columns["citizen_id"], columns.get("card_number")
         citizen_ids = sorted(
@@ -377,7 +377,7 @@ class _MemberRows:
             return None
         old = dict(zip(MEMBER_FIELDS, existing[3:-1], strict=True)) if existing else {}
         admitted_on = given.get("admitted_on", old.get("admitted_on"))
-        # The codes (and names) of the day the member joined the branch (issue 13);
+        # The codes (and names) of the day the member joined the branch;
         # where they live is today's fact too, for a village made since.
         day = since or given.get("admitted_on") or today
         if row.present("branch_code"):

@@ -2,12 +2,12 @@
 is written (an ImportPlan). Codes and citizen IDs are read once, into dicts, so
 validating 100,000 rows costs a fixed number of queries.
 
-Codes are looked up by date (issue 13): a code passes from one unit to another,
+Codes are looked up by date: a code passes from one unit to another,
 so each row's codes are those of its day: a member's branch and village on the
 day they joined it (`since`, else the admission), a membership's branch on its
 first day, a commune, village or branch on its own first day (else today).
 
-A commune secretary's rows may only touch their commune (issue 15): a code or
+A commune secretary's rows may only touch their commune: a code or
 citizen ID outside it is refused with "not in your commune" and nothing more,
 whether or not it exists elsewhere, as a page outside one's scope is a 404.
 """

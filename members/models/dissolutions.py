@@ -30,7 +30,7 @@ class DissolutionBatch(models.Model):
     undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
     undone_by = actor_field(_("undone by"))
 
-    # In the audit trail with who and when (issue 16).
+    # In the audit trail with who and when.
     history = HistoricalRecords()
 
     class Meta:
@@ -85,7 +85,7 @@ class DissolutionMove(models.Model):
         help_text=_("The member's village had no branch: a person chose the destination."),
     )
 
-    # In the audit trail with who and when (issue 16).
+    # In the audit trail with who and when.
     history = HistoricalRecords()
 
     class Meta:

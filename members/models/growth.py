@@ -272,7 +272,7 @@ class CandidateStepRecord(models.Model):
     recorded_by = actor_field(_("recorded by"), keep_user=False, blank=False)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
-    # In the audit trail with who and when (issue 16).
+    # In the audit trail with who and when.
     history = HistoricalRecords()
 
     class Meta:
@@ -298,7 +298,7 @@ class CandidateIntroducer(models.Model):
     )
     worked_together_since = models.DateField(_("worked together since"))
 
-    # In the audit trail with who and when (issue 16).
+    # In the audit trail with who and when.
     history = HistoricalRecords()
 
     class Meta:
@@ -328,7 +328,7 @@ class FullMembershipRecognition(models.Model):
     recorded_by = actor_field(_("recorded by"), keep_user=False, blank=False)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
-    # In the audit trail with who and when (issue 16).
+    # In the audit trail with who and when.
     history = HistoricalRecords()
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Imports run in the background (issue 15): the upload, where the job runner has got
+"""Imports run in the background: the upload, where the job runner has got
 with it, and what it found. The web request only stores the file and enqueues a task
 (members/io/jobs.py); the page reads this row every two seconds."""
 
@@ -55,7 +55,7 @@ class ImportJob(models.Model):
     # the changes (capped), how many names change.
     summary = models.JSONField(default=dict, blank=True)
     allow_mass_update = models.BooleanField(default=False)
-    # The worker's last sign of life while it checks or writes (issue 28): a job
+    # The worker's last sign of life while it checks or writes: a job
     # whose stamp is older than JOB_LEASE_SECONDS has lost its worker.
     heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

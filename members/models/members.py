@@ -56,8 +56,8 @@ class MemberQuerySet(models.QuerySet):
 
         The two sets are read apart and joined by a UNION of ids: `branch IN (…) OR
         EXISTS (attachment)` let PostgreSQL use no index, and at a million members a
-        commune secretary's list scanned the whole table to find a few hundred
-        (issue 14). Each half is one index range (members by branch, memberships
+        commune secretary's list scanned the whole table to find a few hundred.
+        Each half is one index range (members by branch, memberships
         by branch and dates)."""
         if scope.sees_all:
             return self
@@ -202,7 +202,7 @@ class Member(models.Model):
             models.Index(fields=["branch", "status"], name="member_branch_status"),
             models.Index(fields=["residence_village"], name="member_residence"),
             # "Due to become full members" on the dashboard: the few probationary
-            # members by admission date, without scanning everyone (issue 7). The id
+            # members by admission date, without scanning everyone. The id
             # is in it so that the count, which joins the candidates by
             # it, is read from the index alone: 3 ms instead of 50 ms for 17,000
             # probationary members spread over a million rows' pages.
@@ -212,17 +212,17 @@ class Member(models.Model):
                 name="member_probation_covering",
             ),
             # The search counts the members of the matching names with an
-            # index-only scan, without visiting a million rows (issue 7).
+            # index-only scan, without visiting a million rows.
             models.Index(fields=["folded_name", "status"], name="member_name_status"),
             # Admissions per year on the dashboard: a range of admission dates read
-            # from the index alone, with the branch for the commune (issue 7).
+            # from the index alone, with the branch for the commune.
             models.Index(fields=["admitted_on", "branch"], name="member_admitted_branch"),
         ]
 
     def __str__(self) -> str:
         return self.full_name
 
-    # The text fields stored through clean_text (issue 15): NFC, trimmed, Đ not Ð.
+    # The text fields stored through clean_text: NFC, trimmed, Đ not Ð.
     TEXT_FIELDS = ("full_name", "ethnicity", "position", "card_number")
 
     def save(self, *args, **kwargs):

@@ -72,7 +72,7 @@ class TransferQuerySet(models.QuerySet):
         """Transfers the scope sees: either end in one of its branches."""
         if scope.sees_all:
             return self
-        # Values, not a subquery: PostgreSQL then ORs the two branch indexes (issue 14).
+        # Values, not a subquery: PostgreSQL then ORs the two branch indexes.
         ids = sorted(scope.branch_ids)
         return self.filter(Q(from_branch_id__in=ids) | Q(to_branch_id__in=ids))
 
@@ -167,7 +167,7 @@ class Transfer(models.Model):
     closed_by = actor_field(_("cancelled or refused by"))
     closed_at = models.DateTimeField(_("cancelled or refused at"), null=True, blank=True)
 
-    # In the audit trail with who and when (issue 16).
+    # In the audit trail with who and when.
     history = HistoricalRecords()
 
     objects = TransferQuerySet.as_manager()

@@ -1,4 +1,4 @@
-"""Reads of the admission pipeline, probation, ratings and badges (issue 6).
+"""Reads of the admission pipeline, probation, ratings and badges.
 
 Every function takes the user's `Scope` and runs a fixed, small number of
 queries whatever the size of the district; the dashboard, the pages and the
@@ -68,7 +68,7 @@ def candidates_by_step(scope: Scope) -> list[tuple[str, StrOrPromise, int]]:
 
 def _years_q(years: list[int]) -> Q:
     """A date range rather than admitted_on__year__in, which Django turns into
-    EXTRACT(year ...) IN (...): no index can answer that (issue 7)."""
+    EXTRACT(year ...) IN (...): no index can answer that."""
     if years and sorted(years) == list(range(min(years), max(years) + 1)):
         return Q(
             admitted_on__gte=datetime.date(min(years), 1, 1),
@@ -95,7 +95,7 @@ def admissions_per_year(scope: Scope, years: list[int], commune_limit: int | Non
     communes = list(lived[: commune_limit + 1] if commune_limit else lived)
     totals = dict.fromkeys(years, 0)
     if commune_limit and len(communes) > commune_limit:
-        # A province on the dashboard (issue 7): a table of thousands of communes
+        # A province on the dashboard: a table of thousands of communes
         # is unreadable and slow to draw; the yearly totals alone.
         for year, n in _admission_totals(scope, years):
             totals[year] = n
@@ -417,7 +417,7 @@ def growth_rows(year: int, communes: Iterable[Commune]) -> list[dict]:
 def probations_due_counts(scope: Scope, today: datetime.date) -> dict[str, int]:
     """How many probations_due(scope, today) would list as "due" and "overdue", counted
     by the database: the dashboard shows only the numbers, and building a thousand
-    members for them was most of its time in a province (issue 7). One query."""
+    members for them was most of its time in a province. One query."""
     end_of_month = _last_day_of_month(today)
     latest_start = _last_day_of_month(
         add_months(end_of_month.replace(day=1), -settings.PROBATION_MONTHS)

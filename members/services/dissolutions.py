@@ -25,7 +25,7 @@ from ..models import (
 from ..selectors.dissolutions import branch_dissolution_plan
 from .members import membership_move
 
-# --- Dissolving a branch (issue 3) -------------------------------------------
+# --- Dissolving a branch -------------------------------------------
 
 
 def branch_dissolve(

@@ -1,4 +1,4 @@
-"""Writes of the admission pipeline, probation and annual ratings (issue 6).
+"""Writes of the admission pipeline, probation and annual ratings.
 
 Each function is keyword-only, runs in one transaction, checks the acting
 user's scope (branches.access.Scope) and validates before it writes; a broken

@@ -34,7 +34,7 @@ from ..models import (
 
 def _check_branch_accepts(branch: Branch, on: datetime.date) -> None:
     """A branch takes no one on a day it did not exist, or when its commune of that
-    day had ceased (issue 13)."""
+    day had ceased."""
     branch_check_accepts(branch, on)
 
 
@@ -166,7 +166,7 @@ def member_create_many(
             raise DomainError(
                 _("A membership cannot start before the admission date."), field="since"
             )
-    # Every branch takes its members on their days (issue 13), checked in one query.
+    # Every branch takes its members on their days, checked in one query.
     branch_check_accepts_many(
         [(branch, since) for (_m, branch, _s), since in zip(rows, starts, strict=True)]
     )
@@ -179,7 +179,7 @@ def member_create_many(
         members.append(member)
     if connection.vendor == "postgresql":
         # COPY: a fraction of bulk_create's time for the members, memberships and
-        # their history rows of a 100,000-row import (issue 7); the same rows.
+        # their history rows of a 100,000-row import; the same rows.
         batch_size = 10000
         created = []
         for start in range(0, len(members), batch_size):

@@ -34,7 +34,7 @@ from .members import (
     membership_move,
 )
 
-# --- Transfers (issue 3) ---------------------------------------------------
+# --- Transfers ---------------------------------------------------
 #
 # Lock order, everywhere: the member, then the transfer, then a branch or a
 # commune. The dissolution locks its branch, then its members; the branches

@@ -20,7 +20,7 @@ from ..services.members import member_create
 
 PAGE_SIZE = 50
 # A district's whole list is counted exactly; a province's is "more than 5,000":
-# 100 pages, each found by the name index without a long OFFSET walk (issue 7).
+# 100 pages, each found by the name index without a long OFFSET walk.
 LIST_CAP = 5000
 
 

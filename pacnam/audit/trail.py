@@ -451,7 +451,7 @@ def _lock_head() -> AuditHead:
 
 
 # An import links its entry to every member it wrote: 100,000 links were 5 of an
-# import's 34 seconds through bulk_create (issue 7). Beyond this many they are
+# import's 34 seconds through bulk_create. Beyond this many they are
 # written with COPY; a page's save keeps its one INSERT.
 COPY_LINKS_FROM = 500
 

@@ -7,7 +7,7 @@
     match_columns(header, titles)                                  -> {key: column index}
     restore_leading_zeros(text, width=12)                          -> "006182339563"
 
-What district offices have (DOMAIN.md, issue 15): Excel on a Vietnamese Windows
+What district offices have (DOMAIN.md): Excel on a Vietnamese Windows
 saves "CSV" in Windows-1258 and, where the decimal separator is a comma, with
 semicolons; "CSV UTF-8" starts with a BOM; "Unicode text" is UTF-16 with tabs;
 workbooks have title rows above the column titles, an STT column, the list on

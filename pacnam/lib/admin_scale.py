@@ -1,4 +1,4 @@
-"""What keeps a Django admin page fast at a million rows (issue 14).
+"""What keeps a Django admin page fast at a million rows.
 
 The admin's defaults read whole tables: the changelist counts every row (twice,
 with the full count beside the filtered one), a `date_hierarchy` runs a

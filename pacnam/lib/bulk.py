@@ -1,4 +1,4 @@
-"""Bulk inserts with COPY on PostgreSQL (issue 7).
+"""Bulk inserts with COPY on PostgreSQL.
 
 Django's bulk_create spends most of its time in Python preparing each value of
 each row; COPY takes the rows as psycopg formats them in C. Used by the import (through

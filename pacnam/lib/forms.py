@@ -158,7 +158,7 @@ def flash_form_errors(request, form) -> None:
 # would be megabytes of options, slow to render and useless to scroll, so
 # beyond this many the member list types the commune as its code and lists the
 # branches of the chosen commune, and the meeting reports pick a commune from
-# their table of communes (issue 7). Each is still one query.
+# their table of communes. Each is still one query.
 MAX_OPTIONS = 300
 
 
@@ -170,7 +170,7 @@ class _BoundedIterator(forms.models.ModelChoiceIterator):
         if queryset is None:
             queryset = self.queryset
         # Values, not instances: a province's page built 600 objects per request
-        # only to learn there were more than MAX_OPTIONS of them (issue 7).
+        # only to learn there were more than MAX_OPTIONS of them.
         key = self.field.to_field_name or "pk"
         fields = self.field.label_fields or (self.field.label_field,)
         for value, *parts in queryset.values_list(key, *fields)[: MAX_OPTIONS + 1]:

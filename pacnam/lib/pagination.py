@@ -1,4 +1,4 @@
-"""A paginator for lists that can hold a province (issue 7)."""
+"""A paginator for lists that can hold a province."""
 
 from typing import Any
 

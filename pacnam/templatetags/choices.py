@@ -1,7 +1,7 @@
 """`{{ obj|label:"field" }}`: the display label of a choice field, from a dict built
 once per field. Django's get_FOO_display() rebuilds a hashable copy of the
 choices on every call; on a roster of a hundred rows that was a fifth of the
-page's time (issue 7). The labels stay lazy: translated when rendered."""
+page's time. The labels stay lazy: translated when rendered."""
 
 from django import template
 

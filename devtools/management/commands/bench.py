@@ -24,7 +24,7 @@ NOTES = [
     "the branches without last month's regular meeting from a hash anti-join over that month's "
     "held meetings, read from a partial index (meetings 0002), with the exact total as a "
     "window count, which also keeps PostgreSQL from probing every branch's meetings in turn.",
-    "A secretary's pages read their scope through indexes (issue 14): the members a scope sees "
+    "A secretary's pages read their scope through indexes: the members a scope sees "
     "are a UNION of two id sets (members by branch; temporary attachments by branch and dates), "
     "with the scope's branch ids as values, instead of an OR across tables that PostgreSQL could "
     "answer only by scanning every member; the tiles are the per-branch tallies summed for any scope.",

@@ -1,6 +1,6 @@
 """python manage.py bench_import [--rows 100000] [--members 20000] [--keep]
 
-The web import's background path, measured (issue 15): a workbook of --rows new
+The web import's background path, measured: a workbook of --rows new
 members, as an office would upload it, stored as an import job and queued; a
 `manage.py db_worker` process checks it (the preview), then, confirmed, checks it
 again and writes it. Prints the time of each step and the worker's peak resident

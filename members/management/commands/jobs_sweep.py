@@ -1,4 +1,4 @@
-"""Fail the background jobs whose worker has stopped (issue 28): those not heard of
+"""Fail the background jobs whose worker has stopped: those not heard of
 for JOB_LEASE_SECONDS. The job's page and the runner's start do the same; this is
 for a cron line or an operator who wants it now."""
 

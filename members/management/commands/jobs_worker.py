@@ -1,4 +1,4 @@
-"""The job runner's worker as production runs it (issue 28): django-tasks-db's
+"""The job runner's worker as production runs it: django-tasks-db's
 `db_worker`, with the same options, which also
 
 - sweeps the jobs a dead worker left running (members.io.jobs.import_jobs_sweep)

@@ -1,11 +1,11 @@
 """python manage.py registry_import KIND PATH [--dry-run] [--allow-mass-update] [--encoding NAME]
 
-The contract (issue 2): every row is checked first; on any error each one is
+The contract: every row is checked first; on any error each one is
 printed to stderr as `row N: column: message` (the header's row is the one the
 file shows), the exit status is 1 and nothing is written. On success: rows
 created, updated, unchanged.
 
-Before that, on standard output (issue 15): what was read otherwise than it was
+Before that, on standard output: what was read otherwise than it was
 written (`row N: citizen_id: 6182339563 read as 006182339563`) and every change
 to an existing record, field by field (`row N: position: 'old' → 'new'`). An
 import that would change the names of more members than IMPORT_MASS_NAME_CHANGES

@@ -1,4 +1,4 @@
-"""Reorganise communes from a plan, as one dated decision (issue 13).
+"""Reorganise communes from a plan, as one dated decision.
 
     python manage.py reorganize_units PLAN.csv --date YYYY-MM-DD --decision TEXT [--dry-run]
 
