@@ -14,7 +14,7 @@ lib/       dates, errors, text, fields, forms, versioning, rowstamps, requests, 
            admin_scale, bulk, files
 io/        spreadsheets (reading office files), csv_writer
 audit/     trail (writing and sealing), chain (verifying, resealing), records (rows against
-           their trail)
+           their trail), anchor (the head in a file outside the database)
 security/  second_factor, lockout, readlog, encryption, and their urls and views
 ops/       backup (archive and restore), replica (the read replica's router)
 management/commands/  audit_verify, registry_backup, registry_restore, makemessages

@@ -56,6 +56,10 @@ if not SECRET_KEY:
 # rewritten log. Old keys only verify the entries they sealed.
 AUDIT_KEY = env.str("AUDIT_KEY", default="")
 AUDIT_OLD_KEYS = env.list("AUDIT_OLD_KEYS", default=[])
+# The trail's head, appended to a file outside the database every AUDIT_ANCHOR_EVERY
+# entries and daily, and checked by audit_verify (pacnam/audit/anchor.py). Empty: off.
+AUDIT_ANCHOR_FILE = env.str("AUDIT_ANCHOR_FILE", default="")
+AUDIT_ANCHOR_EVERY = env.int("AUDIT_ANCHOR_EVERY", default=100)
 if not AUDIT_KEY and not DEBUG and _command in KEYLESS_COMMANDS:
     AUDIT_KEY = secrets.token_urlsafe(32)  # these commands write no audit entry
 if not AUDIT_KEY:

@@ -71,6 +71,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record
 
+from pacnam.audit.anchor import anchor_after_commit
 from pacnam.models import GENESIS_HASH, AuditEntry, AuditHead, AuditLink, canonical_json
 
 REPR_MAX = 300
@@ -509,6 +510,7 @@ def _append(
             )
         head.seq, head.hash, head.entry_id = entry.seq, entry.hash, entry.pk
         head.save(update_fields=["seq", "hash", "entry_id"])
+        anchor_after_commit(entry.seq, entry.hash, entry.at)
     return entry
 
 

@@ -9,6 +9,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from pacnam.audit.anchor import anchor_path, latest_anchor
 from pacnam.audit.chain import ChainBroken, reseal, verify_chain
 from pacnam.audit.records import NAMED, verify_records
 from pacnam.models import AuditEntry
@@ -79,11 +80,31 @@ class Command(BaseCommand):
                     "(the log was rewritten from there on, or cut before it).",
                     returncode=1,
                 )
-        self.stdout.write(f"Audit chain intact: {report.checked} entries verified.")
+        anchored = self._anchor()
+        self.stdout.write(f"Audit chain intact: {report.checked} entries verified.{anchored}")
         if head:
             self.stdout.write(f"#{report.head_seq} {report.head_seal}")
         if records:
             self._records()
+
+    def _anchor(self) -> str:
+        """Check the latest anchor written outside the database (AUDIT_ANCHOR_FILE):
+        the entry it names must still carry its seal, so the end of the chain was not
+        cut and the head moved back. Returns the words that say what was checked."""
+        path = anchor_path()
+        if path is None:
+            return ""
+        anchor = latest_anchor(path)
+        if anchor is None:
+            return f" No anchor in {path} yet."
+        if not AuditEntry.objects.filter(seq=anchor.seq, hash=anchor.hash).exists():
+            raise CommandError(
+                f"Audit chain BROKEN at entry #{anchor.seq}: it does not carry the seal of the "
+                f"anchor written at {anchor.at.isoformat()} in {path} (the log was rewritten "
+                "from there on, or cut before it).",
+                returncode=1,
+            )
+        return f" Anchor checked: entry #{anchor.seq} of {anchor.at.isoformat()} ({path})."
 
     def _records(self):
         started = time.monotonic()
