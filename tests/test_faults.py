@@ -11,6 +11,7 @@ in the middle and then waits to be killed: everything before that point is the
 registry's real transaction, uncommitted."""
 
 import datetime
+import importlib
 import os
 import subprocess
 import sys
@@ -18,16 +19,23 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 
+from branches.access import scope_for
 from branches.models import Branch, BranchInCommune, Commune, Reorganization
 from branches.services.reorganizations import reorganization_apply, reorganization_plan
+from meetings.models import DuesPayment, DuesRate, Meeting, MeetingKind
+from meetings.services.dues import DuesEntry, dues_collect, dues_profile_set
+from meetings.services.meetings import meeting_create
 from members.models import DissolutionBatch, Membership, MembershipKind
 from members.services.dissolutions import branch_dissolve
 from pacnam.models import AuditEntry
 from tests.conftest import make_member
 from tests.test_import_jobs import database_url
 from tests.test_reorganization import JULY, lines, pac_nam  # noqa: F401
+
+load_rates = importlib.import_module("meetings.migrations.0007_dues_rates").load
 
 ROOT = Path(__file__).resolve().parent.parent
 ON = datetime.date(2019, 4, 1)
@@ -86,6 +94,41 @@ REORGANIZE_UNTIL_KILLED = textwrap.dedent(
     plan = reorganizations.reorganization_plan(lines=lines(), on=JULY)
     assert not plan.errors, plan.errors
     reorganizations.reorganization_apply(plan=plan, decision="1683/NQ-UBTVQH15", by=None)
+    print("finished", flush=True)
+    """
+)
+
+
+COLLECT_UNTIL_KILLED = textwrap.dedent(
+    """
+    import os, sys, time
+    import django
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacnam.settings")
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from branches.access import scope_for
+    from meetings.models import DuesPayment, Meeting
+    from meetings.services.dues import DuesEntry, dues_collect
+
+    real_save = DuesPayment.save
+    saved = []
+
+    def save_then_wait(self, *args, **kwargs):
+        real_save(self, *args, **kwargs)
+        saved.append(self.pk)
+        if len(saved) == 3:  # the first member's month and months ahead, the next begun
+            print("in the middle", flush=True)
+            time.sleep(120)
+
+    DuesPayment.save = save_then_wait
+    user = get_user_model().objects.get(pk=int(sys.argv[1]))
+    members = [int(pk) for pk in sys.argv[3:]]
+    dues_collect(
+        scope=scope_for(user),
+        meeting=Meeting.objects.get(pk=int(sys.argv[2])),
+        entries={pk: DuesEntry(paid=45_000, ahead=1) for pk in members},
+        by=user,
+    )
     print("finished", flush=True)
     """
 )
@@ -185,4 +228,50 @@ def test_a_reorganisation_killed_midway_leaves_every_commune_as_it_was(pac_nam):
     reorganization_apply(plan=plan, decision="1683/NQ-UBTVQH15", by=None)
     assert commune_map() != before
     assert Commune.objects.filter(code="01879", valid_from=JULY).exists()
+    assert_trail_and_records_agree()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_dues_collection_killed_midway_records_nothing(world):
+    # The rates are rows of a data migration, which a transactional test before
+    # this one may have flushed: loaded again as the migration loads them.
+    if not DuesRate.objects.exists():
+        load_rates(django_apps, None)
+    members = [world.member, make_member(world.branch, name="Lục Thị Hoa")]
+    for member in members:
+        dues_profile_set(
+            scope=scope_for(world.secretary),
+            member=member,
+            valid_from=datetime.date(2019, 1, 1),
+            category="salary",
+            base=4_500_000,
+        )
+    meeting = meeting_create(
+        scope=scope_for(world.branch_secretary),
+        user=world.branch_secretary,
+        meeting=Meeting(
+            branch=world.branch, date=datetime.date(2019, 5, 10), kind=MeetingKind.REGULAR
+        ),
+    )
+    entries = AuditEntry.objects.count()
+    kill_in_the_middle(
+        COLLECT_UNTIL_KILLED,
+        str(world.branch_secretary.pk),
+        str(meeting.pk),
+        *(str(m.pk) for m in members),
+    )
+
+    assert not DuesPayment.objects.exists()
+    assert AuditEntry.objects.count() == entries
+    assert_trail_and_records_agree()
+
+    # Done again, it works: every member's month and the month ahead.
+    written = dues_collect(
+        scope=scope_for(world.branch_secretary),
+        meeting=Meeting.objects.get(pk=meeting.pk),
+        entries={m.pk: DuesEntry(paid=45_000, ahead=1) for m in members},
+        by=world.branch_secretary,
+    )
+    assert written == 4 == DuesPayment.objects.count()
     assert_trail_and_records_agree()
