@@ -18,6 +18,7 @@ from django.db.models import Count, F, Q, Sum
 from branches.access import Scope
 from branches.models import Commune
 from members.models import Member
+from pacnam.lib.rowstamps import row_stamp
 
 from .models import (
     Attendance,
@@ -123,6 +124,15 @@ def pays_here(line: Attendance) -> bool:
     return True
 
 
+def dues_state(payment: DuesPayment | None, ahead: int) -> tuple:
+    """A member's dues of a meeting's month as a form shows and edits them, for
+    its stamp (pacnam.lib.rowstamps): the amount paid (None when nothing is
+    recorded), the reason, the months paid ahead at this meeting."""
+    if payment is None:
+        return (None, "", ahead)
+    return (payment.paid, payment.reason, ahead)
+
+
 def meeting_dues_sheet(meeting: Meeting, *, ahead: int = 12) -> list[dict]:
     """One row per member who pays at this meeting: what is due this month, what is
     recorded for it, months paid ahead, and months of the year still owed.
@@ -148,6 +158,7 @@ def meeting_dues_sheet(meeting: Meeting, *, ahead: int = 12) -> list[dict]:
     for line in lines:
         mine = payments[line.member_id]
         current = mine.get(month)
+        ahead_here = sum(1 for m, p in mine.items() if m > month and p.meeting_id == meeting.pk)
         rows.append(
             {
                 "member": line.member,
@@ -156,9 +167,8 @@ def meeting_dues_sheet(meeting: Meeting, *, ahead: int = 12) -> list[dict]:
                 "payment": current,
                 # Recorded at another meeting (paid ahead earlier): not changed here.
                 "elsewhere": current is not None and current.meeting_id not in (None, meeting.pk),
-                "ahead": sum(
-                    1 for m, p in mine.items() if m > month and p.meeting_id == meeting.pk
-                ),
+                "ahead": ahead_here,
+                "stamp": row_stamp(dues_state(current, ahead_here)),
                 "owed_before": [p for m, p in sorted(mine.items()) if m < month and p.owed],
             }
         )

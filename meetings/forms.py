@@ -19,6 +19,7 @@ from pacnam.lib.forms import (
 )
 
 from .models import Meeting, Presence, ReviewOutcome, Task
+from .services.dues import DuesEntry
 
 
 def roster_members(branch, date: datetime.date):
@@ -131,6 +132,53 @@ def parse_marks(data, member_ids) -> tuple[dict[int, tuple[str, str]], list[str]
             continue
         marks[member_id] = (presence, data.get(f"reason-{member_id}", ""))
     return marks, errors
+
+
+def parse_amount(text: str) -> int | None:
+    """An amount in đồng as typed ("20.000", "20 000", ""): None when not a number."""
+    text = (text or "").strip().replace(".", "").replace(",", "").replace(" ", "")
+    if text == "":
+        return 0
+    return int(text) if text.isdigit() else None
+
+
+DUES_PAID, DUES_UNPAID = "paid", "unpaid"
+
+
+def parse_roll_dues(data, rows) -> tuple[dict, list[str]]:
+    """Read the roll's dues column: dues-<member id> (paid in full / not paid),
+    duesreason-<id> and duesahead-<id> (months paid ahead), for the rows of
+    meetings.dues_selectors.meeting_dues_sheet.
+
+    A member with no tap and nothing recorded is left out: the dues of the
+    month are not taken yet. With nothing tapped on a recorded month, what was
+    recorded stays (a part payment entered on the dues page is not lost), while
+    the reason and the months ahead are read as sent."""
+    entries, errors = {}, []
+    for row in rows:
+        if row["elsewhere"]:
+            continue
+        member, payment = row["member"], row["payment"]
+        choice = data.get(f"dues-{member.pk}", "")
+        ahead = parse_amount(data.get(f"duesahead-{member.pk}", ""))
+        if ahead is None:
+            errors.append(
+                str(_("Dues of %(name)s: type the number of months paid ahead."))
+                % {"name": member.full_name}
+            )
+            continue
+        if choice == DUES_PAID:
+            paid = row["due"]
+        elif choice == DUES_UNPAID:
+            paid = 0
+        elif payment is not None:
+            paid = payment.paid
+        else:
+            continue
+        entries[member.pk] = DuesEntry(
+            paid=paid, reason=data.get(f"duesreason-{member.pk}", ""), ahead=ahead
+        )
+    return entries, errors
 
 
 def parse_outcomes(data, task_ids) -> dict[int, tuple[str, str]]:

@@ -89,6 +89,7 @@ AUDIT_ACTIONS = {
     "units_reorganize_undo": _("undid the reorganisation of the communes"),
     "meeting_roll_open": _("took the meeting's roll"),
     "meeting_attendance": _("marked the meeting's attendance"),
+    "meeting_roll_save": _("marked the meeting's attendance and recorded its dues"),
     "meeting_attendance_offline": _("marked the meeting's attendance on a phone with no signal"),
     "meeting_task_offline": _("set a task on a phone with no signal"),
     "meeting_record_offline": _("wrote the meeting's minutes on a phone with no signal"),

@@ -142,7 +142,9 @@ def test_phone_roll_one_tap_per_member(world, login):
     client.post(roll_url, {"open": "1"})
     page = client.get(roll_url).content.decode()
     assert 'class="roll"' in page
-    assert page.count('type="radio"') == 3 * 13  # three big buttons per member
+    # Three big buttons per member for the attendance, two for the month's dues.
+    assert page.count('type="radio" name="presence-') == 3 * 13
+    assert page.count('type="radio" name="dues-') == 2 * 13
     data = {f"presence-{m.pk}": "present" for m in members}
     data[f"presence-{world.member.pk}"] = "excused"
     data[f"reason-{world.member.pk}"] = "Đi viện"

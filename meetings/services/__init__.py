@@ -3,6 +3,8 @@
 guards      what every write to a meeting checks first (rights, the row lock, adoption)
 meetings    planning, changing, holding a meeting, adopting its minutes, addenda
 attendance  the roll: taken from the roster on the meeting date, and marked
+dues        the month's Party dues collected at the meeting, months ahead, arrears
+roll        the roll page's one save: the marks and the dues together
 tasks       tasks set at a meeting and their review at a later one
 offline     the roll taken on a phone with no signal, applied once when it is sent
 

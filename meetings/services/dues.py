@@ -12,6 +12,7 @@ only then the first save (the audit trail's head, pacnam.audit.trail).
 """
 
 import datetime
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,13 +23,26 @@ from branches.access import Scope
 from pacnam.audit.trail import audited, current_batch
 from pacnam.lib.dates import add_months
 from pacnam.lib.errors import DomainError
+from pacnam.lib.rowstamps import RowsChanged, rows_to_write
 
-from ..dues_selectors import RateBook, due_for, month_of, pays_here, profiles_of
+from ..dues_selectors import RateBook, due_for, dues_state, month_of, pays_here, profiles_of
 from ..models import Attendance, DuesPayment, DuesProfile, Meeting
 from .attendance import meeting_open_roll
 from .guards import check_not_adopted, check_rights, lock_meeting
 
 MAX_AHEAD = 12
+
+
+class DuesChanged(RowsChanged):
+    """Someone else recorded the dues of members this form changed."""
+
+    def __init__(self, conflicts):
+        super().__init__(conflicts)
+        self.message = _(
+            "Someone else recorded the dues of %(count)d of the members you changed after "
+            "you opened the form. Nothing was saved: their record is shown below, your "
+            "other changes are kept in the form; check them and save again."
+        ) % {"count": len(conflicts)}
 
 
 @dataclass(frozen=True)
@@ -48,12 +62,18 @@ def dues_collect(
     scope: Scope,
     meeting: Meeting,
     entries: Mapping[int, DuesEntry],
+    opened: Mapping[int, str] | None = None,
     on: datetime.date | None = None,
     by=None,
 ) -> int:
     """Record the dues of the meeting's month for the members in `entries` (member
     id → DuesEntry): paid (at most the amount due), the reason when less, months
-    paid ahead, arrears settled. Returns the number of payment rows written."""
+    paid ahead, arrears settled. Returns the number of payment rows written.
+
+    `opened` maps a member id to the stamp of the dues the form showed
+    (`dues_state`, pacnam.lib.rowstamps): then only the members whose dues the
+    user changed are written, and RowsChanged is raised, writing nothing, when
+    someone else recorded another value for one of them since."""
     current = lock_meeting(meeting)
     check_rights(scope, current.branch)
     check_not_adopted(current)
@@ -83,6 +103,29 @@ def dues_collect(
     profiles = profiles_of(ids)
     batch = current_batch()
     written = 0
+    if opened is not None:
+        # The race: two secretaries on one roll (or the roll and the dues page),
+        # each recording the dues of different members. The payment rows are read
+        # under their lock above, after the meeting's: a save writes only the
+        # members its user changed, and refuses one recorded differently since.
+        ahead_here = Counter(
+            mid for (mid, m), p in existing.items() if m > month and p.meeting_id == current.pk
+        )
+        state = {
+            member_id: dues_state(existing.get((member_id, month)), ahead_here[member_id])
+            for member_id in ids
+        }
+        wanted = {
+            member_id: _wanted(entries[member_id], due_for(book, profiles[member_id], month))
+            for member_id in ids
+        }
+        try:
+            changed = set(
+                rows_to_write(rows=state, values=lambda v: v, wanted=wanted, opened=opened)
+            )
+        except RowsChanged as exc:
+            raise DuesChanged(exc.conflicts) from None
+        ids = [m for m in ids if m in changed or entries[m].settle]
 
     def put(member_id, m, paid, reason):
         nonlocal written
@@ -150,6 +193,12 @@ def dues_collect(
     if batch is not None and written == 0:
         batch.note(current, "no change")
     return written
+
+
+def _wanted(entry: DuesEntry, due: int) -> tuple:
+    """What saving `entry` stores, in the terms of dues_state."""
+    reason = (entry.reason or "").strip() if entry.paid < due else ""
+    return (entry.paid, reason, entry.ahead)
 
 
 def dues_profile_set(

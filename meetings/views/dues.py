@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from branches.access import get_in_scope_or_404, scope_for
 from members.models import Member
 from pacnam.lib.errors import DomainError
+from pacnam.lib.rowstamps import read_stamps
 
 from ..dues_selectors import (
     branch_dues_book,
@@ -23,6 +24,7 @@ from ..dues_selectors import (
     members_behind,
     three_month_review,
 )
+from ..forms import parse_amount
 from ..services.dues import DuesEntry, dues_collect
 from .lookups import writable_meeting_or_404
 
@@ -33,13 +35,6 @@ def _year(request: HttpRequest) -> int:
     except ValueError:
         return timezone.localdate().year
     return year if 2000 <= year <= 2100 else timezone.localdate().year
-
-
-def _amount(text: str) -> int | None:
-    text = (text or "").strip().replace(".", "").replace(",", "").replace(" ", "")
-    if text == "":
-        return 0
-    return int(text) if text.isdigit() else None
 
 
 @login_required
@@ -61,8 +56,8 @@ def meeting_dues(request: HttpRequest, pk: int) -> HttpResponse:
                 member = row["member"]
                 if row["elsewhere"]:
                     continue
-                paid = _amount(request.POST.get(f"paid-{member.pk}", ""))
-                ahead = _amount(request.POST.get(f"ahead-{member.pk}", ""))
+                paid = parse_amount(request.POST.get(f"paid-{member.pk}", ""))
+                ahead = parse_amount(request.POST.get(f"ahead-{member.pk}", ""))
                 if paid is None or ahead is None:
                     raise DomainError(
                         _("Dues of %(name)s: type the amount in đồng.") % {"name": member.full_name}
@@ -73,7 +68,10 @@ def meeting_dues(request: HttpRequest, pk: int) -> HttpResponse:
                     ahead=ahead,
                     settle=bool(request.POST.get(f"settle-{member.pk}")),
                 )
-            dues_collect(scope=scope, meeting=meeting, entries=entries, by=request.user)
+            opened = read_stamps(request.POST, [row["member"].pk for row in rows])
+            dues_collect(
+                scope=scope, meeting=meeting, entries=entries, opened=opened, by=request.user
+            )
         except DomainError as exc:
             messages.error(request, exc.message)
         else:

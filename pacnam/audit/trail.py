@@ -320,7 +320,9 @@ def audit_batch(
                 links.add((object_type, object_id))
             _append(
                 actor=batch.actor,
-                action=action,
+                # batch.action, not `action`: a service may name the entry by what
+                # it turned out to write (meetings.services.roll).
+                action=batch.action,
                 object_type=object_type,
                 object_id=object_id,
                 object_repr=object_repr,

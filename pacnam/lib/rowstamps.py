@@ -34,11 +34,12 @@ def row_stamp(values: tuple) -> str:
     return hashlib.blake2s(repr(tuple(values)).encode(), digest_size=8).hexdigest()
 
 
-def read_stamps(data: Mapping, keys: Iterable[Hashable]) -> dict:
-    """The stamps a submitted form carries: {key: stamp}, for the keys it has."""
+def read_stamps(data: Mapping, keys: Iterable[Hashable], prefix: str = STAMP_PREFIX) -> dict:
+    """The stamps a submitted form carries: {key: stamp}, for the keys it has
+    (`prefix` tells apart two sets of rows in one form: the roll's marks and dues)."""
     stamps = {}
     for key in keys:
-        stamp = data.get(f"{STAMP_PREFIX}{key}")
+        stamp = data.get(f"{prefix}{key}")
         if stamp:
             stamps[key] = stamp
     return stamps

@@ -50,3 +50,12 @@ def field_label(opts, name: str) -> str:
         return capfirst(opts.get_field(name).verbose_name)
     except (AttributeError, FieldDoesNotExist):
         return name
+
+
+@register.filter
+def dong(amount) -> str:
+    """An amount in đồng as Vietnamese write it: 20000 → "20.000"."""
+    try:
+        return f"{int(amount):,}".replace(",", ".")
+    except (TypeError, ValueError):
+        return ""
