@@ -38,6 +38,16 @@ def roll(world):
     return meeting, members
 
 
+def opened_by_two(world, url):
+    """The branch's and the commune's secretaries, each with the roll as they opened it."""
+    pairs = []
+    for user in (world.branch_secretary, world.secretary):
+        client = Client()
+        client.force_login(user)
+        pairs.append((client, form_of(client.get(url).content.decode())))
+    return pairs
+
+
 def payments(meeting) -> dict:
     return {
         (p.member_id, p.month): (p.paid, p.reason)
@@ -120,10 +130,7 @@ def test_a_refused_dues_entry_saves_no_mark_either(world, roll):
 def test_two_people_recording_dues_on_one_roll_lose_nothing(world, roll):
     meeting, members = roll
     url = reverse("meetings:roll", args=[meeting.pk])
-    a, b = Client(), Client()
-    a.force_login(world.branch_secretary)
-    b.force_login(world.secretary)
-    form_a, form_b = form_of(a.get(url).content.decode()), form_of(b.get(url).content.decode())
+    (a, form_a), (b, form_b) = opened_by_two(world, url)
     form_a[f"dues-{members[0].pk}"] = "paid"
     form_b[f"dues-{members[1].pk}"] = "unpaid"
     form_b[f"duesreason-{members[1].pk}"] = "Ốm"
@@ -139,10 +146,7 @@ def test_two_people_recording_dues_on_one_roll_lose_nothing(world, roll):
 def test_dues_recorded_by_someone_else_since_are_not_overwritten(world, roll):
     meeting, members = roll
     url = reverse("meetings:roll", args=[meeting.pk])
-    a, b = Client(), Client()
-    a.force_login(world.branch_secretary)
-    b.force_login(world.secretary)
-    form_a, form_b = form_of(a.get(url).content.decode()), form_of(b.get(url).content.decode())
+    (a, form_a), (b, form_b) = opened_by_two(world, url)
     form_a[f"dues-{members[0].pk}"] = "paid"
     form_b[f"dues-{members[0].pk}"] = "unpaid"
     form_b[f"duesreason-{members[0].pk}"] = "Ốm"
