@@ -55,3 +55,7 @@ class MeetingsConfig(AppConfig):
         from .dues_selectors import dues_export_rows
 
         register_export("dues", dues_export_rows, personal=True)
+
+        from .dues_import import register
+
+        register()

@@ -202,14 +202,16 @@ class _Context:
                 commune_of=lambda p: None,
                 last_day=lambda p: p.valid_to,
             )
-        if kind in ("villages", "branches", "members", "memberships"):
+        # Every kind but the communes' names villages or branches (an app's kind,
+        # members.io.extra_imports, its branches).
+        if kind != "communes":
             self.villages = _Units(
                 Village.objects.all(),
                 active=Village.is_valid_on,
                 commune_of=lambda v: v.commune_id,
                 last_day=lambda v: v.valid_to,
             )
-        if kind in ("branches", "members", "memberships"):
+        if kind not in ("communes", "villages"):
             self.branches = _Units(
                 Branch.objects.all(),
                 active=Branch.is_active_on,

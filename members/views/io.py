@@ -31,6 +31,7 @@ from pacnam.security.readlog import log_member_export
 
 from ..forms.members import MemberFilterForm
 from ..io.export import csv_chunks, member_list_rows, people_rows, people_xlsx_bytes, xlsx_bytes
+from ..io.extra_imports import EXTRA_IMPORTS
 from ..io.jobs import (
     LEASED,
     import_job_confirm,
@@ -49,6 +50,11 @@ KIND_CHOICES = [
     ("villages", gettext_lazy("villages")),
     ("communes", gettext_lazy("communes")),
 ]
+
+
+def kind_choices() -> list[tuple]:
+    """The registry's kinds, then those apps above members add (the dues)."""
+    return KIND_CHOICES + [(kind, extra.label) for kind, extra in EXTRA_IMPORTS.items()]
 
 
 # --- Exports ------------------------------------------------------------------------
@@ -141,7 +147,7 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
 
 
 class ImportForm(forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("What the file holds"), choices=KIND_CHOICES)
+    kind = forms.ChoiceField(label=gettext_lazy("What the file holds"), choices=kind_choices)
     file = forms.FileField(
         label=gettext_lazy("File (CSV or Excel .xlsx)"),
         help_text=gettext_lazy(
@@ -192,7 +198,7 @@ MODELS = {
 
 def _field_labels(kind: str, names: list[str]) -> str:
     """'position, residence_village_id' -> 'chức vụ, thôn, bản nơi cư trú'."""
-    model = MODELS[kind]
+    model = MODELS[kind] if kind in MODELS else EXTRA_IMPORTS[kind].model
     return ", ".join(str(own_field(model, name.removesuffix("_id")).verbose_name) for name in names)
 
 
@@ -222,7 +228,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             # ", " so that a phone wraps the list between keys.
-            "columns": [(label, ", ".join(HEADERS[kind])) for kind, label in KIND_CHOICES],
+            "columns": [(label, ", ".join(HEADERS[kind])) for kind, label in kind_choices()],
             "titles": [
                 (_column_title("members", key), key, key in required)
                 for key in columns_of("members")
@@ -259,7 +265,7 @@ def import_job(request: HttpRequest, pk) -> HttpResponse:
         "plan": plan,
         "counts": plan.counts,
         "filename": job.filename,
-        "kind_label": dict(KIND_CHOICES).get(job.kind, job.kind),
+        "kind_label": dict(kind_choices()).get(job.kind, job.kind),
     }
     if job.is_running:
         context["phase"] = job.summary.get("phase", "")
