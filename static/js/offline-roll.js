@@ -59,6 +59,15 @@
     });
     return marks;
   }
+  // The dues column (its taps, reasons and months ahead), as one text: the phone
+  // queues marks only, so a roll whose dues changed is posted as the page's own
+  // form (marks and dues in one transaction), and with no signal its dues stay in
+  // the form, said, until the network is back.
+  function readDues() {
+    return Array.prototype.filter.call(form.querySelectorAll("input[name^=dues]"), function (i) {
+      return i.type !== "radio" || i.checked;
+    }).map(function (i) { return i.name + "=" + i.value.trim(); }).sort().join("&");
+  }
   function showMark(id, mark) {
     var radio = form.querySelector("input[name='presence-" + id + "'][value='" + mark[0] + "']");
     form.querySelectorAll("input[name='presence-" + id + "']").forEach(function (r) { r.checked = r === radio; });
@@ -329,9 +338,11 @@
   }
 
   if (form) {
-    var seen = readMarks();
+    var seen = readMarks(), duesSeen = readDues();
     keepForOffline();
     form.addEventListener("submit", function (event) {
+      var duesChanged = readDues() !== duesSeen;
+      if (duesChanged && navigator.onLine) return;
       event.preventDefault();
       var now = readMarks(), marks = {}, before = {};
       Object.keys(now).forEach(function (id) {
@@ -347,9 +358,13 @@
       var entry = newEntry(marks, before);
       seen = now;
       queue.put(entry).then(function () { return queue.send(entry, csrf); }).then(function (result) {
-        if (result === "sent") { window.location.href = form.dataset.doneUrl; return; }
+        if (result === "sent" && !duesChanged) { window.location.href = form.dataset.doneUrl; return; }
         if (result === "kept") syncLater();
         return render();
+      }).then(function () {
+        if (!duesChanged) return;
+        status.hidden = false;
+        status.textContent = text.dues;
       });
     });
   }

@@ -218,3 +218,32 @@ def test_the_minutes_written_with_no_signal_reach_the_registry_when_it_is_back(
     assert meeting.minutes == "Đồng chí Bí thư khai mạc.\nChi bộ thảo luận."
     assert page.evaluate("() => rollQueue.all()") == []
     assert OfflineEntry.objects.filter(meeting=meeting, kind="record").count() == 1
+
+
+def test_dues_tapped_on_the_roll_are_saved_with_the_marks_and_never_dropped_offline(
+    world, page_for, roll
+):
+    from meetings.models import DuesPayment
+
+    meeting, members = roll
+    page = open_roll_online(page_for, meeting)
+    # With no signal the marks are queued; the dues stay in the form, and it says so.
+    page.context.set_offline(True)
+    page.click(f"label:has(input[name=presence-{members[0].pk}][value=present])")
+    page.click(f"label:has(input[name=dues-{members[0].pk}][value=paid])")
+    page.click("form[data-offline-roll] button[type=submit]")
+    page.wait_for_function(
+        "() => document.getElementById('offline-status').textContent.includes('đảng phí chưa lưu')"
+    )
+    assert page.is_checked(f"input[name=dues-{members[0].pk}][value=paid]")
+    assert not DuesPayment.objects.exists()
+    # Signal back: saving posts the page's form, marks and dues in one.
+    page.context.set_offline(False)
+    page.click("form[data-offline-roll] button[type=submit]")
+    page.wait_for_load_state()
+    page.wait_for_function("async () => (await rollQueue.all()).length === 0")
+    assert marks(meeting)[members[0].pk] == ("present", "")
+    [payment] = DuesPayment.objects.all()
+    # (A transactional test empties the migration's rates: the amount due is 0.)
+    assert payment.member_id == members[0].pk and payment.paid == payment.due
+    assert payment.meeting_id == meeting.pk
